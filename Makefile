@@ -1,0 +1,39 @@
+# docker-userns: `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN_DIR ?= bin
+PLUGIN := $(BIN_DIR)/docker-userns
+# Where `make install` puts the plugin; /usr/local/lib/docker/cli-plugins serves all users.
+PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
+# Go test timeout for the suites that start Docker-in-Docker daemons.
+TEST_TIMEOUT ?= 60m
+FUZZ_TIME ?= 5s
+
+.DEFAULT_GOAL := help
+.PHONY: help build install uninstall docker dind-images test test-unit fuzz validate
+
+help: ## List the targets with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build the plugin as a static binary into bin/docker-userns
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(PLUGIN) ./plugin
+
+install: build ## Install the plugin for the docker CLI (PLUGIN_DIR=... to choose where)
+	install -D -m 0755 $(PLUGIN) $(PLUGIN_DIR)/docker-userns
+
+uninstall: ## Remove the installed plugin from PLUGIN_DIR
+	rm -f $(PLUGIN_DIR)/docker-userns
+
+docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
+	scripts/ensure-docker
+
+test-unit: ## Run the unit tests (no Docker needed)
+	$(GO) test -count=1 -short ./...
+
+test: docker build ## Run every test: unit, fuzz (briefly), harness and end-to-end on real daemons
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+validate: ## Fail when gofmt, go vet or go mod tidy would change anything
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff

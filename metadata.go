@@ -1,0 +1,25 @@
+// Package dockeruserns holds what the whole module shares: the plugin
+// metadata, read from docker-cli-plugin-metadata.json so that the file stays
+// the one source the binary answers from.
+package dockeruserns
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/docker/cli/cli-plugins/metadata"
+)
+
+//go:embed docker-cli-plugin-metadata.json
+var metadataJSON []byte
+
+// PluginMetadata returns the metadata the plugin reports to the docker CLI.
+func PluginMetadata() metadata.Metadata {
+	var m metadata.Metadata
+	if err := json.Unmarshal(metadataJSON, &m); err != nil {
+		// The file is embedded at build time; a broken one is a build defect.
+		panic(fmt.Sprintf("parse docker-cli-plugin-metadata.json: %v", err))
+	}
+	return m
+}
