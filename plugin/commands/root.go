@@ -1,0 +1,63 @@
+// Package commands is the thin cobra layer of the plugin: each subcommand
+// fills its options and calls into packages that know nothing of cobra.
+package commands
+
+import (
+	"errors"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// globalOptions are the flags every subcommand shares.
+type globalOptions struct {
+	// root is where host paths are looked up: "/" on a real host, a
+	// directory tree in tests and image builds.
+	root string
+}
+
+// NewRootCommand returns the `userns` command with all its subcommands.
+func NewRootCommand(dockerCLI command.Cli) *cobra.Command {
+	var global globalOptions
+	cmd := &cobra.Command{
+		Use:   "userns",
+		Short: "Set up, check and undo user-namespace remapping of the Docker daemon",
+		Long: `Set up, check and undo user-namespace remapping (userns-remap) of the Docker daemon.
+
+With remapping on, root in a container is an unprivileged user on the host:
+files a build writes into a bind mount belong to that user, and a container
+that mounts / cannot read what only host root may read.`,
+		Example: `  sudo docker userns doctor
+  sudo docker userns enable agent
+  docker userns status
+  sudo docker userns disable`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cli.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return plugin.PersistentPreRunE(cmd, args)
+		},
+	}
+	cmd.PersistentFlags().StringVar(&global.root, "root", "/", "Look up every host path (passwd, subuid, daemon.json, units, /proc) under this directory")
+	cmd.AddCommand(subcommands(dockerCLI, &global)...)
+	return cmd
+}
+
+// exitCoder is an error that carries its own exit status (doctor's FAIL, test's failed check).
+type exitCoder interface{ ExitCode() int }
+
+// ExitCode maps an error returned by a command to the process exit status.
+func ExitCode(err error) int {
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	var st cli.StatusError
+	if errors.As(err, &st) && st.StatusCode != 0 {
+		return st.StatusCode
+	}
+	return 1
+}

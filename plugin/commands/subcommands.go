@@ -1,0 +1,11 @@
+package commands
+
+import (
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// subcommands lists every subcommand; each lives in its own file.
+func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command {
+	return []*cobra.Command{}
+}

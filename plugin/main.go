@@ -1,0 +1,49 @@
+// Command docker-userns is the `docker userns` CLI plugin. It also runs
+// standalone (`docker-userns enable agent`), as buildx does.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	cliflags "github.com/docker/cli/cli/flags"
+	"github.com/spf13/cobra"
+
+	dockeruserns "github.com/docker-userns/docker-userns"
+	"github.com/docker-userns/docker-userns/plugin/commands"
+)
+
+func main() {
+	if plugin.RunningStandalone() && !isMetadataCall() {
+		os.Exit(runStandalone())
+	}
+	plugin.Run(commands.NewRootCommand, dockeruserns.PluginMetadata())
+}
+
+// isMetadataCall keeps `docker-userns docker-cli-plugin-metadata` answering
+// like a plugin even when run by hand, so the docker CLI and tests agree.
+func isMetadataCall() bool {
+	return len(os.Args) > 1 && os.Args[1] == "docker-cli-plugin-metadata"
+}
+
+func runStandalone() int {
+	dockerCLI, err := command.NewDockerCli()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	root := commands.NewRootCommand(dockerCLI)
+	root.Use = "docker-userns"
+	clientOpts := cliflags.NewClientOptions()
+	clientOpts.InstallFlags(root.PersistentFlags())
+	root.PersistentPreRunE = func(_ *cobra.Command, _ []string) error {
+		return dockerCLI.Initialize(clientOpts)
+	}
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(dockerCLI.Err(), err)
+		return commands.ExitCode(err)
+	}
+	return 0
+}
