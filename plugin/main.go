@@ -13,9 +13,14 @@ import (
 
 	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/commands"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == probe.Command {
+		// Inside a probe container: no docker CLI, no config, no daemon.
+		os.Exit(probe.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())
 	}

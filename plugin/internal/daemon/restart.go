@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Strategy names how the daemon is restarted.
+type Strategy string
+
+const (
+	// StrategyAuto picks systemd when it runs the daemon, else signal.
+	StrategyAuto Strategy = "auto"
+	// StrategySystemd runs `systemctl restart docker`.
+	StrategySystemd Strategy = "systemd"
+	// StrategySignal terminates the pid in the daemon's pidfile and leaves
+	// the restart to whatever supervises dockerd.
+	StrategySignal Strategy = "signal"
+	// StrategyNone changes the files only; the operator restarts.
+	StrategyNone Strategy = "none"
+)
+
+// Strategies lists the accepted --restart values, for help and errors.
+var Strategies = []Strategy{StrategyAuto, StrategySystemd, StrategySignal, StrategyNone}
+
+// ParseStrategy checks a --restart value.
+func ParseStrategy(s string) (Strategy, error) {
+	for _, known := range Strategies {
+		if Strategy(s) == known {
+			return known, nil
+		}
+	}
+	return "", fmt.Errorf("invalid --restart %q: want one of auto, systemd, signal, none", s)
+}
+
+// DefaultPidfile is where dockerd writes its pid unless told otherwise.
+const DefaultPidfile = "/var/run/docker.pid"
+
+// Restarter stops the daemon so that it comes back with the new config.
+// Waiting for it to answer again is the caller's job (WaitReady).
+type Restarter struct {
+	Strategy Strategy
+	// Root is the host root the pidfile and /run are looked up under.
+	Root string
+	// Pidfile is the daemon's pidfile path on the host.
+	Pidfile string
+}
+
+// Resolve turns auto into the concrete strategy for this host.
+func (r Restarter) Resolve() Strategy {
+	if r.Strategy != StrategyAuto {
+		return r.Strategy
+	}
+	if r.systemdRunsDocker() {
+		return StrategySystemd
+	}
+	return StrategySignal
+}
+
+// Describe says in words what Restart will do, for --dry-run and logs.
+func (r Restarter) Describe() string {
+	switch r.Resolve() {
+	case StrategySystemd:
+		return "restart the daemon with `systemctl restart docker`"
+	case StrategySignal:
+		return fmt.Sprintf("terminate the dockerd in %s and wait for its supervisor to start it again", r.Pidfile)
+	default:
+		return "no restart (--restart none): restart the daemon yourself to apply the change"
+	}
+}
+
+// Restart stops (and, under systemd, starts) the daemon. It returns once the
+// old process is gone; the new one may still be starting.
+func (r Restarter) Restart(ctx context.Context) error {
+	switch r.Resolve() {
+	case StrategySystemd:
+		out, err := exec.CommandContext(ctx, "systemctl", "restart", "docker").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("systemctl restart docker: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	case StrategySignal:
+		return r.terminate(ctx)
+	default:
+		return nil
+	}
+}
+
+func (r Restarter) hostPath(p string) string { return filepath.Join(r.Root, p) }
+
+// systemdRunsDocker is true on a host booted with systemd whose docker unit
+// is active; only meaningful for the real root.
+func (r Restarter) systemdRunsDocker() bool {
+	if filepath.Clean(r.Root) != "/" {
+		return false
+	}
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return false
+	}
+	return exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil
+}
+
+// DaemonPID reads the daemon's pid from its pidfile.
+func (r Restarter) DaemonPID() (int, error) {
+	data, err := os.ReadFile(r.hostPath(r.Pidfile))
+	if err != nil {
+		return 0, fmt.Errorf("read daemon pidfile: %w", err)
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(data)))
+	if err != nil || pid <= 1 {
+		return 0, fmt.Errorf("read daemon pidfile %s: %q is not a pid", r.Pidfile, bytes.TrimSpace(data))
+	}
+	return pid, nil
+}
+
+// terminate sends SIGTERM to dockerd and waits until that process is gone.
+func (r Restarter) terminate(ctx context.Context) error {
+	pid, err := r.DaemonPID()
+	if err != nil {
+		return err
+	}
+	comm, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/comm", pid)))
+	if err != nil {
+		return fmt.Errorf("daemon pid %d from %s is not running: %w", pid, r.Pidfile, err)
+	}
+	if name := strings.TrimSpace(string(comm)); name != "dockerd" {
+		return fmt.Errorf("pid %d from %s is %q, not dockerd: refusing to signal it", pid, r.Pidfile, name)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("terminate dockerd (pid %d): %w", pid, err)
+	}
+	for {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		if isZombie(r.hostPath(fmt.Sprintf("/proc/%d/stat", pid))) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dockerd (pid %d) did not exit after SIGTERM: %w", pid, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// isZombie is true for a process that has exited but not been reaped yet:
+// it is gone for our purpose.
+func isZombie(statPath string) bool {
+	data, err := os.ReadFile(statPath)
+	if err != nil {
+		return true
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	i := bytes.LastIndexByte(data, ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] == 'Z'
+}

@@ -1,0 +1,65 @@
+// Package daemon talks to the Docker daemon: what it says about remapping,
+// restarting it, and waiting until it answers again.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/moby/moby/client"
+)
+
+// State is what the daemon itself says, as opposed to what the host files say.
+type State struct {
+	Version         string   `json:"version"`
+	Remapped        bool     `json:"remapped"`
+	DataRoot        string   `json:"dataRoot"`
+	SecurityOptions []string `json:"securityOptions"`
+	Images          int      `json:"images"`
+	Containers      int      `json:"containers"`
+}
+
+// Inspect asks the daemon for its state.
+func Inspect(ctx context.Context, api client.APIClient) (State, error) {
+	res, err := api.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return State{}, fmt.Errorf("ask the daemon for its info: %w", err)
+	}
+	info := res.Info
+	return State{
+		Version:         info.ServerVersion,
+		Remapped:        hasUsernsOption(info.SecurityOptions),
+		DataRoot:        info.DockerRootDir,
+		SecurityOptions: info.SecurityOptions,
+		Images:          info.Images,
+		Containers:      info.Containers,
+	}, nil
+}
+
+// hasUsernsOption reports whether "name=userns" is among the security
+// options: the daemon lists it only while remapping is on.
+func hasUsernsOption(opts []string) bool {
+	for _, opt := range opts {
+		for _, field := range strings.Split(opt, ",") {
+			if field == "name=userns" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RemappedRootPair returns the "<uid>.<gid>" suffix that a remapped daemon
+// appends to its data root, or "" when the data root has none.
+func (s State) RemappedRootPair() (uid, gid uint32, ok bool) {
+	var u, g uint32
+	if n, err := fmt.Sscanf(path.Base(s.DataRoot), "%d.%d", &u, &g); err != nil || n != 2 {
+		return 0, 0, false
+	}
+	if path.Base(s.DataRoot) != fmt.Sprintf("%d.%d", u, g) {
+		return 0, 0, false
+	}
+	return u, g, true
+}

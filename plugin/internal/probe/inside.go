@@ -1,0 +1,87 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Command is the hidden first argument that makes the plugin binary act as
+// the probe inside a container instead of as a CLI.
+const Command = "__probe"
+
+// IDMaps is what the kernel says about the probe's user namespace.
+type IDMaps struct {
+	UIDMap string `json:"uidMap"`
+	GIDMap string `json:"gidMap"`
+}
+
+// Main runs inside a probe container. Actions:
+//
+//	idmap        print /proc/self/uid_map and gid_map as JSON
+//	write PATH   create PATH (the owner on the host is what remapping made of root)
+//	read PATH    print PATH; exit 1 with the error when it cannot be read
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "probe: want an action: idmap, write PATH, read PATH")
+		return 2
+	}
+	var err error
+	switch {
+	case args[0] == "idmap" && len(args) == 1:
+		err = printIDMaps(stdout)
+	case args[0] == "write" && len(args) == 2:
+		err = os.WriteFile(args[1], []byte("written by a docker-userns probe\n"), 0o644)
+	case args[0] == "read" && len(args) == 2:
+		var data []byte
+		if data, err = os.ReadFile(args[1]); err == nil {
+			_, err = stdout.Write(data)
+		}
+	default:
+		fmt.Fprintf(stderr, "probe: unknown action %q\n", args)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func printIDMaps(w io.Writer) error {
+	uid, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return err
+	}
+	gid, err := os.ReadFile("/proc/self/gid_map")
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(IDMaps{UIDMap: string(uid), GIDMap: string(gid)})
+}
+
+// Mapping is one line of a uid_map or gid_map: Size ids from ContainerID
+// inside land on HostID outside.
+type Mapping struct {
+	ContainerID uint32 `json:"containerID"`
+	HostID      uint32 `json:"hostID"`
+	Size        uint32 `json:"size"`
+}
+
+// ParseIDMap reads the kernel's uid_map/gid_map text.
+func ParseIDMap(text string) ([]Mapping, error) {
+	var maps []Mapping
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var m Mapping
+		if n, err := fmt.Sscan(line, &m.ContainerID, &m.HostID, &m.Size); err != nil || n != 3 {
+			return nil, fmt.Errorf("parse id map line %q: want three numbers", line)
+		}
+		maps = append(maps, m)
+	}
+	return maps, nil
+}

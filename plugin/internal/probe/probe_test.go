@@ -1,0 +1,93 @@
+package probe
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// pluginBinary builds the plugin as a static binary, as `make build` does.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "docker-userns")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/docker-userns/docker-userns/plugin")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build plugin: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func dockerClient(t *testing.T) client.APIClient {
+	t.Helper()
+	api, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatalf("docker client: %v", err)
+	}
+	if _, err := api.Ping(context.Background(), client.PingOptions{}); err != nil {
+		t.Fatalf("this test needs a Docker engine (make docker starts one): %v", err)
+	}
+	t.Cleanup(func() { api.Close() })
+	return api
+}
+
+func TestProbeOnUnremappedDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Docker engine; run without -short")
+	}
+	ctx := context.Background()
+	api := dockerClient(t)
+	img, err := Build(ctx, api, pluginBinary(t), File{Path: "/etc/secret", Mode: 0o600, Content: []byte("s3cret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := img.Remove(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+
+	res, err := img.Run(ctx, RunOptions{Args: []string{"idmap"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("idmap: %v %+v", err, res)
+	}
+	if !strings.Contains(res.Stdout, `0          0 4294967295`) {
+		t.Errorf("unremapped daemon: want the identity uid_map, got %s", res.Stdout)
+	}
+
+	dir := t.TempDir()
+	res, err = img.Run(ctx, RunOptions{Args: []string{"write", "/mnt/out"}, Binds: []string{dir + ":/mnt"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("write: %v %+v", err, res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err != nil {
+		t.Errorf("file written by the probe: %v", err)
+	}
+
+	res, err = img.Run(ctx, RunOptions{Args: []string{"read", "/etc/secret"}, User: "1000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 1 || !strings.Contains(res.Stderr, "permission denied") {
+		t.Errorf("uid 1000 reading a root-only file: want permission denied, got %+v", res)
+	}
+}
+
+func TestParseIDMap(t *testing.T) {
+	got, err := ParseIDMap("         0        999          1\n         1     100000      65535\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Mapping{{0, 999, 1}, {1, 100000, 65535}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if _, err := ParseIDMap("0 1"); err == nil {
+		t.Error("want an error for a short line")
+	}
+}

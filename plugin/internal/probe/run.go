@@ -1,0 +1,68 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// RunOptions says how to start a probe container.
+type RunOptions struct {
+	Args []string
+	// Binds are bind mounts in the "host:container[:opts]" form.
+	Binds []string
+	// UsernsMode "host" opts the container out of remapping.
+	UsernsMode string
+	// User runs the probe as this container uid[:gid] instead of root.
+	User string
+}
+
+// Result is what a probe container did.
+type Result struct {
+	ExitCode int
+	Stdout   string
+	Stderr   string
+}
+
+// Run starts a container from the probe image, waits for it, collects its
+// output and removes it, also when anything fails on the way.
+func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err error) {
+	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User},
+		HostConfig: &container.HostConfig{
+			Binds:       opts.Binds,
+			UsernsMode:  container.UsernsMode(opts.UsernsMode),
+			NetworkMode: "none",
+		},
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("create probe container: %w", err)
+	}
+	defer func() {
+		if _, rmErr := img.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}); rmErr != nil && err == nil {
+			err = fmt.Errorf("remove probe container: %w", rmErr)
+		}
+	}()
+	wait := img.api.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := img.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		return Result{}, fmt.Errorf("start probe container: %w", err)
+	}
+	select {
+	case status := <-wait.Result:
+		res.ExitCode = int(status.StatusCode)
+	case err := <-wait.Error:
+		return Result{}, fmt.Errorf("wait for probe container: %w", err)
+	}
+	logs, err := img.api.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return res, fmt.Errorf("read probe container output: %w", err)
+	}
+	defer logs.Close()
+	res.Stdout, res.Stderr, err = demux(logs)
+	if err != nil {
+		return res, fmt.Errorf("read probe container output: %w", err)
+	}
+	return res, nil
+}
