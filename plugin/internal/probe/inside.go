@@ -85,3 +85,21 @@ func ParseIDMap(text string) ([]Mapping, error) {
 	}
 	return maps, nil
 }
+
+// DecodeIDMaps reads the output of the idmap action.
+func DecodeIDMaps(out string) (IDMaps, error) {
+	var maps IDMaps
+	if err := json.Unmarshal([]byte(out), &maps); err != nil {
+		return IDMaps{}, fmt.Errorf("read probe id maps %q: %w", out, err)
+	}
+	return maps, nil
+}
+
+// FormatIDMap writes maps as "container host size" lines joined by "; ".
+func FormatIDMap(maps []Mapping) string {
+	parts := make([]string, len(maps))
+	for i, m := range maps {
+		parts[i] = fmt.Sprintf("%d %d %d", m.ContainerID, m.HostID, m.Size)
+	}
+	return strings.Join(parts, "; ")
+}

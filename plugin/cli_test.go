@@ -1,0 +1,131 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce  sync.Once
+	builtDir   string
+	builtError error
+)
+
+// dockerConfigWithPlugin builds the plugin once per test run and returns a
+// docker config directory whose cli-plugins holds it, so the real docker
+// CLI finds it the way it finds any installed plugin.
+func dockerConfigWithPlugin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		builtDir, builtError = os.MkdirTemp("", "docker-userns-cli-test")
+		if builtError != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(builtDir, "cli-plugins", "docker-userns"), ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("%s", out)
+			builtError = err
+		}
+	})
+	if builtError != nil {
+		t.Fatalf("build plugin: %v", builtError)
+	}
+	return builtDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
+func runDocker(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfigWithPlugin(t))
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// TestMetadataMatchesFile keeps docker-cli-plugin-metadata.json and the
+// binary's own answer from drifting apart.
+func TestMetadataMatchesFile(t *testing.T) {
+	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
+	out, err := exec.Command(bin, "docker-cli-plugin-metadata").Output()
+	if err != nil {
+		t.Fatalf("docker-userns docker-cli-plugin-metadata: %v", err)
+	}
+	file, err := os.ReadFile("../docker-cli-plugin-metadata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromBinary, fromFile map[string]any
+	if err := json.Unmarshal(out, &fromBinary); err != nil {
+		t.Fatalf("binary metadata is not JSON: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(file, &fromFile); err != nil {
+		t.Fatalf("metadata file is not JSON: %v", err)
+	}
+	if !reflect.DeepEqual(fromBinary, fromFile) {
+		t.Errorf("binary says %v, file says %v", fromBinary, fromFile)
+	}
+}
+
+// TestDockerCLIListsPlugin runs the real docker CLI: it must list the
+// plugin in its help and in `docker info` without a warning.
+func TestDockerCLIListsPlugin(t *testing.T) {
+	stdout, stderr, err := runDocker(t, "--help")
+	if err != nil {
+		t.Fatalf("docker --help: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "userns*") {
+		t.Errorf("docker --help does not list userns*:\n%s", stdout)
+	}
+	if strings.Contains(stdout+stderr, "WARNING") || strings.Contains(stdout+stderr, "invalid") {
+		t.Errorf("docker --help warns about the plugin:\n%s%s", stdout, stderr)
+	}
+
+	stdout, stderr, err = runDocker(t, "info", "--format", "{{json .ClientInfo.Plugins}}")
+	if err != nil {
+		t.Fatalf("docker info: %v\n%s", err, stderr)
+	}
+	var plugins []struct{ Name, Err, Version string }
+	if err := json.Unmarshal([]byte(stdout), &plugins); err != nil {
+		t.Fatalf("docker info plugins: %v\n%s", err, stdout)
+	}
+	found := false
+	for _, p := range plugins {
+		if p.Name == "userns" {
+			found = true
+			if p.Err != "" {
+				t.Errorf("docker info reports a plugin error: %s", p.Err)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("docker info does not list userns: %s", stdout)
+	}
+}
+
+func TestDockerUsernsHelp(t *testing.T) {
+	stdout, stderr, err := runDocker(t, "userns", "--help")
+	if err != nil {
+		t.Fatalf("docker userns --help: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Usage:  docker userns", "--root"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("docker userns --help lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+// Package verify checks through the daemon's API, never its config, that
+// remapping is in the state a command promised: the daemon's own answer,
+// its data root, and the id map a real container gets.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// Expectation is the state the daemon should be in.
+type Expectation struct {
+	Remapped bool
+	// RootUID and RootGID are the host ids of container root (remapped only).
+	RootUID, RootGID uint32
+	// UIDMap and GIDMap are the maps a container should get.
+	UIDMap, GIDMap []probe.Mapping
+}
+
+// identity is the map of a container on an unremapped daemon.
+var identity = []probe.Mapping{{ContainerID: 0, HostID: 0, Size: 4294967295}}
+
+// Unremapped is the expectation after `disable`.
+func Unremapped() Expectation {
+	return Expectation{UIDMap: identity, GIDMap: identity}
+}
+
+// Check is one observation compared with the expectation.
+type Check struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+}
+
+// Report is the list of checks; it passes when every check does.
+type Report []Check
+
+// OK is true when every check passed.
+func (r Report) OK() bool {
+	return !slices.ContainsFunc(r, func(c Check) bool { return !c.OK })
+}
+
+// Failed lists the checks that did not pass.
+func (r Report) Failed() Report {
+	var failed Report
+	for _, c := range r {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
+	return failed
+}
+
+// Daemon compares what the daemon says, and what a probe container built
+// from binary observes, with exp.
+func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Report, error) {
+	state, err := daemon.Inspect(ctx, api)
+	if err != nil {
+		return nil, err
+	}
+	report := Report{remapCheck(state, exp), dataRootCheck(state, exp)}
+
+	img, err := probe.Build(ctx, api, binary)
+	if err != nil {
+		return report, err
+	}
+	defer img.Remove(context.WithoutCancel(ctx))
+	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"idmap"}})
+	if err != nil {
+		return report, err
+	}
+	if res.ExitCode != 0 {
+		return report, fmt.Errorf("probe container exited %d: %s", res.ExitCode, res.Stderr)
+	}
+	maps, err := probe.DecodeIDMaps(res.Stdout)
+	if err != nil {
+		return report, err
+	}
+	report = append(report,
+		mapCheck("container uid_map", exp.UIDMap, maps.UIDMap),
+		mapCheck("container gid_map", exp.GIDMap, maps.GIDMap))
+	return report, nil
+}
+
+func remapCheck(state daemon.State, exp Expectation) Check {
+	return Check{
+		Name:     "daemon reports name=userns",
+		OK:       state.Remapped == exp.Remapped,
+		Expected: onOff(exp.Remapped),
+		Observed: onOff(state.Remapped),
+	}
+}
+
+func dataRootCheck(state daemon.State, exp Expectation) Check {
+	uid, gid, remappedRoot := state.RemappedRootPair()
+	c := Check{Name: "data root", Observed: state.DataRoot}
+	if exp.Remapped {
+		c.Expected = fmt.Sprintf(".../%d.%d", exp.RootUID, exp.RootGID)
+		c.OK = remappedRoot && uid == exp.RootUID && gid == exp.RootGID
+	} else {
+		c.Expected = "no <uid>.<gid> suffix"
+		c.OK = !remappedRoot
+	}
+	return c
+}
+
+func mapCheck(name string, want []probe.Mapping, got string) Check {
+	observed, err := probe.ParseIDMap(got)
+	c := Check{Name: name, Expected: probe.FormatIDMap(want), Observed: probe.FormatIDMap(observed)}
+	if err != nil {
+		c.Observed = err.Error()
+		return c
+	}
+	c.OK = slices.Equal(want, observed)
+	return c
+}
+
+func onOff(b bool) string {
+	if b {
+		return "remapping on"
+	}
+	return "remapping off"
+}
