@@ -1,0 +1,134 @@
+package hostfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// ErrLocked is returned (wrapped) when another live process holds a file's lock.
+var ErrLocked = errors.New("locked by another process")
+
+// DefaultLockTimeout is how long Lock waits for a held lock; shadow's tools
+// give up after about 15 tries a second apart.
+const DefaultLockTimeout = 15 * time.Second
+
+// Lock takes the lock that shadow's tools (useradd, usermod, vipw) take on
+// host file p: it writes its pid into "p.<pid>" and hard-links that to
+// "p.lock"; link() is atomic, so only one process wins. A lock whose pid is
+// dead is stale and is broken. The returned func releases the lock.
+func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
+	hp := clean(p)
+	real := r.Path(hp)
+	lock := real + ".lock"
+	deadline := time.Now().Add(timeout)
+	for {
+		err := tryLock(real, lock)
+		if err == nil {
+			return func() error {
+				if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("unlock %s: %w", hp, cause(err))
+				}
+				return nil
+			}, nil
+		}
+		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("lock %s: %w", hp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// tryLock makes one attempt, following shadow's commonio do_lock_file.
+func tryLock(file, lock string) error {
+	pid := os.Getpid()
+	tmp := file + "." + strconv.Itoa(pid)
+	// shadow writes the pid followed by its NUL terminator.
+	if err := writeSynced(tmp, append([]byte(strconv.Itoa(pid)), 0), 0o600); err != nil {
+		return cause(err)
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, lock); err == nil {
+		return checkLinkCount(tmp)
+	} else if !errors.Is(err, fs.ErrExist) {
+		return cause(err)
+	}
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w (lock released meanwhile)", ErrLocked)
+		}
+		return cause(err)
+	}
+	holder, ok := parsePid(data)
+	if !ok {
+		return fmt.Errorf("%s.lock holds no valid pid (%q): remove it if no user tool is running", lockBase(file), bytes.TrimRight(data, "\x00\n"))
+	}
+	if alive(holder) {
+		return fmt.Errorf("%w: pid %d holds %s.lock", ErrLocked, holder, lockBase(file))
+	}
+	// Stale: the holder died without unlinking. Break it and retry once.
+	if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return cause(err)
+	}
+	if err := os.Link(tmp, lock); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w (taken meanwhile)", ErrLocked)
+		}
+		return cause(err)
+	}
+	return checkLinkCount(tmp)
+}
+
+func lockBase(file string) string { return filepath.Base(file) }
+
+// checkLinkCount confirms the link really happened (NFS may lie), as shadow does.
+func checkLinkCount(tmp string) error {
+	st, err := os.Stat(tmp)
+	if err != nil {
+		return cause(err)
+	}
+	if s, ok := st.Sys().(*syscall.Stat_t); ok && s.Nlink != 2 {
+		return fmt.Errorf("%w: lock link count is %d, not 2", ErrLocked, s.Nlink)
+	}
+	return nil
+}
+
+func parsePid(data []byte) (int, bool) {
+	s := string(bytes.TrimSpace(bytes.TrimRight(data, "\x00")))
+	pid, err := strconv.Atoi(s)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, true
+}
+
+// alive reports whether pid is a running process (kill with signal 0;
+// EPERM means it exists but belongs to someone else).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// writeSynced creates (or truncates) name with data and fsyncs it.
+func writeSynced(name string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,183 @@
+// Package hostfs looks up every host path under one root directory ("/" on a
+// real host, a temporary tree in tests) and writes host files safely: locked
+// like shadow's tools, atomically renamed, backed up before the first change.
+package hostfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Root is the directory that stands for "/" of the host.
+type Root struct {
+	dir string
+}
+
+// maxSymlinks bounds symlink resolution like the kernel's ELOOP limit.
+const maxSymlinks = 40
+
+// Open returns the Root for dir, which must be an existing directory.
+func Open(dir string) (Root, error) {
+	if dir == "" {
+		dir = "/"
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Root{}, fmt.Errorf("root %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Root{}, fmt.Errorf("root %s: no such directory", dir)
+		}
+		return Root{}, fmt.Errorf("root %s: %w", dir, cause(err))
+	}
+	if !st.IsDir() {
+		return Root{}, fmt.Errorf("root %s: not a directory", dir)
+	}
+	return Root{dir: abs}, nil
+}
+
+// Dir is the root directory on the real file system.
+func (r Root) Dir() string {
+	if r.dir == "" {
+		return "/"
+	}
+	return r.dir
+}
+
+// IsHost reports whether the root is the real "/" (tools that cannot work on
+// a prefix, such as systemctl, only make sense then).
+func (r Root) IsHost() bool { return r.Dir() == "/" }
+
+// Path maps a host path (absolute, as on the host) to the real path under the
+// root. Relative paths are taken from "/". ".." never climbs above the root.
+func (r Root) Path(p string) string {
+	return filepath.Join(r.Dir(), clean(p))
+}
+
+// clean makes p absolute and lexically clean, so that ".." stops at "/".
+func clean(p string) string {
+	return path.Clean("/" + p)
+}
+
+// ReadFile reads the host file p. A missing file gives an error for which
+// errors.Is(err, fs.ErrNotExist) holds.
+func (r Root) ReadFile(p string) ([]byte, error) {
+	data, err := os.ReadFile(r.Path(p))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
+	}
+	return data, nil
+}
+
+// Stat stats the host path p, following symlinks inside the root.
+func (r Root) Stat(p string) (fs.FileInfo, error) {
+	t, err := r.Resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(r.Path(t))
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", clean(p), cause(err))
+	}
+	return st, nil
+}
+
+// Exists reports whether host path p exists (following symlinks in the root).
+func (r Root) Exists(p string) bool {
+	_, err := r.Stat(p)
+	return err == nil
+}
+
+// Glob returns the host paths matching a host pattern, sorted.
+func (r Root) Glob(pattern string) ([]string, error) {
+	matches, err := filepath.Glob(r.Path(pattern))
+	if err != nil {
+		return nil, fmt.Errorf("glob %s: %w", pattern, err)
+	}
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
+		rel, err := filepath.Rel(r.Dir(), m)
+		if err != nil {
+			continue
+		}
+		out = append(out, clean(rel))
+	}
+	return out, nil
+}
+
+// Resolve follows symlinks in host path p the way the host would, but with
+// absolute link targets taken inside the root and ".." stopping at the root.
+// It returns the host path of the final target; a missing last component (a
+// file to be created) is fine, a missing directory above it is not an error
+// either (the write will report it).
+func (r Root) Resolve(p string) (string, error) {
+	todo := strings.Split(strings.TrimPrefix(clean(p), "/"), "/")
+	done := "/"
+	hops := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		if c == "" || c == "." {
+			continue
+		}
+		if c == ".." {
+			done = path.Dir(done)
+			continue
+		}
+		next := path.Join(done, c)
+		st, err := os.Lstat(r.Path(next))
+		if err != nil {
+			// Nothing to follow beyond a missing component.
+			return path.Join(append([]string{next}, todo...)...), nil
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			done = next
+			continue
+		}
+		hops++
+		if hops > maxSymlinks {
+			return "", fmt.Errorf("resolve %s: too many levels of symbolic links", clean(p))
+		}
+		target, err := os.Readlink(r.Path(next))
+		if err != nil {
+			return "", fmt.Errorf("resolve %s: %w", clean(p), cause(err))
+		}
+		if strings.HasPrefix(target, "/") {
+			done = "/"
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return done, nil
+}
+
+// cause strips the *fs.PathError / *os.LinkError wrapper so that messages
+// name the host path once, not the real path under the root.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+// IsPermission reports whether err comes from a read-only file system or
+// missing permission, the errors an operator fixes with sudo or a remount.
+func IsPermission(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EPERM)
+}

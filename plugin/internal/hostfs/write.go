@@ -1,0 +1,299 @@
+package hostfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// BackupSuffix names the backup of a file's content before its first change.
+const BackupSuffix = ".docker-userns.bak"
+
+// WriteOptions control WriteFile and RemoveFile.
+type WriteOptions struct {
+	// Perm is the mode of a file that does not exist yet (0644 when zero);
+	// an existing file keeps its mode and owner.
+	Perm fs.FileMode
+	// Backup keeps the content before the first change as FILE.docker-userns.bak.
+	// An existing backup is never overwritten: it holds the original.
+	Backup bool
+	// Lock takes shadow's FILE.lock for the duration of the write.
+	Lock bool
+	// LockTimeout is how long to wait for a held lock (DefaultLockTimeout when zero).
+	LockTimeout time.Duration
+	// MakeDirs creates missing parent directories (0755).
+	MakeDirs bool
+	// Check, when set, is called under the lock with the current content and
+	// can refuse the write (for example: the file changed since it was planned).
+	Check func(old []byte, exists bool) error
+}
+
+// WriteResult says what WriteFile or RemoveFile did.
+type WriteResult struct {
+	// Path is the host path of the file written, after following symlinks.
+	Path string
+	// Changed is false when the content was already what was asked.
+	Changed bool
+	// Created is true when the file did not exist before.
+	Created bool
+	// BackupPath is the host path of the backup holding the content before
+	// the first change ("" when no backup was asked or the file was new).
+	BackupPath string
+	// BackupCreated is true when this call made the backup, false when an
+	// older backup was kept.
+	BackupCreated bool
+}
+
+// linkFile is os.Link; tests replace it to exercise the copy fallback.
+var linkFile = os.Link
+
+// WriteFile replaces host file p with content, atomically: a temp file in the
+// same directory is written, fsynced, given the old file's mode and owner and
+// renamed over the target, then the directory is fsynced. A symlinked p is
+// written through to its target (inside the root). Nothing is written when
+// the content is already equal. A process killed at any point leaves the old
+// or the new file, never a partial one.
+func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResult, error) {
+	hp := clean(p)
+	target, err := r.Resolve(hp)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	res := WriteResult{Path: target}
+	real := r.Path(target)
+	if opts.MakeDirs {
+		for _, d := range []string{filepath.Dir(real), filepath.Dir(r.Path(hp))} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return res, fmt.Errorf("write %s: %w", target, cause(err))
+			}
+		}
+	}
+	if opts.Lock {
+		unlock, err := r.Lock(hp, lockTimeout(opts))
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
+	}
+	old, st, err := readExisting(real)
+	if err != nil {
+		return res, fmt.Errorf("read %s: %w", target, err)
+	}
+	exists := st != nil
+	if opts.Check != nil {
+		if err := opts.Check(old, exists); err != nil {
+			return res, err
+		}
+	}
+	if exists && bytes.Equal(old, content) {
+		return res, nil
+	}
+	if exists && opts.Backup {
+		created, err := backup(real, old, st)
+		if err != nil {
+			return res, fmt.Errorf("back up %s: %w", target, err)
+		}
+		res.BackupPath, res.BackupCreated = target+BackupSuffix, created
+	}
+	perm := opts.Perm
+	if perm == 0 {
+		perm = 0o644
+	}
+	if err := replace(real, content, st, perm); err != nil {
+		return res, fmt.Errorf("write %s: %w", target, err)
+	}
+	res.Changed, res.Created = true, !exists
+	return res, nil
+}
+
+// RemoveFile removes host file p (through a symlink: the target goes, the
+// link stays), with the same lock and backup as WriteFile. A missing file is
+// not an error: Changed is false.
+func (r Root) RemoveFile(p string, opts WriteOptions) (WriteResult, error) {
+	hp := clean(p)
+	target, err := r.Resolve(hp)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	res := WriteResult{Path: target}
+	if opts.Lock {
+		unlock, err := r.Lock(hp, lockTimeout(opts))
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
+	}
+	real := r.Path(target)
+	old, st, err := readExisting(real)
+	if err != nil {
+		return res, fmt.Errorf("read %s: %w", target, err)
+	}
+	if opts.Check != nil {
+		if err := opts.Check(old, st != nil); err != nil {
+			return res, err
+		}
+	}
+	if st == nil {
+		return res, nil
+	}
+	if opts.Backup {
+		created, err := backup(real, old, st)
+		if err != nil {
+			return res, fmt.Errorf("back up %s: %w", target, err)
+		}
+		res.BackupPath, res.BackupCreated = target+BackupSuffix, created
+	}
+	if err := os.Remove(real); err != nil {
+		return res, fmt.Errorf("remove %s: %w", target, cause(err))
+	}
+	if err := syncDir(filepath.Dir(real)); err != nil {
+		return res, fmt.Errorf("remove %s: %w", target, err)
+	}
+	res.Changed = true
+	return res, nil
+}
+
+// Restore puts backup (a host path made by WriteFile) back in place of p by
+// renaming it: the original inode, content, mode and owner return exactly,
+// and the backup is gone afterwards. It takes p's lock when lock is true.
+func (r Root) Restore(p, backup string, lock bool) error {
+	hp := clean(p)
+	target, err := r.Resolve(hp)
+	if err != nil {
+		return err
+	}
+	if lock {
+		unlock, err := r.Lock(hp, DefaultLockTimeout)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	real := r.Path(target)
+	if err := os.Rename(r.Path(backup), real); err != nil {
+		return fmt.Errorf("restore %s from %s: %w", target, clean(backup), cause(err))
+	}
+	if err := syncDir(filepath.Dir(real)); err != nil {
+		return fmt.Errorf("restore %s: %w", target, err)
+	}
+	return nil
+}
+
+func lockTimeout(opts WriteOptions) time.Duration {
+	if opts.LockTimeout > 0 {
+		return opts.LockTimeout
+	}
+	return DefaultLockTimeout
+}
+
+// readExisting returns the content and stat of a regular file, or nil, nil
+// when it does not exist.
+func readExisting(real string) ([]byte, fs.FileInfo, error) {
+	st, err := os.Stat(real)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, cause(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, errors.New("not a regular file")
+	}
+	data, err := os.ReadFile(real)
+	if err != nil {
+		return nil, nil, cause(err)
+	}
+	return data, st, nil
+}
+
+// backup keeps the pre-change content next to the file: a hard link to the
+// old inode (free, and exactly the original), or an atomic copy where links
+// are not possible. An existing backup wins: it is the older original.
+func backup(real string, old []byte, st fs.FileInfo) (bool, error) {
+	bak := real + BackupSuffix
+	if _, err := os.Lstat(bak); err == nil {
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, cause(err)
+	}
+	if err := linkFile(real, bak); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		if err := replace(bak, old, st, st.Mode().Perm()); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if err := syncDir(filepath.Dir(real)); err != nil {
+		os.Remove(bak)
+		return false, err
+	}
+	return true, nil
+}
+
+// replace writes content to a temp file beside real and renames it over.
+// With st set the new file gets st's mode and owner, else perm.
+func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode) (err error) {
+	dir, base := filepath.Split(real)
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return cause(err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(content); err != nil {
+		return cause(err)
+	}
+	mode := perm
+	if st != nil {
+		mode = st.Mode().Perm() | st.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+	}
+	if err = f.Chmod(mode); err != nil {
+		return cause(err)
+	}
+	if st != nil {
+		if s, ok := st.Sys().(*syscall.Stat_t); ok && (int(s.Uid) != os.Geteuid() || int(s.Gid) != os.Getegid()) {
+			if err = f.Chown(int(s.Uid), int(s.Gid)); err != nil {
+				return cause(err)
+			}
+		}
+	}
+	if err = f.Sync(); err != nil {
+		return cause(err)
+	}
+	if err = f.Close(); err != nil {
+		return cause(err)
+	}
+	if err = os.Rename(tmp, real); err != nil {
+		return cause(err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or unlink in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return cause(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return cause(err)
+	}
+	return nil
+}
+
+// Join is path.Join for host paths (kept here so callers need not import path).
+func Join(elem ...string) string { return clean(path.Join(elem...)) }
