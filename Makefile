@@ -27,10 +27,13 @@ uninstall: ## Remove the installed plugin from PLUGIN_DIR
 docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
 	scripts/ensure-docker
 
+dind-images: docker ## Build the offline Docker-in-Docker images (skipped when up to date)
+	scripts/build-dind-images
+
 test-unit: ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 -short ./...
 
-test: docker build ## Run every test: unit, fuzz (briefly), harness and end-to-end on real daemons
+test: docker build dind-images ## Run every test: unit, fuzz (briefly), harness and end-to-end on real daemons
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 validate: ## Fail when gofmt, go vet or go mod tidy would change anything
