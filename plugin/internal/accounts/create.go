@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -28,6 +30,8 @@ func ValidName(name string) string {
 		return "name is all digits"
 	case strings.HasPrefix(name, "-"):
 		return "name starts with '-'"
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "name holds control characters or invalid UTF-8"
 	}
 	return ""
 }
