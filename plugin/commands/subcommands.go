@@ -7,5 +7,7 @@ import (
 
 // subcommands lists every subcommand; each lives in its own file.
 func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newCheckImageCommand(dockerCLI, global),
+	}
 }
