@@ -1,8 +1,13 @@
 package imagescan
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
 
 func TestSuggestSizeCases(t *testing.T) {
@@ -52,5 +57,24 @@ func TestJudgeCases(t *testing.T) {
 				t.Errorf("got %+v, want fits %v known %v needed %d suggested %d message containing %q", v, tc.fits, tc.known, tc.needed, tc.suggested, tc.message)
 			}
 		})
+	}
+}
+
+func TestSizeForFiles(t *testing.T) {
+	data := writeSave(t, imagegen.SaveOptions{})
+	p := filepath.Join(t.TempDir(), "images.tar")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size, images, err := SizeFor(context.Background(), &Scanner{}, []string{p}, SourceFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// high:latest has gid 75000: 75001 ids, rounded up to 2 x 65536.
+	if size != 131072 || len(images) != 2 {
+		t.Errorf("size %d from %d images, want 131072 from 2", size, len(images))
+	}
+	if _, _, err := SizeFor(context.Background(), &Scanner{}, nil, SourceAuto); err == nil {
+		t.Error("no images and no daemon: no error")
 	}
 }
