@@ -81,7 +81,7 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, global *globalOpt
 	if opts.user != "" && mappingErr != nil {
 		return mappingErr
 	}
-	scanner := &imagescan.Scanner{}
+	scanner := &imagescan.Scanner{Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
 	if src != imagescan.SourceFile {
 		scanner.Daemon = dockerCLI.Client()
 	}
