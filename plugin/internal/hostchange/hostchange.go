@@ -1,0 +1,215 @@
+// Package hostchange applies a set of host file changes all or nothing: each
+// file is written with lock and backup, and if one write fails the ones
+// already written are put back. It also renders the set as unified diffs for
+// --dry-run and records what enable changed so that disable can undo it.
+package hostchange
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// ErrChangedMeanwhile is returned (wrapped) when a file no longer holds the
+// content the change was planned from.
+var ErrChangedMeanwhile = errors.New("changed since it was read")
+
+// Change is one planned file change.
+type Change struct {
+	// Path is the host path (symlinks are followed when writing).
+	Path string
+	// Old is the content the change was planned from; OldExists is false
+	// when the file was missing.
+	Old       []byte
+	OldExists bool
+	// New is the content wanted; Remove removes the file instead.
+	New    []byte
+	Remove bool
+	// Perm is the mode of a file that does not exist yet (0644 when zero).
+	Perm fs.FileMode
+	// Lock takes shadow's lock for the write (subuid, subgid, passwd, group).
+	Lock bool
+}
+
+// Changed reports whether applying the change would modify the file.
+func (c Change) Changed() bool {
+	if c.Remove {
+		return c.OldExists
+	}
+	return !c.OldExists || !bytes.Equal(c.Old, c.New)
+}
+
+// Diff is the unified diff of the change ("" when nothing changes).
+func (c Change) Diff() string {
+	if c.Remove {
+		return UnifiedDiff(c.Path, c.Old, nil, c.OldExists, false)
+	}
+	return UnifiedDiff(c.Path, c.Old, c.New, c.OldExists, true)
+}
+
+// Set is a list of changes applied together.
+type Set []Change
+
+// Changed reports whether any change modifies a file.
+func (s Set) Changed() bool {
+	for _, c := range s {
+		if c.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
+// Diff renders every change as a unified diff, one file after another.
+func (s Set) Diff() string {
+	var b strings.Builder
+	for _, c := range s {
+		b.WriteString(c.Diff())
+	}
+	return b.String()
+}
+
+// AppliedFile is one file Apply wrote.
+type AppliedFile struct {
+	// Path is the host path asked; Target the file written (symlinks followed).
+	Path   string `json:"path"`
+	Target string `json:"target"`
+	// Backup is the host path of the backup of the content before enable's
+	// first change ("" for a new file). BackupCreated is true when this
+	// Apply made it; an older backup is kept and never overwritten.
+	Backup        string `json:"backup,omitempty"`
+	BackupCreated bool   `json:"-"`
+	// Created: the file did not exist before. Removed: Apply removed it.
+	Created bool `json:"created,omitempty"`
+	Removed bool `json:"removed,omitempty"`
+	// OriginalSHA256 is the hash of the content before the change (of the
+	// backup); WrittenSHA256 of the content written ("" when removed).
+	OriginalSHA256 string `json:"originalSha256,omitempty"`
+	WrittenSHA256  string `json:"writtenSha256,omitempty"`
+	// Changed is false for a file that already held the wanted content but
+	// has a backup from an earlier, interrupted run.
+	Changed bool `json:"-"`
+
+	old  []byte
+	lock bool
+}
+
+// Applied is what Apply did, for Restore and for the state record.
+type Applied struct {
+	root  hostfs.Root
+	Files []AppliedFile
+}
+
+// Hash is the hex SHA-256 of content, as the state records it.
+func Hash(content []byte) string {
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:])
+}
+
+// Apply writes every change (lock, backup, atomic rename). Each file must
+// still hold the content the change was planned from. If one write fails,
+// the files already written are restored and the error says so: all or
+// nothing.
+func (s Set) Apply(root hostfs.Root) (*Applied, error) {
+	a := &Applied{root: root}
+	for _, c := range s {
+		check := func(cur []byte, exists bool) error {
+			if exists != c.OldExists || !bytes.Equal(cur, c.Old) {
+				return fmt.Errorf("%s: %w: run the command again", c.Path, ErrChangedMeanwhile)
+			}
+			return nil
+		}
+		opts := hostfs.WriteOptions{Perm: c.Perm, Backup: true, Lock: c.Lock, MakeDirs: true, Check: check}
+		if !c.Changed() {
+			// Nothing to write; an earlier run that was interrupted may have
+			// left a backup, which the state should still name.
+			if af, ok := a.adopt(c); ok {
+				a.Files = append(a.Files, af)
+			}
+			continue
+		}
+		var res hostfs.WriteResult
+		var err error
+		if c.Remove {
+			res, err = root.RemoveFile(c.Path, opts)
+		} else {
+			res, err = root.WriteFile(c.Path, c.New, opts)
+		}
+		if err != nil {
+			if rerr := a.Restore(); rerr != nil {
+				return nil, fmt.Errorf("%w; rolling back also failed: %v", err, rerr)
+			}
+			return nil, err
+		}
+		af := AppliedFile{
+			Path: c.Path, Target: res.Path, Backup: res.BackupPath, BackupCreated: res.BackupCreated,
+			Created: res.Created, Removed: c.Remove, Changed: res.Changed, old: c.Old, lock: c.Lock,
+		}
+		if c.OldExists {
+			af.OriginalSHA256 = Hash(c.Old)
+		}
+		if !c.Remove {
+			af.WrittenSHA256 = Hash(c.New)
+		}
+		if !res.BackupCreated && res.BackupPath != "" {
+			// An older backup holds the original from before an earlier enable.
+			if data, err := root.ReadFile(res.BackupPath); err == nil {
+				af.OriginalSHA256 = Hash(data)
+			}
+		}
+		a.Files = append(a.Files, af)
+	}
+	return a, nil
+}
+
+// adopt records an unchanged file that has a backup from an earlier run.
+func (a *Applied) adopt(c Change) (AppliedFile, bool) {
+	if !c.OldExists || c.Remove {
+		return AppliedFile{}, false
+	}
+	target, err := a.root.Resolve(c.Path)
+	if err != nil {
+		return AppliedFile{}, false
+	}
+	bak := target + hostfs.BackupSuffix
+	data, err := a.root.ReadFile(bak)
+	if err != nil {
+		return AppliedFile{}, false
+	}
+	return AppliedFile{Path: c.Path, Target: target, Backup: bak, OriginalSHA256: Hash(data), WrittenSHA256: Hash(c.Old), old: c.Old, lock: c.Lock}, true
+}
+
+// Restore undoes Apply, newest first: a new file is removed, a changed one
+// gets its pre-change content back (the backup renamed into place when this
+// Apply made it, else the old content written). Use it when the daemon does
+// not come back after a change.
+func (a *Applied) Restore() error {
+	var errs []error
+	for i := len(a.Files) - 1; i >= 0; i-- {
+		f := a.Files[i]
+		if !f.Changed {
+			continue
+		}
+		var err error
+		switch {
+		case f.Created:
+			_, err = a.root.RemoveFile(f.Path, hostfs.WriteOptions{Lock: f.lock})
+		case f.BackupCreated:
+			err = a.root.Restore(f.Path, f.Backup, f.lock)
+		default:
+			_, err = a.root.WriteFile(f.Path, f.old, hostfs.WriteOptions{Lock: f.lock})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", f.Path, err))
+			continue
+		}
+		a.Files[i].Changed = false
+	}
+	return errors.Join(errs...)
+}

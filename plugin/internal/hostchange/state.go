@@ -1,0 +1,158 @@
+package hostchange
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+)
+
+// StatePath is where enable records what it changed.
+const StatePath = "/var/lib/docker-userns/state.json"
+
+// stateVersion is bumped when the record changes incompatibly.
+const stateVersion = 1
+
+// State is the record enable leaves for disable.
+type State struct {
+	Version int `json:"version"`
+	// Remap is the userns-remap value enable set; DaemonJSON the file it set it in.
+	Remap      string `json:"remap"`
+	DaemonJSON string `json:"daemonJson"`
+	// Files are the files enable changed, with their backups and hashes.
+	Files []AppliedFile `json:"files"`
+	// AddedUID and AddedGID are the ranges enable added, and only those.
+	AddedUID []subid.Range `json:"addedUid,omitempty"`
+	AddedGID []subid.Range `json:"addedGid,omitempty"`
+	// CreatedUser is the user --create-user made ("" when none).
+	CreatedUser string `json:"createdUser,omitempty"`
+}
+
+// LoadState reads the state record; nil (and no error) when there is none.
+func LoadState(root hostfs.Root) (*State, error) {
+	data, err := root.ReadFile(StatePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("read %s: %w", StatePath, err)
+	}
+	if s.Version != stateVersion {
+		return nil, fmt.Errorf("read %s: version %d, this tool knows %d", StatePath, s.Version, stateVersion)
+	}
+	return &s, nil
+}
+
+// Save writes the state record atomically (0600, directory made as needed).
+func (s *State) Save(root hostfs.Root) error {
+	s.Version = stateVersion
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", StatePath, err)
+	}
+	_, err = root.WriteFile(StatePath, append(data, '\n'), hostfs.WriteOptions{Perm: 0o600, MakeDirs: true})
+	return err
+}
+
+// RemoveState deletes the state record (after disable undid everything).
+func RemoveState(root hostfs.Root) error {
+	_, err := root.RemoveFile(StatePath, hostfs.WriteOptions{})
+	return err
+}
+
+// Record merges what an Apply did into the state: for a file changed again,
+// the first original (and its backup) is kept and the newest written hash
+// replaces the older one.
+func (s *State) Record(a *Applied) {
+	for _, f := range a.Files {
+		found := false
+		for i := range s.Files {
+			if s.Files[i].Target == f.Target {
+				found = true
+				s.Files[i].WrittenSHA256 = f.WrittenSHA256
+				s.Files[i].Removed = f.Removed
+				if s.Files[i].Backup == "" && !s.Files[i].Created {
+					s.Files[i].Backup = f.Backup
+				}
+			}
+		}
+		if !found {
+			s.Files = append(s.Files, f)
+		}
+	}
+}
+
+// File returns the record of the file at host path p (by path asked or target).
+func (s *State) File(p string) (AppliedFile, bool) {
+	for _, f := range s.Files {
+		if f.Path == p || f.Target == p {
+			return f, true
+		}
+	}
+	return AppliedFile{}, false
+}
+
+// Undo says what RestoreFile did.
+type Undo int
+
+// RestoreFile outcomes.
+const (
+	// Restored: the file is byte for byte what it was before enable.
+	Restored Undo = iota
+	// Edited: someone changed the file after enable; the caller must edit
+	// it instead (remove the key, remove the ranges).
+	Edited
+	// NoBackup: the backup is missing or no longer holds the original.
+	NoBackup
+)
+
+func (u Undo) String() string {
+	return [...]string{"restored", "changed since enable", "no usable backup"}[u]
+}
+
+// RestoreFile puts a file enable changed back as it was, if it still holds
+// exactly what enable wrote: a file enable created is removed, a changed one
+// gets its backup renamed back into place. Otherwise it touches nothing and
+// says why, so the caller can fall back to editing.
+func RestoreFile(root hostfs.Root, f AppliedFile, lock bool) (Undo, error) {
+	cur, err := root.ReadFile(f.Target)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Edited, err
+	}
+	switch {
+	case f.Removed && exists, !f.Removed && !exists, !f.Removed && Hash(cur) != f.WrittenSHA256:
+		return Edited, nil
+	}
+	if f.Created {
+		if _, err := root.RemoveFile(f.Target, hostfs.WriteOptions{Lock: lock, Check: expect(f)}); err != nil {
+			return Edited, err
+		}
+		return Restored, nil
+	}
+	bak, err := root.ReadFile(f.Backup)
+	if f.Backup == "" || err != nil || Hash(bak) != f.OriginalSHA256 {
+		return NoBackup, nil
+	}
+	if err := root.Restore(f.Target, f.Backup, lock); err != nil {
+		return NoBackup, err
+	}
+	return Restored, nil
+}
+
+// expect refuses a removal when the file changed between the check and the lock.
+func expect(f AppliedFile) func([]byte, bool) error {
+	return func(cur []byte, exists bool) error {
+		if !exists || Hash(cur) != f.WrittenSHA256 {
+			return fmt.Errorf("%s: %w", f.Target, ErrChangedMeanwhile)
+		}
+		return nil
+	}
+}
