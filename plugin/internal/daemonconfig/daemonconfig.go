@@ -16,8 +16,11 @@ import (
 // DefaultPath is where dockerd reads its configuration unless --config-file says otherwise.
 const DefaultPath = "/etc/docker/daemon.json"
 
-// Key is the daemon.json key this tool manages.
-const Key = "userns-remap"
+// UsernsRemap is the daemon.json key this tool manages (Key is its short name).
+const (
+	UsernsRemap = "userns-remap"
+	Key         = UsernsRemap
+)
 
 // defaultIndent indents a key in a file that gives no example to follow.
 const defaultIndent = "  "
