@@ -412,6 +412,17 @@ func TestWriteFileKilled(t *testing.T) {
 			t.Fatalf("round %d: partial backup of %d bytes", i, len(bak))
 		}
 	}
+	// The next locked write converges: stale lock and temp files are gone.
+	r, _ := Open(dir)
+	if _, err := r.WriteFile("/etc/subuid", []byte("final\n"), WriteOptions{Backup: true, Lock: true, LockTimeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "etc"))
+	for _, e := range entries {
+		if n := e.Name(); n != "subuid" && n != "subuid"+BackupSuffix {
+			t.Errorf("left behind: %s", n)
+		}
+	}
 }
 
 func killWriter(dir string) {

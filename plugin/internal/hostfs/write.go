@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -80,6 +82,9 @@ func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResul
 			return res, err
 		}
 		defer unlock()
+		// Under the lock no other writer of ours is busy with this file, so
+		// temp files beside it are leftovers of a killed run.
+		removeStaleTemps(real)
 	}
 	old, st, err := readExisting(real)
 	if err != nil {
@@ -238,11 +243,31 @@ func backup(real string, old []byte, st fs.FileInfo) (bool, error) {
 	return true, nil
 }
 
+// tempPattern names the temp files replace makes beside a file.
+func tempPattern(real string) string {
+	dir, base := filepath.Split(real)
+	return filepath.Join(dir, "."+base+".tmp*")
+}
+
+func removeStaleTemps(real string) {
+	matches, _ := filepath.Glob(tempPattern(real))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+	// FILE.<pid> of a lock attempt killed before it cleaned up (shadow's too).
+	pids, _ := filepath.Glob(real + ".[0-9]*")
+	for _, m := range pids {
+		if pid, err := strconv.Atoi(strings.TrimPrefix(m, real+".")); err == nil && pid != os.Getpid() && !alive(pid) {
+			os.Remove(m)
+		}
+	}
+}
+
 // replace writes content to a temp file beside real and renames it over.
 // With st set the new file gets st's mode and owner, else perm.
 func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode) (err error) {
-	dir, base := filepath.Split(real)
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	dir := filepath.Dir(real)
+	f, err := os.CreateTemp(dir, filepath.Base(tempPattern(real)))
 	if err != nil {
 		return cause(err)
 	}
