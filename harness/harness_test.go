@@ -1,0 +1,267 @@
+package harness_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/harness/fixtureimage"
+)
+
+// forEachVersion runs test once per Docker version, the versions in
+// parallel: most of a DinD test is waiting on the engine.
+func forEachVersion(t *testing.T, test func(t *testing.T, v harness.Version)) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			test(t, v)
+		})
+	}
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func mustExec(t *testing.T, ctx context.Context, d *harness.DinD, cmd ...string) string {
+	t.Helper()
+	out, err := d.ExecOK(ctx, cmd...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+func TestRunBootsTheVersionAndExecSeparatesStreams(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image)
+
+		server := mustExec(t, ctx, d, "docker", "version", "--format", "{{.Server.Version}}")
+		if !strings.HasPrefix(server, v.Name+".") {
+			t.Errorf("inner daemon version = %q, want %s.x", server, v.Name)
+		}
+
+		res, err := d.Exec(ctx, "sh", "-c", "echo out; echo err >&2; exit 3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != 3 || res.Stdout != "out\n" || res.Stderr != "err\n" {
+			t.Errorf("Exec = exit %d, stdout %q, stderr %q; want 3, %q, %q", res.ExitCode, res.Stdout, res.Stderr, "out\n", "err\n")
+		}
+		_, err = d.ExecOK(ctx, "sh", "-c", "echo boom >&2; exit 4")
+		var exitErr *harness.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode != 4 || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("ExecOK of a failing command: err = %v, want an ExitError with exit code 4 and its output", err)
+		}
+	})
+}
+
+func TestExecAsWritesFilesOwnedByTheUser(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image)
+
+		mustExec(t, ctx, d, "useradd", "--create-home", "builder")
+		uid := mustExec(t, ctx, d, "id", "-u", "builder")
+		if _, err := d.ExecAsOK(ctx, "builder", "sh", "-c", "echo hi > /home/builder/out"); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustExec(t, ctx, d, "stat", "-c", "%u %U", "/home/builder/out"); got != uid+" builder" {
+			t.Errorf("owner of a file written as builder = %q, want %q", got, uid+" builder")
+		}
+		if got := mustExec(t, ctx, d, "whoami"); got != "root" {
+			t.Errorf("Exec runs as %q, want root", got)
+		}
+	})
+}
+
+func TestFilesRoundTrip(t *testing.T) {
+	v := harness.Versions()[0]
+	ctx := ctxFor(t)
+	d := harness.Start(t, v.Image)
+
+	if err := d.WriteFile(ctx, "/etc/harness-test/written", []byte("one\ntwo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustExec(t, ctx, d, "stat", "-c", "%a %u", "/etc/harness-test/written"); got != "600 0" {
+		t.Errorf("written file mode and owner = %q, want %q", got, "600 0")
+	}
+	b, err := d.ReadFile(ctx, "/etc/harness-test/written")
+	if err != nil || string(b) != "one\ntwo\n" {
+		t.Errorf("ReadFile = %q, %v; want what was written", b, err)
+	}
+
+	host := filepath.Join(t.TempDir(), "tool")
+	if err := os.WriteFile(host, []byte("#!/bin/sh\necho copied tool\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CopyFile(ctx, host, "/usr/local/bin/copied-tool", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustExec(t, ctx, d, "copied-tool"); got != "copied tool" {
+		t.Errorf("copied tool printed %q", got)
+	}
+	if _, err := d.ReadFile(ctx, "/no/such/file"); err == nil {
+		t.Error("ReadFile of a missing file succeeded")
+	}
+}
+
+func TestRestartDaemonPicksUpDaemonJSON(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		// A key may come from the flags or from daemon.json, never both.
+		d := harness.Start(t, v.Image, harness.WithDockerdFlags("--label=from-flag=1"))
+
+		info := func() string {
+			return mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}} {{json .Labels}}")
+		}
+		if got := info(); got != `false ["from-flag=1"]` {
+			t.Errorf("debug and labels = %s, want debug off and the label from WithDockerdFlags", got)
+		}
+		before, err := d.DaemonPID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.WriteFile(ctx, harness.DaemonJSONPath, []byte(`{"debug": true}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.RestartDaemon(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after, err := d.DaemonPID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after == before {
+			t.Errorf("dockerd pid after restart = %d, the same as before", after)
+		}
+		if got := info(); got != `true ["from-flag=1"]` {
+			t.Errorf("debug and labels after restart = %s, want debug on and the label from the flags", got)
+		}
+
+		// A broken config keeps the daemon down; the entry script keeps
+		// trying, so a good config brings it back.
+		if err := d.WriteFile(ctx, harness.DaemonJSONPath, []byte(`{"labels": [`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		short, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = d.RestartDaemon(short)
+		cancel()
+		if err == nil {
+			t.Fatal("RestartDaemon with a broken daemon.json succeeded")
+		}
+		if err := d.WriteFile(ctx, harness.DaemonJSONPath, []byte(`{}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.WaitDaemon(ctx); err != nil {
+			t.Fatalf("daemon did not come back after the config was repaired: %v", err)
+		}
+		log, err := d.DaemonLog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log, "dockerd exited") {
+			t.Errorf("daemon log does not record the failed starts:\n%s", log)
+		}
+	})
+}
+
+func TestImportBusyboxRunsInTheInnerDaemon(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image)
+		if err := d.ImportBusybox(ctx, "busybox:latest"); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustExec(t, ctx, d, "docker", "run", "--rm", "busybox", "sh", "-c", "id -u; ls /bin/ls"); got != "0\n/bin/ls" {
+			t.Errorf("busybox container printed %q", got)
+		}
+	})
+}
+
+var cannotMap = regexp.MustCompile(`(?i)cannot be mapped to a host id`)
+
+func TestPullHighUIDImageFailsOnlyUnderNarrowRemap(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image)
+		if err := d.StartRegistry(ctx); err != nil {
+			t.Fatal(err)
+		}
+		high := harness.RegistryAddr + "/high:latest"
+		low := harness.RegistryAddr + "/low:latest"
+		if _, err := d.PushImage(ctx, high, fixtureimage.File{Path: "/etc/x", UID: 70000, GID: 70000}, fixtureimage.File{Path: "/root0"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.PushImage(ctx, low, fixtureimage.File{Path: "/root0"}); err != nil {
+			t.Fatal(err)
+		}
+
+		mustExec(t, ctx, d, "docker", "pull", high)
+		owner := mustExec(t, ctx, d, "sh", "-c", "docker create --name probe "+high+" none >/dev/null && docker cp probe:/etc/x - | tar -tvf - --numeric-owner")
+		if !strings.Contains(owner, "70000/70000") {
+			t.Errorf("file of the pulled image listed as %q, want owner 70000/70000", owner)
+		}
+
+		// Remap container root to agent's 65536 subordinate ids by hand.
+		mustExec(t, ctx, d, "useradd", "--system", "agent")
+		for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+			if err := d.WriteFile(ctx, f, []byte("agent:100000:65536\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.WriteFile(ctx, harness.DaemonJSONPath, []byte(`{"userns-remap": "agent"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.RestartDaemon(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustExec(t, ctx, d, "docker", "info", "--format", "{{json .SecurityOptions}}"); !strings.Contains(got, "name=userns") {
+			t.Fatalf("security options after remap = %s, want name=userns", got)
+		}
+
+		res, err := d.Exec(ctx, "docker", "pull", high)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode == 0 || !cannotMap.MatchString(res.Stderr+res.Stdout) {
+			t.Errorf("pull of %s under a 65536-wide remap: exit %d, output %q; want a failure saying the id cannot be mapped", high, res.ExitCode, res.Stderr+res.Stdout)
+		}
+		mustExec(t, ctx, d, "docker", "pull", low)
+	})
+}
+
+func TestRunFailsForMissingImage(t *testing.T) {
+	d, err := harness.Run(t.Context(), "docker-userns-dind:no-such-version")
+	harness.Cleanup(t, d)
+	if err == nil || !strings.Contains(err.Error(), "make dind-images") {
+		t.Errorf("Run with a missing image: err = %v, want one naming `make dind-images`", err)
+	}
+}
+
+func BenchmarkRun(b *testing.B) {
+	for _, v := range harness.Versions() {
+		b.Run(v.Name, func(b *testing.B) {
+			for b.Loop() {
+				d, err := harness.Run(b.Context(), v.Image)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := d.Terminate(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -1,0 +1,34 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+)
+
+// busyboxImageScript builds a root file system from the container's static
+// busybox (Debian's busybox-static) and imports it into the inner daemon as
+// $1: /bin with busybox and a relative link per applet, /etc/passwd and
+// /etc/group with root and nobody, and /tmp.
+const busyboxImageScript = `set -eu
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/bin" "$dir/etc" "$dir/root" "$dir/tmp"
+chmod 1777 "$dir/tmp"
+cp /bin/busybox "$dir/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+tar -C "$dir" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$1" >/dev/null
+`
+
+// ImportBusybox creates the image name (e.g. "busybox:latest") in the inner
+// daemon: a few megabytes of static busybox with a shell and the usual
+// tools, made without any registry.
+func (d *DinD) ImportBusybox(ctx context.Context, name string) error {
+	if _, err := d.ExecOK(ctx, "sh", "-c", busyboxImageScript, "sh", name); err != nil {
+		return fmt.Errorf("import busybox image %s: %w", name, err)
+	}
+	return nil
+}
