@@ -116,4 +116,3 @@ func (d *DinD) daemonLogTail(ctx context.Context, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
-
