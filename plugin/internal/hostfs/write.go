@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -319,6 +318,3 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
-
-// Join is path.Join for host paths (kept here so callers need not import path).
-func Join(elem ...string) string { return clean(path.Join(elem...)) }
