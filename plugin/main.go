@@ -43,7 +43,10 @@ func runStandalone() int {
 	root.Use = "docker-userns"
 	clientOpts := cliflags.NewClientOptions()
 	clientOpts.InstallFlags(root.PersistentFlags())
-	root.PersistentPreRunE = func(_ *cobra.Command, _ []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// Without the defaults (TLS only when asked), the client would look
+		// for ~/.docker/ca.pem and never reach a unix socket.
+		clientOpts.SetDefaultOptions(cmd.Root().PersistentFlags())
 		return dockerCLI.Initialize(clientOpts)
 	}
 	if err := root.Execute(); err != nil {

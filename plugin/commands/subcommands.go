@@ -8,6 +8,8 @@ import (
 // subcommands lists every subcommand; each lives in its own file.
 func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command {
 	return []*cobra.Command{
+		newEnableCommand(dockerCLI, global),
+		newDisableCommand(dockerCLI, global),
 		newCheckImageCommand(dockerCLI, global),
 	}
 }

@@ -1,0 +1,145 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+)
+
+type enableOptions struct {
+	remap.EnableOptions
+	size    string
+	restart restartOptions
+	format  string
+}
+
+func newEnableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
+	var opts enableOptions
+	cmd := &cobra.Command{
+		Use:   "enable [OPTIONS] USER[:GROUP] | default",
+		Short: "Turn on remapping: container root becomes USER on the host",
+		Long: `Turn on user-namespace remapping so that root in every container is USER on
+the host (the owner layout), and every other container id lands on a range of
+host ids that belongs to nobody.
+
+enable adds USER's ranges to /etc/subuid and /etc/subgid, sets "userns-remap"
+in daemon.json (other keys stay as they are), restarts the daemon, and checks
+through the daemon's API and a probe container that the daemon maps ids as
+planned. If the daemon does not come back or maps otherwise, every file is
+restored from its backup and the daemon restarted with its old config.
+
+Layouts:
+  owner       USER:UID:1 first, then a free range: container root is USER (default for a user)
+  contiguous  USER:UID:SIZE: container uid 1 is host uid UID+1, maybe a real user
+  isolated    one free range: container root is an unused id (default for "default")
+
+Images and containers made before remapping are not visible while it is on
+(the daemon uses <data-root>/<uid>.<gid>); they come back after disable.`,
+		Example: `  sudo docker userns enable agent
+  sudo docker userns enable --dry-run agent
+  sudo docker userns enable --size 200000 agent
+  sudo docker userns enable --create-user ci:ci
+  sudo docker userns enable default`,
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Spec = args[0]
+			if cmd.Flags().Changed("size") {
+				size, err := rangeplan.ParseSize(opts.size)
+				if err != nil {
+					return err
+				}
+				opts.Size = size
+			}
+			return runEnable(cmd, dockerCLI, global, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.Layout, "layout", "", "How container ids land on host ids: owner, contiguous or isolated")
+	flags.StringVar(&opts.size, "size", fmt.Sprint(rangeplan.DefaultSize), "How many container ids to map (images with higher uids need more)")
+	flags.BoolVar(&opts.CreateUser, "create-user", false, "Create USER (and its group) as a system user when missing")
+	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
+	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
+	addRestartFlags(flags, &opts.restart)
+	addFormatFlag(flags, &opts.format)
+	return cmd
+}
+
+// addRestartFlags adds the flags of the commands that restart the daemon.
+func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
+	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")
+	flags.DurationVar(&opts.timeout, "timeout", 60*time.Second, "How long to wait for the daemon to answer after a restart")
+	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
+}
+
+func runEnable(cmd *cobra.Command, dockerCLI command.Cli, global *globalOptions, opts enableOptions) error {
+	env, err := hostEnv(dockerCLI, global, opts.restart)
+	if err != nil {
+		return err
+	}
+	out, err := remap.Enable(cmd.Context(), env, opts.EnableOptions)
+	if err != nil {
+		return err
+	}
+	return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+}
+
+// writeOutcome prints what enable or disable did, for people.
+func writeOutcome(w io.Writer, out remap.Outcome) error {
+	var b strings.Builder
+	switch out.Result {
+	case "dry run":
+		if out.Diff == "" {
+			fmt.Fprintln(&b, "No file would change.")
+		} else {
+			b.WriteString(out.Diff)
+		}
+		fmt.Fprintf(&b, "Then: %s.\n", out.Restart)
+	case "already enabled", "already disabled":
+		fmt.Fprintf(&b, "Remapping is %s: nothing written, no restart.\n", strings.TrimPrefix(out.Result, "already "))
+	default:
+		fmt.Fprintf(&b, "Remapping %s", out.Result)
+		if out.Remap != "" {
+			fmt.Fprintf(&b, " (userns-remap %q)", out.Remap)
+		}
+		b.WriteString(".\n")
+		for _, f := range out.Files {
+			fmt.Fprintf(&b, "  changed  %s\n", f)
+		}
+		for _, f := range out.Backups {
+			fmt.Fprintf(&b, "  backup   %s\n", f)
+		}
+		for _, c := range out.Checks {
+			fmt.Fprintf(&b, "  %-4s     %s: %s\n", passWord(c.OK), c.Name, c.Observed)
+		}
+	}
+	if out.Plan != nil && out.Result != "dry run" || out.Result == "dry run" && out.Plan != nil {
+		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", formatMap(out.Plan.UID.Map), formatMap(out.Plan.GID.Map))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatMap(lines []rangeplan.MapLine) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func passWord(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}

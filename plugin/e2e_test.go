@@ -1,0 +1,88 @@
+package main_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
+)
+
+// startHost starts a throwaway Docker host with the built plugin, a busybox
+// image and the CI user agent (a system user: no subuid entry of its own).
+func startHost(t *testing.T, v harness.Version) (*harness.DinD, context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
+	d := harness.Start(t, v.Image, harness.WithPlugin(bin))
+	mustExec(t, d, "useradd", "-r", "-M", "agent")
+	mustExec(t, d, "useradd", "-m", "-u", "1000", "alice")
+	return d, ctx
+}
+
+// importBusybox makes the busybox image in the daemon's current data root
+// (images made before enable are not visible under remapping).
+func importBusybox(t *testing.T, d *harness.DinD) {
+	t.Helper()
+	if err := d.ImportBusybox(context.Background(), "busybox:latest"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustExec(t *testing.T, d *harness.DinD, cmd ...string) string {
+	t.Helper()
+	out, err := d.ExecOK(context.Background(), cmd...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestEnableOwnerLayoutEndToEnd: after `enable agent`, container root writes
+// into a bind mount as agent, container uid 1000 is nobody on the host, a
+// second enable changes nothing, and disable returns daemon.json byte for byte.
+func TestEnableOwnerLayoutEndToEnd(t *testing.T) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			d, ctx := startHost(t, v)
+			if err := d.WriteFile(ctx, "/etc/docker/daemon.json", []byte("{\n  \"debug\": false\n}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.RestartDaemon(ctx); err != nil {
+				t.Fatal(err)
+			}
+			before := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json")
+
+			out := mustExec(t, d, "docker", "userns", "enable", "agent")
+			t.Logf("enable:\n%s", out)
+			agentUID := mustExec(t, d, "id", "-u", "agent")
+			importBusybox(t, d)
+
+			mustExec(t, d, "mkdir", "-p", "/work/repo")
+			mustExec(t, d, "chown", "agent", "/work/repo")
+			mustExec(t, d, "docker", "run", "--rm", "-v", "/work/repo:/repo", "busybox", "sh", "-c", "touch /repo/by-root && touch /repo/by-1000 && chown 1000:1000 /repo/by-1000")
+			if got := mustExec(t, d, "stat", "-c", "%u", "/work/repo/by-root"); got != agentUID {
+				t.Errorf("file written by container root is owned by host uid %s, want agent (%s)", got, agentUID)
+			}
+			owner1000 := mustExec(t, d, "stat", "-c", "%u", "/work/repo/by-1000")
+			if res, _ := d.Exec(ctx, "getent", "passwd", owner1000); res.ExitCode == 0 {
+				t.Errorf("container uid 1000 landed on host user %s", strings.TrimSpace(res.Stdout))
+			}
+
+			again, err := d.Exec(ctx, "docker", "userns", "enable", "agent")
+			if err != nil || again.ExitCode != 0 || !strings.Contains(again.Stdout, "nothing written, no restart") {
+				t.Errorf("second enable: want a no-op, got %+v %v", again, err)
+			}
+
+			mustExec(t, d, "docker", "userns", "disable")
+			if after := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json"); after != before {
+				t.Errorf("daemon.json after disable differs from before enable")
+			}
+			if info := mustExec(t, d, "docker", "info", "--format", "{{.SecurityOptions}}"); strings.Contains(info, "userns") {
+				t.Errorf("daemon still remapped after disable: %s", info)
+			}
+		})
+	}
+}

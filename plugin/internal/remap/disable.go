@@ -1,0 +1,138 @@
+package remap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
+)
+
+// DisableOptions are disable's inputs.
+type DisableOptions struct {
+	// RemoveRanges also removes the subordinate ranges enable added.
+	RemoveRanges bool
+	DryRun       bool
+}
+
+// Disable turns remapping off. A file still holding exactly what enable
+// wrote gets its original bytes back; one edited since only loses the key
+// (and, with RemoveRanges, the ranges enable added).
+func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error) {
+	out := Outcome{Action: "disable"}
+	snap, err := ReadSnapshot(env.Root)
+	if err != nil {
+		return out, err
+	}
+	if len(snap.Flags.UsernsRemap) > 0 {
+		f := snap.Flags.UsernsRemap[0]
+		return out, fmt.Errorf("remapping is set by the dockerd flag --userns-remap=%s in %s: remove it there and restart the daemon", f.Value, f.Where())
+	}
+	state, err := hostchange.LoadState(env.Root)
+	if err != nil {
+		return out, err
+	}
+	cur, set, err := snap.DaemonJSON.UsernsRemap()
+	if err != nil {
+		return out, err
+	}
+	out.Remap = cur
+
+	var changes hostchange.Set
+	if set {
+		changes = append(changes, daemonJSONChange(snap, undoneContent(snap.Root, state, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(),
+			func() []byte { return snap.DaemonJSON.Remove(daemonconfig.UsernsRemap) })))
+	}
+	if opts.RemoveRanges && state != nil {
+		for _, side := range []struct {
+			file  *subid.File
+			added []subid.Range
+		}{{snap.SubUID, state.AddedUID}, {snap.SubGID, state.AddedGID}} {
+			f := side.file
+			old := f.Bytes()
+			content := undoneContent(snap.Root, state, f.Path(), old, func() []byte {
+				for _, r := range side.added {
+					f.Remove(r.Owner, r.Start, r.Count)
+				}
+				return f.Bytes()
+			})
+			changes = append(changes, hostchange.Change{Path: f.Path(), Old: old, OldExists: snap.Root.Exists(f.Path()), New: content, Perm: 0o644, Lock: true})
+		}
+	}
+	out.Diff = changes.Diff()
+	out.Restart = env.Restarter.Describe()
+	for _, c := range changes {
+		if c.Changed() {
+			out.Files = append(out.Files, c.Path)
+		}
+	}
+	if opts.DryRun {
+		out.Result = "dry run"
+		return out, nil
+	}
+	before, err := daemon.Inspect(ctx, env.API)
+	if err != nil {
+		return out, err
+	}
+	if !changes.Changed() && !before.Remapped {
+		out.Result = "already disabled"
+		out.Daemon = &before
+		return out, nil
+	}
+	result, err := apply(ctx, env, &out, changes, verify.Unremapped(), func(st *hostchange.State) {})
+	if err != nil || result.Result != "disabled" {
+		return result, err
+	}
+	// Remapping is off and verified: the backups and the record have served.
+	return result, forget(env.Root, state, opts.RemoveRanges)
+}
+
+// undoneContent is the original content of a file enable changed when it
+// still holds exactly what enable wrote, else edit() applied to it.
+func undoneContent(root hostfs.Root, state *hostchange.State, p string, current []byte, edit func() []byte) []byte {
+	if state != nil {
+		if f, ok := state.File(p); ok && f.WrittenSHA256 == hostchange.Hash(current) && f.Backup != "" {
+			if orig, err := root.ReadFile(f.Backup); err == nil && hostchange.Hash(orig) == f.OriginalSHA256 {
+				return orig
+			}
+		}
+	}
+	return edit()
+}
+
+// forget removes the backups and the state record once disable has undone
+// enable; with ranges kept, the subuid/subgid backups stay for a later
+// `disable --remove-ranges`.
+func forget(root hostfs.Root, state *hostchange.State, rangesRemoved bool) error {
+	if state == nil {
+		return nil
+	}
+	var errs []error
+	var kept []hostchange.AppliedFile
+	for _, f := range state.Files {
+		if !rangesRemoved && f.Path != state.DaemonJSON {
+			kept = append(kept, f)
+			continue
+		}
+		if f.Backup != "" {
+			if _, err := root.RemoveFile(f.Backup, hostfs.WriteOptions{}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		errs = append(errs, hostchange.RemoveState(root))
+	} else {
+		state.Files, state.Remap = kept, ""
+		errs = append(errs, state.Save(root))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clean up backups: %w", err)
+	}
+	return nil
+}

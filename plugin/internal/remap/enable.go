@@ -1,0 +1,202 @@
+package remap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
+	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
+)
+
+// EnableOptions are enable's inputs.
+type EnableOptions struct {
+	Spec   string
+	Layout string // "" picks owner for a named user, isolated for default
+	Size   uint32 // 0 means rangeplan.DefaultSize
+	// CreateUser creates a missing system user (and its group).
+	CreateUser bool
+	// Force replaces another userns-remap value and accepts a contiguous
+	// range that covers host users.
+	Force  bool
+	DryRun bool
+}
+
+// Outcome is what enable or disable did, for the table and JSON output.
+type Outcome struct {
+	Action  string           `json:"action"`
+	Result  string           `json:"result"` // enabled, disabled, already enabled, already disabled, dry run, files changed
+	Remap   string           `json:"remap,omitempty"`
+	Plan    *rangeplan.Plan  `json:"plan,omitempty"`
+	Files   []string         `json:"files,omitempty"`
+	Diff    string           `json:"diff,omitempty"`
+	Restart string           `json:"restart,omitempty"`
+	Checks  verify.Report    `json:"checks,omitempty"`
+	Backups []string         `json:"backups,omitempty"`
+	Daemon  *daemon.State    `json:"daemon,omitempty"`
+	Removed []string         `json:"removedRanges,omitempty"`
+}
+
+// Enable turns remapping on for opts.Spec.
+func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
+	out := Outcome{Action: "enable"}
+	spec, err := remapspec.Parse(opts.Spec)
+	if err != nil {
+		return out, err
+	}
+	out.Remap = spec.String()
+	snap, err := ReadSnapshot(env.Root)
+	if err != nil {
+		return out, err
+	}
+	// A flag given to dockerd beside daemon.json makes it refuse to start.
+	if err := snap.Flags.Conflict(); err != nil {
+		return out, err
+	}
+	if cur, set, err := snap.DaemonJSON.UsernsRemap(); err != nil {
+		return out, err
+	} else if set && cur != spec.String() && !opts.Force {
+		return out, fmt.Errorf("%s already sets userns-remap to %q: run `docker userns disable` first, or pass --force to replace it", snap.DaemonJSON.Path(), cur)
+	}
+
+	ident, err := resolveIdentity(ctx, env, &snap, spec, opts)
+	if err != nil {
+		return out, err
+	}
+	layout := rangeplan.Layout(opts.Layout)
+	if layout != "" {
+		if layout, err = rangeplan.ParseLayout(opts.Layout); err != nil {
+			return out, err
+		}
+	} else if spec.Default {
+		layout = rangeplan.Isolated
+	}
+	plan, err := rangeplan.Make(rangeplan.Request{
+		Layout: layout, Size: opts.Size,
+		User: ident.User, UID: ident.UID, GID: ident.GID, Exists: ident.Exists,
+		Force:  opts.Force,
+		Subuid: snap.SubUID, Subgid: snap.SubGID, Accounts: snap.Accounts,
+	})
+	if err != nil {
+		return out, err
+	}
+	out.Plan = &plan
+
+	changes, err := enableChanges(snap, plan, spec)
+	if err != nil {
+		return out, err
+	}
+	out.Restart = env.Restarter.Describe()
+	out.Diff = changes.Diff()
+	for _, c := range changes {
+		if c.Changed() {
+			out.Files = append(out.Files, c.Path)
+		}
+	}
+	if opts.DryRun {
+		out.Result = "dry run"
+		return out, nil
+	}
+
+	before, err := daemon.Inspect(ctx, env.API)
+	if err != nil {
+		return out, err
+	}
+	exp := expectationOf(plan)
+	if !changes.Changed() && before.Remapped {
+		if uid, gid, ok := before.RemappedRootPair(); ok && uid == exp.RootUID && gid == exp.RootGID {
+			out.Result = "already enabled"
+			out.Daemon = &before
+			return out, nil
+		}
+	}
+	if !before.Remapped && (before.Images > 0 || before.Containers > 0) {
+		env.say("WARNING: the daemon's data root moves to %s: its %d images and %d containers stay on disk but are not visible until remapping is disabled",
+			plan.DataRoot(before.DataRoot), before.Images, before.Containers)
+	}
+	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
+		st.Remap = spec.String()
+		st.DaemonJSON = snap.DaemonJSON.Path()
+		st.AddedUID = mergeRanges(st.AddedUID, plan.UID.Add)
+		st.AddedGID = mergeRanges(st.AddedGID, plan.GID.Add)
+	})
+}
+
+// resolveIdentity finds the remap user, creating it when asked (and for
+// "default", whose dockremap dockerd would create anyway).
+func resolveIdentity(ctx context.Context, env Env, snap **Snapshot, spec remapspec.Spec, opts EnableOptions) (remapspec.Identity, error) {
+	ident, err := spec.Resolve((*snap).Accounts)
+	missing := errors.Is(err, remapspec.ErrUnknownUser) || (err == nil && !ident.Exists)
+	if err != nil && !missing {
+		return ident, err
+	}
+	if !missing {
+		return ident, nil
+	}
+	if !opts.CreateUser && !spec.Default {
+		return ident, fmt.Errorf("%w (pass --create-user to create it as a system user)", err)
+	}
+	if opts.DryRun {
+		env.say("would create system user %s", spec.User)
+		ident.User, ident.Exists = spec.User, false
+		if spec.Default {
+			ident.User = remapspec.DefaultUser
+		}
+		return ident, nil
+	}
+	name := spec.User
+	if spec.Default {
+		name = remapspec.DefaultUser
+	}
+	env.say("creating system user %s", name)
+	if _, err := accounts.CreateSystemUser(ctx, env.Root, name, spec.Group); err != nil {
+		return ident, err
+	}
+	if *snap, err = ReadSnapshot(env.Root); err != nil {
+		return ident, err
+	}
+	return spec.Resolve((*snap).Accounts)
+}
+
+// enableChanges turns a plan into the new content of subuid, subgid and daemon.json.
+func enableChanges(snap *Snapshot, plan rangeplan.Plan, spec remapspec.Spec) (hostchange.Set, error) {
+	uidChange, err := subidChange(snap, snap.SubUID, plan.UID)
+	if err != nil {
+		return nil, err
+	}
+	gidChange, err := subidChange(snap, snap.SubGID, plan.GID)
+	if err != nil {
+		return nil, err
+	}
+	newJSON, err := snap.DaemonJSON.Set(daemonconfig.UsernsRemap, spec.String())
+	if err != nil {
+		return nil, err
+	}
+	return hostchange.Set{uidChange, gidChange, daemonJSONChange(snap, newJSON)}, nil
+}
+
+// subidChange applies a plan's side to a subuid/subgid file.
+func subidChange(snap *Snapshot, f *subid.File, side rangeplan.Side) (hostchange.Change, error) {
+	change := hostchange.Change{Path: f.Path(), Old: f.Bytes(), OldExists: snap.Root.Exists(f.Path()), Perm: 0o644, Lock: true}
+	for _, r := range side.Remove {
+		f.Remove(r.Owner, r.Start, r.Count)
+	}
+	for _, r := range side.Add {
+		if _, err := f.Add(r.Owner, r.Start, r.Count); err != nil {
+			return change, err
+		}
+	}
+	change.New = f.Bytes()
+	return change, nil
+}
+
+func daemonJSONChange(snap *Snapshot, content []byte) hostchange.Change {
+	p := snap.DaemonJSON.Path()
+	return hostchange.Change{Path: p, Old: snap.DaemonJSON.Bytes(), OldExists: snap.Root.Exists(p), New: content, Perm: 0o644}
+}
