@@ -30,17 +30,17 @@ type EnableOptions struct {
 
 // Outcome is what enable or disable did, for the table and JSON output.
 type Outcome struct {
-	Action  string           `json:"action"`
-	Result  string           `json:"result"` // enabled, disabled, already enabled, already disabled, dry run, files changed
-	Remap   string           `json:"remap,omitempty"`
-	Plan    *rangeplan.Plan  `json:"plan,omitempty"`
-	Files   []string         `json:"files,omitempty"`
-	Diff    string           `json:"diff,omitempty"`
-	Restart string           `json:"restart,omitempty"`
-	Checks  verify.Report    `json:"checks,omitempty"`
-	Backups []string         `json:"backups,omitempty"`
-	Daemon  *daemon.State    `json:"daemon,omitempty"`
-	Removed []string         `json:"removedRanges,omitempty"`
+	Action  string          `json:"action"`
+	Result  string          `json:"result"` // enabled, disabled, already enabled, already disabled, dry run, files changed
+	Remap   string          `json:"remap,omitempty"`
+	Plan    *rangeplan.Plan `json:"plan,omitempty"`
+	Files   []string        `json:"files,omitempty"`
+	Diff    string          `json:"diff,omitempty"`
+	Restart string          `json:"restart,omitempty"`
+	Checks  verify.Report   `json:"checks,omitempty"`
+	Backups []string        `json:"backups,omitempty"`
+	Daemon  *daemon.State   `json:"daemon,omitempty"`
+	Removed []string        `json:"removedRanges,omitempty"`
 }
 
 // Enable turns remapping on for opts.Spec.
