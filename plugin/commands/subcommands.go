@@ -10,6 +10,8 @@ func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command 
 	return []*cobra.Command{
 		newEnableCommand(dockerCLI, global),
 		newDisableCommand(dockerCLI, global),
+		newStatusCommand(dockerCLI, global),
+		newDoctorCommand(dockerCLI, global),
 		newCheckImageCommand(dockerCLI, global),
 	}
 }

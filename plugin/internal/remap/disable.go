@@ -45,8 +45,11 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 
 	var changes hostchange.Set
 	if set {
-		changes = append(changes, daemonJSONChange(snap, undoneContent(snap.Root, state, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(),
-			func() []byte { return snap.DaemonJSON.Remove(daemonconfig.UsernsRemap) })))
+		content, created := undoneContent(snap.Root, state, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(),
+			func() []byte { return snap.DaemonJSON.Remove(daemonconfig.UsernsRemap) })
+		change := daemonJSONChange(snap, content)
+		change.Remove = created
+		changes = append(changes, change)
 	}
 	if opts.RemoveRanges && state != nil {
 		for _, side := range []struct {
@@ -55,13 +58,13 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		}{{snap.SubUID, state.AddedUID}, {snap.SubGID, state.AddedGID}} {
 			f := side.file
 			old := f.Bytes()
-			content := undoneContent(snap.Root, state, f.Path(), old, func() []byte {
+			content, created := undoneContent(snap.Root, state, f.Path(), old, func() []byte {
 				for _, r := range side.added {
 					f.Remove(r.Owner, r.Start, r.Count)
 				}
 				return f.Bytes()
 			})
-			changes = append(changes, hostchange.Change{Path: f.Path(), Old: old, OldExists: snap.Root.Exists(f.Path()), New: content, Perm: 0o644, Lock: true})
+			changes = append(changes, hostchange.Change{Path: f.Path(), Old: old, OldExists: snap.Root.Exists(f.Path()), New: content, Remove: created, Perm: 0o644, Lock: true})
 		}
 	}
 	out.Diff = changes.Diff()
@@ -93,16 +96,20 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 }
 
 // undoneContent is the original content of a file enable changed when it
-// still holds exactly what enable wrote, else edit() applied to it.
-func undoneContent(root hostfs.Root, state *hostchange.State, p string, current []byte, edit func() []byte) []byte {
+// still holds exactly what enable wrote (remove is true for a file enable
+// created), else edit() applied to it.
+func undoneContent(root hostfs.Root, state *hostchange.State, p string, current []byte, edit func() []byte) (content []byte, remove bool) {
 	if state != nil {
-		if f, ok := state.File(p); ok && f.WrittenSHA256 == hostchange.Hash(current) && f.Backup != "" {
-			if orig, err := root.ReadFile(f.Backup); err == nil && hostchange.Hash(orig) == f.OriginalSHA256 {
-				return orig
+		if f, ok := state.File(p); ok && f.WrittenSHA256 == hostchange.Hash(current) {
+			if f.Created {
+				return nil, true
+			}
+			if orig, err := root.ReadFile(f.Backup); f.Backup != "" && err == nil && hostchange.Hash(orig) == f.OriginalSHA256 {
+				return orig, false
 			}
 		}
 	}
-	return edit()
+	return edit(), false
 }
 
 // forget removes the backups and the state record once disable has undone

@@ -1,0 +1,229 @@
+package remap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerdflags"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
+	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+)
+
+// Verdicts of a doctor check.
+const (
+	Pass = "PASS"
+	Warn = "WARN"
+	Fail = "FAIL"
+)
+
+// Finding is one doctor check: its verdict, what was seen and the fix.
+type Finding struct {
+	Check   string `json:"check"`
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Findings are doctor's results in the order checked.
+type Findings []Finding
+
+// Count is how many checks have the verdict.
+func (fs Findings) Count(verdict string) int {
+	n := 0
+	for _, f := range fs {
+		if f.Verdict == verdict {
+			n++
+		}
+	}
+	return n
+}
+
+// Doctor runs the preflight checks. It reads everything itself, so that a
+// broken file is a FAIL with a fix rather than an error that hides the rest.
+func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Findings {
+	var out Findings
+	add := func(check, verdict, detail, fix string) {
+		out = append(out, Finding{Check: check, Verdict: verdict, Detail: detail, Fix: fix})
+	}
+	kernelChecks(root, add)
+
+	db, dbErr := accounts.Load(root)
+	if dbErr != nil {
+		add("accounts", Fail, dbErr.Error(), "repair the file at the line named")
+	}
+	subuid, uidErr := subidCheck(root, SubUIDPath, add)
+	subgid, gidErr := subidCheck(root, SubGIDPath, add)
+
+	flags, err := dockerdflags.Scan(root)
+	if err != nil {
+		add("dockerd flags", Fail, err.Error(), "repair the unit or options file named")
+		flags = &dockerdflags.Report{}
+	}
+	cfg, exists, cfgErr := daemonconfig.Load(root, flags.DaemonJSONPath())
+	switch {
+	case cfgErr != nil:
+		add("daemon.json", Fail, cfgErr.Error(), "make it a valid JSON object; the daemon will not start with it")
+	case !exists:
+		add("daemon.json", Pass, flags.DaemonJSONPath()+" does not exist yet (enable creates it)", "")
+	default:
+		add("daemon.json", Pass, flags.DaemonJSONPath()+" is a valid JSON object", "")
+	}
+
+	var setting, source string
+	if cfgErr == nil {
+		setting, _, _ = cfg.UsernsRemap()
+		source = flags.DaemonJSONPath()
+	}
+	switch conflict := flags.Conflict(); {
+	case conflict != nil && setting != "":
+		add("flag and config", Fail, conflict.Error()+" and in "+source+": dockerd refuses to start",
+			"remove --userns-remap from the dockerd command line and keep it in daemon.json")
+	case conflict != nil:
+		f := flags.UsernsRemap[0]
+		setting, source = f.Value, f.Where()
+		add("flag and config", Warn, "userns-remap is a dockerd flag in "+f.Where()+": docker userns cannot manage it",
+			"move it into daemon.json (remove the flag, run docker userns enable "+f.Value+")")
+	default:
+		add("flag and config", Pass, "no --userns-remap flag beside daemon.json", "")
+	}
+
+	if setting != "" && dbErr == nil && uidErr == nil && gidErr == nil {
+		userChecks(setting, db, subuid, subgid, add)
+	} else if setting == "" {
+		add("remap user", Pass, "remapping is not set; nothing to check yet", "")
+	}
+
+	state, err := daemonReachable(ctx, api, add)
+	if err == nil {
+		dataRootCheck(root, state.DataRoot, state.Remapped, add)
+		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {
+			add("--userns=host containers", Warn, "running with remapping bypassed: "+strings.Join(names, ", "),
+				"start them without --userns=host unless they truly need the host's ids")
+		}
+	}
+	return out
+}
+
+type addFunc func(check, verdict, detail, fix string)
+
+// kernelChecks: user namespaces must be usable at all.
+func kernelChecks(root hostfs.Root, add addFunc) {
+	data, err := root.ReadFile("/proc/sys/user/max_user_namespaces")
+	switch {
+	case err != nil:
+		add("user namespaces", Warn, "cannot read /proc/sys/user/max_user_namespaces: "+err.Error(), "")
+	case strings.TrimSpace(string(data)) == "0":
+		add("user namespaces", Fail, "user.max_user_namespaces is 0", "sysctl -w user.max_user_namespaces=15000 (and set it in /etc/sysctl.d/)")
+	default:
+		add("user namespaces", Pass, "user.max_user_namespaces is "+strings.TrimSpace(string(data)), "")
+	}
+	// RHEL/CentOS 7 ship user namespaces switched off behind this parameter.
+	if data, err := root.ReadFile("/sys/module/user_namespace/parameters/enable"); err == nil {
+		if v := strings.TrimSpace(string(data)); v != "Y" && v != "1" {
+			add("user_namespace.enable", Fail, "the kernel has user namespaces turned off (user_namespace.enable="+v+")",
+				`grubby --args="user_namespace.enable=1" --update-kernel="$(grubby --default-kernel)" and reboot`)
+		}
+	}
+}
+
+func subidCheck(root hostfs.Root, p string, add addFunc) (*subid.File, error) {
+	data, err := root.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		add(p, Warn, p+" does not exist", "enable creates it; or: touch "+p)
+		return subid.Parse(p, nil)
+	}
+	if err != nil {
+		add(p, Fail, err.Error(), "")
+		return nil, err
+	}
+	f, err := subid.Parse(p, data)
+	if err != nil {
+		add(p, Fail, err.Error(), "fix or remove the line named (format: name:start:count)")
+		return nil, err
+	}
+	add(p, Pass, fmt.Sprintf("%d ranges, all well formed", len(f.Ranges())), "")
+	return f, nil
+}
+
+// userChecks: the remap user and group exist, and their ranges are wide and
+// collide with nothing.
+func userChecks(setting string, db *accounts.DB, subuid, subgid *subid.File, add addFunc) {
+	spec, err := remapspec.Parse(setting)
+	if err != nil {
+		add("remap user", Fail, err.Error(), "docker userns enable USER")
+		return
+	}
+	ident, err := spec.Resolve(db)
+	if err != nil {
+		add("remap user", Fail, err.Error(), "docker userns enable --create-user "+setting)
+		return
+	}
+	if !ident.Exists {
+		add("remap user", Warn, "dockremap does not exist yet; dockerd creates it on start", "")
+		return
+	}
+	add("remap user", Pass, fmt.Sprintf("%s (uid %d), group %s (gid %d)", ident.User, ident.UID, ident.Group, ident.GID), "")
+	warnings := rangeplan.Analyze(ident.User, ident.UID, ident.Exists, subuid, subgid, db)
+	if len(warnings) == 0 {
+		add("ranges", Pass, "uid "+formatLines(rangeplan.MapOf(subuid.RangesFor(ident.User, ident.UID)))+"; no collisions", "")
+	}
+	for _, w := range warnings {
+		verdict, fix := Fail, "docker userns enable --force "+setting+" (the owner layout uses a free range)"
+		if w.Code == rangeplan.WarnNarrow {
+			verdict, fix = Warn, "docker userns enable --size 65536 "+setting
+		}
+		add("ranges", verdict, w.Message, fix)
+	}
+}
+
+func formatLines(lines []rangeplan.MapLine) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func daemonReachable(ctx context.Context, api client.APIClient, add addFunc) (daemon.State, error) {
+	state, err := daemon.Inspect(ctx, api)
+	if err != nil {
+		add("daemon", Fail, err.Error(), "start the daemon, or point the CLI at it (--context, DOCKER_HOST)")
+		return state, err
+	}
+	add("daemon", Pass, fmt.Sprintf("Docker %s answers; remapping %s", state.Version, map[bool]string{true: "on", false: "off"}[state.Remapped]), "")
+	return state, nil
+}
+
+// dataRootCheck: every parent of the data root must be searchable (o+x) by
+// the remapped root, which is an unprivileged user on the host.
+func dataRootCheck(root hostfs.Root, dataRoot string, remapped bool, add addFunc) {
+	base := dataRoot
+	if remapped {
+		base = path.Dir(dataRoot)
+	}
+	var blocked []string
+	for dir := path.Dir(base); ; dir = path.Dir(dir) {
+		if info, err := root.Stat(dir); err == nil && info.Mode().Perm()&0o001 == 0 {
+			blocked = append(blocked, fmt.Sprintf("%s (%v)", dir, info.Mode().Perm()))
+		}
+		if dir == "/" || dir == "." {
+			break
+		}
+	}
+	if len(blocked) > 0 {
+		add("data root parents", Fail, "not searchable by others: "+strings.Join(blocked, ", "), "chmod o+x on each directory named")
+		return
+	}
+	add("data root parents", Pass, "every parent of "+base+" is searchable", "")
+}

@@ -1,0 +1,126 @@
+package remap
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
+	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+)
+
+// Status puts what the daemon says beside what the host files say.
+type Status struct {
+	Daemon      *daemon.State `json:"daemon,omitempty"`
+	DaemonError string        `json:"daemonError,omitempty"`
+	// Setting is the userns-remap value in force and Source where it is set.
+	Setting string              `json:"setting,omitempty"`
+	Source  string              `json:"source,omitempty"`
+	User    *remapspec.Identity `json:"user,omitempty"`
+	// UIDRanges/GIDRanges are the user's subordinate ranges; UIDMap/GIDMap
+	// the map dockerd builds from them.
+	UIDRanges []subid.Range       `json:"uidRanges,omitempty"`
+	GIDRanges []subid.Range       `json:"gidRanges,omitempty"`
+	UIDMap    []rangeplan.MapLine `json:"uidMap,omitempty"`
+	GIDMap    []rangeplan.MapLine `json:"gidMap,omitempty"`
+	Warnings  []string            `json:"warnings,omitempty"`
+	// HostUserns lists running containers started with --userns=host, which
+	// bypass remapping.
+	HostUserns []string `json:"hostUsernsContainers,omitempty"`
+}
+
+// ReadStatus gathers the status; a daemon that does not answer is reported
+// in the status, not as an error, so the host half still shows.
+func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (Status, *Snapshot, error) {
+	var st Status
+	snap, err := ReadSnapshot(root)
+	if err != nil {
+		return st, nil, err
+	}
+	if state, err := daemon.Inspect(ctx, api); err != nil {
+		st.DaemonError = err.Error()
+	} else {
+		st.Daemon = &state
+		if st.HostUserns, err = HostUsernsContainers(ctx, api); err != nil {
+			st.Warnings = append(st.Warnings, err.Error())
+		}
+	}
+	if err := st.readSetting(snap); err != nil {
+		return st, snap, err
+	}
+	if st.Daemon != nil && st.Setting != "" && !st.Daemon.Remapped {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("userns-remap is set in %s but the daemon does not remap: restart it", st.Source))
+	}
+	if st.Daemon != nil && st.Setting == "" && st.Daemon.Remapped {
+		st.Warnings = append(st.Warnings, "the daemon remaps but no userns-remap is set in the files it reads: restart it to turn remapping off")
+	}
+	for _, name := range st.HostUserns {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("container %s runs with --userns=host: it bypasses remapping", name))
+	}
+	return st, snap, nil
+}
+
+// readSetting finds the remap value (a dockerd flag wins over daemon.json,
+// as the daemon refuses both) and the user's ranges and map.
+func (st *Status) readSetting(snap *Snapshot) error {
+	if flags := snap.Flags.UsernsRemap; len(flags) > 0 {
+		st.Setting, st.Source = flags[0].Value, "dockerd flag in "+flags[0].Where()
+	} else if value, set, err := snap.DaemonJSON.UsernsRemap(); err != nil {
+		return err
+	} else if set {
+		st.Setting, st.Source = value, snap.DaemonJSON.Path()
+	}
+	if st.Setting == "" {
+		return nil
+	}
+	spec, err := remapspec.Parse(st.Setting)
+	if err != nil {
+		st.Warnings = append(st.Warnings, err.Error())
+		return nil
+	}
+	ident, err := spec.Resolve(snap.Accounts)
+	if err != nil {
+		st.Warnings = append(st.Warnings, err.Error())
+		return nil
+	}
+	st.User = &ident
+	st.UIDRanges = snap.SubUID.RangesFor(ident.User, ident.UID)
+	st.GIDRanges = snap.SubGID.RangesFor(ident.Group, ident.GID)
+	st.UIDMap, st.GIDMap = rangeplan.MapOf(st.UIDRanges), rangeplan.MapOf(st.GIDRanges)
+	for _, w := range rangeplan.Analyze(ident.User, ident.UID, ident.Exists, snap.SubUID, snap.SubGID, snap.Accounts) {
+		st.Warnings = append(st.Warnings, w.Message)
+	}
+	return nil
+}
+
+// HostUsernsContainers names the running containers that opted out of
+// remapping with --userns=host.
+func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, error) {
+	list, err := api.ContainerList(ctx, client.ContainerListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var names []string
+	for _, c := range list.Items {
+		res, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if hc := res.Container.HostConfig; hc != nil && hc.UsernsMode == container.UsernsMode("host") {
+			names = append(names, containerName(c))
+		}
+	}
+	return names, nil
+}
+
+func containerName(c container.Summary) string {
+	if len(c.Names) > 0 {
+		return c.Names[0][1:]
+	}
+	return c.ID[:12]
+}
