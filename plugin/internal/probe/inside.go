@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -20,12 +21,13 @@ type IDMaps struct {
 
 // Main runs inside a probe container. Actions:
 //
-//	idmap        print /proc/self/uid_map and gid_map as JSON
-//	write PATH   create PATH (the owner on the host is what remapping made of root)
-//	read PATH    print PATH; exit 1 with the error when it cannot be read
+//	idmap              print /proc/self/uid_map and gid_map as JSON
+//	write PATH [MODE]  create PATH, with octal MODE if given (the owner on
+//	                   the host is what remapping made of the container user)
+//	read PATH          print PATH; exit 1 with the error when it cannot be read
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "probe: want an action: idmap, write PATH, read PATH")
+		fmt.Fprintln(stderr, "probe: want an action: idmap, write PATH [MODE], read PATH")
 		return 2
 	}
 	var err error
@@ -34,6 +36,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = printIDMaps(stdout)
 	case args[0] == "write" && len(args) == 2:
 		err = os.WriteFile(args[1], []byte("written by a docker-userns probe\n"), 0o644)
+	case args[0] == "write" && len(args) == 3:
+		err = writeMode(args[1], args[2])
 	case args[0] == "read" && len(args) == 2:
 		var data []byte
 		if data, err = os.ReadFile(args[1]); err == nil {
@@ -48,6 +52,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeMode creates path with an exact mode (the umask does not apply).
+func writeMode(path, mode string) error {
+	m, err := strconv.ParseUint(mode, 8, 32)
+	if err != nil || m > 0o7777 {
+		return fmt.Errorf("write %s: mode %q: want octal, as 0600", path, mode)
+	}
+	if err := os.WriteFile(path, []byte("written by a docker-userns probe\n"), os.FileMode(m)&os.ModePerm); err != nil {
+		return err
+	}
+	return os.Chmod(path, os.FileMode(m)&os.ModePerm)
 }
 
 func printIDMaps(w io.Writer) error {

@@ -1,0 +1,171 @@
+package livecheck
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+)
+
+const (
+	passwd = "root:x:0:0:root:/root:/bin/sh\nagent:x:999:999::/home/agent:/bin/sh\ndockremap:x:998:998::/:/bin/false\n"
+	group  = "root:x:0:\nagent:x:999:\ndockremap:x:998:\n"
+)
+
+func root(t *testing.T, files map[string]string) hostfs.Root {
+	t.Helper()
+	base := map[string]string{"/etc/passwd": passwd, "/etc/group": group}
+	for k, v := range files {
+		base[k] = v
+	}
+	r, err := hostfs.Open(hostfstest.Tree(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestExpectOwnerLayout(t *testing.T) {
+	r := root(t, map[string]string{
+		"/etc/docker/daemon.json": `{"userns-remap": "agent"}`,
+		// Out of order on purpose: dockerd sorts the ranges by start.
+		"/etc/subuid": "agent:100000:65536\nagent:999:1\n",
+		"/etc/subgid": "agent:100000:65536\nagent:999:1\n",
+	})
+	exp, err := Expect(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatMap(exp.UIDMap); got != "0 999 1, 1 100000 65536" {
+		t.Errorf("uid map %q", got)
+	}
+	if exp.RootUID() != 999 || exp.RootGID() != 999 || exp.UIDs() != 65537 || exp.GIDs() != 65537 {
+		t.Errorf("root %d:%d, size %d/%d", exp.RootUID(), exp.RootGID(), exp.UIDs(), exp.GIDs())
+	}
+	if got := exp.rootOwner(); got != "999:999 (agent)" {
+		t.Errorf("root owner %q", got)
+	}
+	if exp.Source != "/etc/docker/daemon.json" || exp.Setting != "agent" {
+		t.Errorf("setting %q from %q", exp.Setting, exp.Source)
+	}
+}
+
+func TestExpectIsolatedLayoutNamesNoUser(t *testing.T) {
+	r := root(t, map[string]string{
+		"/etc/docker/daemon.json": `{"userns-remap": "default"}`,
+		"/etc/subuid":             "dockremap:100000:65536\n",
+		"/etc/subgid":             "dockremap:200000:65536\n",
+	})
+	exp, err := Expect(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := exp.rootOwner(); got != "100000:200000 (first subordinate ids of dockremap)" {
+		t.Errorf("root owner %q", got)
+	}
+}
+
+func TestExpectErrors(t *testing.T) {
+	cases := map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"no setting":     {map[string]string{"/etc/docker/daemon.json": `{"debug": true}`}, "no userns-remap set in /etc/docker/daemon.json"},
+		"no daemon.json": {nil, "no userns-remap set"},
+		"no ranges": {map[string]string{
+			"/etc/docker/daemon.json": `{"userns-remap": "agent"}`,
+			"/etc/subuid":             "other:100000:65536\n",
+		}, "find ranges of agent: none in /etc/subuid"},
+		"unknown user": {map[string]string{"/etc/docker/daemon.json": `{"userns-remap": "nobody2"}`}, "nobody2"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Expect(root(t, tc.files))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Expect(root(t, nil)); !errors.Is(err, ErrNoSetting) {
+		t.Errorf("no daemon.json: want ErrNoSetting, got %v", err)
+	}
+}
+
+// sample is a report with one passing and one failing check.
+func sample() Report {
+	return Report{
+		Daemon:  "26.1.5",
+		Started: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Seconds: 1.5,
+		Checks: []Check{
+			{Name: CheckRemapping, OK: false, Status: "FAIL", Expected: "name=userns <listed>", Observed: "not listed & off", Seconds: 0.01},
+			{Name: CheckRootOnly, OK: true, Status: "PASS", Expected: "permission denied", Observed: "open /mnt/secret: permission denied", Seconds: 0.5},
+		},
+		Failed: []string{CheckRemapping},
+	}
+}
+
+func TestWriteJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := sample().WriteJUnit(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), `<?xml version="1.0" encoding="UTF-8"?>`) {
+		t.Errorf("no XML header:\n%s", buf.String())
+	}
+	var doc struct {
+		Suites []struct {
+			Name       string `xml:"name,attr"`
+			Tests      int    `xml:"tests,attr"`
+			Failures   int    `xml:"failures,attr"`
+			Timestamp  string `xml:"timestamp,attr"`
+			Properties []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Time    string `xml:"time,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+					Text    string `xml:",chardata"`
+				} `xml:"failure"`
+				SystemOut string `xml:"system-out"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("parse the report back: %v\n%s", err, buf.String())
+	}
+	if len(doc.Suites) != 1 {
+		t.Fatalf("want one testsuite, got %d", len(doc.Suites))
+	}
+	s := doc.Suites[0]
+	if s.Name != "docker userns test" || s.Tests != 2 || s.Failures != 1 || s.Timestamp != "2025-01-02T03:04:05Z" {
+		t.Errorf("testsuite %+v", s)
+	}
+	if len(s.Properties) != 1 || s.Properties[0].Value != "26.1.5" {
+		t.Errorf("properties %+v", s.Properties)
+	}
+	if len(s.Cases) != 2 {
+		t.Fatalf("want two testcases, got %d", len(s.Cases))
+	}
+	failed, passed := s.Cases[0], s.Cases[1]
+	if failed.Name != "remapping on" || failed.Failure == nil || failed.Time != "0.010" {
+		t.Fatalf("failed case %+v", failed)
+	}
+	if want := "expected name=userns <listed>; observed not listed & off"; failed.Failure.Message != want {
+		t.Errorf("failure message %q, want %q (escaped and read back)", failed.Failure.Message, want)
+	}
+	if !strings.Contains(failed.Failure.Text, "observed: not listed & off") {
+		t.Errorf("failure text %q", failed.Failure.Text)
+	}
+	if passed.Failure != nil || !strings.Contains(passed.SystemOut, "permission denied") {
+		t.Errorf("passed case %+v", passed)
+	}
+}
