@@ -13,5 +13,6 @@ func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command 
 		newStatusCommand(dockerCLI, global),
 		newDoctorCommand(dockerCLI, global),
 		newCheckImageCommand(dockerCLI, global),
+		newTestCommand(dockerCLI, global),
 	}
 }

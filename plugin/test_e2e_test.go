@@ -1,0 +1,118 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
+)
+
+// leftovers lists what `docker userns test` could leave behind in the DinD
+// host: containers, images (of the daemon's current data root) and
+// temporary directories.
+func leftovers(t *testing.T, d *harness.DinD) string {
+	t.Helper()
+	ctx := context.Background()
+	var parts []string
+	for _, cmd := range [][]string{
+		{"docker", "ps", "-aq"},
+		{"docker", "images", "-aq"},
+		{"sh", "-c", "ls -d /tmp/docker-userns-test-* 2>/dev/null || true"},
+	} {
+		out, err := d.ExecOK(ctx, cmd...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, strings.Join(strings.Fields(out), " "))
+	}
+	return strings.Join(parts, " | ")
+}
+
+// TestUsernsTestCommandEndToEnd: `docker userns test` fails on an
+// unremapped daemon naming "remapping on", passes after `enable agent`
+// with a JUnit report of five passing testcases, and leaves nothing behind
+// either way.
+func TestUsernsTestCommandEndToEnd(t *testing.T) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
+			d := harness.Start(t, v.Image, harness.WithPlugin(bin))
+			mustExec(t, d, "useradd", "-r", "-M", "agent")
+
+			before := leftovers(t, d)
+			res, err := d.Exec(ctx, "docker", "userns", "test", "--format", "json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("unremapped:\n%s%s", res.Stdout, res.Stderr)
+			if res.ExitCode != 1 {
+				t.Errorf("unremapped daemon: exit %d, want 1", res.ExitCode)
+			}
+			if !strings.Contains(res.Stderr, "remapping on") {
+				t.Errorf("unremapped daemon: stderr does not name the failed check %q: %s", "remapping on", res.Stderr)
+			}
+			var report struct {
+				OK     bool     `json:"ok"`
+				Failed []string `json:"failed"`
+				Checks []struct {
+					Name, Status, Expected, Observed string
+				} `json:"checks"`
+			}
+			if err := json.Unmarshal([]byte(res.Stdout), &report); err != nil {
+				t.Fatalf("json report: %v\n%s", err, res.Stdout)
+			}
+			if report.OK || !slices.Contains(report.Failed, "remapping on") || len(report.Checks) != 5 {
+				t.Errorf("unremapped daemon: want 5 checks with %q failed, got %+v", "remapping on", report)
+			}
+			if after := leftovers(t, d); after != before {
+				t.Errorf("unremapped run left things behind: before %q, after %q", before, after)
+			}
+
+			mustExec(t, d, "docker", "userns", "enable", "agent")
+			before = leftovers(t, d)
+			res, err = d.Exec(ctx, "docker", "userns", "test", "--junit", "/tmp/userns-test.xml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("after enable agent:\n%s%s", res.Stdout, res.Stderr)
+			if res.ExitCode != 0 {
+				t.Errorf("remapped daemon: exit %d, want 0:\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+			}
+			if n := strings.Count(res.Stdout, "PASS  "); n != 5 {
+				t.Errorf("remapped daemon: %d checks PASS, want 5", n)
+			}
+			agentUID := mustExec(t, d, "id", "-u", "agent")
+			if !strings.Contains(res.Stdout, "observed  owned by "+agentUID+":") {
+				t.Errorf("bind mount owner: want the agent's uid %s observed:\n%s", agentUID, res.Stdout)
+			}
+			if after := leftovers(t, d); after != before {
+				t.Errorf("remapped run left things behind: before %q, after %q", before, after)
+			}
+
+			data, err := d.ReadFile(ctx, "/tmp/userns-test.xml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var junit struct {
+				Suite struct {
+					Name     string `xml:"name,attr"`
+					Tests    int    `xml:"tests,attr"`
+					Failures int    `xml:"failures,attr"`
+				} `xml:"testsuite"`
+			}
+			if err := xml.Unmarshal(data, &junit); err != nil {
+				t.Fatalf("junit report: %v\n%s", err, data)
+			}
+			if junit.Suite.Name != "docker userns test" || junit.Suite.Tests != 5 || junit.Suite.Failures != 0 {
+				t.Errorf("junit testsuite %+v, want docker userns test with 5 tests, 0 failures", junit.Suite)
+			}
+		})
+	}
+}
