@@ -86,3 +86,63 @@ func TestEnableOwnerLayoutEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestEnableRollsBackWhenDaemonCannotStart: a data root whose parent only
+// root may enter keeps a remapped daemon from starting; enable must restore
+// every file, bring the old daemon back and lose nothing made before.
+func TestEnableRollsBackWhenDaemonCannotStart(t *testing.T) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			d, ctx := startHost(t, v)
+			mustExec(t, d, "install", "-d", "-m", "0700", "/srv/private")
+			if err := d.WriteFile(ctx, "/etc/docker/daemon.json", []byte("{\"data-root\": \"/srv/private/docker\"}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.RestartDaemon(ctx); err != nil {
+				t.Fatal(err)
+			}
+			importBusybox(t, d)
+			mustExec(t, d, "docker", "volume", "create", "keepme")
+			files := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
+
+			res, err := d.Exec(ctx, "docker", "userns", "enable", "--timeout", "20s", "agent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode == 0 {
+				t.Fatalf("enable succeeded on a daemon that cannot start remapped:\n%s", res.Stdout)
+			}
+			t.Logf("enable failed as expected:\n%s", res.Stderr)
+			for _, want := range []string{"restored", "old config", "daemon log"} {
+				if !strings.Contains(res.Stderr, want) {
+					t.Errorf("enable's error lacks %q", want)
+				}
+			}
+			if after := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid"); after != files {
+				t.Errorf("files differ after rollback:\n%s\nwant:\n%s", after, files)
+			}
+			if info := mustExec(t, d, "docker", "info", "--format", "{{.SecurityOptions}} {{.DockerRootDir}}"); strings.Contains(info, "userns") || !strings.HasSuffix(info, "/srv/private/docker") {
+				t.Errorf("daemon after rollback: %s", info)
+			}
+			mustExec(t, d, "docker", "image", "inspect", "busybox:latest")
+			mustExec(t, d, "docker", "volume", "inspect", "keepme")
+		})
+	}
+}
+
+// TestDoctorFailsOnContiguousCollision: the seed's contiguous layout puts
+// container uid 1 on alice (uid 1000, agent is 999); doctor must FAIL.
+func TestDoctorFailsOnContiguousCollision(t *testing.T) {
+	v := harness.Versions()[0]
+	d, ctx := startHost(t, v)
+	mustExec(t, d, "usermod", "-u", "999", "agent")
+	mustExec(t, d, "sh", "-c", "echo agent:999:65537 >> /etc/subuid && echo agent:999:65537 >> /etc/subgid && echo '{\"userns-remap\": \"agent\"}' > /etc/docker/daemon.json")
+	res, err := d.Exec(ctx, "docker", "userns", "doctor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 1 || !strings.Contains(res.Stdout, "FAIL") || !strings.Contains(res.Stdout, "alice") {
+		t.Errorf("doctor on a contiguous range over alice: want exit 1 and a FAIL naming alice, got %d:\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+}

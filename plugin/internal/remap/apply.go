@@ -53,13 +53,17 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if failure == nil {
 		return *out, nil
 	}
+	if said := lastDaemonError(env.Root, logHint); said != "" {
+		failure = fmt.Errorf("%w; the daemon's log says: %s", failure, said)
+	}
 	env.say("%v; rolling back", failure)
+	changed := fileNames(applied)
 	rollbackErr := rollback(ctx, env, applied, oldState)
 	if rollbackErr != nil {
 		return *out, fmt.Errorf("%s: %w; rollback failed too: %v (daemon log: %s)", out.Action, failure, rollbackErr, logHint)
 	}
 	return *out, fmt.Errorf("%s: %w; restored %s and restarted: the daemon answers with its old config (daemon log: %s)",
-		out.Action, failure, strings.Join(fileNames(applied), ", "), logHint)
+		out.Action, failure, strings.Join(changed, ", "), logHint)
 }
 
 // restartAndVerify restarts the daemon and compares it with exp.

@@ -88,10 +88,11 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		return out, nil
 	}
 	result, err := apply(ctx, env, &out, changes, verify.Unremapped(), func(st *hostchange.State) {})
-	if err != nil || result.Result != "disabled" {
+	if err != nil {
 		return result, err
 	}
-	// Remapping is off and verified: the backups and the record have served.
+	// The files are back (and the daemon verified, unless --restart none):
+	// the backups and the record have served.
 	return result, forget(env.Root, state, opts.RemoveRanges)
 }
 

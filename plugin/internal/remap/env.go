@@ -50,3 +50,45 @@ func (e Env) daemonLogHint() string {
 	}
 	return target
 }
+
+// lastDaemonError returns the last line of the daemon's log file that says
+// why it failed to start, or "" when there is no such file or line.
+func lastDaemonError(root hostfs.Root, logPath string) string {
+	if !strings.HasPrefix(logPath, "/") {
+		return ""
+	}
+	f, err := os.Open(root.Path(logPath))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	// The reason is among the last lines; 16 KiB holds them.
+	const tail = 16 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > tail {
+		_, _ = f.Seek(-tail, io.SeekEnd)
+	}
+	data, _ := io.ReadAll(f)
+	lines := strings.Split(string(data), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if line := strings.TrimSpace(lines[i]); isStartFailure(line) {
+			return line
+		}
+	}
+	return ""
+}
+
+// isStartFailure recognises the line dockerd prints when it gives up:
+// a fatal log entry, or its final error printed plainly to stderr (not in
+// the time="..." level=... form of its other lines).
+func isStartFailure(line string) bool {
+	switch {
+	case line == "":
+		return false
+	case strings.Contains(line, "level=fatal"), strings.Contains(line, "failed to start daemon"):
+		return true
+	case strings.HasPrefix(line, "time="), strings.HasPrefix(line, "INFO"), strings.HasPrefix(line, "WARN"):
+		return false
+	}
+	// A supervisor's own note about the exit is not the reason.
+	return !strings.Contains(line, "exited") && !strings.Contains(line, "restarting")
+}

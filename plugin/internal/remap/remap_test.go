@@ -1,0 +1,172 @@
+package remap
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+)
+
+// fakeDaemon answers Info like an unremapped daemon; any other call panics
+// (the embedded nil interface), which proves a code path never reached it.
+type fakeDaemon struct {
+	client.APIClient
+	info system.Info
+}
+
+func (f fakeDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
+	return client.SystemInfoResult{Info: f.info}, nil
+}
+
+// baseHost is a host with the CI user agent (999), a normal user alice
+// (1000) with useradd's range, and a daemon.json with another key.
+func baseHost() map[string]string {
+	return map[string]string{
+		"/etc/passwd":             "root:x:0:0:root:/root:/bin/bash\nagent:x:999:999::/home/agent:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+		"/etc/group":              "root:x:0:\nagent:x:999:\nalice:x:1000:\n",
+		"/etc/subuid":             "alice:100000:65536\n",
+		"/etc/subgid":             "alice:100000:65536\n",
+		"/etc/docker/daemon.json": "{\n  \"log-level\": \"warn\"\n}\n",
+	}
+}
+
+func testEnv(t *testing.T, dir string) Env {
+	t.Helper()
+	root, err := hostfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{
+		Root:      root,
+		API:       fakeDaemon{info: system.Info{ServerVersion: "test", DockerRootDir: "/var/lib/docker"}},
+		Restarter: daemon.Restarter{Strategy: daemon.StrategyNone, Root: dir, Pidfile: daemon.DefaultPidfile},
+		Timeout:   time.Second,
+	}
+}
+
+func TestEnableBadInputChangesNothing(t *testing.T) {
+	cases := []struct {
+		name    string
+		files   map[string]string
+		opts    EnableOptions
+		wantErr string
+	}{
+		{"unknown user", nil, EnableOptions{Spec: "nobody-here"}, "no such user"},
+		{"root", nil, EnableOptions{Spec: "root"}, "root"},
+		{"uid 0", nil, EnableOptions{Spec: "0"}, "0"},
+		{"three parts", nil, EnableOptions{Spec: "a:b:c"}, `"a:b:c"`},
+		{"empty group", nil, EnableOptions{Spec: "agent:"}, `"agent:"`},
+		{"daemon.json not JSON", map[string]string{"/etc/docker/daemon.json": "{\n  \"debug\": true,\n}\n"}, EnableOptions{Spec: "agent"}, "/etc/docker/daemon.json:3:"},
+		{"daemon.json not an object", map[string]string{"/etc/docker/daemon.json": "[]\n"}, EnableOptions{Spec: "agent"}, "not a JSON object"},
+		{"other user already set", map[string]string{"/etc/docker/daemon.json": "{\"userns-remap\": \"alice\"}\n"}, EnableOptions{Spec: "agent"}, `already sets userns-remap to "alice"`},
+		{"dockerd flag", map[string]string{"/etc/systemd/system/docker.service.d/remap.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --userns-remap=agent\n"}, EnableOptions{Spec: "agent"}, "remap.conf:3"},
+		{"malformed subuid", map[string]string{"/etc/subuid": "alice:100000:65536\nbob:x:1\n"}, EnableOptions{Spec: "agent"}, "/etc/subuid:2:"},
+		{"unknown layout", nil, EnableOptions{Spec: "agent", Layout: "diagonal"}, `"diagonal"`},
+		{"contiguous over alice", nil, EnableOptions{Spec: "agent", Layout: "contiguous"}, "alice"},
+		{"no free range", map[string]string{"/etc/subuid": "alice:100000:4294867294\n"}, EnableOptions{Spec: "agent"}, "no free range"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := baseHost()
+			for p, c := range tc.files {
+				files[p] = c
+			}
+			dir := hostfstest.Tree(t, files)
+			before := hostfstest.Snapshot(t, dir)
+			_, err := Enable(context.Background(), testEnv(t, dir), tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("want an error containing %q, got %v", tc.wantErr, err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			hostfstest.Unchanged(t, dir, before)
+		})
+	}
+}
+
+func TestEnableDryRunPrintsDiffAndChangesNothing(t *testing.T) {
+	dir := hostfstest.Tree(t, baseHost())
+	before := hostfstest.Snapshot(t, dir)
+	out, err := Enable(context.Background(), testEnv(t, dir), EnableOptions{Spec: "agent", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+agent:999:1", "+agent:165536:65535", `+  "userns-remap": "agent"`, "--- /etc/docker/daemon.json"} {
+		if !strings.Contains(out.Diff, want) {
+			t.Errorf("dry-run diff lacks %q:\n%s", want, out.Diff)
+		}
+	}
+	hostfstest.Unchanged(t, dir, before)
+}
+
+// TestEnableWritesOwnerLayoutAndIsIdempotent runs enable with --restart none
+// twice: the second run plans nothing, and disable restores every byte.
+func TestEnableWritesOwnerLayoutAndIsIdempotent(t *testing.T) {
+	files := baseHost()
+	dir := hostfstest.Tree(t, files)
+	env := testEnv(t, dir)
+	out, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result != "files changed" || len(out.Files) != 3 {
+		t.Fatalf("first enable: %+v", out)
+	}
+	subuid, _ := env.Root.ReadFile(SubUIDPath)
+	if string(subuid) != "alice:100000:65536\nagent:999:1\nagent:165536:65535\n" {
+		t.Errorf("subuid after enable:\n%s", subuid)
+	}
+	daemonJSON, _ := env.Root.ReadFile("/etc/docker/daemon.json")
+	if string(daemonJSON) != "{\n  \"log-level\": \"warn\",\n  \"userns-remap\": \"agent\"\n}\n" {
+		t.Errorf("daemon.json after enable:\n%s", daemonJSON)
+	}
+	again, err := Enable(context.Background(), env, EnableOptions{Spec: "agent", DryRun: true})
+	if err != nil || len(again.Files) != 0 {
+		t.Errorf("second enable would change %v (err %v)", again.Files, err)
+	}
+	if _, err := Disable(context.Background(), env, DisableOptions{RemoveRanges: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Content, not inodes: disable writes the original bytes back.
+	for p := range files {
+		got, _ := env.Root.ReadFile(p)
+		if string(got) != files[p] {
+			t.Errorf("%s after disable:\n%s\nwant:\n%s", p, got, files[p])
+		}
+	}
+	for _, leftover := range []string{"/etc/subuid.docker-userns.bak", "/etc/docker/daemon.json.docker-userns.bak", "/var/lib/docker-userns/state.json"} {
+		if env.Root.Exists(leftover) {
+			t.Errorf("%s left behind after disable", leftover)
+		}
+	}
+}
+
+func TestEnableRootDoesNotExist(t *testing.T) {
+	if _, err := hostfs.Open("/nonexistent/root"); err == nil || !strings.Contains(err.Error(), "/nonexistent/root") {
+		t.Errorf("want an error naming the root, got %v", err)
+	}
+}
+
+func TestLastDaemonErrorFindsTheReason(t *testing.T) {
+	dir := hostfstest.Tree(t, map[string]string{"/var/log/dockerd.log": `time="x" level=info msg="Starting up"
+a subdirectory in your graphroot path (/srv/docker/999.999) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories
+dind-entry: dockerd exited with status 1; restarting
+time="y" level=info msg="Starting up"
+time="y" level=warning msg="Your kernel does not support cgroup blkio weight"
+`})
+	root, _ := hostfs.Open(dir)
+	if got := lastDaemonError(root, "/var/log/dockerd.log"); !strings.HasPrefix(got, "a subdirectory in your graphroot path") {
+		t.Errorf("got %q", got)
+	}
+	if got := lastDaemonError(root, "journalctl -u docker.service"); got != "" {
+		t.Errorf("a journal hint is no file: got %q", got)
+	}
+}
