@@ -10,7 +10,7 @@ TEST_TIMEOUT ?= 60m
 FUZZ_TIME ?= 5s
 
 .DEFAULT_GOAL := help
-.PHONY: help build install uninstall docker dind-images test test-unit fuzz validate
+.PHONY: help build install uninstall docker dind-images test test-unit fuzz validate conformance bench
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,21 @@ test-unit: ## Run the unit tests (no Docker needed)
 
 test: docker build dind-images ## Run every test: unit, fuzz (briefly), harness and end-to-end on real daemons
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Fuzz targets as package:function; `go test -fuzz` takes one at a time.
+FUZZ_TARGETS := \
+	./plugin/internal/subid:FuzzParse \
+	./plugin/internal/remapspec:FuzzParse \
+	./plugin/internal/daemonconfig:FuzzSet \
+	./plugin/internal/rangeplan:FuzzMake
+
+fuzz: ## Run each fuzz target for FUZZ_TIME (default 5s)
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; fn=$${target##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
+	done
 
 validate: ## Fail when gofmt, go vet or go mod tidy would change anything
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
