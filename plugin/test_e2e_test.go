@@ -96,6 +96,22 @@ func TestUsernsTestCommandEndToEnd(t *testing.T) {
 				t.Errorf("remapped run left things behind: before %q, after %q", before, after)
 			}
 
+			// A CI user in the docker group, not root: the root-only file
+			// comes from a probe that opts out of remapping.
+			mustExec(t, d, "sh", "-c", "getent group docker >/dev/null || groupadd -r docker; chgrp docker /var/run/docker.sock")
+			mustExec(t, d, "useradd", "-m", "-G", "docker", "ci")
+			before = leftovers(t, d)
+			res, err = d.ExecAs(ctx, "ci", "docker", "userns", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode != 0 || strings.Count(res.Stdout, "PASS  ") != 5 {
+				t.Errorf("remapped daemon, run by a non-root user: exit %d, want 0 and 5 PASS:\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+			}
+			if after := leftovers(t, d); after != before {
+				t.Errorf("non-root run left things behind: before %q, after %q", before, after)
+			}
+
 			data, err := d.ReadFile(ctx, "/tmp/userns-test.xml")
 			if err != nil {
 				t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -71,18 +72,21 @@ func runTest(ctx context.Context, dockerCLI command.Cli, global *globalOptions, 
 	if err != nil {
 		return err
 	}
+	if host := dockerCLI.DockerEndpoint().Host; !strings.HasPrefix(host, "unix://") && !strings.HasPrefix(host, "npipe://") {
+		fmt.Fprintf(dockerCLI.Err(), "WARNING: the daemon is at %s: the bind-mount checks use temporary directories on this machine and fail unless the daemon runs here\n", host)
+	}
 	binary, err := probe.SelfBinary()
 	if err != nil {
 		return err
 	}
-	report, runErr := livecheck.Run(ctx, livecheck.Env{
+	report, err := livecheck.Run(ctx, livecheck.Env{
 		API:     dockerCLI.Client(),
 		Root:    root,
 		Binary:  binary,
 		TempDir: opts.tempDir,
 	})
-	if report.Checks == nil {
-		return runErr
+	if err != nil {
+		return err
 	}
 	if err := writeTestReport(dockerCLI.Out(), opts.format, report); err != nil {
 		return err
@@ -92,13 +96,17 @@ func runTest(ctx context.Context, dockerCLI command.Cli, global *globalOptions, 
 			return err
 		}
 	}
-	if runErr != nil {
-		return fmt.Errorf("test: left behind: %w", runErr)
+	if report.OK {
+		return nil
 	}
-	if !report.OK {
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("test: %d of %d checks failed: %s", len(report.Failed), len(report.Checks), strings.Join(report.Failed, ", "))}
+	var why []string
+	if len(report.Failed) > 0 {
+		why = append(why, fmt.Sprintf("%d of %d checks failed: %s", len(report.Failed), len(report.Checks), strings.Join(report.Failed, ", ")))
 	}
-	return nil
+	if len(report.Leftovers) > 0 {
+		why = append(why, "left behind: "+strings.Join(report.Leftovers, "; "))
+	}
+	return cli.StatusError{StatusCode: 1, Status: "test: " + strings.Join(why, "; ")}
 }
 
 func writeJUnitFile(path string, report livecheck.Report) error {
@@ -126,13 +134,24 @@ func writeTestReport(out io.Writer, format string, report livecheck.Report) erro
 			fmt.Fprintf(&b, "      expected  %s\n", c.Expected)
 			fmt.Fprintf(&b, "      observed  %s\n", c.Observed)
 		}
+		for _, l := range report.Leftovers {
+			fmt.Fprintf(&b, "LEFT  %s\n", l)
+		}
 		verdict := "PASS"
 		if !report.OK {
-			verdict = fmt.Sprintf("FAIL (%s)", strings.Join(report.Failed, ", "))
+			verdict = fmt.Sprintf("FAIL (%s)", strings.Join(slices.Concat(report.Failed, leftWord(report.Leftovers)), ", "))
 		}
 		fmt.Fprintf(&b, "\n%s: %d of %d checks passed on Docker %s in %.1fs\n",
 			verdict, len(report.Checks)-len(report.Failed), len(report.Checks), report.Daemon, report.Seconds)
 		_, err := io.WriteString(out, b.String())
 		return err
 	})
+}
+
+// leftWord names leftovers in the verdict line.
+func leftWord(leftovers []string) []string {
+	if len(leftovers) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d left behind", len(leftovers))}
 }

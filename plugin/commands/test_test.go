@@ -101,3 +101,20 @@ func TestWriteJUnitFile(t *testing.T) {
 		t.Error("want an error for a directory that does not exist")
 	}
 }
+
+func TestWriteTestReportLeftovers(t *testing.T) {
+	r := testReport()
+	r.Leftovers = []string{"remove temporary directory /tmp/x: busy"}
+	var buf bytes.Buffer
+	if err := writeTestReport(&buf, "", r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"LEFT  remove temporary directory /tmp/x: busy\n", "FAIL (bind mount owner, 1 left behind): 1 of 2 checks passed"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	if len(r.Failed) != 1 {
+		t.Errorf("writing the report changed Failed: %v", r.Failed)
+	}
+}

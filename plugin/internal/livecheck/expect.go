@@ -42,7 +42,7 @@ func Expect(root hostfs.Root) (Expectation, error) {
 		exp.Setting, exp.Source = value, snap.DaemonJSON.Path()
 	}
 	if exp.Setting == "" {
-		return exp, fmt.Errorf("read the remap setting: %w in %s nor in dockerd flags", ErrNoSetting, snap.DaemonJSON.Path())
+		return exp, fmt.Errorf("%w in %s nor in dockerd flags", ErrNoSetting, snap.DaemonJSON.Path())
 	}
 	spec, err := remapspec.Parse(exp.Setting)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,14 @@ func (r Report) WriteJUnit(w io.Writer) error {
 			}
 		}
 		run.Cases = append(run.Cases, jc)
+	}
+	if len(r.Leftovers) > 0 {
+		// Not a check, but a broken promise CI should see as a failure.
+		text := "left behind: " + strings.Join(r.Leftovers, "; ")
+		run.Cases = append(run.Cases, junitCase{Name: "nothing left behind", Classname: SuiteName, Time: seconds(0),
+			Failure: &junitFailure{Message: text, Type: "FAIL", Text: text}})
+		run.Tests++
+		run.Failures++
 	}
 	doc := junitSuites{Name: SuiteName, Tests: run.Tests, Failures: run.Failures, Time: run.Time, Suites: []junitRun{run}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

@@ -8,11 +8,9 @@ package livecheck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -48,6 +46,9 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	// Failed names the checks that did not pass.
 	Failed []string `json:"failed,omitempty"`
+	// Leftovers are what could not be removed afterwards (the report is not
+	// OK then either: the promise is to leave nothing behind).
+	Leftovers []string `json:"leftovers,omitempty"`
 	// Expectation is what the host files predict (nil when they do not say).
 	Expectation *Expectation `json:"expectation,omitempty"`
 	// ExpectationError says why the host files predict nothing.
@@ -71,8 +72,7 @@ type Env struct {
 }
 
 // Run runs every check. It returns an error only when the daemon cannot
-// be asked at all, or when something it made could not be removed (the
-// report is complete then, and the error names what is left).
+// be asked at all; a check that cannot observe fails with the reason.
 func Run(ctx context.Context, env Env) (Report, error) {
 	r := &runner{env: env, report: Report{Started: time.Now()}}
 	state, err := daemon.Inspect(ctx, env.API)
@@ -91,9 +91,12 @@ func Run(ctx context.Context, env Env) (Report, error) {
 	r.withProbe(ctx)
 	r.run(CheckUIDBoundary, func() Check { return r.boundaryCheck(ctx) })
 
-	r.report.OK = !slices.ContainsFunc(r.report.Checks, func(c Check) bool { return !c.OK })
+	for _, err := range r.leftovers {
+		r.report.Leftovers = append(r.report.Leftovers, err.Error())
+	}
+	r.report.OK = len(r.report.Failed) == 0 && len(r.report.Leftovers) == 0
 	r.report.Seconds = time.Since(r.report.Started).Seconds()
-	return r.report, errors.Join(r.leftovers...)
+	return r.report, nil
 }
 
 // runner collects checks and whatever could not be cleaned up.

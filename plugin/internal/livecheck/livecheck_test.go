@@ -169,3 +169,17 @@ func TestWriteJUnit(t *testing.T) {
 		t.Errorf("passed case %+v", passed)
 	}
 }
+
+func TestWriteJUnitLeftoversFail(t *testing.T) {
+	r := sample()
+	r.Leftovers = []string{"remove probe image docker-userns-probe:abc: conflict"}
+	var buf bytes.Buffer
+	if err := r.WriteJUnit(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`tests="3" failures="2"`, `<testcase name="nothing left behind"`, `message="left behind: remove probe image docker-userns-probe:abc: conflict"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("junit lacks %s:\n%s", want, buf.String())
+		}
+	}
+}
