@@ -93,7 +93,7 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 	}
 	// The files are back (and the daemon verified, unless --restart none):
 	// the backups and the record have served.
-	return result, forget(env.Root, state, opts.RemoveRanges)
+	return result, forget(env.Root, state, opts.RemoveRanges, result.Backups)
 }
 
 // undoneContent is the original content of a file enable changed when it
@@ -113,14 +113,20 @@ func undoneContent(root hostfs.Root, state *hostchange.State, p string, current 
 	return edit(), false
 }
 
-// forget removes the backups and the state record once disable has undone
-// enable; with ranges kept, the subuid/subgid backups stay for a later
+// forget removes the backups (enable's, and those disable's own writes
+// just made) and the state record once disable has undone enable; with
+// ranges kept, the subuid/subgid backups stay for a later
 // `disable --remove-ranges`.
-func forget(root hostfs.Root, state *hostchange.State, rangesRemoved bool) error {
-	if state == nil {
-		return nil
-	}
+func forget(root hostfs.Root, state *hostchange.State, rangesRemoved bool, ownBackups []string) error {
 	var errs []error
+	for _, b := range ownBackups {
+		if _, err := root.RemoveFile(b, hostfs.WriteOptions{}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if state == nil {
+		return errors.Join(errs...)
+	}
 	var kept []hostchange.AppliedFile
 	for _, f := range state.Files {
 		if !rangesRemoved && f.Path != state.DaemonJSON {

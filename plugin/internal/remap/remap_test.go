@@ -142,7 +142,7 @@ func TestEnableWritesOwnerLayoutAndIsIdempotent(t *testing.T) {
 			t.Errorf("%s after disable:\n%s\nwant:\n%s", p, got, files[p])
 		}
 	}
-	for _, leftover := range []string{"/etc/subuid.docker-userns.bak", "/etc/docker/daemon.json.docker-userns.bak", "/var/lib/docker-userns/state.json"} {
+	for _, leftover := range []string{"/etc/subuid.docker-userns.bak", "/etc/subgid.docker-userns.bak", "/etc/docker/daemon.json.docker-userns.bak", "/var/lib/docker-userns/state.json"} {
 		if env.Root.Exists(leftover) {
 			t.Errorf("%s left behind after disable", leftover)
 		}
@@ -168,5 +168,36 @@ time="y" level=warning msg="Your kernel does not support cgroup blkio weight"
 	}
 	if got := lastDaemonError(root, "journalctl -u docker.service"); got != "" {
 		t.Errorf("a journal hint is no file: got %q", got)
+	}
+}
+
+// TestDisableRemovesDaemonJSONThatEnableCreated: no daemon.json before
+// enable means none after disable, and no backup left behind.
+func TestDisableRemovesDaemonJSONThatEnableCreated(t *testing.T) {
+	files := baseHost()
+	delete(files, "/etc/docker/daemon.json")
+	dir := hostfstest.Tree(t, files)
+	env := testEnv(t, dir)
+	if _, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	if !env.Root.Exists("/etc/docker/daemon.json") {
+		t.Fatal("enable did not create daemon.json")
+	}
+	out, err := Disable(context.Background(), env, DisableOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"/etc/docker/daemon.json", "/etc/docker/daemon.json.docker-userns.bak"} {
+		if env.Root.Exists(gone) {
+			t.Errorf("%s still there after disable (%+v)", gone, out)
+		}
+	}
+	// Ranges stay without --remove-ranges, and their record with them.
+	if subuid, _ := env.Root.ReadFile(SubUIDPath); !strings.Contains(string(subuid), "agent:999:1") {
+		t.Errorf("disable without --remove-ranges removed ranges:\n%s", subuid)
+	}
+	if !env.Root.Exists("/var/lib/docker-userns/state.json") {
+		t.Error("state record gone while ranges enable added remain")
 	}
 }
