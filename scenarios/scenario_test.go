@@ -1,0 +1,243 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/docker-userns/docker-userns/harness"
+)
+
+// Markers of the test log that scenarios/cmd/report reads: keep them in
+// step with its parser.
+const (
+	markScenario = "scenario: "
+	markStep     = "step: "
+	markFailed   = "step failed: "
+	markExpected = "expected: "
+	markSeen     = "seen: "
+)
+
+// pollEvery is how often a wait looks again; waits end at their deadline.
+const pollEvery = 50 * time.Millisecond
+
+var (
+	buildOnce  sync.Once
+	pluginDir  string
+	pluginPath string
+	buildErr   error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pluginDir != "" {
+		os.RemoveAll(pluginDir)
+	}
+	os.Exit(code)
+}
+
+// builtPlugin builds the plugin once per test binary, static, as `make
+// build` does, so the DinD host runs the code of this tree.
+func builtPlugin() (string, error) {
+	buildOnce.Do(func() {
+		if pluginDir, buildErr = os.MkdirTemp("", "docker-userns-scenarios"); buildErr != nil {
+			return
+		}
+		pluginPath = filepath.Join(pluginDir, "docker-userns")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", pluginPath, "../plugin")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build plugin: %w: %s", err, strings.TrimSpace(string(out)))
+		}
+	})
+	return pluginPath, buildErr
+}
+
+// scenario is one run of a scenario on one Docker version: the test, its
+// DinD host and the step in progress.
+type scenario struct {
+	t    *testing.T
+	v    harness.Version
+	d    *harness.DinD
+	ctx  context.Context
+	step string
+}
+
+// forEachVersion runs body as the scenario intent once per Docker version,
+// the versions (and the scenarios, each calling this from its own top-level
+// test) in parallel: the work is mostly waiting on daemons.
+func forEachVersion(t *testing.T, intent string, body func(s *scenario)) {
+	t.Parallel()
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			t.Logf("%s%s", markScenario, intent)
+			body(&scenario{t: t, v: v, ctx: t.Context()})
+		})
+	}
+}
+
+// Step runs fn as the named step of behaviour; a failure in it names it.
+func (s *scenario) Step(name string, fn func()) {
+	s.t.Helper()
+	s.step = name
+	s.t.Logf("%s%s", markStep, name)
+	fn()
+}
+
+// Fail ends the scenario at the current step with what was expected and
+// what was seen.
+func (s *scenario) Fail(expected, seen string) {
+	s.t.Helper()
+	seen = strings.TrimSpace(seen)
+	if seen == "" {
+		seen = "(nothing)"
+	}
+	s.t.Fatalf("%s%s\n%s%s\n%s%s", markFailed, s.step, markExpected, expected, markSeen, strings.ReplaceAll(seen, "\n", "\n  "))
+}
+
+// Check fails the step unless ok.
+func (s *scenario) Check(ok bool, expected, seen string) {
+	s.t.Helper()
+	if !ok {
+		s.Fail(expected, seen)
+	}
+}
+
+// Start starts the scenario's DinD host with the plugin installed.
+func (s *scenario) Start(opts ...testcontainers.ContainerCustomizer) {
+	s.t.Helper()
+	bin, err := builtPlugin()
+	if err != nil {
+		s.Fail("the plugin builds", err.Error())
+	}
+	s.d = harness.Start(s.t, s.v.Image, append([]testcontainers.ContainerCustomizer{harness.WithPlugin(bin)}, opts...)...)
+}
+
+// Try runs cmd on the DinD host as user ("" is root) and returns what it
+// did; only a failure to run it at all ends the step.
+func (s *scenario) TryAs(user string, cmd ...string) harness.ExecResult {
+	s.t.Helper()
+	res, err := s.d.ExecAs(s.ctx, user, cmd...)
+	if err != nil {
+		s.Fail(fmt.Sprintf("%q runs on the DinD host", strings.Join(cmd, " ")), err.Error())
+	}
+	return res
+}
+
+// Try is TryAs as root.
+func (s *scenario) Try(cmd ...string) harness.ExecResult {
+	s.t.Helper()
+	return s.TryAs("", cmd...)
+}
+
+// RunAs runs cmd as user and returns its trimmed stdout; a non-zero exit
+// fails the step.
+func (s *scenario) RunAs(user string, cmd ...string) string {
+	s.t.Helper()
+	res := s.TryAs(user, cmd...)
+	if res.ExitCode != 0 {
+		who := ""
+		if user != "" {
+			who = " as " + user
+		}
+		s.Fail(fmt.Sprintf("%q%s exits 0", strings.Join(cmd, " "), who), describe(res))
+	}
+	return strings.TrimSpace(res.Stdout)
+}
+
+// Run is RunAs as root.
+func (s *scenario) Run(cmd ...string) string {
+	s.t.Helper()
+	return s.RunAs("", cmd...)
+}
+
+// Shell runs script with sh -c as root and returns its trimmed stdout.
+func (s *scenario) Shell(script string) string {
+	s.t.Helper()
+	return s.Run("sh", "-c", script)
+}
+
+// Write puts content into the host file at path.
+func (s *scenario) Write(path, content string) {
+	s.t.Helper()
+	if err := s.d.WriteFile(s.ctx, path, []byte(content), 0o644); err != nil {
+		s.Fail("write "+path+" on the DinD host", err.Error())
+	}
+}
+
+// Owner is the numeric "uid:gid" of path on the DinD host.
+func (s *scenario) Owner(path string) string {
+	s.t.Helper()
+	return s.Run("stat", "-c", "%u:%g", path)
+}
+
+// IDs is the numeric "uid:gid" of the host user name.
+func (s *scenario) IDs(name string) string {
+	s.t.Helper()
+	return s.Run("id", "-u", name) + ":" + s.Run("id", "-g", name)
+}
+
+// Remapped asks the daemon (not the plugin) whether it remaps: `docker
+// info` lists name=userns in its security options only then.
+func (s *scenario) Remapped() bool {
+	s.t.Helper()
+	return strings.Contains(s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"), "name=userns")
+}
+
+// Hashes is sha256sum's line for each path, to compare files byte for byte.
+func (s *scenario) Hashes(paths ...string) string {
+	s.t.Helper()
+	return s.Run(append([]string{"sha256sum"}, paths...)...)
+}
+
+// ImportBusybox makes busybox:latest in the daemon's current data root.
+func (s *scenario) ImportBusybox() {
+	s.t.Helper()
+	if err := s.d.ImportBusybox(s.ctx, "busybox:latest"); err != nil {
+		s.Fail("busybox:latest imports into the daemon", err.Error())
+	}
+}
+
+// Restart restarts the inner daemon with its current configuration.
+func (s *scenario) Restart() {
+	s.t.Helper()
+	if err := s.d.RestartDaemon(s.ctx); err != nil {
+		s.Fail("the daemon restarts and answers", err.Error())
+	}
+}
+
+// WaitFor polls cond until it holds or timeout passes; cond returns what it
+// saw, for the failure.
+func (s *scenario) WaitFor(expected string, timeout time.Duration, cond func() (bool, string)) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.Fail(fmt.Sprintf("%s within %s", expected, timeout), seen)
+		}
+		select {
+		case <-s.ctx.Done():
+			s.Fail(expected, "test ended: "+s.ctx.Err().Error())
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// describe is a command's result for a failure report.
+func describe(res harness.ExecResult) string {
+	out := strings.TrimSpace(strings.TrimSpace(res.Stderr) + "\n" + strings.TrimSpace(res.Stdout))
+	return fmt.Sprintf("exit %d: %s", res.ExitCode, out)
+}
