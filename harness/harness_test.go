@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +274,71 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(took[len(took)/2].Seconds(), "median-s/ready")
 		})
 	}
+}
+
+func TestWithPluginIsFoundByTheInnerCLI(t *testing.T) {
+	plugin := filepath.Join(t.TempDir(), "docker-userns")
+	// A CLI plugin only has to answer the metadata subcommand.
+	script := `#!/bin/sh
+if [ "$1" = docker-cli-plugin-metadata ]; then
+	echo '{"SchemaVersion":"0.1.0","Vendor":"harness test","Version":"v0.0.0","ShortDescription":"fake"}'
+	exit 0
+fi
+echo "fake plugin as $(id -un): $*"
+`
+	if err := os.WriteFile(plugin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image, harness.WithPlugin(plugin))
+		if got := mustExec(t, ctx, d, "docker", "userns", "check"); got != "fake plugin as root: userns check" {
+			t.Errorf("docker userns check as root printed %q", got)
+		}
+		mustExec(t, ctx, d, "useradd", "--system", "agent")
+		out, err := d.ExecAsOK(ctx, "agent", "docker", "userns", "check")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(out); got != "fake plugin as agent: userns check" {
+			t.Errorf("docker userns check as agent printed %q", got)
+		}
+	})
+}
+
+func TestEntryScriptSupervisesDockerdAndStopsOnTerm(t *testing.T) {
+	forEachVersion(t, func(t *testing.T, v harness.Version) {
+		ctx := ctxFor(t)
+		d := harness.Start(t, v.Image, harness.WithDaemonJSON(`{"debug": true}`))
+		if got := mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}}"); got != "true" {
+			t.Errorf("debug with WithDaemonJSON(debug) = %s, want true", got)
+		}
+
+		// dockerd killed outright comes back by itself.
+		before, err := d.DaemonPID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, ctx, d, "kill", "-KILL", strconv.Itoa(before))
+		if err := d.WaitDaemon(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if after, err := d.DaemonPID(ctx); err != nil || after == before {
+			t.Errorf("dockerd pid after kill -9 = %d (%v), want a new one (was %d)", after, err, before)
+		}
+
+		// A TERM stops the container by the script's own exit (code 0),
+		// not by the KILL that follows an ignored TERM (137).
+		timeout := 10 * time.Second
+		if err := d.Stop(ctx, &timeout); err != nil {
+			t.Fatal(err)
+		}
+		state, err := d.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state.Running || state.ExitCode != 0 {
+			t.Errorf("after docker stop: running %v, exit code %d; want stopped with 0", state.Running, state.ExitCode)
+		}
+	})
 }
