@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,15 +14,18 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
 type enableOptions struct {
 	remap.EnableOptions
-	size    string
-	restart restartOptions
-	format  string
+	size      string
+	forImages []string
+	restart   restartOptions
+	format    string
 }
 
 func newEnableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -48,12 +53,23 @@ Images and containers made before remapping are not visible while it is on
 		Example: `  sudo docker userns enable agent
   sudo docker userns enable --dry-run agent
   sudo docker userns enable --size 200000 agent
+  sudo docker userns enable --size auto --for-image registry.example.com/app:1.2 agent
   sudo docker userns enable --create-user ci:ci
   sudo docker userns enable default`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
-			if cmd.Flags().Changed("size") {
+			if len(opts.forImages) > 0 && opts.size != "auto" {
+				return errors.New("--for-image goes with --size auto")
+			}
+			switch {
+			case opts.size == "auto":
+				size, err := sizeForImages(cmd.Context(), dockerCLI, opts.forImages)
+				if err != nil {
+					return err
+				}
+				opts.Size = size
+			case cmd.Flags().Changed("size"):
 				size, err := rangeplan.ParseSize(opts.size)
 				if err != nil {
 					return err
@@ -65,7 +81,8 @@ Images and containers made before remapping are not visible while it is on
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&opts.Layout, "layout", "", "How container ids land on host ids: owner, contiguous or isolated")
-	flags.StringVar(&opts.size, "size", fmt.Sprint(rangeplan.DefaultSize), "How many container ids to map (images with higher uids need more)")
+	flags.StringVar(&opts.size, "size", fmt.Sprint(rangeplan.DefaultSize), `How many container ids to map (images with higher uids need more); "auto" sizes for the images`)
+	flags.StringSliceVar(&opts.forImages, "for-image", nil, "With --size auto: the images to size for (default: every image in the daemon)")
 	flags.BoolVar(&opts.CreateUser, "create-user", false, "Create USER (and its group) as a system user when missing")
 	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
@@ -79,6 +96,21 @@ func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")
 	flags.DurationVar(&opts.timeout, "timeout", 60*time.Second, "How long to wait for the daemon to answer after a restart")
 	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
+}
+
+// sizeForImages scans images (every image in the daemon when none is named)
+// for the highest uid and gid and returns a size that maps them all.
+func sizeForImages(ctx context.Context, dockerCLI command.Cli, refs []string) (uint32, error) {
+	scanner := &imagescan.Scanner{Daemon: dockerCLI.Client(), Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
+	size, images, err := imagescan.SizeFor(ctx, scanner, refs, imagescan.SourceAuto)
+	if err != nil {
+		return 0, fmt.Errorf("size for images: %w", err)
+	}
+	if size == 0 || size >= subid.MaxID {
+		return 0, fmt.Errorf("size for images: an image holds an id no range can map")
+	}
+	fmt.Fprintf(dockerCLI.Err(), "--size auto: %d ids map the highest uid and gid of %d image(s)\n", size, len(images))
+	return uint32(size), nil
 }
 
 func runEnable(cmd *cobra.Command, dockerCLI command.Cli, global *globalOptions, opts enableOptions) error {
