@@ -66,6 +66,18 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		out.Action, failure, strings.Join(changed, ", "), logHint)
 }
 
+// describe fills in what a run would change and how it would restart, which
+// is all a dry run prints.
+func (out *Outcome) describe(env Env, changes hostchange.Set) {
+	out.Diff = changes.Diff()
+	out.Restart = env.Restarter.Describe()
+	for _, c := range changes {
+		if c.Changed() {
+			out.Files = append(out.Files, c.Path)
+		}
+	}
+}
+
 // restartAndVerify restarts the daemon and compares it with exp.
 func restartAndVerify(ctx context.Context, env Env, exp verify.Expectation, out *Outcome) error {
 	env.say("restarting: %s", env.Restarter.Describe())

@@ -67,13 +67,7 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 			changes = append(changes, hostchange.Change{Path: f.Path(), Old: old, OldExists: snap.Root.Exists(f.Path()), New: content, Remove: created, Perm: 0o644, Lock: true})
 		}
 	}
-	out.Diff = changes.Diff()
-	out.Restart = env.Restarter.Describe()
-	for _, c := range changes {
-		if c.Changed() {
-			out.Files = append(out.Files, c.Path)
-		}
-	}
+	out.describe(env, changes)
 	if opts.DryRun {
 		out.Result = "dry run"
 		return out, nil

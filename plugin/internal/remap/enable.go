@@ -92,13 +92,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	out.Restart = env.Restarter.Describe()
-	out.Diff = changes.Diff()
-	for _, c := range changes {
-		if c.Changed() {
-			out.Files = append(out.Files, c.Path)
-		}
-	}
+	out.describe(env, changes)
 	if opts.DryRun {
 		out.Result = "dry run"
 		return out, nil
