@@ -35,8 +35,9 @@ func leftovers(t *testing.T, d *harness.DinD) string {
 
 // TestUsernsTestCommandEndToEnd: `docker userns test` fails on an
 // unremapped daemon naming "remapping on", passes after `enable agent`
-// with a JUnit report of five passing testcases, and leaves nothing behind
-// either way.
+// (run by root, with a JUnit report of five passing testcases, and by a
+// non-root docker-group user) and after `enable default`, and leaves
+// nothing behind.
 func TestUsernsTestCommandEndToEnd(t *testing.T) {
 	for _, v := range harness.Versions() {
 		t.Run(v.Name, func(t *testing.T) {
@@ -128,6 +129,19 @@ func TestUsernsTestCommandEndToEnd(t *testing.T) {
 			}
 			if junit.Suite.Name != "docker userns test" || junit.Suite.Tests != 5 || junit.Suite.Failures != 0 {
 				t.Errorf("junit testsuite %+v, want docker userns test with 5 tests, 0 failures", junit.Suite)
+			}
+
+			// The isolated layout: container root is the first id of
+			// dockremap's range, a uid of no user.
+			mustExec(t, d, "docker", "userns", "disable")
+			mustExec(t, d, "docker", "userns", "enable", "default")
+			res, err = d.Exec(ctx, "docker", "userns", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("after enable default:\n%s%s", res.Stdout, res.Stderr)
+			if res.ExitCode != 0 || !strings.Contains(res.Stdout, "(first subordinate ids of dockremap)") {
+				t.Errorf("isolated layout: exit %d, want 0 and container root on dockremap's range:\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -45,6 +46,23 @@ func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err erro
 			err = fmt.Errorf("remove probe container: %w", rmErr)
 		}
 	}()
+	// Attached before start, the output is complete when the stream ends;
+	// logs read right after the exit can still miss it (seen on 26.1).
+	att, err := img.api.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return Result{}, fmt.Errorf("attach to probe container: %w", err)
+	}
+	defer att.Close()
+	type output struct {
+		stdout, stderr string
+		err            error
+	}
+	done := make(chan output, 1)
+	go func() {
+		var o output
+		o.stdout, o.stderr, o.err = demux(att.Reader)
+		done <- o
+	}()
 	wait := img.api.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := img.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		return Result{}, fmt.Errorf("start probe container: %w", err)
@@ -55,14 +73,19 @@ func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err erro
 	case err := <-wait.Error:
 		return Result{}, fmt.Errorf("wait for probe container: %w", err)
 	}
-	logs, err := img.api.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
-	if err != nil {
-		return res, fmt.Errorf("read probe container output: %w", err)
-	}
-	defer logs.Close()
-	res.Stdout, res.Stderr, err = demux(logs)
-	if err != nil {
-		return res, fmt.Errorf("read probe container output: %w", err)
+	select {
+	case o := <-done:
+		res.Stdout, res.Stderr = o.stdout, o.stderr
+		if o.err != nil {
+			return res, fmt.Errorf("read probe container output: %w", o.err)
+		}
+	case <-time.After(outputGrace):
+		return res, fmt.Errorf("read probe container output: stream still open %s after the exit", outputGrace)
+	case <-ctx.Done():
+		return res, fmt.Errorf("read probe container output: %w", ctx.Err())
 	}
 	return res, nil
 }
+
+// outputGrace bounds the wait for the attach stream to end after the exit.
+const outputGrace = 30 * time.Second
