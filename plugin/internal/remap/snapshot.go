@@ -4,10 +4,6 @@
 package remap
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerdflags"
@@ -40,11 +36,11 @@ func ReadSnapshot(root hostfs.Root) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	subuid, err := readSubID(root, SubUIDPath)
+	subuid, err := subid.Load(root, SubUIDPath)
 	if err != nil {
 		return nil, err
 	}
-	subgid, err := readSubID(root, SubGIDPath)
+	subgid, err := subid.Load(root, SubGIDPath)
 	if err != nil {
 		return nil, err
 	}
@@ -57,14 +53,4 @@ func ReadSnapshot(root hostfs.Root) (*Snapshot, error) {
 		return nil, err
 	}
 	return &Snapshot{Root: root, Accounts: db, SubUID: subuid, SubGID: subgid, DaemonJSON: cfg, Flags: flags}, nil
-}
-
-// readSubID parses a subuid/subgid file; a missing one is empty, as shadow
-// and dockerd treat it.
-func readSubID(root hostfs.Root, p string) (*subid.File, error) {
-	data, err := root.ReadFile(p)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	return subid.Parse(p, data)
 }

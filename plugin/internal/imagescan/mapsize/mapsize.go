@@ -4,17 +4,17 @@
 package mapsize
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
+	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
 // ErrUnknown means the mapping in force could not be learned.
@@ -22,24 +22,22 @@ var ErrUnknown = errors.New("unknown mapping; pass --size")
 
 // ForUser sums the subordinate ranges of spec (USER[:GROUP], numeric or by
 // name, or "default" for dockremap) as dockerd would: every subuid line of
-// the user, every subgid line of the group. Without GROUP dockerd takes the
-// group of the user's name.
+// the user, every subgid line of the group.
 func ForUser(root, spec string) (imagescan.Mapping, error) {
-	user, group, _ := strings.Cut(spec, ":")
-	if user == "default" {
-		user, group = "dockremap", "dockremap"
-	}
-	if group == "" {
-		group = user
-	}
-	uids, err := rangeTotal(root, "/etc/subuid", "/etc/passwd", user)
+	host, err := readHost(root)
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
-	gids, err := rangeTotal(root, "/etc/subgid", "/etc/group", group)
+	parsed, err := remapspec.Parse(spec)
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
+	ident, err := parsed.Resolve(host.accounts)
+	if err != nil {
+		return imagescan.Mapping{}, err
+	}
+	uids := total(host.subuid.RangesFor(ident.User, ident.UID))
+	gids := total(host.subgid.RangesFor(ident.Group, ident.GID))
 	if uids == 0 || gids == 0 {
 		return imagescan.Mapping{}, fmt.Errorf("read ranges of %s: none in /etc/subuid or /etc/subgid under %s", spec, root)
 	}
@@ -58,15 +56,19 @@ func ForDaemon(securityOptions []string, dockerRootDir, root string) (imagescan.
 	}) {
 		return imagescan.Mapping{Remapped: false, From: "docker info"}, nil
 	}
-	u, g, ok := strings.Cut(path.Base(dockerRootDir), ".")
-	if !ok {
+	var uid, gid uint32
+	if _, err := fmt.Sscanf(path.Base(dockerRootDir), "%d.%d", &uid, &gid); err != nil {
 		return imagescan.Mapping{}, fmt.Errorf("%w (data root %s is not named uid.gid)", ErrUnknown, dockerRootDir)
 	}
-	user, err := ownerStartingAt(root, "/etc/subuid", u)
+	host, err := readHost(root)
+	if err != nil {
+		return imagescan.Mapping{}, fmt.Errorf("%w (%v)", ErrUnknown, err)
+	}
+	user, err := ownerStartingAt(host.subuid, uid)
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
-	group, err := ownerStartingAt(root, "/etc/subgid", g)
+	group, err := ownerStartingAt(host.subgid, gid)
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
@@ -77,88 +79,40 @@ func ForDaemon(securityOptions []string, dockerRootDir, root string) (imagescan.
 	return m, nil
 }
 
-type subRange struct {
-	owner       string
-	start, size uint64
+type hostFiles struct {
+	accounts       *accounts.DB
+	subuid, subgid *subid.File
 }
 
-func readRanges(root, file string) ([]subRange, error) {
-	p := filepath.Join(root, file)
-	f, err := os.Open(p)
+func readHost(dir string) (hostFiles, error) {
+	root, err := hostfs.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return hostFiles{}, err
 	}
-	defer f.Close()
-	var out []subRange
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.Split(line, ":")
-		if len(parts) != 3 || parts[0] == "" {
-			return nil, fmt.Errorf("parse %s:%d: want NAME:START:COUNT, got %q", p, n, line)
-		}
-		start, err1 := strconv.ParseUint(parts[1], 10, 32)
-		size, err2 := strconv.ParseUint(parts[2], 10, 32)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("parse %s:%d: %w", p, n, err)
-		}
-		out = append(out, subRange{owner: parts[0], start: start, size: size})
+	var h hostFiles
+	if h.accounts, err = accounts.Load(root); err != nil {
+		return h, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+	if h.subuid, err = subid.Load(root, "/etc/subuid"); err != nil {
+		return h, err
 	}
-	return out, nil
+	h.subgid, err = subid.Load(root, "/etc/subgid")
+	return h, err
 }
 
-// names returns the name and numeric id of who (a name or a number) as
-// listed in a passwd or group file; a subuid line may use either.
-func names(root, db, who string) []string {
-	out := []string{who}
-	f, err := os.Open(filepath.Join(root, db))
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), ":")
-		if len(parts) < 3 {
-			continue
-		}
-		if parts[0] == who || parts[2] == who {
-			return []string{parts[0], parts[2]}
-		}
-	}
-	return out
-}
-
-func rangeTotal(root, file, db, who string) (uint64, error) {
-	ranges, err := readRanges(root, file)
-	if err != nil {
-		return 0, err
-	}
-	ids := names(root, db, who)
-	var total uint64
+func total(ranges []subid.Range) uint64 {
+	var n uint64
 	for _, r := range ranges {
-		if slices.Contains(ids, r.owner) {
-			total += r.size
-		}
+		n += uint64(r.Count)
 	}
-	return total, nil
+	return n
 }
 
-func ownerStartingAt(root, file, start string) (string, error) {
-	ranges, err := readRanges(root, file)
-	if err != nil {
-		return "", fmt.Errorf("%w (%v)", ErrUnknown, err)
-	}
-	for _, r := range ranges {
-		if strconv.FormatUint(r.start, 10) == start {
-			return r.owner, nil
+func ownerStartingAt(f *subid.File, start uint32) (string, error) {
+	for _, r := range f.Ranges() {
+		if r.Start == start {
+			return r.Owner, nil
 		}
 	}
-	return "", fmt.Errorf("%w (no range in %s starts at %s, container root's host id)", ErrUnknown, filepath.Join(root, file), start)
+	return "", fmt.Errorf("%w (no range in %s starts at %d, container root's host id)", ErrUnknown, f.Path(), start)
 }

@@ -38,7 +38,7 @@ func TestForUserCases(t *testing.T) {
 		{spec: "agent", uids: 65537, gids: 131073},
 		{spec: "999:998", uids: 65537, gids: 131073},
 		{spec: "default", uids: 65536, gids: 65536},
-		{spec: "nobody", err: "none in /etc/subuid"},
+		{spec: "nobody", err: "no such user"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			m, err := ForUser(root, tc.spec)
