@@ -1,0 +1,119 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-userns/docker-userns/harness"
+)
+
+// The benchmarks below start a DinD host and time commands inside it with
+// the shell's clock, so `docker exec` round trips stay out of the figures.
+// `make bench` runs them with -run '^$' -bench ... -benchtime 5x; each loop
+// iteration is one sample and the reported metrics are medians.
+
+// benchHost starts a DinD host of USERNS_BENCH_VERSION (default 20.10) with
+// the plugin built from this tree and the CI user agent.
+func benchHost(b *testing.B) *harness.DinD {
+	b.Helper()
+	name := os.Getenv("USERNS_BENCH_VERSION")
+	if name == "" {
+		name = "20.10"
+	}
+	v, ok := harness.VersionByName(name)
+	if !ok {
+		b.Fatalf("start bench host: no harness version %q", name)
+	}
+	bin := filepath.Join(b.TempDir(), "docker-userns")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build plugin: %v\n%s", err, out)
+	}
+	d := harness.Start(b, v.Image, harness.WithPlugin(bin))
+	if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// timed runs script in the container between two reads of the clock and
+// returns the time between them.
+func timed(b *testing.B, d *harness.DinD, script string) time.Duration {
+	b.Helper()
+	out, err := d.ExecOK(b.Context(), "sh", "-c", `s=$(date +%s%N); { `+script+`; } >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	if err != nil {
+		b.Fatalf("time %q: %v", script, err)
+	}
+	return time.Duration(ns)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// report gives the medians of what and its baseline in ms and their ratio.
+func report(b *testing.B, what, base string, got, baseline []time.Duration) {
+	m, mb := median(got), median(baseline)
+	b.ReportMetric(float64(m.Microseconds())/1000, what+"-ms")
+	b.ReportMetric(float64(mb.Microseconds())/1000, base+"-ms")
+	b.ReportMetric(float64(m)/float64(mb), "ratio")
+	b.Logf("%s %v, %s %v", what, got, base, baseline)
+}
+
+// bareRestart stops dockerd and waits for the entry script's next one to
+// answer, polling as often as the plugin does (100 ms).
+const bareRestart = `old=$(cat /var/run/docker.pid) && kill "$old" &&
+while [ -e /proc/"$old" ]; do sleep 0.1; done &&
+until docker info >/dev/null 2>&1; do sleep 0.1; done`
+
+// BenchmarkEnableVsRestart: `docker userns enable agent` end to end (plan,
+// writes, restart, verification) against a bare restart-to-ready of the
+// same daemon: how much of enable's wait is the daemon's own.
+func BenchmarkEnableVsRestart(b *testing.B) {
+	d := benchHost(b)
+	// The first enable creates the remapped data root; time the steady state.
+	timed(b, d, "docker userns enable agent && docker userns disable")
+	var enable, restart []time.Duration
+	for b.Loop() {
+		enable = append(enable, timed(b, d, "docker userns enable agent"))
+		b.StopTimer()
+		timed(b, d, "docker userns disable")
+		b.StartTimer()
+		restart = append(restart, timed(b, d, bareRestart))
+	}
+	report(b, "enable", "restart", enable, restart)
+}
+
+// BenchmarkStatusVsInfo: `docker userns status` against `docker info` on
+// the same remapped daemon: the plugin's start-up and host-file reading on
+// top of the one API call both make.
+func BenchmarkStatusVsInfo(b *testing.B) {
+	d := benchHost(b)
+	timed(b, d, "docker userns enable agent")
+	timed(b, d, "docker userns status && docker info") // warm the page cache
+	var status, info []time.Duration
+	for b.Loop() {
+		status = append(status, timed(b, d, "docker userns status"))
+		info = append(info, timed(b, d, "docker info"))
+	}
+	report(b, "status", "info", status, info)
+}
