@@ -31,7 +31,7 @@ func (d *DinD) DaemonPID(ctx context.Context) (int, error) {
 	return pid, nil
 }
 
-// WaitDaemon waits until the inner daemon answers `docker info`.
+// WaitDaemon waits until the inner daemon answers `docker version`.
 func (d *DinD) WaitDaemon(ctx context.Context) error {
 	_, err := d.waitDaemon(ctx, 0)
 	return err
@@ -39,7 +39,7 @@ func (d *DinD) WaitDaemon(ctx context.Context) error {
 
 // RestartDaemon stops the inner dockerd (TERM, KILL after a grace period)
 // and waits until a new dockerd, started by the entry script with the
-// current daemon.json and flags, answers `docker info`. A daemon that cannot start (a bad daemon.json) makes it fail
+// current daemon.json and flags, answers `docker version`. A daemon that cannot start (a bad daemon.json) makes it fail
 // at the deadline with the end of the daemon log; the entry script keeps
 // retrying, so restoring a good config and calling WaitDaemon recovers.
 func (d *DinD) RestartDaemon(ctx context.Context) error {
@@ -76,9 +76,15 @@ func (d *DinD) waitDaemon(ctx context.Context, notPID int) (int, error) {
 			err = fmt.Errorf("dockerd pid %d still running", pid)
 		}
 		if err == nil {
-			_, err = d.ExecOK(ctx, "docker", "info", "--format", "{{.ID}}")
-			if err == nil {
+			// Not `docker info --format`: the 26.1 CLI exits 0 with it
+			// when no daemon answers.
+			var out string
+			out, err = d.ExecOK(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+			if err == nil && strings.TrimSpace(out) != "" {
 				return pid, nil
+			}
+			if err == nil {
+				err = fmt.Errorf("docker version printed no server version")
 			}
 		}
 		last = err

@@ -58,8 +58,10 @@ type DinD struct {
 
 // Run starts a DinD container from image (one of Versions) and waits until
 // its inner daemon answers. Options are applied after the defaults, so the
-// caller's win. On error the partly built container is returned too, for
-// Cleanup.
+// caller's win; note that testcontainers.WithHostConfigModifier replaces
+// the harness's own modifier (capabilities, volume) rather than adding to
+// it. On error the partly built container is returned too, for Cleanup.
+// Tests mostly want Start, which also registers Cleanup.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*DinD, error) {
 	api, err := hostClient(ctx)
 	if err != nil {

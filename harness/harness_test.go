@@ -319,7 +319,8 @@ func TestEntryScriptSupervisesDockerdAndStopsOnTerm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustExec(t, ctx, d, "kill", "-KILL", strconv.Itoa(before))
+		pid := strconv.Itoa(before)
+		mustExec(t, ctx, d, "sh", "-c", "kill -KILL "+pid+"; while kill -0 "+pid+" 2>/dev/null; do sleep 0.05; done")
 		if err := d.WaitDaemon(ctx); err != nil {
 			t.Fatal(err)
 		}

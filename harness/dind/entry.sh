@@ -17,8 +17,9 @@ flags_file=/etc/dind/dockerd-flags
 
 say() { echo "dind-entry: $*" >>"$log"; }
 
-# mount_cgroups makes the cgroup hierarchies writable in an unprivileged
-# container: the runtime mounts them read-only, dockerd needs to write them.
+# mount_cgroups readies the cgroup hierarchies for a nested dockerd: on
+# cgroup v1 (only needed unprivileged, where the runtime mounts them
+# read-only) fresh writable mounts; on cgroup v2 the nesting dance.
 mount_cgroups() {
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 		# cgroup v2, nested as the official dind script does: move every
