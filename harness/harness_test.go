@@ -193,7 +193,7 @@ func TestImportBusyboxRunsInTheInnerDaemon(t *testing.T) {
 
 var cannotMap = regexp.MustCompile(`(?i)cannot be mapped to a host id`)
 
-func TestPullHighUIDImageFailsOnlyUnderNarrowRemap(t *testing.T) {
+func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 	forEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image)
@@ -210,6 +210,13 @@ func TestPullHighUIDImageFailsOnlyUnderNarrowRemap(t *testing.T) {
 		}
 
 		mustExec(t, ctx, d, "docker", "pull", high)
+		loaded, err := fixtureimage.Image(fixtureimage.File{Path: "/etc/y", UID: 70000, GID: 70000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.LoadImage(ctx, "loaded-high:latest", loaded); err != nil {
+			t.Fatalf("load of a high-uid image without remap: %v", err)
+		}
 		owner := mustExec(t, ctx, d, "sh", "-c", "docker create --name probe "+high+" none >/dev/null && docker cp probe:/etc/x - | tar -tvf - --numeric-owner")
 		if !strings.Contains(owner, "70000/70000") {
 			t.Errorf("file of the pulled image listed as %q, want owner 70000/70000", owner)
@@ -240,6 +247,25 @@ func TestPullHighUIDImageFailsOnlyUnderNarrowRemap(t *testing.T) {
 			t.Errorf("pull of %s under a 65536-wide remap: exit %d, output %q; want a failure saying the id cannot be mapped", high, res.ExitCode, res.Stderr+res.Stdout)
 		}
 		mustExec(t, ctx, d, "docker", "pull", low)
+
+		// A load from a tarball meets the same limit as a pull.
+		img, err := fixtureimage.Image(fixtureimage.File{Path: "/etc/x", UID: 70000, GID: 70000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.LoadImage(ctx, "loaded-high:latest", img)
+		var exitErr *harness.ExitError
+		if !errors.As(err, &exitErr) || !cannotMap.MatchString(exitErr.Stderr+exitErr.Stdout) {
+			t.Errorf("load of a high-uid image under a 65536-wide remap: err = %v; want docker's refusal saying the id cannot be mapped", err)
+		}
+		img, err = fixtureimage.Image(fixtureimage.File{Path: "/root0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.LoadImage(ctx, "loaded-low:latest", img); err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, ctx, d, "docker", "image", "inspect", "loaded-low:latest")
 	})
 }
 

@@ -3,6 +3,12 @@ package harness
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // busyboxImageScript builds a root file system from the container's static
@@ -29,6 +35,38 @@ tar -C "$dir" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$1" >/d
 func (d *DinD) ImportBusybox(ctx context.Context, name string) error {
 	if _, err := d.ExecOK(ctx, "sh", "-c", busyboxImageScript, "sh", name); err != nil {
 		return fmt.Errorf("import busybox image %s: %w", name, err)
+	}
+	return nil
+}
+
+// LoadImage puts img into the inner daemon as ref (e.g. "high:latest") with
+// `docker load`, no registry involved: the way an image arrives from a
+// tarball. A load the daemon refuses (a remapped daemon and a file owner
+// beyond its range) is an *ExitError holding docker's output.
+func (d *DinD) LoadImage(ctx context.Context, ref string, img v1.Image) error {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return fmt.Errorf("load image %s: %w", ref, err)
+	}
+	f, err := os.CreateTemp("", "harness-image-*.tar")
+	if err != nil {
+		return fmt.Errorf("load image %s: %w", ref, err)
+	}
+	defer os.Remove(f.Name())
+	err = tarball.Write(tag, img, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("load image %s: write tarball: %w", ref, err)
+	}
+	inside := "/tmp/" + filepath.Base(f.Name())
+	if err := d.CopyFile(ctx, f.Name(), inside, 0o600); err != nil {
+		return fmt.Errorf("load image %s: %w", ref, err)
+	}
+	_, err = d.ExecOK(ctx, "sh", "-c", `docker load -q -i "$1"; status=$?; rm -f "$1"; exit $status`, "sh", inside)
+	if err != nil {
+		return fmt.Errorf("load image %s: %w", ref, err)
 	}
 	return nil
 }
