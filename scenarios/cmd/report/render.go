@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// keepHint tells how to keep a failed scenario's DinD containers.
+const keepHint = "To keep the DinD containers of failed scenarios for inspection, run again with USERNS_KEEP_FAILED=1\n(e.g. USERNS_KEEP_FAILED=1 make conformance); the test log then names each kept container."
+
+// WriteText prints the report for people: one line per scenario and Docker
+// version, then each failure with its step, expected and seen.
+func WriteText(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	verdict := "PASS"
+	if !rep.OK {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(&b, "Conformance %s: %d of %d scenario runs passed on Docker %s in %s\n\n",
+		verdict, rep.Passed, len(rep.Results), strings.Join(rep.Versions, ", "), clock(rep.Seconds))
+
+	width := len("SCENARIO")
+	for _, r := range rep.Results {
+		width = max(width, len(r.Title()))
+	}
+	fmt.Fprintf(&b, "  %-14s  %-7s  %-*s  %8s\n", "RESULT", "DOCKER", width, "SCENARIO", "TIME")
+	for _, r := range sorted(rep.Results) {
+		fmt.Fprintf(&b, "  %-14s  %-7s  %-*s  %8s\n", r.Status, r.Version, width, r.Title(), seconds(r.Seconds))
+	}
+
+	for _, r := range sorted(rep.Results) {
+		if r.Counted() || r.Failure == nil {
+			continue
+		}
+		f := r.Failure
+		fmt.Fprintf(&b, "\n%s  %s on Docker %s (%s)\n", r.Status, r.Title(), r.Version, r.Test)
+		fmt.Fprintf(&b, "  scenario: %s\n", r.Scenario)
+		fmt.Fprintf(&b, "  step:     %s\n", f.Step)
+		fmt.Fprintf(&b, "  expected: %s\n", indent(f.Expected, 12))
+		fmt.Fprintf(&b, "  seen:     %s\n", indent(f.Seen, 12))
+		if f.Where != "" {
+			fmt.Fprintf(&b, "  at:       scenarios/%s\n", f.Where)
+		}
+	}
+	for _, e := range rep.Errors {
+		fmt.Fprintf(&b, "\nERROR  %s\n", indent(e, 2))
+	}
+	if !rep.OK {
+		fmt.Fprintf(&b, "\n%s\n", keepHint)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the whole report, steps and their times included.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Time      string      `xml:"time,attr"`
+	Cases     []junitCase `xml:"testcase"`
+	SystemErr string      `xml:"system-err,omitempty"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes JUnit XML: one suite per Docker version, one case per
+// scenario. A skipped scenario is a failure here too, so that CI systems
+// do not count it as passed.
+func WriteJUnit(w io.Writer, rep *Report) error {
+	doc := junitSuites{Name: "docker-userns conformance", Time: fmt.Sprintf("%.3f", rep.Seconds)}
+	byVersion := map[string]*junitSuite{}
+	var names []string
+	for _, r := range sorted(rep.Results) {
+		s := byVersion[r.Version]
+		if s == nil {
+			s = &junitSuite{Name: "docker " + r.Version}
+			byVersion[r.Version] = s
+			names = append(names, r.Version)
+		}
+		c := junitCase{Name: r.Title(), Classname: "conformance." + strings.SplitN(r.Test, "/", 2)[0], Time: fmt.Sprintf("%.3f", r.Seconds)}
+		if !r.Counted() {
+			f := r.Failure
+			c.Failure = &junitFailure{
+				Type:    r.Status,
+				Message: fmt.Sprintf("%s at step: %s", r.Status, f.Step),
+				Text:    fmt.Sprintf("scenario: %s\nstep: %s\nexpected: %s\nseen: %s\nat: %s\n\n%s", r.Scenario, f.Step, f.Expected, f.Seen, f.Where, keepHint),
+			}
+			s.Failures++
+			doc.Failures++
+			c.SystemOut = strings.Join(r.Output, "\n")
+		}
+		s.Tests++
+		doc.Tests++
+		s.Cases = append(s.Cases, c)
+	}
+	for _, v := range names {
+		s := byVersion[v]
+		var total float64
+		for _, r := range rep.Results {
+			if r.Version == v {
+				total += r.Seconds
+			}
+		}
+		s.Time = fmt.Sprintf("%.3f", total)
+		doc.Suites = append(doc.Suites, *s)
+	}
+	if len(rep.Errors) > 0 {
+		doc.Errors = len(rep.Errors)
+		doc.Suites = append(doc.Suites, junitSuite{Name: "run", Errors: len(rep.Errors), Time: "0", SystemErr: strings.Join(rep.Errors, "\n\n")})
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// sorted orders results by scenario in the order they started (the source
+// order), then by version.
+func sorted(results []Result) []Result {
+	out := append([]Result(nil), results...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].rank != out[j].rank {
+			return out[i].rank < out[j].rank
+		}
+		return versionLess(out[i].Version, out[j].Version)
+	})
+	return out
+}
+
+// versionLess compares "20.10" and "26.1" as numbers, part by part.
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		var x, y int
+		fmt.Sscan(pa[i], &x)
+		fmt.Sscan(pb[i], &y)
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+func indent(text string, n int) string {
+	if text == "" {
+		return "(nothing)"
+	}
+	return strings.ReplaceAll(text, "\n", "\n"+strings.Repeat(" ", n))
+}
+
+func clock(s float64) string {
+	m := int(s) / 60
+	return fmt.Sprintf("%dm%04.1fs", m, s-float64(m*60))
+}

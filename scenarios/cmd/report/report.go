@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Markers the scenarios write into their log (scenarios/scenario_test.go).
+const (
+	markScenario = "scenario: "
+	markStep     = "step: "
+	markFailed   = "step failed: "
+	markExpected = "expected: "
+	markSeen     = "seen: "
+)
+
+// Statuses of a scenario run. A skip is reported as such but counts as a
+// failure: a scenario that did not run proved nothing.
+const (
+	Pass       = "PASS"
+	Fail       = "FAIL"
+	Skip       = "SKIP"
+	NotStopped = "DID NOT FINISH"
+)
+
+// event is one line of `go test -json` (cmd/test2json).
+type event struct {
+	Time    time.Time
+	Action  string
+	Package string
+	Test    string
+	Output  string
+	Elapsed float64
+}
+
+// Report is the outcome of a conformance run.
+type Report struct {
+	OK       bool     `json:"ok"`
+	Passed   int      `json:"passed"`
+	Failed   int      `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+	Versions []string `json:"versions"`
+	Results  []Result `json:"results"`
+	// Errors are failures outside any scenario: a build error, a panic, a
+	// timeout, a test that failed around its versions.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Result is one scenario on one Docker version.
+type Result struct {
+	Package  string   `json:"package"`
+	Test     string   `json:"test"`
+	Scenario string   `json:"scenario"`
+	Version  string   `json:"version"`
+	Status   string   `json:"status"`
+	Seconds  float64  `json:"seconds"`
+	Steps    []Step   `json:"steps"`
+	Failure  *Failure `json:"failure,omitempty"`
+	// Output is the test's log, for JUnit's system-out.
+	Output []string `json:"-"`
+	// rank is the order its top-level test started in: the source order.
+	rank int
+}
+
+// Title is the scenario's short name: its intent up to the first colon.
+func (r Result) Title() string {
+	if name, _, ok := strings.Cut(r.Scenario, ":"); ok {
+		return name
+	}
+	if r.Scenario != "" {
+		return r.Scenario
+	}
+	return strings.SplitN(r.Test, "/", 2)[0]
+}
+
+// Counted tells whether the result counts as passed.
+func (r Result) Counted() bool { return r.Status == Pass }
+
+// Step is one step of behaviour and how long it took.
+type Step struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Failure is where and why a scenario stopped.
+type Failure struct {
+	Step     string `json:"step"`
+	Expected string `json:"expected,omitempty"`
+	Seen     string `json:"seen,omitempty"`
+	Where    string `json:"where,omitempty"`
+}
+
+// testState gathers one test's events.
+type testState struct {
+	result   Result
+	started  time.Time
+	ended    bool
+	lastStep time.Time
+	// inFailure and inSeen: continuation lines of a "step failed" message,
+	// and of its "seen:", follow.
+	inFailure, inSeen bool
+	// tail keeps the last log lines, the failure when no marker says it.
+	tail []string
+}
+
+// logLine is "    file.go:12: text" as the testing package decorates t.Log.
+var logLine = regexp.MustCompile(`^\s{4}([\w.-]+\.go:\d+): (.*)$`)
+
+// Parse reads `go test -json` output (other lines are kept as errors when
+// the run fails) and builds the report. progress, if not nil, gets a line
+// as each scenario run ends.
+func Parse(r io.Reader, progress io.Writer) (*Report, error) {
+	tests := map[string]*testState{}
+	var order []string
+	var pkgOutput []string
+	pkgFailed := false
+	var first, last time.Time
+
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var ev event
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &ev) != nil {
+			pkgOutput = append(pkgOutput, string(line))
+			continue
+		}
+		if !ev.Time.IsZero() {
+			if first.IsZero() {
+				first = ev.Time
+			}
+			last = ev.Time
+		}
+		if ev.Test == "" {
+			switch ev.Action {
+			case "fail", "build-fail":
+				pkgFailed = true
+			case "output", "build-output":
+				pkgOutput = append(pkgOutput, strings.TrimRight(ev.Output, "\n"))
+			}
+			continue
+		}
+		key := ev.Package + " " + ev.Test
+		st := tests[key]
+		if st == nil {
+			st = &testState{result: Result{Package: ev.Package, Test: ev.Test}, started: ev.Time, lastStep: ev.Time}
+			if i := strings.LastIndex(ev.Test, "/"); i >= 0 {
+				st.result.Version = ev.Test[i+1:]
+			}
+			tests[key] = st
+			order = append(order, key)
+		}
+		switch ev.Action {
+		case "output":
+			st.output(ev)
+		case "pass", "fail", "skip":
+			st.end(ev)
+			if progress != nil && !hasChildren(tests, key) {
+				fmt.Fprintf(progress, "  %-4s  %-6s  %-28s %6s\n", st.result.Status, st.result.Version, st.result.Title(), seconds(st.result.Seconds))
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read go test -json: %w", err)
+	}
+
+	rep := &Report{Seconds: last.Sub(first).Seconds()}
+	rank := map[string]int{}
+	for _, key := range order {
+		top := topKey(tests[key].result)
+		if _, ok := rank[top]; !ok {
+			rank[top] = len(rank)
+		}
+	}
+	versions := map[string]bool{}
+	for _, key := range order {
+		st := tests[key]
+		if hasChildren(tests, key) {
+			// A parent failing with every child passed failed on its own.
+			if st.result.Status == Fail && !anyChildFailed(tests, key) {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("%s failed outside its versions:\n%s", st.result.Test, strings.Join(st.tail, "\n")))
+			}
+			continue
+		}
+		if !st.ended {
+			st.result.Status = NotStopped
+			st.result.Seconds = last.Sub(st.started).Seconds()
+			st.failure()
+		}
+		if st.result.Scenario == "" {
+			// The parent logged nothing; a version's intent is on the child.
+			st.result.Scenario = parentScenario(tests, key)
+		}
+		st.result.rank = rank[topKey(st.result)]
+		if st.result.Version != "" && !versions[st.result.Version] {
+			versions[st.result.Version] = true
+			rep.Versions = append(rep.Versions, st.result.Version)
+		}
+		if st.result.Counted() {
+			rep.Passed++
+		} else {
+			rep.Failed++
+		}
+		rep.Results = append(rep.Results, st.result)
+	}
+	sort.Strings(rep.Versions)
+	if pkgFailed && rep.Failed == 0 {
+		rep.Errors = append(rep.Errors, "the test run failed outside any scenario:\n"+strings.Join(lastN(pkgOutput, 30), "\n"))
+	}
+	if len(rep.Results) == 0 {
+		rep.Errors = append(rep.Errors, "no scenario ran:\n"+strings.Join(lastN(pkgOutput, 30), "\n"))
+	}
+	rep.OK = rep.Failed == 0 && len(rep.Errors) == 0
+	return rep, nil
+}
+
+// output takes one line of the test's log.
+func (st *testState) output(ev event) {
+	text := strings.TrimRight(ev.Output, "\n")
+	if strings.HasPrefix(text, "=== ") || strings.HasPrefix(strings.TrimSpace(text), "--- ") {
+		return
+	}
+	st.result.Output = append(st.result.Output, text)
+	st.tail = lastN(append(st.tail, text), 20)
+	m := logLine.FindStringSubmatch(text)
+	if m == nil {
+		// Undecorated lines continue the message before them: a failure's
+		// expected and seen come so, seen maybe over several lines.
+		st.continueFailure(strings.TrimSpace(text))
+		return
+	}
+	st.inFailure, st.inSeen = false, false
+	where, msg := m[1], m[2]
+	switch {
+	case strings.HasPrefix(msg, markScenario):
+		st.result.Scenario = strings.TrimPrefix(msg, markScenario)
+	case strings.HasPrefix(msg, markStep):
+		st.closeStep(ev.Time)
+		st.result.Steps = append(st.result.Steps, Step{Name: strings.TrimPrefix(msg, markStep)})
+	case strings.HasPrefix(msg, markFailed):
+		st.result.Failure = &Failure{Step: strings.TrimPrefix(msg, markFailed), Where: where}
+		st.inFailure = true
+	}
+}
+
+func (st *testState) continueFailure(line string) {
+	if !st.inFailure {
+		return
+	}
+	f := st.result.Failure
+	switch {
+	case st.inSeen:
+		f.Seen += "\n" + line
+	case strings.HasPrefix(line, markExpected):
+		f.Expected = strings.TrimPrefix(line, markExpected)
+	case strings.HasPrefix(line, markSeen):
+		f.Seen = strings.TrimPrefix(line, markSeen)
+		st.inSeen = true
+	default:
+		f.Expected += "\n" + line
+	}
+}
+
+// end records the test's verdict.
+func (st *testState) end(ev event) {
+	st.ended = true
+	st.closeStep(ev.Time)
+	st.result.Seconds = ev.Elapsed
+	switch ev.Action {
+	case "pass":
+		st.result.Status = Pass
+	case "skip":
+		st.result.Status = Skip
+		st.failure()
+	default:
+		st.result.Status = Fail
+		st.failure()
+	}
+}
+
+// failure makes sure a result that did not pass says where it stopped, also
+// when nothing logged a "step failed" marker (a t.Fatal in the harness, a
+// skip, a timeout).
+func (st *testState) failure() {
+	if st.result.Failure != nil {
+		return
+	}
+	f := &Failure{Step: "(before the first step)"}
+	if n := len(st.result.Steps); n > 0 {
+		f.Step = st.result.Steps[n-1].Name
+	}
+	switch st.result.Status {
+	case Skip:
+		f.Expected = "the scenario runs (a skip counts as a failure)"
+	case NotStopped:
+		f.Expected = "the scenario ends (it timed out, or the test binary died)"
+	default:
+		f.Expected = "the step completes"
+	}
+	var seen []string
+	for _, l := range st.tail {
+		if m := logLine.FindStringSubmatch(l); m != nil && (strings.HasPrefix(m[2], markStep) || strings.HasPrefix(m[2], markScenario)) {
+			continue
+		}
+		seen = append(seen, strings.TrimSpace(l))
+	}
+	f.Seen = strings.Join(lastN(seen, 10), "\n")
+	st.result.Failure = f
+}
+
+func (st *testState) closeStep(now time.Time) {
+	if n := len(st.result.Steps); n > 0 && st.result.Steps[n-1].Seconds == 0 {
+		st.result.Steps[n-1].Seconds = now.Sub(st.lastStep).Seconds()
+	}
+	st.lastStep = now
+}
+
+func hasChildren(tests map[string]*testState, key string) bool {
+	for k := range tests {
+		if strings.HasPrefix(k, key+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func anyChildFailed(tests map[string]*testState, key string) bool {
+	for k, st := range tests {
+		if strings.HasPrefix(k, key+"/") && st.result.Status != Pass {
+			return true
+		}
+	}
+	return false
+}
+
+func parentScenario(tests map[string]*testState, key string) string {
+	st := tests[key]
+	name := st.result.Test
+	for i := strings.LastIndex(name, "/"); i >= 0; i = strings.LastIndex(name[:i], "/") {
+		if p := tests[st.result.Package+" "+name[:i]]; p != nil && p.result.Scenario != "" {
+			return p.result.Scenario
+		}
+	}
+	return ""
+}
+
+// topKey names the top-level test of r within its package.
+func topKey(r Result) string {
+	return r.Package + " " + strings.SplitN(r.Test, "/", 2)[0]
+}
+
+func lastN(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
+}
+
+func seconds(s float64) string {
+	return fmt.Sprintf("%.1fs", s)
+}
