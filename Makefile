@@ -55,3 +55,18 @@ validate: ## Fail when gofmt, go vet or go mod tidy would change anything
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+
+bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~10 min)
+	BENCH_PLUGIN=$(PLUGIN) GO=$(GO) scripts/bench
+
+# make conformance: where the report files go, and how many scenario runs go
+# at once (measured on 2 cores: 4 is no faster than 2, the daemons need the CPU).
+CONFORMANCE_OUT ?= out/conformance
+CONFORMANCE_PARALLEL ?= 2
+.PHONY: conformance
+conformance: build dind-images ## Prove the user story in DinD on every Docker version; report, JUnit XML and JSON in out/conformance
+	@mkdir -p $(CONFORMANCE_OUT)
+	@$(GO) build -o $(CONFORMANCE_OUT)/report ./scenarios/cmd/report
+	@set -o pipefail; $(GO) test -count=1 -json -parallel $(CONFORMANCE_PARALLEL) -timeout $(TEST_TIMEOUT) ./scenarios 2>&1 \
+		| tee $(CONFORMANCE_OUT)/go-test.json \
+		| $(CONFORMANCE_OUT)/report -junit $(CONFORMANCE_OUT)/junit.xml -json $(CONFORMANCE_OUT)/report.json
