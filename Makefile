@@ -56,6 +56,9 @@ validate: ## Fail when gofmt, go vet or go mod tidy would change anything
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
+bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~10 min)
+	BENCH_PLUGIN=$(PLUGIN) GO=$(GO) scripts/bench
+
 # make conformance: where the report files go, and how many scenario runs go
 # at once (measured on 2 cores: 4 is no faster than 2, the daemons need the CPU).
 CONFORMANCE_OUT ?= out/conformance
