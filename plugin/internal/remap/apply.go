@@ -168,9 +168,21 @@ func mappingsOf(lines []rangeplan.MapLine) []probe.Mapping {
 // mergeRanges adds ranges not yet listed, keeping the first record.
 func mergeRanges(have, add []subid.Range) []subid.Range {
 	for _, r := range add {
-		if !slices.ContainsFunc(have, func(h subid.Range) bool { return h.Owner == r.Owner && h.Start == r.Start && h.Count == r.Count }) {
+		if !slices.ContainsFunc(have, func(h subid.Range) bool { return sameRange(h, r) }) {
 			have = append(have, r)
 		}
 	}
 	return have
+}
+
+// dropRanges removes ranges from a list.
+func dropRanges(have, drop []subid.Range) []subid.Range {
+	return slices.DeleteFunc(slices.Clone(have), func(h subid.Range) bool {
+		return slices.ContainsFunc(drop, func(d subid.Range) bool { return sameRange(h, d) })
+	})
+}
+
+// sameRange compares what a range is, not the line it was read from.
+func sameRange(a, b subid.Range) bool {
+	return a.Owner == b.Owner && a.Start == b.Start && a.Count == b.Count
 }

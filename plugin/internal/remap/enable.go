@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
@@ -77,12 +78,21 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	} else if spec.Default {
 		layout = rangeplan.Isolated
 	}
-	plan, err := rangeplan.Make(rangeplan.Request{
+	req := rangeplan.Request{
 		Layout: layout, Size: opts.Size,
 		User: ident.User, UID: ident.UID, GID: ident.GID, Exists: ident.Exists,
 		Force:  opts.Force,
 		Subuid: snap.SubUID, Subgid: snap.SubGID, Accounts: snap.Accounts,
-	})
+	}
+	plan, err := rangeplan.Make(req)
+	if err != nil && !req.Force && layout != rangeplan.Contiguous {
+		// Ranges an earlier enable added (say, narrower) may be replaced
+		// without --force: they are ours, not the operator's.
+		if state, stateErr := hostchange.LoadState(env.Root); stateErr == nil && ownsAllRanges(state, snap, ident) {
+			req.Force = true
+			plan, err = rangeplan.Make(req)
+		}
+	}
 	if err != nil {
 		return out, err
 	}
@@ -117,8 +127,8 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
 		st.Remap = spec.String()
 		st.DaemonJSON = snap.DaemonJSON.Path()
-		st.AddedUID = mergeRanges(st.AddedUID, plan.UID.Add)
-		st.AddedGID = mergeRanges(st.AddedGID, plan.GID.Add)
+		st.AddedUID = mergeRanges(dropRanges(st.AddedUID, plan.UID.Remove), plan.UID.Add)
+		st.AddedGID = mergeRanges(dropRanges(st.AddedGID, plan.GID.Remove), plan.GID.Add)
 	})
 }
 
@@ -156,6 +166,26 @@ func resolveIdentity(ctx context.Context, env Env, snap **Snapshot, spec remapsp
 		return ident, err
 	}
 	return spec.Resolve((*snap).Accounts)
+}
+
+// ownsAllRanges is true when every subordinate range of the user was added
+// by an earlier enable, as its state record says.
+func ownsAllRanges(state *hostchange.State, snap *Snapshot, ident remapspec.Identity) bool {
+	if state == nil {
+		return false
+	}
+	uids := snap.SubUID.RangesFor(ident.User, ident.UID)
+	gids := snap.SubGID.RangesFor(ident.Group, ident.GID)
+	return len(uids)+len(gids) > 0 && allListed(uids, state.AddedUID) && allListed(gids, state.AddedGID)
+}
+
+func allListed(ranges, listed []subid.Range) bool {
+	for _, r := range ranges {
+		if !slices.ContainsFunc(listed, func(l subid.Range) bool { return sameRange(l, r) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // enableChanges turns a plan into the new content of subuid, subgid and daemon.json.

@@ -201,3 +201,36 @@ func TestDisableRemovesDaemonJSONThatEnableCreated(t *testing.T) {
 		t.Error("state record gone while ranges enable added remain")
 	}
 }
+
+// TestEnableWiderReplacesOwnRanges: after enable and disable, a wider
+// enable replaces the ranges enable itself added, without --force; ranges
+// the operator wrote still need --force.
+func TestEnableWiderReplacesOwnRanges(t *testing.T) {
+	dir := hostfstest.Tree(t, baseHost())
+	env := testEnv(t, dir)
+	if _, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Disable(context.Background(), env, DisableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Enable(context.Background(), env, EnableOptions{Spec: "agent", Size: 131072})
+	if err != nil {
+		t.Fatalf("wider enable over our own ranges: %v", err)
+	}
+	if got := out.Plan.UID.Size; got != 131072 {
+		t.Errorf("planned %d uids, want 131072", got)
+	}
+	subuid, _ := env.Root.ReadFile(SubUIDPath)
+	if strings.Contains(string(subuid), ":65535\n") {
+		t.Errorf("old narrow range still there:\n%s", subuid)
+	}
+
+	hostfstest.Write(t, dir, map[string]string{"/etc/subuid": "alice:100000:65536\nagent:999:1\nagent:300000:1000\n"})
+	if _, err := Disable(context.Background(), env, DisableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("ranges the operator wrote: want a refusal naming --force, got %v", err)
+	}
+}
