@@ -37,9 +37,6 @@ func dockerClient(t *testing.T) client.APIClient {
 }
 
 func TestProbeOnUnremappedDaemon(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a Docker engine; run without -short")
-	}
 	ctx := context.Background()
 	api := dockerClient(t)
 	img, err := Build(ctx, api, pluginBinary(t), File{Path: "/etc/secret", Mode: 0o600, Content: []byte("s3cret")})
