@@ -106,7 +106,11 @@ func TestEnableRollsBackWhenDaemonCannotStart(t *testing.T) {
 			mustExec(t, d, "docker", "volume", "create", "keepme")
 			files := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
 
-			res, err := d.Exec(ctx, "docker", "userns", "enable", "--timeout", "20s", "agent")
+			refused, err := d.Exec(ctx, "docker", "userns", "enable", "agent")
+			if err != nil || refused.ExitCode == 0 || !strings.Contains(refused.Stderr, "/srv/private (-rwx------)") {
+				t.Errorf("enable without --force: want a refusal naming /srv/private, got %+v %v", refused, err)
+			}
+			res, err := d.Exec(ctx, "docker", "userns", "enable", "--force", "--timeout", "60s", "agent")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,6 +118,10 @@ func TestEnableRollsBackWhenDaemonCannotStart(t *testing.T) {
 				t.Fatalf("enable succeeded on a daemon that cannot start remapped:\n%s", res.Stdout)
 			}
 			t.Logf("enable failed as expected:\n%s", res.Stderr)
+			// Stopping on the log's refusal, not after the whole timeout.
+			if !strings.Contains(res.Stderr, "daemon cannot start: its log says: a subdirectory in your graphroot path") {
+				t.Errorf("enable did not stop on the daemon's refusal in its log")
+			}
 			for _, want := range []string{"restored", "old config", "daemon log"} {
 				if !strings.Contains(res.Stderr, want) {
 					t.Errorf("enable's error lacks %q", want)

@@ -31,10 +31,15 @@ func TestRollback(t *testing.T) {
 			s.Run("docker", "volume", "create", "keepme")
 			s.Run("docker", "run", "--rm", "-v", "keepme:/v", "busybox", "sh", "-c", "echo kept > /v/data")
 		})
-		s.Step("enable agent fails, the remapped daemon having failed to start", func() {
-			// A daemon starts here in about a second; the plugin waits out the
-			// whole timeout for one that never answers.
-			res := s.Try("docker", "userns", "enable", "--timeout", "8s", "agent")
+		s.Step("enable agent refuses before writing anything, naming the 0700 parent", func() {
+			res := s.Try("docker", "userns", "enable", "agent")
+			s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, "not searchable by others"), "a refusal naming the unsearchable parent", describe(res))
+			after := s.Hashes(remapFiles...)
+			s.Check(after == files, "daemon.json, subuid, subgid as before:\n"+files, after)
+		})
+		s.Step("enable --force agent fails, the remapped daemon having failed to start", func() {
+			// The plugin stops waiting when the daemon's log says it cannot start.
+			res := s.Try("docker", "userns", "enable", "--force", "--timeout", "30s", "agent")
 			s.Check(res.ExitCode != 0, "enable exits non-zero", describe(res))
 			s.t.Logf("enable said:\n%s", describe(res))
 			log, err := s.d.DaemonLog(s.ctx)

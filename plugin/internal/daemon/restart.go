@@ -122,6 +122,16 @@ func (r Restarter) DaemonPID() (int, error) {
 	return pid, nil
 }
 
+// Running is true when the pidfile names a live dockerd.
+func (r Restarter) Running() bool {
+	pid, err := r.DaemonPID()
+	if err != nil {
+		return false
+	}
+	comm, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/comm", pid)))
+	return err == nil && strings.TrimSpace(string(comm)) == "dockerd" && !isZombie(r.hostPath(fmt.Sprintf("/proc/%d/stat", pid)))
+}
+
 // terminate sends SIGTERM to dockerd and waits until that process is gone.
 func (r Restarter) terminate(ctx context.Context) error {
 	pid, err := r.DaemonPID()

@@ -14,6 +14,12 @@ const pollInterval = 100 * time.Millisecond
 
 // WaitReady polls the daemon until it answers Info or the timeout passes.
 func WaitReady(ctx context.Context, api client.APIClient, timeout time.Duration) (State, error) {
+	return WaitReadyOrFail(ctx, api, timeout, nil)
+}
+
+// WaitReadyOrFail is WaitReady that gives up early when failed returns an
+// error (the daemon's log says it cannot start): no use waiting it out.
+func WaitReadyOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) (State, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var lastErr error
@@ -25,6 +31,11 @@ func WaitReady(ctx context.Context, api client.APIClient, timeout time.Duration)
 			return state, nil
 		}
 		lastErr = err
+		if failed != nil {
+			if err := failed(); err != nil {
+				return State{}, err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return State{}, fmt.Errorf("daemon did not answer within %s: %w", timeout, lastErr)

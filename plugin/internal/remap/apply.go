@@ -49,11 +49,11 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		return *out, nil
 	}
 
-	failure := restartAndVerify(ctx, env, exp, out)
+	failure := restartAndVerify(ctx, env, exp, out, logHint)
 	if failure == nil {
 		return *out, nil
 	}
-	if said := lastDaemonError(env.Root, logHint); said != "" {
+	if said := lastDaemonError(env.Root, logHint); said != "" && !strings.Contains(failure.Error(), said) {
 		failure = fmt.Errorf("%w; the daemon's log says: %s", failure, said)
 	}
 	env.say("%v; rolling back", failure)
@@ -78,13 +78,21 @@ func (out *Outcome) describe(env Env, changes hostchange.Set) {
 	}
 }
 
-// restartAndVerify restarts the daemon and compares it with exp.
-func restartAndVerify(ctx context.Context, env Env, exp verify.Expectation, out *Outcome) error {
+// restartAndVerify restarts the daemon and compares it with exp. It stops
+// waiting as soon as the daemon's log says the new daemon cannot start.
+func restartAndVerify(ctx context.Context, env Env, exp verify.Expectation, out *Outcome, logPath string) error {
 	env.say("restarting: %s", env.Restarter.Describe())
+	logStart := logSize(env.Root, logPath)
 	if err := env.Restarter.Restart(ctx); err != nil {
 		return err
 	}
-	if _, err := daemon.WaitReady(ctx, env.API, env.Timeout); err != nil {
+	cannotStart := func() error {
+		if said := daemonErrorSince(env.Root, logPath, logStart); said != "" {
+			return fmt.Errorf("daemon cannot start: its log says: %s", said)
+		}
+		return nil
+	}
+	if _, err := daemon.WaitReadyOrFail(ctx, env.API, env.Timeout, cannotStart); err != nil {
 		return fmt.Errorf("daemon did not come back: %w", err)
 	}
 	env.say("verifying through the daemon's API and a probe container")
@@ -120,9 +128,11 @@ func rollback(ctx context.Context, env Env, applied *hostchange.Applied, oldStat
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := env.Restarter.Restart(ctx); err != nil {
-		// The daemon may already be down (it never came back): that is fine
-		// for a supervisor that starts it again, so only wait below.
+	if env.Restarter.Resolve() == daemon.StrategySignal && !env.Restarter.Running() {
+		// The new daemon never came up: its supervisor starts the next one,
+		// which reads the restored files.
+		env.say("the daemon is down; waiting for its supervisor to start it with the restored files")
+	} else if err := env.Restarter.Restart(ctx); err != nil {
 		env.say("restart during rollback: %v", err)
 	}
 	if _, err := daemon.WaitReady(ctx, env.API, env.Timeout); err != nil {

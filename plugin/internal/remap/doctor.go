@@ -208,11 +208,21 @@ func daemonReachable(ctx context.Context, api client.APIClient, add addFunc) (da
 // dataRootCheck: every parent of the data root must be searchable (o+x) by
 // the remapped root, which is an unprivileged user on the host.
 func dataRootCheck(root hostfs.Root, dataRoot string, remapped bool, add addFunc) {
-	base := dataRoot
+	base, blocked := blockedParents(root, dataRoot, remapped)
+	if len(blocked) > 0 {
+		add("data root parents", Fail, "not searchable by others: "+strings.Join(blocked, ", "), "chmod o+x on each directory named")
+		return
+	}
+	add("data root parents", Pass, "every parent of "+base+" is searchable", "")
+}
+
+// blockedParents lists the parents of the daemon's base data root (the
+// data root without a remapped "<uid>.<gid>") that others cannot search.
+func blockedParents(root hostfs.Root, dataRoot string, remapped bool) (base string, blocked []string) {
+	base = dataRoot
 	if remapped {
 		base = path.Dir(dataRoot)
 	}
-	var blocked []string
 	for dir := path.Dir(base); ; dir = path.Dir(dir) {
 		if info, err := root.Stat(dir); err == nil && info.Mode().Perm()&0o001 == 0 {
 			blocked = append(blocked, fmt.Sprintf("%s (%v)", dir, info.Mode().Perm()))
@@ -221,9 +231,5 @@ func dataRootCheck(root hostfs.Root, dataRoot string, remapped bool, add addFunc
 			break
 		}
 	}
-	if len(blocked) > 0 {
-		add("data root parents", Fail, "not searchable by others: "+strings.Join(blocked, ", "), "chmod o+x on each directory named")
-		return
-	}
-	add("data root parents", Pass, "every parent of "+base+" is searchable", "")
+	return base, blocked
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
@@ -111,6 +112,12 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	before, err := daemon.Inspect(ctx, env.API)
 	if err != nil {
 		return out, err
+	}
+	// dockerd refuses to start remapped when the remapped root cannot reach
+	// its data root; say so now rather than after a restart and rollback.
+	if _, blocked := blockedParents(env.Root, before.DataRoot, before.Remapped); len(blocked) > 0 && !opts.Force {
+		return out, fmt.Errorf("the remapped root could not reach the data root %s: not searchable by others: %s (chmod o+x each, or pass --force to try anyway)",
+			before.DataRoot, strings.Join(blocked, ", "))
 	}
 	exp := expectationOf(plan)
 	if !changes.Changed() && before.Remapped {

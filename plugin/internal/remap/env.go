@@ -54,6 +54,21 @@ func (e Env) daemonLogHint() string {
 // lastDaemonError returns the last line of the daemon's log file that says
 // why it failed to start, or "" when there is no such file or line.
 func lastDaemonError(root hostfs.Root, logPath string) string {
+	return daemonErrorSince(root, logPath, -1)
+}
+
+// logSize is the current size of the daemon's log file (0 when unknown), so
+// that daemonErrorSince reads only what a restart added.
+func logSize(root hostfs.Root, logPath string) int64 {
+	if st, err := os.Stat(root.Path(logPath)); err == nil && strings.HasPrefix(logPath, "/") {
+		return st.Size()
+	}
+	return 0
+}
+
+// daemonErrorSince is lastDaemonError over the part of the log written
+// after offset (offset < 0: the last 16 KiB, where the reason is).
+func daemonErrorSince(root hostfs.Root, logPath string, offset int64) string {
 	if !strings.HasPrefix(logPath, "/") {
 		return ""
 	}
@@ -62,11 +77,15 @@ func lastDaemonError(root hostfs.Root, logPath string) string {
 		return ""
 	}
 	defer f.Close()
-	// The reason is among the last lines; 16 KiB holds them.
 	const tail = 16 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > tail {
-		_, _ = f.Seek(-tail, io.SeekEnd)
+	st, err := f.Stat()
+	if err != nil {
+		return ""
 	}
+	if offset < 0 || st.Size()-offset > tail {
+		offset = max(st.Size()-tail, 0)
+	}
+	_, _ = f.Seek(offset, io.SeekStart)
 	data, _ := io.ReadAll(f)
 	lines := strings.Split(string(data), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {

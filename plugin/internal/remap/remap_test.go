@@ -2,6 +2,8 @@ package remap
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +235,24 @@ func TestEnableWiderReplacesOwnRanges(t *testing.T) {
 	if _, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"}); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("ranges the operator wrote: want a refusal naming --force, got %v", err)
 	}
+}
+
+// TestEnableRefusesUnreachableDataRoot: a 0700 parent of the data root
+// would keep the remapped daemon from starting; enable says so first.
+func TestEnableRefusesUnreachableDataRoot(t *testing.T) {
+	dir := hostfstest.Tree(t, baseHost())
+	if err := os.MkdirAll(filepath.Join(dir, "srv/private/docker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "srv/private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t, dir)
+	env.API = fakeDaemon{info: system.Info{ServerVersion: "test", DockerRootDir: "/srv/private/docker"}}
+	before := hostfstest.Snapshot(t, dir)
+	_, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"})
+	if err == nil || !strings.Contains(err.Error(), "/srv/private (-rwx------)") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("want a refusal naming /srv/private and --force, got %v", err)
+	}
+	hostfstest.Unchanged(t, dir, before)
 }
