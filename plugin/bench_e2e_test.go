@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,10 +30,8 @@ func benchHost(b *testing.B) *harness.DinD {
 		b.Fatalf("start bench host: no harness version %q", name)
 	}
 	bin := filepath.Join(b.TempDir(), "docker-userns")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build plugin: %v\n%s", err, out)
+	if err := harness.BuildPlugin(bin); err != nil {
+		b.Fatal(err)
 	}
 	d := harness.Start(b, v.Image, harness.WithPlugin(bin))
 	if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {

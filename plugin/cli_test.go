@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
 )
 
 var (
@@ -27,12 +29,7 @@ func dockerConfigWithPlugin(t *testing.T) string {
 		if builtError != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(builtDir, "cli-plugins", "docker-userns"), ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("%s", out)
-			builtError = err
-		}
+		builtError = harness.BuildPlugin(filepath.Join(builtDir, "cli-plugins", "docker-userns"))
 	})
 	if builtError != nil {
 		t.Fatalf("build plugin: %v", builtError)

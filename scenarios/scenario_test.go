@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -52,11 +51,7 @@ func builtPlugin() (string, error) {
 			return
 		}
 		pluginPath = filepath.Join(pluginDir, "docker-userns")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", pluginPath, "../plugin")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build plugin: %w: %s", err, strings.TrimSpace(string(out)))
-		}
+		buildErr = harness.BuildPlugin(pluginPath)
 	})
 	return pluginPath, buildErr
 }

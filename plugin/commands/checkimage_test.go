@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-userns/docker-userns/harness"
+
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
 
@@ -34,11 +36,7 @@ func builtPlugin(t *testing.T) (bin, configDir string) {
 			return
 		}
 		checkImageBin = filepath.Join(dir, "cli-plugins", "docker-userns")
-		cmd := exec.Command("go", "build", "-o", checkImageBin, "github.com/docker-userns/docker-userns/plugin")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			checkImageBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		checkImageBinErr = harness.BuildPlugin(checkImageBin)
 	})
 	if checkImageBinErr != nil {
 		t.Fatal(checkImageBinErr)

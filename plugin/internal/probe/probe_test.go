@@ -3,10 +3,11 @@ package probe
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
 
 	"github.com/moby/moby/client"
 )
@@ -15,10 +16,8 @@ import (
 func pluginBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "docker-userns")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/docker-userns/docker-userns/plugin")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build plugin: %v\n%s", err, out)
+	if err := harness.BuildPlugin(bin); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
