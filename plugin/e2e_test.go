@@ -2,11 +2,13 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/harness/fixtureimage"
 )
 
 // startHost starts a throwaway Docker host with the built plugin, a busybox
@@ -153,4 +155,32 @@ func TestDoctorFailsOnContiguousCollision(t *testing.T) {
 	if res.ExitCode != 1 || !strings.Contains(res.Stdout, "FAIL") || !strings.Contains(res.Stdout, "alice") {
 		t.Errorf("doctor on a contiguous range over alice: want exit 1 and a FAIL naming alice, got %d:\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
+}
+
+// TestDoctorWarnsAboutImagesTooWideForRemapping: an unremapped daemon
+// holding an image with a uid 70000 file gets a WARN naming it, since a
+// default range could not map it after the switch.
+func TestDoctorWarnsAboutImagesTooWideForRemapping(t *testing.T) {
+	d, ctx := startHost(t, harness.Versions()[0])
+	img, err := fixtureimage.Image(fixtureimage.File{Path: "/data/high", UID: 70000, GID: 70000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.LoadImage(ctx, "fixture/high:1", img); err != nil {
+		t.Fatal(err)
+	}
+	out := mustExec(t, d, "docker", "userns", "doctor", "--format", "json")
+	var findings []struct{ Check, Verdict, Detail string }
+	if err := json.Unmarshal([]byte(out), &findings); err != nil {
+		t.Fatalf("doctor --format json: %v\n%s", err, out)
+	}
+	for _, f := range findings {
+		if f.Check == "local images" {
+			if f.Verdict != "WARN" || !strings.Contains(f.Detail, "fixture/high:1 (needs 70001 ids)") {
+				t.Errorf("local images finding: %+v", f)
+			}
+			return
+		}
+	}
+	t.Errorf("doctor has no local images finding:\n%s", out)
 }

@@ -1,20 +1,26 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 type doctorOptions struct {
-	format string
+	format     string
+	skipImages bool
 }
 
 func newDoctorCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -37,6 +43,9 @@ the daemon itself. Exits 1 when any check FAILs.`,
 				return err
 			}
 			findings := remap.Doctor(cmd.Context(), root, dockerCLI.Client())
+			if !opts.skipImages {
+				findings = append(findings, localImagesFinding(cmd.Context(), dockerCLI))
+			}
 			if err := writeFormatted(dockerCLI.Out(), opts.format, findings, func(w io.Writer) error { return writeFindings(w, findings) }); err != nil {
 				return err
 			}
@@ -47,7 +56,38 @@ the daemon itself. Exits 1 when any check FAILs.`,
 		},
 	}
 	addFormatFlag(cmd.Flags(), &opts.format)
+	cmd.Flags().BoolVar(&opts.skipImages, "skip-images", false, "Do not scan local images for ids a 65536-wide range cannot map")
 	return cmd
+}
+
+// localImagesFinding warns about local images whose files hold ids that a
+// default range cannot map: after the switch to remapping they could not be
+// pulled or loaded again without a wider --size.
+func localImagesFinding(ctx context.Context, dockerCLI command.Cli) remap.Finding {
+	const check = "local images"
+	state, err := daemon.Inspect(ctx, dockerCLI.Client())
+	if err != nil {
+		return remap.Finding{Check: check, Verdict: remap.Warn, Detail: "not scanned: " + err.Error()}
+	}
+	if state.Remapped {
+		return remap.Finding{Check: check, Verdict: remap.Pass, Detail: "remapping is on: the images in its data root were mapped when they were pulled"}
+	}
+	images, err := (&imagescan.Scanner{Daemon: dockerCLI.Client()}).ScanDaemonAll(ctx)
+	if err != nil {
+		return remap.Finding{Check: check, Verdict: remap.Warn, Detail: "not scanned: " + err.Error()}
+	}
+	var tooWide []string
+	for _, img := range images {
+		if img.Needed() > rangeplan.DefaultSize {
+			tooWide = append(tooWide, fmt.Sprintf("%s (needs %d ids)", img.Name, img.Needed()))
+		}
+	}
+	if len(tooWide) > 0 {
+		return remap.Finding{Check: check, Verdict: remap.Warn,
+			Detail: "hold ids past 65535, which a default range cannot map: " + strings.Join(tooWide, ", "),
+			Fix:    "docker userns enable --size auto USER (sizes the range for every local image)"}
+	}
+	return remap.Finding{Check: check, Verdict: remap.Pass, Detail: fmt.Sprintf("all %d local images fit a 65536-wide range", len(images))}
 }
 
 func writeFindings(w io.Writer, findings remap.Findings) error {
