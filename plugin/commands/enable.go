@@ -154,19 +154,11 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 			fmt.Fprintf(&b, "  %-4s     %s: %s\n", passWord(c.OK), c.Name, c.Observed)
 		}
 	}
-	if out.Plan != nil && out.Result != "dry run" || out.Result == "dry run" && out.Plan != nil {
-		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", formatMap(out.Plan.UID.Map), formatMap(out.Plan.GID.Map))
+	if out.Plan != nil {
+		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", rangeplan.FormatMap(out.Plan.UID.Map), rangeplan.FormatMap(out.Plan.GID.Map))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func formatMap(lines []rangeplan.MapLine) string {
-	parts := make([]string, len(lines))
-	for i, l := range lines {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ", ")
 }
 
 func passWord(ok bool) string {

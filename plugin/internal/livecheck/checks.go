@@ -39,7 +39,7 @@ func (r *runner) withProbe(ctx context.Context) {
 func (r *runner) idMapCheck(ctx context.Context, img probe.Image) Check {
 	c := Check{Expected: "the map of the host files"}
 	if r.exp != nil {
-		c.Expected = fmt.Sprintf("uid %s; gid %s (%s)", formatMap(r.exp.UIDMap), formatMap(r.exp.GIDMap), r.exp.describe())
+		c.Expected = fmt.Sprintf("uid %s; gid %s (%s)", rangeplan.FormatMap(r.exp.UIDMap), rangeplan.FormatMap(r.exp.GIDMap), r.exp.describe())
 	}
 	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"idmap"}})
 	if err != nil {
@@ -222,14 +222,6 @@ func sameMap(want []rangeplan.MapLine, got []probe.Mapping) bool {
 	return slices.EqualFunc(want, got, func(w rangeplan.MapLine, g probe.Mapping) bool {
 		return w.Container == g.ContainerID && w.Host == g.HostID && w.Size == g.Size
 	})
-}
-
-func formatMap(m []rangeplan.MapLine) string {
-	parts := make([]string, len(m))
-	for i, l := range m {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ", ")
 }
 
 // rootOwner names the host owner of container root: uid:gid, and the user

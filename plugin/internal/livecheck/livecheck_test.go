@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 )
 
 const (
@@ -41,7 +42,7 @@ func TestExpectOwnerLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := formatMap(exp.UIDMap); got != "0 999 1, 1 100000 65536" {
+	if got := rangeplan.FormatMap(exp.UIDMap); got != "0 999 1, 1 100000 65536" {
 		t.Errorf("uid map %q", got)
 	}
 	if exp.RootUID() != 999 || exp.RootGID() != 999 || exp.UIDs() != 65537 || exp.GIDs() != 65537 {

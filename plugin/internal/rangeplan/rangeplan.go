@@ -90,6 +90,15 @@ func MapOf(ranges []subid.Range) []MapLine {
 	return out
 }
 
+// FormatMap writes a map as its lines joined by ", ": "0 999 1, 1 165536 65535".
+func FormatMap(lines []MapLine) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Side is the plan for one of subuid or subgid.
 type Side struct {
 	// File is the path of the subuid or subgid file.

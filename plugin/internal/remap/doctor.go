@@ -176,7 +176,7 @@ func userChecks(setting string, db *accounts.DB, subuid, subgid *subid.File, add
 	add("remap user", Pass, fmt.Sprintf("%s (uid %d), group %s (gid %d)", ident.User, ident.UID, ident.Group, ident.GID), "")
 	warnings := rangeplan.Analyze(ident.User, ident.UID, ident.Exists, subuid, subgid, db)
 	if len(warnings) == 0 {
-		add("ranges", Pass, "uid "+formatLines(rangeplan.MapOf(subuid.RangesFor(ident.User, ident.UID)))+"; no collisions", "")
+		add("ranges", Pass, "uid "+rangeplan.FormatMap(rangeplan.MapOf(subuid.RangesFor(ident.User, ident.UID)))+"; no collisions", "")
 	}
 	for _, w := range warnings {
 		verdict, fix := Fail, "docker userns enable --force "+setting+" (the owner layout uses a free range)"
@@ -185,14 +185,6 @@ func userChecks(setting string, db *accounts.DB, subuid, subgid *subid.File, add
 		}
 		add("ranges", verdict, w.Message, fix)
 	}
-}
-
-func formatLines(lines []rangeplan.MapLine) string {
-	parts := make([]string, len(lines))
-	for i, l := range lines {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ", ")
 }
 
 func daemonReachable(ctx context.Context, api client.APIClient, add addFunc) (daemon.State, error) {
