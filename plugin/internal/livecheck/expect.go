@@ -34,12 +34,8 @@ func Expect(root hostfs.Root) (Expectation, error) {
 		return Expectation{}, err
 	}
 	var exp Expectation
-	if flags := snap.Flags.UsernsRemap; len(flags) > 0 {
-		exp.Setting, exp.Source = flags[0].Value, "dockerd flag in "+flags[0].Where()
-	} else if value, set, err := snap.DaemonJSON.UsernsRemap(); err != nil {
+	if exp.Setting, exp.Source, err = snap.Setting(); err != nil {
 		return exp, err
-	} else if set {
-		exp.Setting, exp.Source = value, snap.DaemonJSON.Path()
 	}
 	if exp.Setting == "" {
 		return exp, fmt.Errorf("%w in %s nor in dockerd flags", ErrNoSetting, snap.DaemonJSON.Path())

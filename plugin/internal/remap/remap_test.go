@@ -256,3 +256,29 @@ func TestEnableRefusesUnreachableDataRoot(t *testing.T) {
 	}
 	hostfstest.Unchanged(t, dir, before)
 }
+
+func TestSnapshotSettingFlagWinsOverDaemonJSON(t *testing.T) {
+	files := baseHost()
+	root, _ := hostfs.Open(hostfstest.Tree(t, files))
+	snap, err := ReadSnapshot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if value, _, err := snap.Setting(); err != nil || value != "" {
+		t.Errorf("no setting: got %q, %v", value, err)
+	}
+
+	files["/etc/docker/daemon.json"] = "{\"userns-remap\": \"agent\"}\n"
+	root, _ = hostfs.Open(hostfstest.Tree(t, files))
+	snap, _ = ReadSnapshot(root)
+	if value, source, _ := snap.Setting(); value != "agent" || source != "/etc/docker/daemon.json" {
+		t.Errorf("daemon.json setting: got %q from %q", value, source)
+	}
+
+	files["/etc/systemd/system/docker.service.d/remap.conf"] = "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --userns-remap=alice\n"
+	root, _ = hostfs.Open(hostfstest.Tree(t, files))
+	snap, _ = ReadSnapshot(root)
+	if value, source, _ := snap.Setting(); value != "alice" || !strings.Contains(source, "remap.conf:3") {
+		t.Errorf("flag setting: got %q from %q", value, source)
+	}
+}

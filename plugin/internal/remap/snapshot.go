@@ -54,3 +54,17 @@ func ReadSnapshot(root hostfs.Root) (*Snapshot, error) {
 	}
 	return &Snapshot{Root: root, Accounts: db, SubUID: subuid, SubGID: subgid, DaemonJSON: cfg, Flags: flags}, nil
 }
+
+// Setting is the userns-remap value dockerd will use and where it is set:
+// a dockerd flag wins over daemon.json (dockerd refuses both at once).
+// value is "" when neither sets it.
+func (s *Snapshot) Setting() (value, source string, err error) {
+	if flags := s.Flags.UsernsRemap; len(flags) > 0 {
+		return flags[0].Value, "dockerd flag in " + flags[0].Where(), nil
+	}
+	value, set, err := s.DaemonJSON.UsernsRemap()
+	if err != nil || !set {
+		return "", "", err
+	}
+	return value, s.DaemonJSON.Path(), nil
+}

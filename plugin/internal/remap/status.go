@@ -68,12 +68,9 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 // readSetting finds the remap value (a dockerd flag wins over daemon.json,
 // as the daemon refuses both) and the user's ranges and map.
 func (st *Status) readSetting(snap *Snapshot) error {
-	if flags := snap.Flags.UsernsRemap; len(flags) > 0 {
-		st.Setting, st.Source = flags[0].Value, "dockerd flag in "+flags[0].Where()
-	} else if value, set, err := snap.DaemonJSON.UsernsRemap(); err != nil {
+	var err error
+	if st.Setting, st.Source, err = snap.Setting(); err != nil {
 		return err
-	} else if set {
-		st.Setting, st.Source = value, snap.DaemonJSON.Path()
 	}
 	if st.Setting == "" {
 		return nil
