@@ -30,7 +30,7 @@ func Inspect(ctx context.Context, api client.APIClient) (State, error) {
 	info := res.Info
 	return State{
 		Version:         info.ServerVersion,
-		Remapped:        hasUsernsOption(info.SecurityOptions),
+		Remapped:        RemapsIn(info.SecurityOptions),
 		DataRoot:        info.DockerRootDir,
 		SecurityOptions: info.SecurityOptions,
 		Images:          info.Images,
@@ -38,9 +38,9 @@ func Inspect(ctx context.Context, api client.APIClient) (State, error) {
 	}, nil
 }
 
-// hasUsernsOption reports whether "name=userns" is among the security
+// RemapsIn reports whether "name=userns" is among a daemon's security
 // options: the daemon lists it only while remapping is on.
-func hasUsernsOption(opts []string) bool {
+func RemapsIn(opts []string) bool {
 	for _, opt := range opts {
 		for _, field := range strings.Split(opt, ",") {
 			if field == "name=userns" {

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
-	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
@@ -51,9 +50,7 @@ func ForUser(root, spec string) (imagescan.Mapping, error) {
 // ids are the remap user's, since dockerd maps container id 0 to the lowest
 // range.
 func ForDaemon(securityOptions []string, dockerRootDir, root string) (imagescan.Mapping, error) {
-	if !slices.ContainsFunc(securityOptions, func(o string) bool {
-		return slices.Contains(strings.Split(o, ","), "name=userns")
-	}) {
+	if !daemon.RemapsIn(securityOptions) {
 		return imagescan.Mapping{Remapped: false, From: "docker info"}, nil
 	}
 	var uid, gid uint32
