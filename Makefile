@@ -36,7 +36,8 @@ dind-images: docker ## Build the offline Docker-in-Docker images (skipped when u
 UNIT_PACKAGES := ./plugin/internal/hostfs/... ./plugin/internal/subid ./plugin/internal/accounts \
 	./plugin/internal/remapspec ./plugin/internal/daemonconfig ./plugin/internal/dockerdflags \
 	./plugin/internal/rangeplan ./plugin/internal/hostchange ./plugin/internal/remap \
-	./plugin/internal/livecheck ./plugin/internal/imagescan/... ./harness/fixtureimage ./scenarios/cmd/report
+	./plugin/internal/livecheck ./plugin/internal/imagescan/... ./plugin/internal/daemon ./plugin/internal/verify \
+	./harness/fixtureimage ./scenarios/cmd/report
 
 test-unit: ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 $(UNIT_PACKAGES)

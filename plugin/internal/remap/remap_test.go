@@ -151,12 +151,6 @@ func TestEnableWritesOwnerLayoutAndIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestEnableRootDoesNotExist(t *testing.T) {
-	if _, err := hostfs.Open("/nonexistent/root"); err == nil || !strings.Contains(err.Error(), "/nonexistent/root") {
-		t.Errorf("want an error naming the root, got %v", err)
-	}
-}
-
 func TestLastDaemonErrorFindsTheReason(t *testing.T) {
 	dir := hostfstest.Tree(t, map[string]string{"/var/log/dockerd.log": `time="x" level=info msg="Starting up"
 a subdirectory in your graphroot path (/srv/docker/999.999) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories

@@ -1,0 +1,39 @@
+package daemon
+
+import "testing"
+
+func TestRemapsIn(t *testing.T) {
+	cases := []struct {
+		opts []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"name=seccomp,profile=default"}, false},
+		{[]string{"name=seccomp,profile=default", "name=userns"}, true},
+		{[]string{"name=usernsX"}, false},
+	}
+	for _, tc := range cases {
+		if got := RemapsIn(tc.opts); got != tc.want {
+			t.Errorf("RemapsIn(%v) = %v, want %v", tc.opts, got, tc.want)
+		}
+	}
+}
+
+func TestRemappedRootPair(t *testing.T) {
+	cases := []struct {
+		dataRoot string
+		uid, gid uint32
+		ok       bool
+	}{
+		{"/var/lib/docker/999.999", 999, 999, true},
+		{"/srv/docker/100000.100001", 100000, 100001, true},
+		{"/var/lib/docker", 0, 0, false},
+		{"/var/lib/docker/999.999x", 0, 0, false},
+	}
+	for _, tc := range cases {
+		uid, gid, ok := State{DataRoot: tc.dataRoot}.RemappedRootPair()
+		if uid != tc.uid || gid != tc.gid || ok != tc.ok {
+			t.Errorf("%s: got %d.%d %v", tc.dataRoot, uid, gid, ok)
+		}
+	}
+}
