@@ -51,6 +51,8 @@ func init() {
 type DinD struct {
 	testcontainers.Container
 	api *client.Client
+	// socketDir is the host directory of WithHostSocket's socket, or "".
+	socketDir string
 
 	mu          sync.Mutex
 	toolsCopied bool
@@ -97,6 +99,7 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	}
 	for _, opt := range opts {
 		if err := opt.Customize(&req); err != nil {
+			discardSocketDir(&req)
 			return nil, fmt.Errorf("run dind: %w", err)
 		}
 	}
@@ -104,7 +107,10 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	var d *DinD
 	if ctr != nil {
-		d = &DinD{Container: ctr, api: api}
+		// Terminate removes the socket dir from now on (WithHostSocket).
+		d = &DinD{Container: ctr, api: api, socketDir: req.Labels[labelSocketDir]}
+	} else {
+		discardSocketDir(&req)
 	}
 	if err != nil {
 		if d != nil {

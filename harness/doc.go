@@ -15,6 +15,30 @@
 // inner daemon gets tiny images from ImportBusybox or pulls from the registry
 // fixture on the DinD container's own loopback (StartRegistry, PushImage).
 //
+// # Hosts as Docker contexts
+//
+// Tests of a fleet want several daemons driven from the test process as
+// remote hosts are, with `docker --context NAME`. StartHosts (RunHosts
+// without testing) starts n DinD hosts side by side, each WithHostSocket:
+// its dockerd also listens on a unix socket in a short host temp dir
+// bind-mounted at /run/userns-host (SocketPath, DockerHost), besides the
+// usual /var/run/docker.sock inside. Never TCP, no published port. The dir
+// goes with the container. CreateContext names one in a docker config dir:
+//
+//	hosts := harness.StartHosts(t, v.Image, 3, harness.WithPlugin(pluginPath))
+//	cfg := t.TempDir()
+//	for i, d := range hosts {
+//		if err := harness.CreateContext(ctx, cfg, fmt.Sprintf("h%d", i+1), d); err != nil {
+//			t.Fatal(err)
+//		}
+//	}
+//	// docker --config cfg --context h1 info
+//
+// The socket outlives RestartDaemon: dockerd recreates it in the mounted
+// dir at each start. Its -H flags are entry-script arguments, so
+// WithDockerdFlags and rewrites of DockerdFlagsPath leave them alone, but
+// a daemon.json with "hosts" would stop dockerd from starting.
+//
 // The Ryuk reaper is turned off (its image cannot be pulled here): every test
 // cleans up through Cleanup or Start. USERNS_KEEP_FAILED=1 keeps the
 // containers of failed tests for inspection.
