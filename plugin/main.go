@@ -13,6 +13,7 @@ import (
 
 	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/commands"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
@@ -20,6 +21,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == probe.Command {
 		// Inside a probe container: no docker CLI, no config, no daemon.
 		os.Exit(probe.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == hostagent.Command {
+		// On the host, detached: restart, wait for a confirmation, or revert.
+		os.Exit(hostagent.Main(os.Args[2:]))
 	}
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())

@@ -213,3 +213,48 @@ func (a *Applied) Restore() error {
 	}
 	return errors.Join(errs...)
 }
+
+// SavedFile is one file of a Saved: what Restore needs of an AppliedFile,
+// including the content it replaced.
+type SavedFile struct {
+	AppliedFile
+	BackupCreated bool   `json:"backupCreated,omitempty"`
+	Changed       bool   `json:"changed,omitempty"`
+	Old           []byte `json:"old,omitempty"`
+	Lock          bool   `json:"lock,omitempty"`
+}
+
+// Saved is an Apply in a form another process can restore later: the host
+// agent reverts with it when no client confirms the change.
+type Saved []SavedFile
+
+// Save returns what Restore would need, to be saved.
+func (a *Applied) Save() Saved {
+	u := make(Saved, len(a.Files))
+	for i, f := range a.Files {
+		u[i] = SavedFile{AppliedFile: f, BackupCreated: f.BackupCreated, Changed: f.Changed, Old: f.old, Lock: f.lock}
+	}
+	return u
+}
+
+// Applied turns a Saved back into an Applied on root, ready to Restore.
+func (u Saved) Applied(root hostfs.Root) *Applied {
+	a := &Applied{root: root, Files: make([]AppliedFile, len(u))}
+	for i, f := range u {
+		af := f.AppliedFile
+		af.BackupCreated, af.Changed, af.old, af.lock = f.BackupCreated, f.Changed, f.Old, f.Lock
+		a.Files[i] = af
+	}
+	return a
+}
+
+// Changed names the files the Apply really changed.
+func (u Saved) Changed() []string {
+	var names []string
+	for _, f := range u {
+		if f.Changed {
+			names = append(names, f.Path)
+		}
+	}
+	return names
+}

@@ -156,3 +156,18 @@ func expect(f AppliedFile) func([]byte, bool) error {
 		return nil
 	}
 }
+
+// RestoreAll undoes a saved Apply and puts the state record back as it was
+// (nil: there was none).
+func RestoreAll(root hostfs.Root, saved Saved, oldState *State) error {
+	var errs []error
+	if err := saved.Applied(root).Restore(); err != nil {
+		errs = append(errs, fmt.Errorf("restore files: %w", err))
+	}
+	if oldState != nil {
+		errs = append(errs, oldState.Save(root))
+	} else {
+		errs = append(errs, RemoveState(root))
+	}
+	return errors.Join(errs...)
+}

@@ -3,11 +3,11 @@ package remap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
+	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
@@ -15,11 +15,12 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
-// apply writes the changes, records them, restarts the daemon and verifies
-// it against exp. When the daemon does not come back or disagrees, every
-// file is restored, the daemon restarted again and the old state confirmed.
-func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, exp verify.Expectation, record func(*hostchange.State)) (Outcome, error) {
-	logHint := env.daemonLogHint()
+// apply writes the changes and records them, then arms the host agent,
+// which restarts the daemon and reverts by itself unless this client (or,
+// through the daemon, the one that started the helper) confirms a daemon
+// verified against exp.
+func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, exp verify.Expectation, record func(*hostchange.State), commit *hostagent.Commit) (Outcome, error) {
+	logPath := env.Restarter.LogPath()
 	oldState, err := hostchange.LoadState(env.Root)
 	if err != nil {
 		return *out, err
@@ -41,29 +42,37 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	newState.Record(applied)
 	record(newState)
 	if err := newState.Save(env.Root); err != nil {
-		return *out, errors.Join(err, restoreFiles(applied))
+		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, applied.Save(), oldState))
+	}
+	if commit != nil {
+		commit.Backups = out.Backups
 	}
 	if env.Restarter.Resolve() == daemon.StrategyNone {
 		out.Result = "files changed"
 		env.say("files written; restart the daemon to apply them, then run `docker userns status`")
+		return *out, commitOnHost(env.Root, commit, oldState)
+	}
+	rec := &hostagent.Record{
+		Token: hostagent.NewToken(), Action: out.Action,
+		Files: applied.Save(), OldState: oldState, Commit: commit,
+		Restart: hostagent.Restart{Strategy: string(env.Restarter.Resolve()), Pidfile: env.Restarter.Pidfile},
+		Socket:  env.socket(), LogPath: logPath,
+		Timeout: env.Timeout, ConfirmTimeout: env.confirmTimeout(),
+		Leftovers: env.Leftovers, EscapeCgroup: env.InHost,
+		Armed: time.Now().UTC(),
+	}
+	if err := hostagent.Arm(env.Root, rec); err != nil {
+		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, rec.Files, oldState))
+	}
+	if err := hostagent.Spawn(env.Root, rec.Token, env.InHost); err != nil {
+		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
+	}
+	out.Pending = &Pending{Token: rec.Token, Expect: exp, LogPath: logPath, Files: rec.Files.Changed(), ConfirmTimeout: rec.ConfirmTimeout}
+	if env.ArmOnly {
+		out.Result = "armed"
 		return *out, nil
 	}
-
-	failure := restartAndVerify(ctx, env, exp, out, logHint)
-	if failure == nil {
-		return *out, nil
-	}
-	if said := lastDaemonError(env.Root, logHint); said != "" && !strings.Contains(failure.Error(), said) {
-		failure = fmt.Errorf("%w; the daemon's log says: %s", failure, said)
-	}
-	env.say("%v; rolling back", failure)
-	changed := fileNames(applied)
-	rollbackErr := rollback(ctx, env, applied, oldState)
-	if rollbackErr != nil {
-		return *out, fmt.Errorf("%s: %w; rollback failed too: %v (daemon log: %s)", out.Action, failure, rollbackErr, logHint)
-	}
-	return *out, fmt.Errorf("%s: %w; restored %s and restarted: the daemon answers with its old config (daemon log: %s)",
-		out.Action, failure, strings.Join(changed, ", "), logHint)
+	return Finish(ctx, env.Client(), out)
 }
 
 // describe fills in what a run would change and how it would restart, which
@@ -76,86 +85,6 @@ func (out *Outcome) describe(env Env, changes hostchange.Set) {
 			out.Files = append(out.Files, c.Path)
 		}
 	}
-}
-
-// restartAndVerify restarts the daemon and compares it with exp. It stops
-// waiting as soon as the daemon's log says the new daemon cannot start.
-func restartAndVerify(ctx context.Context, env Env, exp verify.Expectation, out *Outcome, logPath string) error {
-	env.say("restarting: %s", env.Restarter.Describe())
-	logStart := logSize(env.Root, logPath)
-	if err := env.Restarter.Restart(ctx); err != nil {
-		return err
-	}
-	cannotStart := func() error {
-		if said := daemonErrorSince(env.Root, logPath, logStart); said != "" {
-			return fmt.Errorf("daemon cannot start: its log says: %s", said)
-		}
-		return nil
-	}
-	if _, err := daemon.WaitReadyOrFail(ctx, env.API, env.Timeout, cannotStart); err != nil {
-		return fmt.Errorf("daemon did not come back: %w", err)
-	}
-	env.say("verifying through the daemon's API and a probe container")
-	report, err := verify.Daemon(ctx, env.API, env.Binary, exp)
-	out.Checks = report
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if failed := report.Failed(); len(failed) > 0 {
-		c := failed[0]
-		return fmt.Errorf("verify: %s: expected %s, observed %s", c.Name, c.Expected, c.Observed)
-	}
-	state, err := daemon.Inspect(ctx, env.API)
-	if err != nil {
-		return err
-	}
-	out.Daemon = &state
-	out.Result = map[string]string{"enable": "enabled", "disable": "disabled"}[out.Action]
-	return nil
-}
-
-// rollback restores the files and the state record, restarts the daemon
-// and waits until it answers again.
-func rollback(ctx context.Context, env Env, applied *hostchange.Applied, oldState *hostchange.State) error {
-	ctx = context.WithoutCancel(ctx)
-	var errs []error
-	errs = append(errs, restoreFiles(applied))
-	if oldState != nil {
-		errs = append(errs, oldState.Save(env.Root))
-	} else {
-		errs = append(errs, hostchange.RemoveState(env.Root))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if env.Restarter.Resolve() == daemon.StrategySignal && !env.Restarter.Running() {
-		// The new daemon never came up: its supervisor starts the next one,
-		// which reads the restored files.
-		env.say("the daemon is down; waiting for its supervisor to start it with the restored files")
-	} else if err := env.Restarter.Restart(ctx); err != nil {
-		env.say("restart during rollback: %v", err)
-	}
-	if _, err := daemon.WaitReady(ctx, env.API, env.Timeout); err != nil {
-		return fmt.Errorf("daemon did not come back after rollback: %w", err)
-	}
-	return nil
-}
-
-func restoreFiles(applied *hostchange.Applied) error {
-	if err := applied.Restore(); err != nil {
-		return fmt.Errorf("restore files: %w", err)
-	}
-	return nil
-}
-
-func fileNames(applied *hostchange.Applied) []string {
-	var names []string
-	for _, f := range applied.Files {
-		if f.Changed {
-			names = append(names, f.Path)
-		}
-	}
-	return names
 }
 
 // expectationOf is what a daemon remapped by plan looks like.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -81,13 +82,9 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		out.Daemon = &before
 		return out, nil
 	}
-	result, err := apply(ctx, env, &out, changes, verify.Unremapped(), func(st *hostchange.State) {})
-	if err != nil {
-		return result, err
-	}
-	// The files are back (and the daemon verified, unless --restart none):
-	// the backups and the record have served.
-	return result, forget(env.Root, state, opts.RemoveRanges, result.Backups)
+	// Once the daemon runs unremapped (confirmed, or at once with --restart
+	// none) the backups and the record have served.
+	return apply(ctx, env, &out, changes, verify.Unremapped(), func(*hostchange.State) {}, &hostagent.Commit{RemoveRanges: opts.RemoveRanges})
 }
 
 // undoneContent is the original content of a file enable changed when it

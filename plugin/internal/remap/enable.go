@@ -43,6 +43,9 @@ type Outcome struct {
 	Backups []string        `json:"backups,omitempty"`
 	Daemon  *daemon.State   `json:"daemon,omitempty"`
 	Removed []string        `json:"removedRanges,omitempty"`
+	// Pending is set between arming the host agent and the client's
+	// confirmation (what a helper container hands to its client).
+	Pending *Pending `json:"pending,omitempty"`
 }
 
 // Enable turns remapping on for opts.Spec.
@@ -136,7 +139,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		st.DaemonJSON = snap.DaemonJSON.Path()
 		st.AddedUID = mergeRanges(dropRanges(st.AddedUID, plan.UID.Remove), plan.UID.Add)
 		st.AddedGID = mergeRanges(dropRanges(st.AddedGID, plan.GID.Remove), plan.GID.Add)
-	})
+	}, nil)
 }
 
 // resolveIdentity finds the remap user, creating it when asked (and for

@@ -151,22 +151,6 @@ func TestEnableWritesOwnerLayoutAndIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestLastDaemonErrorFindsTheReason(t *testing.T) {
-	dir := hostfstest.Tree(t, map[string]string{"/var/log/dockerd.log": `time="x" level=info msg="Starting up"
-a subdirectory in your graphroot path (/srv/docker/999.999) restricts access to the remapped root uid/gid; please fix by allowing 'o+x' permissions on existing directories
-dind-entry: dockerd exited with status 1; restarting
-time="y" level=info msg="Starting up"
-time="y" level=warning msg="Your kernel does not support cgroup blkio weight"
-`})
-	root, _ := hostfs.Open(dir)
-	if got := lastDaemonError(root, "/var/log/dockerd.log"); !strings.HasPrefix(got, "a subdirectory in your graphroot path") {
-		t.Errorf("got %q", got)
-	}
-	if got := lastDaemonError(root, "journalctl -u docker.service"); got != "" {
-		t.Errorf("a journal hint is no file: got %q", got)
-	}
-}
-
 // TestDisableRemovesDaemonJSONThatEnableCreated: no daemon.json before
 // enable means none after disable, and no backup left behind.
 func TestDisableRemovesDaemonJSONThatEnableCreated(t *testing.T) {

@@ -1,0 +1,88 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// LogPath says where the daemon's log is: its stderr read from /proc before
+// a restart, or the journal under systemd; the caller names it when things
+// fail, and the host agent watches it for the reason a daemon cannot start.
+func (r Restarter) LogPath() string {
+	if r.Resolve() == StrategySystemd {
+		return "journalctl -u docker.service"
+	}
+	pid, err := r.DaemonPID()
+	if err != nil {
+		return "the daemon's log"
+	}
+	target, err := os.Readlink(r.hostPath(fmt.Sprintf("/proc/%d/fd/2", pid)))
+	if err != nil || !strings.HasPrefix(target, "/") {
+		return "the daemon's log"
+	}
+	return target
+}
+
+// LogSize is the current size of the daemon's log file (0 when unknown), so
+// that StartFailureSince reads only what a restart added.
+func LogSize(rootDir, logPath string) int64 {
+	if st, err := os.Stat(filepath.Join(rootDir, logPath)); err == nil && strings.HasPrefix(logPath, "/") {
+		return st.Size()
+	}
+	return 0
+}
+
+// LastStartFailure returns the last line of the daemon's log file that says
+// why it failed to start, or "" when there is no such file or line.
+func LastStartFailure(rootDir, logPath string) string {
+	return StartFailureSince(rootDir, logPath, -1)
+}
+
+// StartFailureSince is LastStartFailure over the part of the log written
+// after offset (offset < 0: the last 16 KiB, where the reason is).
+func StartFailureSince(rootDir, logPath string, offset int64) string {
+	if !strings.HasPrefix(logPath, "/") {
+		return ""
+	}
+	f, err := os.Open(filepath.Join(rootDir, logPath))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const tail = 16 << 10
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if offset < 0 || st.Size()-offset > tail {
+		offset = max(st.Size()-tail, 0)
+	}
+	_, _ = f.Seek(offset, io.SeekStart)
+	data, _ := io.ReadAll(f)
+	lines := strings.Split(string(data), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if line := strings.TrimSpace(lines[i]); isStartFailure(line) {
+			return line
+		}
+	}
+	return ""
+}
+
+// isStartFailure recognises the line dockerd prints when it gives up:
+// a fatal log entry, or its final error printed plainly to stderr (not in
+// the time="..." level=... form of its other lines).
+func isStartFailure(line string) bool {
+	switch {
+	case line == "":
+		return false
+	case strings.Contains(line, "level=fatal"), strings.Contains(line, "failed to start daemon"):
+		return true
+	case strings.HasPrefix(line, "time="), strings.HasPrefix(line, "INFO"), strings.HasPrefix(line, "WARN"):
+		return false
+	}
+	// A supervisor's own note about the exit is not the reason.
+	return !strings.Contains(line, "exited") && !strings.Contains(line, "restarting")
+}

@@ -1,0 +1,206 @@
+package hostagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// pollInterval is how often the agent looks at the record and the daemon.
+const pollInterval = 100 * time.Millisecond
+
+// leftoverTimeout bounds the wait for the client to remove its helper.
+const leftoverTimeout = 30 * time.Second
+
+// agent runs one armed change on the host.
+type agent struct {
+	root hostfs.Root
+	rec  *Record
+	api  client.APIClient
+}
+
+// Run is the agent: restart, wait for the daemon, then for a confirmation,
+// and revert when either does not come. ready is called once the agent no
+// longer depends on whoever started it.
+func Run(ctx context.Context, root hostfs.Root, token string, ready func()) error {
+	rec, err := Status(root, token)
+	if err != nil {
+		return err
+	}
+	if rec.EscapeCgroup {
+		if err := escapeCgroup(root); err != nil {
+			_ = Disarm(root, token)
+			return err
+		}
+	}
+	api, err := client.New(client.WithHost("unix://"+root.Path(rec.Socket)), client.WithAPIVersionNegotiation())
+	if err != nil {
+		_ = Disarm(root, token)
+		return fmt.Errorf("agent: daemon client for %s: %w", rec.Socket, err)
+	}
+	defer api.Close()
+	a := &agent{root: root, rec: rec, api: api}
+	if rec, err = a.set(func(r *Record) { r.AgentPID = pid() }); err != nil {
+		return err
+	}
+	ready()
+	return a.run(ctx)
+}
+
+func (a *agent) run(ctx context.Context) error {
+	if reason := a.waitLeftoversGone(ctx); reason != "" {
+		return a.revert(ctx, reason, false)
+	}
+	restarter := a.restarter()
+	logStart := daemon.LogSize(a.root.Dir(), a.rec.LogPath)
+	if _, err := a.set(func(r *Record) { r.Phase = Restarting }); err != nil {
+		return err
+	}
+	if err := restarter.Restart(ctx); err != nil {
+		return a.revert(ctx, fmt.Sprintf("restart: %v", err), true)
+	}
+	cannotStart := func() error {
+		if said := daemon.StartFailureSince(a.root.Dir(), a.rec.LogPath, logStart); said != "" {
+			return fmt.Errorf("daemon cannot start: its log says: %s", said)
+		}
+		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
+			return errors.New(rec.Reason)
+		}
+		return nil
+	}
+	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
+		return a.revert(ctx, reasonOf(err), true)
+	}
+	if _, err := a.set(func(r *Record) {
+		if r.Phase == Restarting {
+			r.Phase = Waiting
+		}
+	}); err != nil {
+		return ignoreConfirmed(err)
+	}
+	deadline := time.Now().Add(a.rec.ConfirmTimeout)
+	for time.Now().Before(deadline) {
+		rec, err := a.current()
+		if err != nil {
+			return ignoreConfirmed(err)
+		}
+		if rec.Phase == RevertAsked {
+			return a.revert(ctx, rec.Reason, true)
+		}
+		time.Sleep(pollInterval)
+	}
+	return a.revert(ctx, fmt.Sprintf("no client confirmed the new daemon within %s of its start", a.rec.ConfirmTimeout), true)
+}
+
+// reasonOf words a wait failure for the record: the log's reason as it is,
+// a timeout with what it was waiting for.
+func reasonOf(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "daemon cannot start") {
+		return msg
+	}
+	return "daemon did not come back: " + msg
+}
+
+// ignoreConfirmed: a record removed by Confirm ends the agent's job.
+func ignoreConfirmed(err error) error {
+	if errors.Is(err, ErrNoRecord) {
+		return nil
+	}
+	return err
+}
+
+func (a *agent) restarter() daemon.Restarter {
+	return daemon.Restarter{Strategy: daemon.Strategy(a.rec.Restart.Strategy), Root: a.root.Dir(), Pidfile: a.rec.Restart.Pidfile}
+}
+
+// current reads the record as a client may have changed it.
+func (a *agent) current() (*Record, error) { return Status(a.root, a.rec.Token) }
+
+// set changes the record under the lock and keeps the agent's copy current.
+func (a *agent) set(fn func(*Record)) (*Record, error) {
+	rec, err := update(a.root, a.rec.Token, func(r *Record) error { fn(r); return nil })
+	if err == nil {
+		a.rec = rec
+	}
+	return rec, err
+}
+
+// waitLeftoversGone waits until the client removed its helper container and
+// image, so that a restart (which may move the data root) strands neither.
+func (a *agent) waitLeftoversGone(ctx context.Context) string {
+	left := a.rec.Leftovers
+	if left.Container == "" && left.Image == "" {
+		return ""
+	}
+	deadline := time.Now().Add(leftoverTimeout)
+	for time.Now().Before(deadline) {
+		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
+			return rec.Reason
+		}
+		if !a.exists(ctx, left) {
+			return ""
+		}
+		time.Sleep(pollInterval)
+	}
+	return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
+}
+
+func (a *agent) exists(ctx context.Context, left Leftovers) bool {
+	if left.Container != "" {
+		if _, err := a.api.ContainerInspect(ctx, left.Container, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+			return true
+		}
+	}
+	if left.Image != "" {
+		if _, err := a.api.ImageInspect(ctx, left.Image); !cerrdefs.IsNotFound(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// revert restores the files and the state record, restarts the daemon when
+// it was restarted with them, and records why and how it ended.
+func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := a.set(func(r *Record) { r.Phase, r.Reason = Reverting, reason }); err != nil {
+		return err
+	}
+	var errs []error
+	if err := hostchange.RestoreAll(a.root, a.rec.Files, a.rec.OldState); err != nil {
+		errs = append(errs, err)
+	}
+	back := false
+	if restart {
+		restarter := a.restarter()
+		// A daemon that never came up is started again by its supervisor,
+		// which now reads the restored files.
+		if restarter.Resolve() != daemon.StrategySignal || restarter.Running() {
+			if err := restarter.Restart(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("restart: %w", err))
+			}
+		}
+		_, err := daemon.WaitReady(ctx, a.api, a.rec.Timeout)
+		back = err == nil
+		if err != nil {
+			errs = append(errs, fmt.Errorf("daemon did not come back after the revert: %w", err))
+		}
+	} else {
+		back = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		reason = fmt.Sprintf("%s; the revert had trouble: %v", reason, err)
+	}
+	_, err := a.set(func(r *Record) { r.Phase, r.Reason, r.DaemonBack = Reverted, reason, back })
+	return err
+}

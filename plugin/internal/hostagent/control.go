@@ -1,0 +1,75 @@
+package hostagent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// Arm saves a new record in phase Armed. It refuses while another change is
+// armed and unfinished: two agents must never restart one daemon.
+func Arm(root hostfs.Root, rec *Record) error {
+	return locked(root, func() error {
+		cur, err := load(root)
+		switch {
+		case errors.Is(err, ErrNoRecord):
+		case err != nil:
+			return err
+		case !cur.Finished() && agentAlive(root, cur.AgentPID):
+			return fmt.Errorf("another change (%s, %s) is armed on this host and its agent (pid %d) still runs: wait for it, or see %s", cur.Action, cur.Phase, cur.AgentPID, RecordPath)
+		}
+		rec.Phase = Armed
+		return save(root, rec)
+	})
+}
+
+// Disarm removes a record whose agent could not be started.
+func Disarm(root hostfs.Root, token string) error {
+	_, err := update(root, token, func(*Record) error { return errDrop })
+	return err
+}
+
+// Status returns the record of token as it is now.
+func Status(root hostfs.Root, token string) (*Record, error) {
+	return update(root, token, func(*Record) error { return nil })
+}
+
+// ErrNotWaiting is returned by Confirm when the agent is not (or no longer)
+// waiting for a confirmation: it restarts still, or reverts.
+var ErrNotWaiting = errors.New("the agent is not waiting for a confirmation")
+
+// Confirm keeps the change: the record is removed and the agent, seeing it
+// gone, exits. It fails with ErrNotWaiting, and the record, when the agent
+// is past waiting (reverting by itself).
+func Confirm(root hostfs.Root, token string) (*Record, error) {
+	rec, err := update(root, token, func(r *Record) error {
+		if r.Phase != Waiting {
+			return ErrNotWaiting
+		}
+		return errDrop
+	})
+	return rec, err
+}
+
+// AskRevert asks the agent to revert now, for reason; a record already past
+// waiting is left as it is.
+func AskRevert(root hostfs.Root, token, reason string) (*Record, error) {
+	return update(root, token, func(r *Record) error {
+		if r.Phase == Armed || r.Phase == Restarting || r.Phase == Waiting {
+			r.Phase, r.Reason = RevertAsked, reason
+		}
+		return nil
+	})
+}
+
+// Collect returns a finished record and removes it, so that nothing but the
+// backups stays on the host; an unfinished one is returned as it is.
+func Collect(root hostfs.Root, token string) (*Record, error) {
+	return update(root, token, func(r *Record) error {
+		if r.Finished() {
+			return errDrop
+		}
+		return nil
+	})
+}
