@@ -13,8 +13,10 @@ import (
 
 	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/commands"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 func main() {
@@ -25,6 +27,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == hostagent.Command {
 		// On the host, detached: restart, wait for a confirmation, or revert.
 		os.Exit(hostagent.Main(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == remap.ControlCommand {
+		// In a helper container: confirm, revert or ask the host agent.
+		os.Exit(remap.ControlMain(os.Args[2:], helper.Leftovers(os.Getenv), os.Stdout, os.Stderr))
 	}
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())

@@ -1,18 +1,21 @@
 package commands
 
 import (
+	"context"
 	"io"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 type disableOptions struct {
 	remap.DisableOptions
 	restart restartOptions
+	host    hostOptions
 	format  string
 }
 
@@ -33,22 +36,39 @@ enable are visible again.`,
   sudo docker userns disable --remove-ranges
   sudo docker userns disable --dry-run`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := hostEnv(dockerCLI, global, opts.restart)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := targets(dockerCLI, global, opts.host)
 			if err != nil {
 				return err
 			}
-			out, err := remap.Disable(cmd.Context(), env, opts.DisableOptions)
-			if err != nil {
-				return err
+			run := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
+				if !t.local {
+					return changeThroughDaemon(ctx, cmd, args, t, opts.host, opts.restart.timeout, progress, nil)
+				}
+				env, err := hostEnv(t, global, opts.restart, opts.host, progress)
+				if err != nil {
+					return remap.Outcome{}, err
+				}
+				return remap.Disable(ctx, env, opts.DisableOptions)
 			}
-			return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+			if len(opts.host.contexts) == 0 {
+				out, err := run(cmd.Context(), ts[0], dockerCLI.Err())
+				if err != nil {
+					return err
+				}
+				return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+			}
+			return rollout(cmd.Context(), dockerCLI, "disable", ts, opts.host, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
+				out, err := run(ctx, t, progress)
+				return changeOutcome(out, err, t)
+			})
 		},
 	}
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.RemoveRanges, "remove-ranges", false, "Also remove the /etc/subuid and /etc/subgid ranges enable added")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
 	addRestartFlags(flags, &opts.restart)
+	addHostFlags(flags, &opts.host, true)
 	addFormatFlag(flags, &opts.format)
 	return cmd
 }

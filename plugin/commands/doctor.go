@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
@@ -21,6 +22,7 @@ import (
 type doctorOptions struct {
 	format     string
 	skipImages bool
+	host       hostOptions
 }
 
 func newDoctorCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -38,23 +40,65 @@ the daemon itself. Exits 1 when any check FAILs.`,
   sudo docker userns doctor --format json`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := hostfs.Open(global.root)
+			ts, err := targets(dockerCLI, global, opts.host)
 			if err != nil {
 				return err
 			}
-			findings := remap.Doctor(cmd.Context(), root, dockerCLI.Client())
-			if !opts.skipImages {
-				findings = append(findings, localImagesFinding(cmd.Context(), dockerCLI))
+			if len(opts.host.contexts) == 0 && !ts[0].local {
+				res, err := reportThroughDaemon(cmd.Context(), cmd, ts[0], opts.host, opts.format)
+				if err != nil {
+					return err
+				}
+				_, _ = io.WriteString(dockerCLI.Out(), res.Stdout)
+				relay(dockerCLI.Err(), res.Stderr, res.ExitCode != 0)
+				return reportStatus(res)
 			}
-			if err := writeFormatted(dockerCLI.Out(), opts.format, findings, func(w io.Writer) error { return writeFindings(w, findings) }); err != nil {
-				return err
+			check := func(ctx context.Context, t target) (remap.Findings, error) {
+				if !t.local {
+					var findings remap.Findings
+					return findings, decodeThroughDaemon(ctx, cmd, t, opts.host, &findings)
+				}
+				root, err := hostfs.Open(global.root)
+				if err != nil {
+					return nil, err
+				}
+				findings := remap.Doctor(ctx, root, t.cli.Client())
+				if !opts.skipImages {
+					findings = append(findings, localImagesFinding(ctx, t.cli))
+				}
+				return findings, nil
 			}
-			if n := findings.Count(remap.Fail); n > 0 {
-				return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("doctor: %d check(s) FAILed", n)}
+			if len(opts.host.contexts) == 0 {
+				findings, err := check(cmd.Context(), ts[0])
+				if err != nil {
+					return err
+				}
+				if err := writeFormatted(dockerCLI.Out(), opts.format, findings, func(w io.Writer) error { return writeFindings(w, findings) }); err != nil {
+					return err
+				}
+				if n := findings.Count(remap.Fail); n > 0 {
+					return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("doctor: %d check(s) FAILed", n)}
+				}
+				return nil
 			}
-			return nil
+			opts.host.rollout = fleet.Options{Canary: 0, Parallel: len(ts)}
+			return rollout(cmd.Context(), dockerCLI, "doctor", ts, opts.host, opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+				findings, err := check(ctx, t)
+				if err != nil {
+					return fleet.Outcome{}, err
+				}
+				out := fleet.Outcome{Result: "PASS", Message: fmt.Sprintf("%d PASS, %d WARN, %d FAIL", findings.Count(remap.Pass), findings.Count(remap.Warn), findings.Count(remap.Fail))}
+				if n := findings.Count(remap.Fail); n > 0 {
+					return fleet.Outcome{Result: "FAIL", Message: out.Message}, fmt.Errorf("%d check(s) FAILed", n)
+				}
+				if findings.Count(remap.Warn) > 0 {
+					out.Result = "WARN"
+				}
+				return out, nil
+			})
 		},
 	}
+	addHostFlags(cmd.Flags(), &opts.host, false)
 	addFormatFlag(cmd.Flags(), &opts.format)
 	cmd.Flags().BoolVar(&opts.skipImages, "skip-images", false, "Do not scan local images for ids a 65536-wide range cannot map")
 	return cmd

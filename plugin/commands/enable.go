@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -25,6 +26,7 @@ type enableOptions struct {
 	size      string
 	forImages []string
 	restart   restartOptions
+	host      hostOptions
 	format    string
 }
 
@@ -62,21 +64,31 @@ Images and containers made before remapping are not visible while it is on
 			if len(opts.forImages) > 0 && opts.size != "auto" {
 				return errors.New("--for-image goes with --size auto")
 			}
-			switch {
-			case opts.size == "auto":
-				size, err := sizeForImages(cmd.Context(), dockerCLI, opts.forImages)
-				if err != nil {
-					return err
-				}
-				opts.Size = size
-			case cmd.Flags().Changed("size"):
+			if opts.size != "auto" && cmd.Flags().Changed("size") {
 				size, err := rangeplan.ParseSize(opts.size)
 				if err != nil {
 					return err
 				}
 				opts.Size = size
 			}
-			return runEnable(cmd, dockerCLI, global, opts)
+			ts, err := targets(dockerCLI, global, opts.host)
+			if err != nil {
+				return err
+			}
+			run := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
+				return enableOn(ctx, cmd, args, t, global, opts, progress)
+			}
+			if len(opts.host.contexts) == 0 {
+				out, err := run(cmd.Context(), ts[0], dockerCLI.Err())
+				if err != nil {
+					return err
+				}
+				return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+			}
+			return rollout(cmd.Context(), dockerCLI, "enable", ts, opts.host, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
+				out, err := run(ctx, t, progress)
+				return changeOutcome(out, err, t)
+			})
 		},
 	}
 	flags := cmd.Flags()
@@ -87,20 +99,48 @@ Images and containers made before remapping are not visible while it is on
 	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
 	addRestartFlags(flags, &opts.restart)
+	addHostFlags(flags, &opts.host, true)
 	addFormatFlag(flags, &opts.format)
 	return cmd
+}
+
+// enableOn enables remapping on one host: on its files here, or through
+// its daemon.
+func enableOn(ctx context.Context, cmd *cobra.Command, args []string, t target, global *globalOptions, opts enableOptions, progress io.Writer) (remap.Outcome, error) {
+	o := opts.EnableOptions
+	if opts.size == "auto" {
+		size, err := sizeForImages(ctx, t.cli, opts.forImages, progress)
+		if err != nil {
+			return remap.Outcome{}, err
+		}
+		o.Size = size
+	}
+	if !t.local {
+		// The helper gets the size found here, not the images to scan.
+		over := map[string]string{}
+		if opts.size == "auto" {
+			over["size"], over["for-image"] = fmt.Sprint(o.Size), ""
+		}
+		return changeThroughDaemon(ctx, cmd, args, t, opts.host, opts.restart.timeout, progress, over)
+	}
+	env, err := hostEnv(t, global, opts.restart, opts.host, progress)
+	if err != nil {
+		return remap.Outcome{}, err
+	}
+	return remap.Enable(ctx, env, o)
 }
 
 // addRestartFlags adds the flags of the commands that restart the daemon.
 func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")
 	flags.DurationVar(&opts.timeout, "timeout", 60*time.Second, "How long to wait for the daemon to answer after a restart")
+	flags.DurationVar(&opts.confirmTimeout, "confirm-timeout", remap.DefaultConfirmTimeout, "How long the host waits for this client to confirm the restarted daemon before it reverts by itself")
 	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
 }
 
 // sizeForImages scans images (every image in the daemon when none is named)
 // for the highest uid and gid and returns a size that maps them all.
-func sizeForImages(ctx context.Context, dockerCLI command.Cli, refs []string) (uint32, error) {
+func sizeForImages(ctx context.Context, dockerCLI command.Cli, refs []string, progress io.Writer) (uint32, error) {
 	scanner := &imagescan.Scanner{Daemon: dockerCLI.Client(), Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
 	size, images, err := imagescan.SizeFor(ctx, scanner, refs, imagescan.SourceAuto)
 	if err != nil {
@@ -109,20 +149,8 @@ func sizeForImages(ctx context.Context, dockerCLI command.Cli, refs []string) (u
 	if size == 0 || size >= subid.MaxID {
 		return 0, fmt.Errorf("size for images: an image holds an id no range can map")
 	}
-	fmt.Fprintf(dockerCLI.Err(), "--size auto: %d ids map the highest uid and gid of %d image(s)\n", size, len(images))
+	fmt.Fprintf(progress, "--size auto: %d ids map the highest uid and gid of %d image(s)\n", size, len(images))
 	return uint32(size), nil
-}
-
-func runEnable(cmd *cobra.Command, dockerCLI command.Cli, global *globalOptions, opts enableOptions) error {
-	env, err := hostEnv(dockerCLI, global, opts.restart)
-	if err != nil {
-		return err
-	}
-	out, err := remap.Enable(cmd.Context(), env, opts.EnableOptions)
-	if err != nil {
-		return err
-	}
-	return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
 }
 
 // writeOutcome prints what enable or disable did, for people.

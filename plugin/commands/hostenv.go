@@ -1,11 +1,12 @@
 package commands
 
 import (
+	"io"
+	"os"
 	"time"
 
-	"github.com/docker/cli/cli/command"
-
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -13,14 +14,15 @@ import (
 
 // restartOptions are the flags of the commands that restart the daemon.
 type restartOptions struct {
-	restart string
-	timeout time.Duration
-	pidfile string
+	restart        string
+	timeout        time.Duration
+	confirmTimeout time.Duration
+	pidfile        string
 }
 
 // hostEnv opens the host root and gathers what a command acting on the
-// host needs.
-func hostEnv(dockerCLI command.Cli, global *globalOptions, restart restartOptions) (remap.Env, error) {
+// host's files needs: here, or (armOnly) in a helper container.
+func hostEnv(t target, global *globalOptions, restart restartOptions, host hostOptions, progress io.Writer) (remap.Env, error) {
 	root, err := hostfs.Open(global.root)
 	if err != nil {
 		return remap.Env{}, err
@@ -33,12 +35,20 @@ func hostEnv(dockerCLI command.Cli, global *globalOptions, restart restartOption
 	if err != nil {
 		return remap.Env{}, err
 	}
-	return remap.Env{
-		Root:      root,
-		API:       dockerCLI.Client(),
-		Binary:    binary,
-		Restarter: daemon.Restarter{Strategy: strategy, Root: root.Dir(), Pidfile: restart.pidfile},
-		Timeout:   restart.timeout,
-		Progress:  dockerCLI.Err(),
-	}, nil
+	env := remap.Env{
+		Root:           root,
+		API:            t.cli.Client(),
+		Binary:         binary,
+		Restarter:      daemon.Restarter{Strategy: strategy, Root: root.Dir(), Pidfile: restart.pidfile},
+		Timeout:        restart.timeout,
+		ConfirmTimeout: restart.confirmTimeout,
+		Socket:         t.socketPath(host.daemonSocket),
+		Progress:       progress,
+	}
+	if host.armOnly {
+		env.ArmOnly, env.InHost = true, true
+		env.Socket = host.daemonSocket
+		env.Leftovers = helper.Leftovers(os.Getenv)
+	}
+	return env, nil
 }

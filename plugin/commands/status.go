@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -17,6 +19,7 @@ import (
 
 type statusOptions struct {
 	format string
+	host   hostOptions
 }
 
 func newStatusCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -35,19 +38,67 @@ that bypass remapping with --userns=host.`,
   docker userns status --format '{{.Daemon.Remapped}}'`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := hostfs.Open(global.root)
+			ts, err := targets(dockerCLI, global, opts.host)
 			if err != nil {
 				return err
 			}
-			st, _, err := remap.ReadStatus(cmd.Context(), root, dockerCLI.Client())
-			if err != nil {
-				return err
+			if len(opts.host.contexts) == 0 && !ts[0].local {
+				res, err := reportThroughDaemon(cmd.Context(), cmd, ts[0], opts.host, opts.format)
+				if err != nil {
+					return err
+				}
+				_, _ = io.WriteString(dockerCLI.Out(), res.Stdout)
+				relay(dockerCLI.Err(), res.Stderr, res.ExitCode != 0)
+				return reportStatus(res)
 			}
-			return writeFormatted(dockerCLI.Out(), opts.format, st, func(w io.Writer) error { return writeStatus(w, st) })
+			read := func(ctx context.Context, t target) (remap.Status, error) {
+				if !t.local {
+					var st remap.Status
+					return st, decodeThroughDaemon(ctx, cmd, t, opts.host, &st)
+				}
+				root, err := hostfs.Open(global.root)
+				if err != nil {
+					return remap.Status{}, err
+				}
+				st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
+				return st, err
+			}
+			if len(opts.host.contexts) == 0 {
+				st, err := read(cmd.Context(), ts[0])
+				if err != nil {
+					return err
+				}
+				return writeFormatted(dockerCLI.Out(), opts.format, st, func(w io.Writer) error { return writeStatus(w, st) })
+			}
+			// Reading changes nothing: every host at once, none stops the rest.
+			opts.host.rollout = fleet.Options{Canary: 0, Parallel: len(ts)}
+			return rollout(cmd.Context(), dockerCLI, "status", ts, opts.host, opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+				st, err := read(ctx, t)
+				if err != nil {
+					return fleet.Outcome{}, err
+				}
+				return statusOutcome(st), nil
+			})
 		},
 	}
+	addHostFlags(cmd.Flags(), &opts.host, false)
 	addFormatFlag(cmd.Flags(), &opts.format)
 	return cmd
+}
+
+// statusOutcome is a host's status in a fleet's table.
+func statusOutcome(st remap.Status) fleet.Outcome {
+	if st.Daemon == nil {
+		return fleet.Outcome{Result: "unreachable", Message: st.DaemonError}
+	}
+	out := fleet.Outcome{Result: "remapping " + onOff(st.Daemon.Remapped), Message: fmt.Sprintf("Docker %s, data root %s", st.Daemon.Version, st.Daemon.DataRoot)}
+	if st.Setting != "" {
+		out.Message += fmt.Sprintf(", userns-remap %q", st.Setting)
+	}
+	if len(st.Warnings) > 0 {
+		out.Message += fmt.Sprintf(", %d warning(s)", len(st.Warnings))
+	}
+	return out
 }
 
 func writeStatus(w io.Writer, st remap.Status) error {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
 
 // Strategy names how the daemon is restarted.
@@ -98,20 +100,36 @@ func (r Restarter) Restart(ctx context.Context) error {
 func (r Restarter) hostPath(p string) string { return filepath.Join(r.Root, p) }
 
 // systemdRunsDocker is true on a host booted with systemd whose docker unit
-// is active; only meaningful for the real root.
+// runs the daemon. On the real root systemctl says so; under another root
+// (a helper container's /host) the daemon's own cgroup does.
 func (r Restarter) systemdRunsDocker() bool {
-	if filepath.Clean(r.Root) != "/" {
+	if filepath.Clean(r.Root) == "/" {
+		if _, err := os.Stat("/run/systemd/system"); err != nil {
+			return false
+		}
+		return exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil
+	}
+	if _, err := os.Stat(r.hostPath("/run/systemd/system")); err != nil {
 		return false
 	}
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
+	pid, err := r.DaemonPID()
+	if err != nil {
 		return false
 	}
-	return exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil
+	cgroup, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/cgroup", pid)))
+	return err == nil && strings.Contains(string(cgroup), "/docker.service")
 }
 
 // DaemonPID reads the daemon's pid from its pidfile.
 func (r Restarter) DaemonPID() (int, error) {
-	data, err := os.ReadFile(r.hostPath(r.Pidfile))
+	// /var/run is a link to /run: follow it inside the root, not out of it.
+	pidfile := r.hostPath(r.Pidfile)
+	if root, err := hostfs.Open(r.Root); err == nil {
+		if real, err := root.Resolve(r.Pidfile); err == nil {
+			pidfile = root.Path(real)
+		}
+	}
+	data, err := os.ReadFile(pidfile)
 	if err != nil {
 		return 0, fmt.Errorf("read daemon pidfile: %w", err)
 	}

@@ -57,7 +57,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 }
 
 func (a *agent) run(ctx context.Context) error {
-	if reason := a.waitLeftoversGone(ctx); reason != "" {
+	if reason := a.waitLeftoversGone(ctx, true); reason != "" {
 		return a.revert(ctx, reason, false)
 	}
 	restarter := a.restarter()
@@ -137,14 +137,15 @@ func (a *agent) set(fn func(*Record)) (*Record, error) {
 
 // waitLeftoversGone waits until the client removed its helper container and
 // image, so that a restart (which may move the data root) strands neither.
-func (a *agent) waitLeftoversGone(ctx context.Context) string {
+// With stopOnRevert, a client's request to revert ends the wait early.
+func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string {
 	left := a.rec.Leftovers
 	if left.Container == "" && left.Image == "" {
 		return ""
 	}
 	deadline := time.Now().Add(leftoverTimeout)
 	for time.Now().Before(deadline) {
-		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
+		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked && stopOnRevert {
 			return rec.Reason
 		}
 		if !a.exists(ctx, left) {
@@ -175,6 +176,11 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	ctx = context.WithoutCancel(ctx)
 	if _, err := a.set(func(r *Record) { r.Phase, r.Reason = Reverting, reason }); err != nil {
 		return err
+	}
+	if restart {
+		// A client asking to revert from a helper container: that
+		// container must be gone before the daemon restarts.
+		a.waitLeftoversGone(ctx, false)
 	}
 	var errs []error
 	if err := hostchange.RestoreAll(a.root, a.rec.Files, a.rec.OldState); err != nil {

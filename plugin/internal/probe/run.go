@@ -18,6 +18,17 @@ type RunOptions struct {
 	UsernsMode string
 	// User runs the probe as this container uid[:gid] instead of root.
 	User string
+
+	// What a helper container (the plugin run on the daemon's host) adds:
+	// a known name, another entrypoint, environment, the host's PID and
+	// cgroup namespaces, and capabilities.
+	Name         string
+	Entrypoint   []string
+	Env          []string
+	PidMode      string
+	CgroupnsMode string
+	CapAdd       []string
+	SecurityOpt  []string
 }
 
 // Result is what a probe container did.
@@ -31,11 +42,16 @@ type Result struct {
 // output and removes it, also when anything fails on the way.
 func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err error) {
 	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User},
+		Name:   opts.Name,
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env},
 		HostConfig: &container.HostConfig{
-			Binds:       opts.Binds,
-			UsernsMode:  container.UsernsMode(opts.UsernsMode),
-			NetworkMode: "none",
+			PidMode:      container.PidMode(opts.PidMode),
+			CgroupnsMode: container.CgroupnsMode(opts.CgroupnsMode),
+			CapAdd:       opts.CapAdd,
+			SecurityOpt:  opts.SecurityOpt,
+			Binds:        opts.Binds,
+			UsernsMode:   container.UsernsMode(opts.UsernsMode),
+			NetworkMode:  "none",
 		},
 	})
 	if err != nil {

@@ -130,9 +130,14 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 			return out, nil
 		}
 	}
-	if !before.Remapped && (before.Images > 0 || before.Containers > 0) {
+	images, containers := before.Images, before.Containers
+	if env.Leftovers.Container != "" {
+		// The helper running this is not the operator's.
+		images, containers = images-1, containers-1
+	}
+	if !before.Remapped && (images > 0 || containers > 0) {
 		env.say("WARNING: the daemon's data root moves to %s: its %d images and %d containers stay on disk but are not visible until remapping is disabled",
-			plan.DataRoot(before.DataRoot), before.Images, before.Containers)
+			plan.DataRoot(before.DataRoot), images, containers)
 	}
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
 		st.Remap = spec.String()

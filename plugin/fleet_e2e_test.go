@@ -1,0 +1,209 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
+)
+
+// fleetHosts starts n DinD hosts, each with the users agent and alice, and
+// a docker config dir holding the plugin and a context h1..hn per host.
+func fleetHosts(t *testing.T, v harness.Version, n int) ([]*harness.DinD, string) {
+	t.Helper()
+	hosts := harness.StartHosts(t, v.Image, n)
+	config := t.TempDir()
+	if err := os.Symlink(filepath.Join(dockerConfigWithPlugin(t), "cli-plugins"), filepath.Join(config, "cli-plugins")); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range hosts {
+		mustExec(t, d, "useradd", "-r", "-M", "agent")
+		mustExec(t, d, "useradd", "-m", "-u", "1000", "alice")
+		if err := harness.CreateContext(t.Context(), config, fmt.Sprintf("h%d", i+1), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hosts, config
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// dockerWith runs the real docker CLI with config as its config dir.
+func dockerWith(t *testing.T, config string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	res := cliResult{stdout: out.String(), stderr: errOut.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// noHelperLeft checks that no helper container, image or record stays on
+// the host, in the daemon's data root and in the one it had before.
+func noHelperLeft(t *testing.T, d *harness.DinD) {
+	t.Helper()
+	if out := mustExec(t, d, "docker", "ps", "-aq"); out != "" {
+		t.Errorf("containers left: %s", out)
+	}
+	if out := mustExec(t, d, "docker", "images", "-q"); out != "" {
+		t.Errorf("images left: %s", out)
+	}
+	if out := mustExec(t, d, "sh", "-c", "grep -rl docker-userns-probe /var/lib/docker/image /var/lib/docker/*/image 2>/dev/null; ls /var/lib/docker/containers /var/lib/docker/*/containers 2>/dev/null | grep -v : ; ls /var/lib/docker-userns 2>/dev/null; true"); strings.Contains(out, "probe") || strings.Contains(out, "pending") || strings.Contains(out, "[0-9a-f]{64}") {
+		t.Errorf("helper leftovers on the host: %s", out)
+	}
+}
+
+// TestEnableThroughTheDaemon: from outside the host, with only its Docker
+// context, enable edits the host's files in a helper container, the host
+// agent restarts the daemon and is confirmed, and nothing of the helper
+// stays; disable the same way gives the files back byte for byte.
+func TestEnableThroughTheDaemon(t *testing.T) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			hosts, config := fleetHosts(t, v, 1)
+			d := hosts[0]
+			files := mustExec(t, d, "sha256sum", "/etc/subuid", "/etc/subgid")
+
+			res := dockerWith(t, config, "--context", "h1", "userns", "enable", "agent")
+			if res.code != 0 {
+				t.Fatalf("enable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+			}
+			t.Logf("enable said:\n%s%s", res.stderr, res.stdout)
+			for _, want := range []string{"helper container", "host agent", "Remapping enabled"} {
+				if !strings.Contains(res.stderr+res.stdout, want) {
+					t.Errorf("enable's output lacks %q", want)
+				}
+			}
+			if got := mustExec(t, d, "docker", "info", "--format", "{{.DockerRootDir}}"); got != "/var/lib/docker/999.999" {
+				t.Errorf("data root after enable: %s", got)
+			}
+			if got := mustExec(t, d, "grep", "^agent:", "/etc/subuid"); got != "agent:999:1\nagent:165536:65535" {
+				t.Errorf("subuid: %q", got)
+			}
+			noHelperLeft(t, d)
+
+			st := dockerWith(t, config, "--context", "h1", "userns", "status", "--format", "{{.Daemon.Remapped}} {{.Setting}}")
+			if st.code != 0 || strings.TrimSpace(st.stdout) != "true agent" {
+				t.Errorf("status through the daemon: exit %d %q %s", st.code, st.stdout, st.stderr)
+			}
+
+			res = dockerWith(t, config, "--context", "h1", "userns", "disable", "--remove-ranges")
+			if res.code != 0 {
+				t.Fatalf("disable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+			}
+			if after := mustExec(t, d, "sha256sum", "/etc/subuid", "/etc/subgid"); after != files {
+				t.Errorf("files after disable:\n%s\nwant:\n%s", after, files)
+			}
+			if mustExec(t, d, "sh", "-c", "test -e /etc/docker/daemon.json || echo gone") != "gone" {
+				t.Errorf("daemon.json that enable created is still there")
+			}
+			noHelperLeft(t, d)
+		})
+	}
+}
+
+// fleetRow is one host of `--format json` output.
+type fleetRow struct {
+	Host, Result, Message string
+	Failed                bool
+}
+
+// TestFleetRollout: three hosts; the canary is enabled, the second cannot
+// start remapped and reverts by itself, the third is never touched; after
+// the second is fixed, the same command converges, and once more changes
+// nothing.
+func TestFleetRollout(t *testing.T) {
+	for _, v := range harness.Versions() {
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			hosts, config := fleetHosts(t, v, 3)
+			bad := hosts[1]
+			mustExec(t, bad, "install", "-d", "-m", "0700", "/srv/private")
+			if err := bad.WriteFile(t.Context(), "/etc/docker/daemon.json", []byte("{\"data-root\": \"/srv/private/docker\"}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := bad.RestartDaemon(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			before := make([]string, len(hosts))
+			for i, d := range hosts {
+				before[i] = mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
+			}
+			enable := []string{"userns", "enable", "--force", "--parallel", "1", "--context", "h1", "--context", "h2", "--context", "h3"}
+
+			res := dockerWith(t, config, append(enable, "--format", "json", "agent")...)
+			t.Logf("first rollout:\n%s%s", res.stderr, res.stdout)
+			if res.code == 0 {
+				t.Errorf("a rollout with a reverted host exits 0")
+			}
+			rows := decodeRows(t, res.stdout)
+			wantResults(t, rows, "enabled", "reverted", "skipped")
+			if !strings.Contains(rows[1].Message, "daemon cannot start") {
+				t.Errorf("h2's message does not give the daemon's reason: %q", rows[1].Message)
+			}
+			for i, d := range hosts[1:] {
+				if after := mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i+1] {
+					t.Errorf("h%d files changed:\n%s\nwant:\n%s", i+2, after, before[i+1])
+				}
+				if info := mustExec(t, d, "docker", "info", "--format", "{{json .SecurityOptions}}"); strings.Contains(info, "userns") {
+					t.Errorf("h%d remapped: %s", i+2, info)
+				}
+				noHelperLeft(t, d)
+			}
+
+			mustExec(t, bad, "chmod", "0755", "/srv/private")
+			res = dockerWith(t, config, append(enable, "--format", "json", "agent")...)
+			t.Logf("second rollout:\n%s%s", res.stderr, res.stdout)
+			if res.code != 0 {
+				t.Errorf("converging rollout: exit %d", res.code)
+			}
+			wantResults(t, decodeRows(t, res.stdout), "already enabled", "enabled", "enabled")
+
+			res = dockerWith(t, config, append(enable, "agent")...)
+			if res.code != 0 || strings.Count(res.stdout, "already enabled") != 3 {
+				t.Errorf("third rollout: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+			}
+			for _, d := range hosts {
+				noHelperLeft(t, d)
+			}
+		})
+	}
+}
+
+func decodeRows(t *testing.T, out string) []fleetRow {
+	t.Helper()
+	var rows []fleetRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("fleet JSON: %v\n%s", err, out)
+	}
+	return rows
+}
+
+func wantResults(t *testing.T, rows []fleetRow, want ...string) {
+	t.Helper()
+	if len(rows) != len(want) {
+		t.Fatalf("got %d hosts, want %d: %+v", len(rows), len(want), rows)
+	}
+	for i, w := range want {
+		if rows[i].Host != fmt.Sprintf("h%d", i+1) || rows[i].Result != w {
+			t.Errorf("host %d: %+v, want h%d %s", i, rows[i], i+1, w)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+// Package helper runs the plugin's own host-side code on the daemon's host
+// when that host is not this machine: in a short-lived container started
+// through the daemon's API, from an image made on the spot of the plugin's
+// static binary (no registry), mounting the host root at /host and opted
+// out of remapping. Only a client that may start privileged containers on
+// the daemon can do this: the helper has the host's PID namespace, root's
+// capabilities and the host's whole file system.
+package helper
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// HostMount is where the helper sees the host root.
+const HostMount = "/host"
+
+// socketMount is where the helper sees the daemon's socket.
+const socketMount = "/run/docker-userns.sock"
+
+// Environment variables a helper reads to know its own container and image.
+const (
+	EnvContainer = "DOCKER_USERNS_HELPER_CONTAINER"
+	EnvImage     = "DOCKER_USERNS_HELPER_IMAGE"
+)
+
+// capabilities are what the host part needs: write any host file, join the
+// host's namespaces (nsenter), move the agent out of the helper's cgroup,
+// signal dockerd. Asked one by one, not --privileged, which fails on a
+// daemon whose own bounding set lacks some capability (nested daemons).
+var capabilities = []string{
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
+	"SETUID", "SETGID", "SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE",
+}
+
+// Runner starts helper containers on one daemon.
+type Runner struct {
+	API client.APIClient
+	// Binary is the static plugin binary the helper image is made of.
+	Binary string
+	// Socket is the daemon's unix socket path on its host.
+	Socket string
+}
+
+// Run runs the plugin with args in a helper container and returns what it
+// printed and its exit status. The container and the image are gone when
+// Run returns, also when it fails.
+func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
+	img, err := probe.Build(ctx, r.API, r.Binary)
+	if err != nil {
+		return probe.Result{}, fmt.Errorf("helper: %w", err)
+	}
+	name := "docker-userns-helper-" + randomSuffix()
+	res, err := img.Run(ctx, probe.RunOptions{
+		Name:         name,
+		Entrypoint:   []string{probe.BinaryPath},
+		Args:         args,
+		Env:          []string{"DOCKER_HOST=unix://" + socketMount, EnvContainer + "=" + name, EnvImage + "=" + img.Ref, "HOME=/tmp"},
+		Binds:        []string{"/:" + HostMount, r.Socket + ":" + socketMount},
+		UsernsMode:   "host",
+		PidMode:      "host",
+		CgroupnsMode: "host",
+		CapAdd:       capabilities,
+		SecurityOpt:  []string{"seccomp=unconfined", "apparmor=unconfined", "label=disable"},
+	})
+	if rmErr := img.Remove(context.WithoutCancel(ctx)); rmErr != nil && err == nil {
+		err = fmt.Errorf("helper: %w", rmErr)
+	}
+	if err != nil {
+		return res, fmt.Errorf("helper: %w", err)
+	}
+	return res, nil
+}
+
+// Leftovers are the helper's own container and image, read from its
+// environment ("" outside a helper).
+func Leftovers(getenv func(string) string) hostagent.Leftovers {
+	return hostagent.Leftovers{Container: getenv(EnvContainer), Image: getenv(EnvImage)}
+}
+
+// Failure words a helper's failed run: its last line on stderr.
+func Failure(res probe.Result) error {
+	lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" {
+		last = fmt.Sprintf("exited with status %d", res.ExitCode)
+	}
+	return fmt.Errorf("on the daemon's host: %s", last)
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

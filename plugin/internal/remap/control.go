@@ -1,0 +1,112 @@
+package remap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// Control reaches the host agent of an armed change: in this process when
+// the host is here (LocalControl), else through a helper container.
+type Control interface {
+	Status(ctx context.Context, token string) (*hostagent.Record, error)
+	Confirm(ctx context.Context, token string) (*hostagent.Record, error)
+	AskRevert(ctx context.Context, token, reason string) (*hostagent.Record, error)
+	Collect(ctx context.Context, token string) (*hostagent.Record, error)
+}
+
+// LocalControl acts on the host root directly; a helper container runs it
+// on the host it mounts.
+type LocalControl struct {
+	Root hostfs.Root
+	// Leftovers are the helper container and image this runs in, if any.
+	Leftovers hostagent.Leftovers
+}
+
+func (l LocalControl) Status(_ context.Context, token string) (*hostagent.Record, error) {
+	return hostagent.Status(l.Root, token)
+}
+
+// Confirm keeps the change and does the clean-up that belongs to it.
+func (l LocalControl) Confirm(_ context.Context, token string) (*hostagent.Record, error) {
+	rec, err := hostagent.Confirm(l.Root, token)
+	if err != nil {
+		return rec, err
+	}
+	return rec, commitOnHost(l.Root, rec.Commit, rec.OldState)
+}
+
+func (l LocalControl) AskRevert(_ context.Context, token, reason string) (*hostagent.Record, error) {
+	return hostagent.AskRevert(l.Root, token, reason, l.Leftovers)
+}
+
+func (l LocalControl) Collect(_ context.Context, token string) (*hostagent.Record, error) {
+	return hostagent.Collect(l.Root, token)
+}
+
+// commitOnHost does what a kept change needs on the host afterwards:
+// disable forgets the backups and the state record.
+func commitOnHost(root hostfs.Root, commit *hostagent.Commit, oldState *hostchange.State) error {
+	if commit == nil {
+		return nil
+	}
+	return forget(root, oldState, commit.RemoveRanges, commit.Backups)
+}
+
+// ControlCommand is the hidden first argument of a helper container that
+// reaches the host agent: `__control ACTION --root DIR TOKEN [REASON]`.
+const ControlCommand = "__control"
+
+// ControlMain runs one Control action on the host root and prints the
+// record as JSON; ErrNotWaiting exits 3 so the client can tell it apart.
+func ControlMain(args []string, left hostagent.Leftovers, stdout, stderr io.Writer) int {
+	if len(args) < 4 || args[1] != "--root" {
+		fmt.Fprintln(stderr, "usage: "+ControlCommand+" status|confirm|revert|collect --root DIR TOKEN [REASON]")
+		return 2
+	}
+	root, err := hostfs.Open(args[2])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, control, token := context.Background(), LocalControl{Root: root, Leftovers: left}, args[3]
+	var rec *hostagent.Record
+	switch args[0] {
+	case "status":
+		rec, err = control.Status(ctx, token)
+	case "confirm":
+		rec, err = control.Confirm(ctx, token)
+	case "revert":
+		rec, err = control.AskRevert(ctx, token, strings.Join(args[4:], " "))
+	case "collect":
+		rec, err = control.Collect(ctx, token)
+	default:
+		fmt.Fprintf(stderr, "%s: unknown action %q\n", ControlCommand, args[0])
+		return 2
+	}
+	if rec != nil {
+		// The old file contents stay on the host.
+		shown := *rec
+		shown.Files, shown.OldState = nil, nil
+		_ = json.NewEncoder(stdout).Encode(&shown)
+	}
+	switch {
+	case errors.Is(err, hostagent.ErrNotWaiting):
+		fmt.Fprintln(stderr, err)
+		return ExitNotWaiting
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// ExitNotWaiting is ControlMain's exit status for hostagent.ErrNotWaiting.
+const ExitNotWaiting = 3

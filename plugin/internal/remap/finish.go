@@ -1,0 +1,188 @@
+package remap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
+)
+
+// Pending is an armed change the client still has to verify and confirm.
+type Pending struct {
+	Token          string             `json:"token"`
+	Expect         verify.Expectation `json:"expect"`
+	LogPath        string             `json:"logPath,omitempty"`
+	Files          []string           `json:"files,omitempty"`
+	ConfirmTimeout time.Duration      `json:"confirmTimeout"`
+}
+
+// ClientEnv is what the client needs once the host agent is armed: the
+// daemon's API, a probe binary, and a way to reach the agent.
+type ClientEnv struct {
+	API      client.APIClient
+	Binary   string
+	Timeout  time.Duration
+	Progress io.Writer
+	Control  Control
+}
+
+func (c ClientEnv) say(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format+"\n", args...)
+	}
+}
+
+// RevertedError says the host put its old config back: the daemon did not
+// come back, or did not pass verification, or no confirmation came.
+type RevertedError struct {
+	Action string
+	Reason string
+	// Files are the files restored; DaemonBack whether the daemon answered
+	// after the revert.
+	Files      []string
+	DaemonBack bool
+	LogPath    string
+}
+
+func (e *RevertedError) Error() string {
+	if !e.DaemonBack {
+		return fmt.Sprintf("%s: %s; restored %s, but the daemon did not come back after the revert (daemon log: %s)", e.Action, e.Reason, strings.Join(e.Files, ", "), e.LogPath)
+	}
+	return fmt.Sprintf("%s: %s; restored %s and restarted: the daemon answers with its old config (daemon log: %s)", e.Action, e.Reason, strings.Join(e.Files, ", "), e.LogPath)
+}
+
+// Finish follows an armed change from the client: it waits for the agent's
+// restart, verifies the new daemon through its API and a probe container,
+// and confirms it, or asks the agent to revert. When the daemon does not
+// come back, the agent reverts by itself and Finish reports why.
+func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
+	p := out.Pending
+	c.say("restarting: the host agent restarts the daemon and reverts by itself unless it is confirmed within %s", p.ConfirmTimeout)
+	rec, err := c.awaitRestart(ctx, p.Token)
+	if err != nil {
+		return *out, fmt.Errorf("%s: %w", out.Action, err)
+	}
+	if rec.Phase == hostagent.Waiting {
+		c.say("verifying through the daemon's API and a probe container")
+		if failure := c.verify(ctx, p.Expect, out); failure != nil {
+			c.say("%v; asking the host to revert", failure)
+			if _, err := c.Control.AskRevert(ctx, p.Token, failure.Error()); err != nil {
+				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
+			}
+		} else if _, err := c.Control.Confirm(ctx, p.Token); err == nil {
+			out.Pending = nil
+			out.Result = map[string]string{"enable": "enabled", "disable": "disabled"}[out.Action]
+			return *out, nil
+		} else if !errors.Is(err, hostagent.ErrNotWaiting) {
+			return *out, fmt.Errorf("%s: confirm: %w", out.Action, err)
+		}
+	}
+	rec, err = c.awaitRevert(ctx, p.Token)
+	if err != nil {
+		return *out, fmt.Errorf("%s: %w", out.Action, err)
+	}
+	out.Pending = nil
+	out.Result = "reverted"
+	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
+}
+
+// awaitRestart waits for the old daemon to go away and an answer after it,
+// then asks the agent where it is. No helper runs while the old daemon may
+// still be stopped: its container would be stranded there.
+func (c ClientEnv) awaitRestart(ctx context.Context, token string) (*hostagent.Record, error) {
+	// The agent first waits for the helper to be gone, then restarts.
+	const leftoverAllowance = 30 * time.Second
+	if !waitDown(ctx, c.API, c.Timeout+leftoverAllowance) {
+		rec, err := c.Control.Status(ctx, token)
+		if err != nil {
+			return nil, fmt.Errorf("the daemon was never seen restarting, and the host agent does not answer: %w", err)
+		}
+		if rec.Phase == hostagent.Armed {
+			return nil, fmt.Errorf("the host agent has not restarted the daemon after %s (armed change %s)", c.Timeout+leftoverAllowance, token)
+		}
+		return rec, nil
+	}
+	for {
+		// Up to twice the timeout: the new daemon's, then the revert's.
+		if _, err := daemon.WaitReady(ctx, c.API, 2*c.Timeout); err != nil {
+			return nil, fmt.Errorf("the daemon did not answer again within %s, not even with the old config the host agent restores: %w", 2*c.Timeout, err)
+		}
+		rec, err := c.Control.Status(ctx, token)
+		if err != nil {
+			if isUnreachable(err) {
+				continue // the agent is restarting the daemon again, to revert
+			}
+			return nil, fmt.Errorf("ask the host agent: %w", err)
+		}
+		if rec.Phase != hostagent.Restarting && rec.Phase != hostagent.Armed {
+			return rec, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// awaitRevert waits until the agent has reverted, collecting its record.
+func (c ClientEnv) awaitRevert(ctx context.Context, token string) (*hostagent.Record, error) {
+	deadline := time.Now().Add(3 * c.Timeout)
+	for time.Now().Before(deadline) {
+		if _, err := daemon.WaitReady(ctx, c.API, 2*c.Timeout); err != nil {
+			return nil, fmt.Errorf("the daemon did not answer after the host agent's revert: %w", err)
+		}
+		rec, err := c.Control.Collect(ctx, token)
+		if err == nil && rec.Finished() {
+			return rec, nil
+		}
+		if err != nil && !isUnreachable(err) {
+			return nil, fmt.Errorf("ask the host agent: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("the host agent did not finish its revert within %s", 3*c.Timeout)
+}
+
+// verify checks the new daemon against exp and records the checks.
+func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation, out *Outcome) error {
+	report, err := verify.Daemon(ctx, c.API, c.Binary, exp)
+	out.Checks = report
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if failed := report.Failed(); len(failed) > 0 {
+		f := failed[0]
+		return fmt.Errorf("verify: %s: expected %s, observed %s", f.Name, f.Expected, f.Observed)
+	}
+	state, err := daemon.Inspect(ctx, c.API)
+	if err != nil {
+		return err
+	}
+	out.Daemon = &state
+	return nil
+}
+
+// waitDown polls until the daemon stops answering, within timeout.
+func waitDown(ctx context.Context, api client.APIClient, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		reqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := api.Ping(reqCtx, client.PingOptions{})
+		cancel()
+		if err != nil {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// isUnreachable is true for errors of a daemon that went away meanwhile.
+func isUnreachable(err error) bool {
+	return client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "EOF")
+}
