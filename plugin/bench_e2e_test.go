@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -113,4 +114,75 @@ func BenchmarkStatusVsInfo(b *testing.B) {
 		info = append(info, timed(b, d, "docker info"))
 	}
 	report(b, "status", "info", status, info)
+}
+
+// wallTime runs the docker CLI of the test process and returns how long it took.
+func wallTime(b *testing.B, config string, args ...string) time.Duration {
+	b.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return time.Since(start)
+}
+
+// benchFleet starts n hosts of USERNS_BENCH_VERSION with the plugin inside
+// (for the local baseline) and contexts h1..hn in a config dir.
+func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
+	b.Helper()
+	name := os.Getenv("USERNS_BENCH_VERSION")
+	if name == "" {
+		name = "20.10"
+	}
+	v, ok := harness.VersionByName(name)
+	if !ok {
+		b.Fatalf("start bench hosts: no harness version %q", name)
+	}
+	config := b.TempDir()
+	bin := filepath.Join(config, "cli-plugins", "docker-userns")
+	if err := harness.BuildPlugin(bin); err != nil {
+		b.Fatal(err)
+	}
+	hosts := harness.StartHosts(b, v.Image, n, harness.WithPlugin(bin))
+	for i, d := range hosts {
+		if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
+			b.Fatal(err)
+		}
+		if err := harness.CreateContext(b.Context(), config, "h"+strconv.Itoa(i+1), d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return hosts, config
+}
+
+// BenchmarkEnableThroughDaemon: `enable agent` through the daemon from
+// outside the host (helper container, host agent, confirm) against the
+// same enable run on the host itself.
+func BenchmarkEnableThroughDaemon(b *testing.B) {
+	hosts, config := benchFleet(b, 1)
+	var via, local []time.Duration
+	for b.Loop() {
+		via = append(via, wallTime(b, config, "--context", "h1", "userns", "enable", "agent"))
+		wallTime(b, config, "--context", "h1", "userns", "disable")
+		local = append(local, timed(b, hosts[0], "docker userns enable agent"))
+		timed(b, hosts[0], "docker userns disable")
+	}
+	report(b, "through-daemon", "local", via, local)
+}
+
+// BenchmarkFleetRollout3: `enable agent` over three hosts (canary, then the
+// other two at once) against one host through the daemon.
+func BenchmarkFleetRollout3(b *testing.B) {
+	_, config := benchFleet(b, 3)
+	var fleet, single []time.Duration
+	for b.Loop() {
+		fleet = append(fleet, wallTime(b, config, "userns", "enable", "--context", "h1", "--context", "h2", "--context", "h3", "--parallel", "2", "agent"))
+		wallTime(b, config, "userns", "disable", "--context", "h1", "--context", "h2", "--context", "h3", "--parallel", "3")
+		single = append(single, wallTime(b, config, "--context", "h1", "userns", "enable", "agent"))
+		wallTime(b, config, "--context", "h1", "userns", "disable")
+	}
+	report(b, "fleet-of-3", "one-host", fleet, single)
 }
