@@ -22,14 +22,7 @@ import (
 // the plugin built from this tree and the CI user agent.
 func benchHost(b *testing.B) *harness.DinD {
 	b.Helper()
-	name := os.Getenv("USERNS_BENCH_VERSION")
-	if name == "" {
-		name = "20.10"
-	}
-	v, ok := harness.VersionByName(name)
-	if !ok {
-		b.Fatalf("start bench host: no harness version %q", name)
-	}
+	v := benchVersion(b)
 	bin := filepath.Join(b.TempDir(), "docker-userns")
 	if err := harness.BuildPlugin(bin); err != nil {
 		b.Fatal(err)
@@ -39,6 +32,20 @@ func benchHost(b *testing.B) *harness.DinD {
 		b.Fatal(err)
 	}
 	return d
+}
+
+// benchVersion is the harness version of USERNS_BENCH_VERSION (default 20.10).
+func benchVersion(b *testing.B) harness.Version {
+	b.Helper()
+	name := os.Getenv("USERNS_BENCH_VERSION")
+	if name == "" {
+		name = "20.10"
+	}
+	v, ok := harness.VersionByName(name)
+	if !ok {
+		b.Fatalf("start bench host: no harness version %q", name)
+	}
+	return v
 }
 
 // timed runs script in the container between two reads of the clock and
@@ -133,14 +140,7 @@ func wallTime(b *testing.B, config string, args ...string) time.Duration {
 // (for the local baseline) and contexts h1..hn in a config dir.
 func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	b.Helper()
-	name := os.Getenv("USERNS_BENCH_VERSION")
-	if name == "" {
-		name = "20.10"
-	}
-	v, ok := harness.VersionByName(name)
-	if !ok {
-		b.Fatalf("start bench hosts: no harness version %q", name)
-	}
+	v := benchVersion(b)
 	config := b.TempDir()
 	bin := filepath.Join(config, "cli-plugins", "docker-userns")
 	if err := harness.BuildPlugin(bin); err != nil {

@@ -45,13 +45,7 @@ the daemon itself. Exits 1 when any check FAILs.`,
 				return err
 			}
 			if len(opts.host.contexts) == 0 && !ts[0].local {
-				res, err := reportThroughDaemon(cmd.Context(), cmd, ts[0], opts.host, opts.format)
-				if err != nil {
-					return err
-				}
-				_, _ = io.WriteString(dockerCLI.Out(), res.Stdout)
-				relay(dockerCLI.Err(), res.Stderr, res.ExitCode != 0)
-				return reportStatus(res)
+				return printThroughDaemon(cmd, dockerCLI, ts[0], opts.host, opts.format)
 			}
 			check := func(ctx context.Context, t target) (remap.Findings, error) {
 				if !t.local {

@@ -43,13 +43,7 @@ that bypass remapping with --userns=host.`,
 				return err
 			}
 			if len(opts.host.contexts) == 0 && !ts[0].local {
-				res, err := reportThroughDaemon(cmd.Context(), cmd, ts[0], opts.host, opts.format)
-				if err != nil {
-					return err
-				}
-				_, _ = io.WriteString(dockerCLI.Out(), res.Stdout)
-				relay(dockerCLI.Err(), res.Stderr, res.ExitCode != 0)
-				return reportStatus(res)
+				return printThroughDaemon(cmd, dockerCLI, ts[0], opts.host, opts.format)
 			}
 			read := func(ctx context.Context, t target) (remap.Status, error) {
 				if !t.local {

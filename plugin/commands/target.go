@@ -225,8 +225,16 @@ func relay(w io.Writer, stderr string, failed bool) {
 	}
 }
 
-// reportStatus turns a helper's exit status into the command's.
-func reportStatus(res probe.Result) error {
+// printThroughDaemon runs a report command (status, doctor) in a helper
+// container on the daemon's host and prints what it printed, in format,
+// exiting as it exited.
+func printThroughDaemon(cmd *cobra.Command, dockerCLI command.Cli, t target, opts hostOptions, format string) error {
+	res, err := reportThroughDaemon(cmd.Context(), cmd, t, opts, format)
+	if err != nil {
+		return err
+	}
+	_, _ = io.WriteString(dockerCLI.Out(), res.Stdout)
+	relay(dockerCLI.Err(), res.Stderr, res.ExitCode != 0)
 	if res.ExitCode == 0 {
 		return nil
 	}
