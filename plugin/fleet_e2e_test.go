@@ -180,6 +180,11 @@ func TestFleetRollout(t *testing.T) {
 			if res.code != 0 || strings.Count(res.stdout, "already enabled") != 3 {
 				t.Errorf("third rollout: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 			}
+			st := dockerWith(t, config, "userns", "status", "--context", "h1", "--context", "h2", "--context", "h3", "--format", "json")
+			if st.code != 0 {
+				t.Errorf("fleet status: exit %d %s", st.code, st.stderr)
+			}
+			wantResults(t, decodeRows(t, st.stdout), "remapping on", "remapping on", "remapping on")
 			for _, d := range hosts {
 				noHelperLeft(t, d)
 			}

@@ -48,19 +48,13 @@ the daemon itself. Exits 1 when any check FAILs.`,
 				return printThroughDaemon(cmd, dockerCLI, ts[0], opts.host, opts.format)
 			}
 			check := func(ctx context.Context, t target) (remap.Findings, error) {
-				if !t.local {
-					var findings remap.Findings
-					return findings, decodeThroughDaemon(ctx, cmd, t, opts.host, &findings)
-				}
-				root, err := hostfs.Open(global.root)
-				if err != nil {
-					return nil, err
-				}
-				findings := remap.Doctor(ctx, root, t.cli.Client())
-				if !opts.skipImages {
-					findings = append(findings, localImagesFinding(ctx, t.cli))
-				}
-				return findings, nil
+				return reportOn(ctx, cmd, t, global, opts.host, func(root hostfs.Root) (remap.Findings, error) {
+					findings := remap.Doctor(ctx, root, t.cli.Client())
+					if !opts.skipImages {
+						findings = append(findings, localImagesFinding(ctx, t.cli))
+					}
+					return findings, nil
+				})
 			}
 			if len(opts.host.contexts) == 0 {
 				findings, err := check(cmd.Context(), ts[0])

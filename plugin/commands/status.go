@@ -46,16 +46,10 @@ that bypass remapping with --userns=host.`,
 				return printThroughDaemon(cmd, dockerCLI, ts[0], opts.host, opts.format)
 			}
 			read := func(ctx context.Context, t target) (remap.Status, error) {
-				if !t.local {
-					var st remap.Status
-					return st, decodeThroughDaemon(ctx, cmd, t, opts.host, &st)
-				}
-				root, err := hostfs.Open(global.root)
-				if err != nil {
-					return remap.Status{}, err
-				}
-				st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
-				return st, err
+				return reportOn(ctx, cmd, t, global, opts.host, func(root hostfs.Root) (remap.Status, error) {
+					st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
+					return st, err
+				})
 			}
 			if len(opts.host.contexts) == 0 {
 				st, err := read(cmd.Context(), ts[0])

@@ -20,6 +20,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -285,6 +286,20 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 		msg += "; uid map " + rangeplan.FormatMap(out.Plan.UID.Map)
 	}
 	return fleet.Outcome{Result: out.Result, Message: msg}, nil
+}
+
+// reportOn reads a report (status, doctor) of one host: here with the host
+// root, or decoded from the JSON a helper container printed on its host.
+func reportOn[T any](ctx context.Context, cmd *cobra.Command, t target, global *globalOptions, opts hostOptions, here func(hostfs.Root) (T, error)) (T, error) {
+	var v T
+	if !t.local {
+		return v, decodeThroughDaemon(ctx, cmd, t, opts, &v)
+	}
+	root, err := hostfs.Open(global.root)
+	if err != nil {
+		return v, err
+	}
+	return here(root)
 }
 
 // decodeThroughDaemon runs a report command in a helper container and
