@@ -31,8 +31,15 @@ func Disarm(root hostfs.Root, token string) error {
 }
 
 // Status returns the record of token as it is now.
+// It only reads: the agent asks it ten times a second.
 func Status(root hostfs.Root, token string) (*Record, error) {
-	return update(root, token, func(*Record) error { return nil })
+	var rec *Record
+	err := locked(root, func() error {
+		var err error
+		rec, err = loadToken(root, token)
+		return err
+	})
+	return rec, err
 }
 
 // ErrNotWaiting is returned by Confirm when the agent is not (or no longer)

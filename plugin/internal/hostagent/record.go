@@ -174,11 +174,8 @@ func update(root hostfs.Root, token string, fn func(*Record) error) (*Record, er
 	var rec *Record
 	err := locked(root, func() error {
 		var err error
-		if rec, err = load(root); err != nil {
+		if rec, err = loadToken(root, token); err != nil {
 			return err
-		}
-		if rec.Token != token {
-			return fmt.Errorf("%s: armed change is %s, not %s: %w", RecordPath, rec.Token, token, ErrNoRecord)
 		}
 		switch err := fn(rec); {
 		case errors.Is(err, errDrop):
@@ -192,3 +189,15 @@ func update(root hostfs.Root, token string, fn func(*Record) error) (*Record, er
 }
 
 var errDrop = errors.New("drop record")
+
+// loadToken reads the record and checks that it is token's.
+func loadToken(root hostfs.Root, token string) (*Record, error) {
+	rec, err := load(root)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Token != token {
+		return nil, fmt.Errorf("%s: armed change is %s, not %s: %w", RecordPath, rec.Token, token, ErrNoRecord)
+	}
+	return rec, nil
+}
