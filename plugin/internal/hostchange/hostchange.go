@@ -80,24 +80,31 @@ type AppliedFile struct {
 	// Path is the host path asked; Target the file written (symlinks followed).
 	Path   string `json:"path"`
 	Target string `json:"target"`
-	// Backup is the host path of the backup of the content before enable's
-	// first change ("" for a new file). BackupCreated is true when this
-	// Apply made it; an older backup is kept and never overwritten.
+	// Backup is the host path of the backup ("" for a new file): the content
+	// just before this Apply's write (BackupCreated), or an older backup kept
+	// because the file still held what the write it undoes put there.
 	Backup        string `json:"backup,omitempty"`
 	BackupCreated bool   `json:"-"`
 	// Created: the file did not exist before. Removed: Apply removed it.
 	Created bool `json:"created,omitempty"`
 	Removed bool `json:"removed,omitempty"`
-	// OriginalSHA256 is the hash of the content before the change (of the
-	// backup); WrittenSHA256 of the content written ("" when removed).
+	// OriginalSHA256 is the hash of the backup's content; WrittenSHA256 of
+	// the content written ("" when removed).
 	OriginalSHA256 string `json:"originalSha256,omitempty"`
 	WrittenSHA256  string `json:"writtenSha256,omitempty"`
-	// Changed is false for a file that already held the wanted content but
-	// has a backup from an earlier, interrupted run.
+	// Partial: the backup holds the content before a write that started
+	// from content an earlier change of ours was already in (someone edited
+	// the file between our writes). Restoring it would not undo that
+	// earlier change and could drop the other edits: undo by editing.
+	Partial bool `json:"partial,omitempty"`
+	// Changed is false once Restore put the file back.
 	Changed bool `json:"-"`
 
 	old  []byte
 	lock bool
+	// continues: the write started from exactly what the prior record's
+	// write left (nobody edited the file in between).
+	continues bool
 }
 
 // Applied is what Apply did, for Restore and for the state record.
@@ -113,27 +120,35 @@ func Hash(content []byte) string {
 }
 
 // Apply writes every change (lock, backup, atomic rename). Each file must
-// still hold the content the change was planned from. If one write fails,
-// the files already written are restored and the error says so: all or
-// nothing.
-func (s Set) Apply(root hostfs.Root) (*Applied, error) {
+// still hold the content the change was planned from. prior is the state
+// record before the change (nil when there is none): a file's older backup
+// is kept only while the file holds exactly what the recorded write put
+// there and the backup what the record says; otherwise the backup is made
+// afresh from the content just before this write. If one write fails, the
+// files already written are restored and the error says so: all or nothing.
+func (s Set) Apply(root hostfs.Root, prior *State) (*Applied, error) {
 	a := &Applied{root: root}
 	for _, c := range s {
+		if !c.Changed() {
+			continue
+		}
 		check := func(cur []byte, exists bool) error {
 			if exists != c.OldExists || !bytes.Equal(cur, c.Old) {
 				return fmt.Errorf("%s: %w: run the command again", c.Path, ErrChangedMeanwhile)
 			}
 			return nil
 		}
-		opts := hostfs.WriteOptions{Perm: c.Perm, Backup: true, Lock: c.Lock, MakeDirs: true, Check: check}
-		if !c.Changed() {
-			// Nothing to write; an earlier run that was interrupted may have
-			// left a backup, which the state should still name.
-			if af, ok := a.adopt(c); ok {
-				a.Files = append(a.Files, af)
+		var rec *AppliedFile
+		if prior != nil {
+			if f, ok := prior.File(c.Path); ok {
+				rec = &f
 			}
-			continue
 		}
+		continues := rec != nil && c.OldExists && !rec.Removed && Hash(c.Old) == rec.WrittenSHA256
+		keep := func(old, bak []byte) bool {
+			return continues && rec.Backup != "" && Hash(old) == rec.WrittenSHA256 && Hash(bak) == rec.OriginalSHA256
+		}
+		opts := hostfs.WriteOptions{Perm: c.Perm, Backup: true, KeepBackup: keep, Lock: c.Lock, MakeDirs: true, Check: check}
 		var res hostfs.WriteResult
 		var err error
 		if c.Remove {
@@ -150,6 +165,7 @@ func (s Set) Apply(root hostfs.Root) (*Applied, error) {
 		af := AppliedFile{
 			Path: c.Path, Target: res.Path, Backup: res.BackupPath, BackupCreated: res.BackupCreated,
 			Created: res.Created, Removed: c.Remove, Changed: res.Changed, old: c.Old, lock: c.Lock,
+			continues: continues,
 		}
 		if c.OldExists {
 			af.OriginalSHA256 = Hash(c.Old)
@@ -158,31 +174,12 @@ func (s Set) Apply(root hostfs.Root) (*Applied, error) {
 			af.WrittenSHA256 = Hash(c.New)
 		}
 		if !res.BackupCreated && res.BackupPath != "" {
-			// An older backup holds the original from before an earlier enable.
-			if data, err := root.ReadFile(res.BackupPath); err == nil {
-				af.OriginalSHA256 = Hash(data)
-			}
+			// The kept backup holds the content from before the recorded write.
+			af.OriginalSHA256 = rec.OriginalSHA256
 		}
 		a.Files = append(a.Files, af)
 	}
 	return a, nil
-}
-
-// adopt records an unchanged file that has a backup from an earlier run.
-func (a *Applied) adopt(c Change) (AppliedFile, bool) {
-	if !c.OldExists || c.Remove {
-		return AppliedFile{}, false
-	}
-	target, err := a.root.Resolve(c.Path)
-	if err != nil {
-		return AppliedFile{}, false
-	}
-	bak := target + hostfs.BackupSuffix
-	data, err := a.root.ReadFile(bak)
-	if err != nil {
-		return AppliedFile{}, false
-	}
-	return AppliedFile{Path: c.Path, Target: target, Backup: bak, OriginalSHA256: Hash(data), WrittenSHA256: Hash(c.Old), old: c.Old, lock: c.Lock}, true
 }
 
 // Restore undoes Apply, newest first: a new file is removed, a changed one

@@ -51,7 +51,7 @@ func TestApplyAndRestore(t *testing.T) {
 	r, _ := hostfs.Open(dir)
 	before := hostfstest.Snapshot(t, dir)
 	set := enableSet(t, r)
-	a, err := set.Apply(r)
+	a, err := set.Apply(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 	set := enableSet(t, r)
 	hostfstest.ReadOnly(t, filepath.Join(dir, "etc/docker"))
 	before := hostfstest.Snapshot(t, dir)
-	_, err := set.Apply(r)
+	_, err := set.Apply(r, nil)
 	if err == nil {
 		t.Fatal("apply on a read-only /etc/docker succeeded")
 	}
@@ -92,7 +92,7 @@ func TestApplyChangedMeanwhile(t *testing.T) {
 	// Someone runs usermod between plan and apply.
 	os.WriteFile(filepath.Join(dir, "etc/subgid"), []byte("alice:100000:65536\nbob:165536:65536\n"), 0o644)
 	before := hostfstest.Snapshot(t, dir)
-	_, err := set.Apply(r)
+	_, err := set.Apply(r, nil)
 	if !errors.Is(err, ErrChangedMeanwhile) || err.Error() != "/etc/subgid: changed since it was read: run the command again" {
 		t.Fatalf("got %v", err)
 	}
@@ -108,7 +108,7 @@ func TestApplyNothingToDo(t *testing.T) {
 	if set.Changed() || set.Diff() != "" {
 		t.Fatal("reported a change")
 	}
-	a, err := set.Apply(r)
+	a, err := set.Apply(r, nil)
 	if err != nil || len(a.Files) != 0 {
 		t.Fatalf("%+v %v", a, err)
 	}
@@ -119,7 +119,7 @@ func TestStateDisableRestoresByteForByte(t *testing.T) {
 	dir := hostfstest.Tree(t, baseFiles)
 	r, _ := hostfs.Open(dir)
 	before := hostfstest.Snapshot(t, dir)
-	a, err := enableSet(t, r).Apply(r)
+	a, err := enableSet(t, r).Apply(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +129,13 @@ func TestStateDisableRestoresByteForByte(t *testing.T) {
 	if err := st.Save(r); err != nil {
 		t.Fatal(err)
 	}
-	// A second enable, planned from the new content, writes nothing but
-	// still names the backups (as after an interrupted run).
-	a2, err := enableSet(t, r).Apply(r)
+	// A second enable, planned from the new content, writes nothing.
+	a2, err := enableSet(t, r).Apply(r, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a2.Files) != 3 {
-		t.Fatalf("adopted %+v", a2.Files)
+	if len(a2.Files) != 0 {
+		t.Fatalf("wrote %+v", a2.Files)
 	}
 	st.Record(a2)
 
@@ -159,7 +158,7 @@ func TestStateDisableRestoresByteForByte(t *testing.T) {
 func TestRestoreFileEditedSinceEnable(t *testing.T) {
 	dir := hostfstest.Tree(t, baseFiles)
 	r, _ := hostfs.Open(dir)
-	a, err := enableSet(t, r).Apply(r)
+	a, err := enableSet(t, r).Apply(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -67,25 +68,29 @@ func RemoveState(root hostfs.Root) error {
 	return err
 }
 
-// Record merges what an Apply did into the state: for a file changed again,
-// the first original (and its backup) is kept and the newest written hash
-// replaces the older one.
+// Record merges what an Apply did into the state. A file written again
+// over exactly what the record's write left keeps its record's original
+// (and backup, when the Apply kept it): disable can still restore it. A
+// file someone edited between our writes gets the new write's record,
+// marked Partial: its backup only undoes that write, so disable edits.
 func (s *State) Record(a *Applied) {
 	for _, f := range a.Files {
-		found := false
-		for i := range s.Files {
-			if s.Files[i].Target == f.Target {
-				found = true
-				s.Files[i].WrittenSHA256 = f.WrittenSHA256
-				s.Files[i].Removed = f.Removed
-				if s.Files[i].Backup == "" && !s.Files[i].Created {
-					s.Files[i].Backup = f.Backup
-				}
-			}
-		}
-		if !found {
+		i := slices.IndexFunc(s.Files, func(r AppliedFile) bool { return r.Target == f.Target })
+		if i < 0 {
 			s.Files = append(s.Files, f)
+			continue
 		}
+		r := &s.Files[i]
+		kept := f.Backup != "" && !f.BackupCreated
+		if f.continues && (kept || r.Created) {
+			r.WrittenSHA256, r.Removed = f.WrittenSHA256, f.Removed
+			if r.Backup == "" {
+				r.Backup = f.Backup // ours to remove later
+			}
+			continue
+		}
+		f.Partial = true
+		*r = f
 	}
 }
 
@@ -138,7 +143,7 @@ func RestoreFile(root hostfs.Root, f AppliedFile, lock bool) (Undo, error) {
 		return Restored, nil
 	}
 	bak, err := root.ReadFile(f.Backup)
-	if f.Backup == "" || err != nil || Hash(bak) != f.OriginalSHA256 {
+	if f.Backup == "" || f.Partial || err != nil || Hash(bak) != f.OriginalSHA256 {
 		return NoBackup, nil
 	}
 	if err := root.Restore(f.Target, f.Backup, lock); err != nil {

@@ -174,13 +174,22 @@ func TestWriteFileKeepsModeOwnerAndBacksUp(t *testing.T) {
 		t.Errorf("backup is not a hard link of the old file")
 	}
 
-	// A later write keeps the first backup: it holds the original.
-	res, err = r.WriteFile("/etc/subuid", []byte("newer\n"), WriteOptions{Backup: true})
+	// A later write keeps the first backup when KeepBackup vouches for it.
+	keep := func(old, backup []byte) bool { return string(old) == "new\n" && string(backup) == "old\n" }
+	res, err = r.WriteFile("/etc/subuid", []byte("newer\n"), WriteOptions{Backup: true, KeepBackup: keep})
 	if err != nil || res.BackupCreated || res.BackupPath == "" {
 		t.Fatalf("second write %+v %v", res, err)
 	}
 	if got, _ := os.ReadFile(bak); string(got) != "old\n" {
 		t.Errorf("backup overwritten: %q", got)
+	}
+	// Else the backup is made afresh: the content just before the write.
+	res, err = r.WriteFile("/etc/subuid", []byte("newest\n"), WriteOptions{Backup: true, KeepBackup: keep})
+	if err != nil || !res.BackupCreated {
+		t.Fatalf("third write %+v %v", res, err)
+	}
+	if got, _ := os.ReadFile(bak); string(got) != "newer\n" {
+		t.Errorf("backup after the third write: %q", got)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "etc"))
 	if len(entries) != 2 {
@@ -408,7 +417,7 @@ func TestWriteFileKilled(t *testing.T) {
 		if string(got) != a && string(got) != b {
 			t.Fatalf("round %d: partial file of %d bytes", i, len(got))
 		}
-		if bak, err := os.ReadFile(filepath.Join(dir, "etc/subuid"+BackupSuffix)); err == nil && string(bak) != a {
+		if bak, err := os.ReadFile(filepath.Join(dir, "etc/subuid"+BackupSuffix)); err == nil && string(bak) != a && string(bak) != b {
 			t.Fatalf("round %d: partial backup of %d bytes", i, len(bak))
 		}
 	}

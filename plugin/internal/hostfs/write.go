@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// BackupSuffix names the backup of a file's content before its first change.
+// BackupSuffix names the backup of a file's content before a change.
 const BackupSuffix = ".docker-userns.bak"
 
 // WriteOptions control WriteFile and RemoveFile.
@@ -21,9 +21,14 @@ type WriteOptions struct {
 	// Perm is the mode of a file that does not exist yet (0644 when zero);
 	// an existing file keeps its mode and owner.
 	Perm fs.FileMode
-	// Backup keeps the content before the first change as FILE.docker-userns.bak.
-	// An existing backup is never overwritten: it holds the original.
+	// Backup keeps the content just before the write as FILE.docker-userns.bak.
+	// An existing backup is replaced, unless KeepBackup says it still holds
+	// what a write of this content should be undone to.
 	Backup bool
+	// KeepBackup, when set, is called under the lock with the current
+	// content and an existing backup's; true keeps that backup (it holds the
+	// content before an earlier write whose result is still there).
+	KeepBackup func(old, backup []byte) bool
 	// Lock takes shadow's FILE.lock for the duration of the write.
 	Lock bool
 	// LockTimeout is how long to wait for a held lock (DefaultLockTimeout when zero).
@@ -43,11 +48,11 @@ type WriteResult struct {
 	Changed bool
 	// Created is true when the file did not exist before.
 	Created bool
-	// BackupPath is the host path of the backup holding the content before
-	// the first change ("" when no backup was asked or the file was new).
+	// BackupPath is the host path of the backup ("" when no backup was
+	// asked or the file was new).
 	BackupPath string
-	// BackupCreated is true when this call made the backup, false when an
-	// older backup was kept.
+	// BackupCreated is true when this call made the backup (it holds the
+	// content just before this write), false when KeepBackup kept an older one.
 	BackupCreated bool
 }
 
@@ -99,7 +104,7 @@ func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResul
 		return res, nil
 	}
 	if exists && opts.Backup {
-		created, err := backup(real, old, st)
+		created, err := backup(real, old, st, opts.KeepBackup)
 		if err != nil {
 			return res, fmt.Errorf("back up %s: %w", target, err)
 		}
@@ -147,7 +152,7 @@ func (r Root) RemoveFile(p string, opts WriteOptions) (WriteResult, error) {
 		return res, nil
 	}
 	if opts.Backup {
-		created, err := backup(real, old, st)
+		created, err := backup(real, old, st, opts.KeepBackup)
 		if err != nil {
 			return res, fmt.Errorf("back up %s: %w", target, err)
 		}
@@ -216,36 +221,63 @@ func readExisting(real string) ([]byte, fs.FileInfo, error) {
 	return data, st, nil
 }
 
-// backup keeps the pre-change content next to the file: a hard link to the
-// old inode (free, and exactly the original), or an atomic copy where links
-// are not possible. An existing backup wins: it is the older original.
-func backup(real string, old []byte, st fs.FileInfo) (bool, error) {
+// backup keeps the content just before a change next to the file: a hard
+// link to the old inode (free, and exactly that content), or an atomic copy
+// where links are not possible. An existing backup is replaced atomically,
+// unless keep says it still holds what the file must go back to.
+func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byte) bool) (bool, error) {
 	bak := real + BackupSuffix
-	if _, err := os.Lstat(bak); err == nil {
-		return false, nil
+	if bst, err := os.Lstat(bak); err == nil {
+		if keep != nil && bst.Mode().IsRegular() {
+			if data, err := os.ReadFile(bak); err == nil && keep(old, data) {
+				return false, nil
+			}
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, cause(err)
 	}
-	if err := linkFile(real, bak); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
+	tmp, err := linkTemp(real)
+	if err != nil {
 		if err := replace(bak, old, st, st.Mode().Perm()); err != nil {
 			return false, err
 		}
 		return true, nil
 	}
+	// rename(2) does nothing when both names are links of one inode (a run
+	// killed after its backup, before its write): the temp name stays.
+	err = os.Rename(tmp, bak)
+	os.Remove(tmp)
+	if err != nil {
+		return false, cause(err)
+	}
 	if err := syncDir(filepath.Dir(real)); err != nil {
-		os.Remove(bak)
 		return false, err
 	}
 	return true, nil
 }
 
+// linkTemp hard-links real to a new temp name beside it.
+func linkTemp(real string) (string, error) {
+	for range 10 {
+		tmp := fmt.Sprintf("%s.%d%d", tempPrefix(real), os.Getpid(), time.Now().UnixNano()%1_000_000_000)
+		err := linkFile(real, tmp)
+		if err == nil {
+			return tmp, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fs.ErrExist
+}
+
 // tempPattern names the temp files replace makes beside a file.
-func tempPattern(real string) string {
+func tempPattern(real string) string { return tempPrefix(real) + "*" }
+
+// tempPrefix is the start of every temp name made beside a file.
+func tempPrefix(real string) string {
 	dir, base := filepath.Split(real)
-	return filepath.Join(dir, "."+base+".tmp*")
+	return filepath.Join(dir, "."+base+".tmp")
 }
 
 func removeStaleTemps(real string) {

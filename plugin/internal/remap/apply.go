@@ -25,7 +25,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if err != nil {
 		return *out, err
 	}
-	applied, err := changes.Apply(env.Root)
+	applied, err := changes.Apply(env.Root, oldState)
 	if err != nil {
 		return *out, err
 	}

@@ -88,15 +88,17 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 }
 
 // undoneContent is the original content of a file enable changed when it
-// still holds exactly what enable wrote (remove is true for a file enable
-// created), else edit() applied to it.
+// still holds exactly what enable's last write put there and the backup is
+// the content from before every change of ours (remove is true for a file
+// enable created), else edit() applied to it: the backup of a file someone
+// edited between our writes would drop their edits.
 func undoneContent(root hostfs.Root, state *hostchange.State, p string, current []byte, edit func() []byte) (content []byte, remove bool) {
 	if state != nil {
 		if f, ok := state.File(p); ok && f.WrittenSHA256 == hostchange.Hash(current) {
 			if f.Created {
 				return nil, true
 			}
-			if orig, err := root.ReadFile(f.Backup); f.Backup != "" && err == nil && hostchange.Hash(orig) == f.OriginalSHA256 {
+			if orig, err := root.ReadFile(f.Backup); f.Backup != "" && !f.Partial && err == nil && hostchange.Hash(orig) == f.OriginalSHA256 {
 				return orig, false
 			}
 		}

@@ -1,0 +1,95 @@
+package remap
+
+import (
+	"context"
+	"testing"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+)
+
+// appendTo adds text to the end of host files, as an operator's editor does.
+func appendTo(t *testing.T, root hostfs.Root, text string, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		old, err := root.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostfstest.Write(t, root.Dir(), map[string]string{p: string(old) + text})
+	}
+}
+
+// wantFiles fails the test unless each host file holds exactly its content.
+func wantFiles(t *testing.T, root hostfs.Root, want map[string]string) {
+	t.Helper()
+	for p, content := range want {
+		got, err := root.ReadFile(p)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if string(got) != content {
+			t.Errorf("%s:\n%s\nwant:\n%s", p, got, content)
+		}
+	}
+}
+
+// TestDisableRemoveRangesKeepsLinesOthersAdded (issue 12, case 1): bob's
+// lines, appended between two enables, survive disable --remove-ranges; so
+// does the content of a file whose backup is a leftover of a failed run.
+func TestDisableRemoveRangesKeepsLinesOthersAdded(t *testing.T) {
+	ctx := context.Background()
+	t.Run("appended between two enables", func(t *testing.T) {
+		files := baseHost()
+		env := testEnv(t, hostfstest.Tree(t, files))
+		if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Disable(ctx, env, DisableOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, env.Root, "bob:900000:65536\n", SubUIDPath, SubGIDPath)
+		if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantFiles(t, env.Root, map[string]string{
+			SubUIDPath:                files[SubUIDPath] + "bob:900000:65536\n",
+			SubGIDPath:                files[SubGIDPath] + "bob:900000:65536\n",
+			"/etc/docker/daemon.json": files["/etc/docker/daemon.json"],
+		})
+	})
+	t.Run("leftover backup", func(t *testing.T) {
+		files := baseHost()
+		files[SubUIDPath+hostfs.BackupSuffix] = "stale:1:1\n"
+		env := testEnv(t, hostfstest.Tree(t, files))
+		if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantFiles(t, env.Root, map[string]string{SubUIDPath: files[SubUIDPath], SubGIDPath: files[SubGIDPath]})
+	})
+	t.Run("edited between enable and a wider enable", func(t *testing.T) {
+		files := baseHost()
+		env := testEnv(t, hostfstest.Tree(t, files))
+		if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, env.Root, "bob:900000:65536\n", SubUIDPath, SubGIDPath)
+		if _, err := Enable(ctx, env, EnableOptions{Spec: "agent", Size: 131072}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantFiles(t, env.Root, map[string]string{
+			SubUIDPath: files[SubUIDPath] + "bob:900000:65536\n",
+			SubGIDPath: files[SubGIDPath] + "bob:900000:65536\n",
+		})
+	})
+}
