@@ -421,14 +421,16 @@ func TestWriteFileKilled(t *testing.T) {
 			t.Fatalf("round %d: partial backup of %d bytes", i, len(bak))
 		}
 	}
-	// The next locked write converges: stale lock and temp files are gone.
+	// The next locked write converges: stale lock files are gone. Temp
+	// files of a killed writer stay: no later run can tell them from an
+	// operator's file of a similar name.
 	r, _ := Open(dir)
 	if _, err := r.WriteFile("/etc/subuid", []byte("final\n"), WriteOptions{Backup: true, Lock: true, LockTimeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "etc"))
 	for _, e := range entries {
-		if n := e.Name(); n != "subuid" && n != "subuid"+BackupSuffix {
+		if n := e.Name(); n != "subuid" && n != "subuid"+BackupSuffix && !strings.HasPrefix(n, ".subuid.tmp") {
 			t.Errorf("left behind: %s", n)
 		}
 	}
@@ -449,5 +451,36 @@ func killWriter(dir string) {
 		// Lock timeouts are expected: the previous writer was killed holding it
 		// and its pid is dead, so the stale lock is broken.
 		r.WriteFile("/etc/subuid", []byte(content), WriteOptions{Backup: true, Lock: true, LockTimeout: time.Second})
+	}
+}
+
+// TestWriteFileKeepsOperatorFiles (issue 12, case 2): files beside the one
+// written that merely look like ours stay: an operator's dated copy
+// (FILE.<number>, no live pid of that number) and a hidden notes file that
+// starts like our temp names. Only a dead lock attempt's pid file of ours
+// (FILE.<pid> holding that pid) is cleaned up.
+func TestWriteFileKeepsOperatorFiles(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := strconv.Itoa(cmd.Process.Pid)
+	dir := hostfstest.Tree(t, map[string]string{
+		"/etc/subuid":            "old\n",
+		"/etc/subuid.20240101":   "alice:100000:65536\n",
+		"/etc/.subuid.tmp-notes": "remember bob\n",
+		"/etc/subuid." + dead:    dead + "\x00",
+	})
+	r, _ := Open(dir)
+	if _, err := r.WriteFile("/etc/subuid", []byte("new\n"), WriteOptions{Backup: true, Lock: true}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"etc/subuid.20240101": "alice:100000:65536\n", "etc/.subuid.tmp-notes": "remember bob\n"} {
+		if got, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(got) != want {
+			t.Errorf("%s: %q %v", p, got, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "etc/subuid."+dead)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale lock pid file subuid.%s left behind: %v", dead, err)
 	}
 }

@@ -116,6 +116,28 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// maxLockPidFile bounds the size of a lock pid file: ten digits and a NUL
+// or newline.
+const maxLockPidFile = 12
+
+// isLockPidFile reports whether name is a lock attempt's pid file for pid:
+// a regular file (not a symlink) of a few bytes holding that pid.
+func isLockPidFile(name string, pid int) bool {
+	st, err := os.Lstat(name)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > maxLockPidFile {
+		return false
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	data := make([]byte, maxLockPidFile+1)
+	n, _ := f.Read(data)
+	got, ok := parsePid(data[:n])
+	return ok && n <= maxLockPidFile && got == pid
+}
+
 // writeSynced creates (or truncates) name with data and fsyncs it.
 func writeSynced(name string, data []byte, perm fs.FileMode) error {
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)

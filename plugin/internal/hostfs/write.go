@@ -86,9 +86,8 @@ func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResul
 			return res, err
 		}
 		defer unlock()
-		// Under the lock no other writer of ours is busy with this file, so
-		// temp files beside it are leftovers of a killed run.
-		removeStaleTemps(real)
+		// Under the lock, a dead lock attempt's pid file is a leftover.
+		removeStaleLockFiles(real)
 	}
 	old, st, err := readExisting(real)
 	if err != nil {
@@ -280,15 +279,20 @@ func tempPrefix(real string) string {
 	return filepath.Join(dir, "."+base+".tmp")
 }
 
-func removeStaleTemps(real string) {
-	matches, _ := filepath.Glob(tempPattern(real))
-	for _, m := range matches {
-		os.Remove(m)
-	}
-	// FILE.<pid> of a lock attempt killed before it cleaned up (shadow's too).
+// removeStaleLockFiles removes the FILE.<pid> files of lock attempts
+// killed before they cleaned up (ours or shadow's), and nothing else: a
+// file is one only when it is a regular file of a few bytes holding the
+// pid its name gives, and that pid is dead. An operator's FILE.20240101
+// copy stays. Temp files of a killed writer stay too: nothing tells them
+// apart from an operator's file of a similar name.
+func removeStaleLockFiles(real string) {
 	pids, _ := filepath.Glob(real + ".[0-9]*")
 	for _, m := range pids {
-		if pid, err := strconv.Atoi(strings.TrimPrefix(m, real+".")); err == nil && pid != os.Getpid() && !alive(pid) {
+		pid, err := strconv.Atoi(strings.TrimPrefix(m, real+"."))
+		if err != nil || pid <= 0 || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		if isLockPidFile(m, pid) {
 			os.Remove(m)
 		}
 	}
