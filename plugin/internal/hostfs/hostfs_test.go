@@ -484,3 +484,25 @@ func TestWriteFileKeepsOperatorFiles(t *testing.T) {
 		t.Errorf("stale lock pid file subuid.%s left behind: %v", dead, err)
 	}
 }
+
+// TestLockPidFileFollowsNoSymlink (issue 12, case 6, lock part): a symlink
+// planted where the lock's pid file goes must not make the lock write
+// through it to a file outside the root.
+func TestLockPidFileFollowsNoSymlink(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(outside, []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := hostfstest.Tree(t, map[string]string{"/etc/subuid": "old\n"})
+	if err := os.Symlink(outside, filepath.Join(dir, "etc/subuid."+strconv.Itoa(os.Getpid()))); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(dir)
+	_, err := r.WriteFile("/etc/subuid", []byte("new\n"), WriteOptions{Lock: true, LockTimeout: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "not a lock file of ours") {
+		t.Errorf("want a refusal naming the planted file, got %v", err)
+	}
+	if got, _ := os.ReadFile(outside); string(got) != "keep me\n" {
+		t.Errorf("file outside the root: %q", got)
+	}
+}

@@ -49,8 +49,18 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 func tryLock(file, lock string) error {
 	pid := os.Getpid()
 	tmp := file + "." + strconv.Itoa(pid)
-	// shadow writes the pid followed by its NUL terminator.
-	if err := writeSynced(tmp, append([]byte(strconv.Itoa(pid)), 0), 0o600); err != nil {
+	// shadow writes the pid followed by its NUL terminator. The name is
+	// created, never opened through a symlink or over another file.
+	err := createSynced(tmp, append([]byte(strconv.Itoa(pid)), 0), 0o600)
+	if errors.Is(err, fs.ErrExist) && isLockPidFile(tmp, pid) {
+		// Left by an earlier process that had our pid.
+		os.Remove(tmp)
+		err = createSynced(tmp, append([]byte(strconv.Itoa(pid)), 0), 0o600)
+	}
+	if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("%s exists and is not a lock file of ours: move it away", filepath.Base(tmp))
+	}
+	if err != nil {
 		return cause(err)
 	}
 	defer os.Remove(tmp)
@@ -138,18 +148,21 @@ func isLockPidFile(name string, pid int) bool {
 	return ok && n <= maxLockPidFile && got == pid
 }
 
-// writeSynced creates (or truncates) name with data and fsyncs it.
-func writeSynced(name string, data []byte, perm fs.FileMode) error {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
+// createSynced creates name, which must not exist yet (no symlink is
+// followed), with data and fsyncs it.
+func createSynced(name string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, perm)
 	if err != nil {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
+		os.Remove(name)
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
+		os.Remove(name)
 		return err
 	}
 	return f.Close()
