@@ -102,6 +102,7 @@ type AppliedFile struct {
 
 	old  []byte
 	lock bool
+	edit *Edit
 	// continues: the write started from exactly what the prior record's
 	// write left (nobody edited the file in between).
 	continues bool
@@ -165,7 +166,7 @@ func (s Set) Apply(root hostfs.Root, prior *State) (*Applied, error) {
 		af := AppliedFile{
 			Path: c.Path, Target: res.Path, Backup: res.BackupPath, BackupCreated: res.BackupCreated,
 			Created: res.Created, Removed: c.Remove, Changed: res.Changed, old: c.Old, lock: c.Lock,
-			continues: continues,
+			continues: continues, edit: editOf(c.Path, c.Old, c.New),
 		}
 		if c.OldExists {
 			af.OriginalSHA256 = Hash(c.Old)
@@ -182,10 +183,14 @@ func (s Set) Apply(root hostfs.Root, prior *State) (*Applied, error) {
 	return a, nil
 }
 
-// Restore undoes Apply, newest first: a new file is removed, a changed one
-// gets its pre-change content back (the backup renamed into place when this
-// Apply made it, else the old content written). Use it when the daemon does
-// not come back after a change.
+// Restore undoes Apply, newest first. A file that still holds exactly what
+// Apply wrote gets its pre-change content back: a new file is removed, a
+// changed one gets the backup renamed into place when this Apply made it,
+// else the old content written. A file someone changed since (useradd
+// during the confirm window) keeps their change: only ours is undone, by
+// editing (the ranges we added go, those we removed come back, the keys we
+// set get their earlier values). Each file is checked and put back under
+// its lock. Use it when the daemon does not come back after a change.
 func (a *Applied) Restore() error {
 	var errs []error
 	for i := len(a.Files) - 1; i >= 0; i-- {
@@ -193,15 +198,28 @@ func (a *Applied) Restore() error {
 		if !f.Changed {
 			continue
 		}
-		var err error
-		switch {
-		case f.Created:
-			_, err = a.root.RemoveFile(f.Path, hostfs.WriteOptions{Lock: f.lock})
-		case f.BackupCreated:
-			err = a.root.Restore(f.Path, f.Backup, f.lock)
-		default:
-			_, err = a.root.WriteFile(f.Path, f.old, hostfs.WriteOptions{Lock: f.lock})
-		}
+		_, err := a.root.EditFile(f.Path, hostfs.WriteOptions{Lock: f.lock}, func(cur []byte, exists bool) (hostfs.Edit, error) {
+			if f.Removed && !exists || !f.Removed && exists && Hash(cur) == f.WrittenSHA256 {
+				switch {
+				case f.Created:
+					return hostfs.Edit{Remove: true}, nil
+				case f.BackupCreated:
+					return hostfs.Edit{RestoreFrom: f.Backup}, nil
+				}
+				return hostfs.Edit{Content: f.old}, nil
+			}
+			if f.edit == nil {
+				return hostfs.Edit{Keep: true}, fmt.Errorf("%w, and our change cannot be told apart from the others: left as it is", ErrChangedMeanwhile)
+			}
+			content, err := f.edit.Reverse(f.Path, cur)
+			if err != nil {
+				return hostfs.Edit{Keep: true}, err
+			}
+			if !exists && len(content) == 0 {
+				return hostfs.Edit{Keep: true}, nil
+			}
+			return hostfs.Edit{Content: content}, nil
+		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("restore %s: %w", f.Path, err))
 			continue
@@ -219,6 +237,9 @@ type SavedFile struct {
 	Changed       bool   `json:"changed,omitempty"`
 	Old           []byte `json:"old,omitempty"`
 	Lock          bool   `json:"lock,omitempty"`
+	// Edit tells the change by ranges or keys, to undo it on a file that
+	// someone changed since.
+	Edit *Edit `json:"edit,omitempty"`
 }
 
 // Saved is an Apply in a form another process can restore later: the host
@@ -229,7 +250,7 @@ type Saved []SavedFile
 func (a *Applied) Save() Saved {
 	u := make(Saved, len(a.Files))
 	for i, f := range a.Files {
-		u[i] = SavedFile{AppliedFile: f, BackupCreated: f.BackupCreated, Changed: f.Changed, Old: f.old, Lock: f.lock}
+		u[i] = SavedFile{AppliedFile: f, BackupCreated: f.BackupCreated, Changed: f.Changed, Old: f.old, Lock: f.lock, Edit: f.edit}
 	}
 	return u
 }
@@ -239,7 +260,7 @@ func (u Saved) Applied(root hostfs.Root) *Applied {
 	a := &Applied{root: root, Files: make([]AppliedFile, len(u))}
 	for i, f := range u {
 		af := f.AppliedFile
-		af.BackupCreated, af.Changed, af.old, af.lock = f.BackupCreated, f.Changed, f.Old, f.Lock
+		af.BackupCreated, af.Changed, af.old, af.lock, af.edit = f.BackupCreated, f.Changed, f.Old, f.Lock, f.Edit
 		a.Files[i] = af
 	}
 	return a

@@ -282,3 +282,39 @@ func TestSetDiff(t *testing.T) {
 	}
 	hostfstest.Unchanged(t, dir, before)
 }
+
+// TestRestoreAllKeepsEditsMadeMeanwhile (issue 12, case 3): a revert after
+// someone edited the files during the confirm window (useradd appending a
+// range, an editor changing daemon.json, a file we created rewritten)
+// undoes only our change, by editing: their lines and keys stay.
+func TestRestoreAllKeepsEditsMadeMeanwhile(t *testing.T) {
+	dir := hostfstest.Tree(t, baseFiles)
+	r, _ := hostfs.Open(dir)
+	a, err := enableSet(t, r).Apply(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := a.Save()
+	for _, p := range []string{"/etc/subuid", "/etc/subgid"} {
+		cur, _ := r.ReadFile(p)
+		hostfstest.Write(t, dir, map[string]string{p: string(cur) + "bob:300000:65536\n"})
+	}
+	hostfstest.Write(t, dir, map[string]string{
+		"/etc/docker/daemon.json": "{\n  \"debug\": true,\n  \"userns-remap\": \"agent\",\n  \"log-level\": \"info\"\n}\n",
+		"/etc/docker/extra.json":  "{\"x\": 1}\n",
+	})
+	if err := RestoreAll(r, saved, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/etc/subuid":             baseFiles["/etc/subuid"] + "bob:300000:65536\n",
+		"/etc/subgid":             baseFiles["/etc/subgid"] + "bob:300000:65536\n",
+		"/etc/docker/daemon.json": "{\n  \"debug\": true,\n  \"log-level\": \"info\"\n}\n",
+		"/etc/docker/extra.json":  "{\"x\": 1}\n",
+	}
+	for p, w := range want {
+		if got, err := r.ReadFile(p); err != nil || string(got) != w {
+			t.Errorf("%s after the revert: %q %v, want %q", p, got, err, w)
+		}
+	}
+}

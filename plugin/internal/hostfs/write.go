@@ -59,6 +59,16 @@ type WriteResult struct {
 // linkFile is os.Link; tests replace it to exercise the copy fallback.
 var linkFile = os.Link
 
+// Edit is what EditFile does to a file once it holds the lock and has read
+// it: write Content, or Remove the file, or rename the backup at host path
+// RestoreFrom into place, or, with Keep, nothing.
+type Edit struct {
+	Content     []byte
+	Remove      bool
+	RestoreFrom string
+	Keep        bool
+}
+
 // WriteFile replaces host file p with content, atomically: a temp file in the
 // same directory is written, fsynced, given the old file's mode and owner and
 // renamed over the target, then the directory is fsynced. A symlinked p is
@@ -66,6 +76,29 @@ var linkFile = os.Link
 // the content is already equal. A process killed at any point leaves the old
 // or the new file, never a partial one.
 func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResult, error) {
+	return r.EditFile(p, opts, func([]byte, bool) (Edit, error) { return Edit{Content: content}, nil })
+}
+
+// RemoveFile removes host file p (through a symlink: the target goes, the
+// link stays), with the same lock and backup as WriteFile. A missing file is
+// not an error: Changed is false.
+func (r Root) RemoveFile(p string, opts WriteOptions) (WriteResult, error) {
+	return r.EditFile(p, opts, func([]byte, bool) (Edit, error) { return Edit{Remove: true}, nil })
+}
+
+// Restore puts backup (a host path made by WriteFile) back in place of p by
+// renaming it: the original inode, content, mode and owner return exactly,
+// and the backup is gone afterwards. It takes p's lock when lock is true.
+func (r Root) Restore(p, backup string, lock bool) error {
+	_, err := r.EditFile(p, WriteOptions{Lock: lock}, func([]byte, bool) (Edit, error) { return Edit{RestoreFrom: backup}, nil })
+	return err
+}
+
+// EditFile changes host file p as edit says, given its current content
+// (exists is false for a missing file), all under p's lock when opts.Lock:
+// what a file becomes can depend on what it holds at that moment, which no
+// one else changes meanwhile. Writes are atomic as WriteFile's.
+func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists bool) (Edit, error)) (WriteResult, error) {
 	hp := clean(p)
 	target, err := r.Resolve(hp)
 	if err != nil {
@@ -99,7 +132,11 @@ func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResul
 			return res, err
 		}
 	}
-	if exists && bytes.Equal(old, content) {
+	e, err := edit(old, exists)
+	switch {
+	case err != nil:
+		return res, err
+	case e.Keep, e.Remove && !exists, !e.Remove && e.RestoreFrom == "" && exists && bytes.Equal(old, e.Content):
 		return res, nil
 	}
 	if exists && opts.Backup {
@@ -109,88 +146,33 @@ func (r Root) WriteFile(p string, content []byte, opts WriteOptions) (WriteResul
 		}
 		res.BackupPath, res.BackupCreated = target+BackupSuffix, created
 	}
-	perm := opts.Perm
-	if perm == 0 {
-		perm = 0o644
-	}
-	if err := replace(real, content, st, perm); err != nil {
-		return res, fmt.Errorf("write %s: %w", target, err)
-	}
-	res.Changed, res.Created = true, !exists
-	return res, nil
-}
-
-// RemoveFile removes host file p (through a symlink: the target goes, the
-// link stays), with the same lock and backup as WriteFile. A missing file is
-// not an error: Changed is false.
-func (r Root) RemoveFile(p string, opts WriteOptions) (WriteResult, error) {
-	hp := clean(p)
-	target, err := r.Resolve(hp)
-	if err != nil {
-		return WriteResult{}, err
-	}
-	res := WriteResult{Path: target}
-	if opts.Lock {
-		unlock, err := r.Lock(hp, lockTimeout(opts))
-		if err != nil {
-			return res, err
+	switch {
+	case e.Remove:
+		if err := os.Remove(real); err != nil {
+			return res, fmt.Errorf("remove %s: %w", target, cause(err))
 		}
-		defer unlock()
-	}
-	real := r.Path(target)
-	old, st, err := readExisting(real)
-	if err != nil {
-		return res, fmt.Errorf("read %s: %w", target, err)
-	}
-	if opts.Check != nil {
-		if err := opts.Check(old, st != nil); err != nil {
-			return res, err
+		if err := syncDir(filepath.Dir(real)); err != nil {
+			return res, fmt.Errorf("remove %s: %w", target, err)
 		}
-	}
-	if st == nil {
-		return res, nil
-	}
-	if opts.Backup {
-		created, err := backup(real, old, st, opts.KeepBackup)
-		if err != nil {
-			return res, fmt.Errorf("back up %s: %w", target, err)
+	case e.RestoreFrom != "":
+		if err := os.Rename(r.Path(e.RestoreFrom), real); err != nil {
+			return res, fmt.Errorf("restore %s from %s: %w", target, clean(e.RestoreFrom), cause(err))
 		}
-		res.BackupPath, res.BackupCreated = target+BackupSuffix, created
-	}
-	if err := os.Remove(real); err != nil {
-		return res, fmt.Errorf("remove %s: %w", target, cause(err))
-	}
-	if err := syncDir(filepath.Dir(real)); err != nil {
-		return res, fmt.Errorf("remove %s: %w", target, err)
+		if err := syncDir(filepath.Dir(real)); err != nil {
+			return res, fmt.Errorf("restore %s: %w", target, err)
+		}
+	default:
+		perm := opts.Perm
+		if perm == 0 {
+			perm = 0o644
+		}
+		if err := replace(real, e.Content, st, perm); err != nil {
+			return res, fmt.Errorf("write %s: %w", target, err)
+		}
+		res.Created = !exists
 	}
 	res.Changed = true
 	return res, nil
-}
-
-// Restore puts backup (a host path made by WriteFile) back in place of p by
-// renaming it: the original inode, content, mode and owner return exactly,
-// and the backup is gone afterwards. It takes p's lock when lock is true.
-func (r Root) Restore(p, backup string, lock bool) error {
-	hp := clean(p)
-	target, err := r.Resolve(hp)
-	if err != nil {
-		return err
-	}
-	if lock {
-		unlock, err := r.Lock(hp, DefaultLockTimeout)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	real := r.Path(target)
-	if err := os.Rename(r.Path(backup), real); err != nil {
-		return fmt.Errorf("restore %s from %s: %w", target, clean(backup), cause(err))
-	}
-	if err := syncDir(filepath.Dir(real)); err != nil {
-		return fmt.Errorf("restore %s: %w", target, err)
-	}
-	return nil
 }
 
 func lockTimeout(opts WriteOptions) time.Duration {
