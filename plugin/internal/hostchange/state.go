@@ -28,6 +28,10 @@ type State struct {
 	// AddedUID and AddedGID are the ranges enable added, and only those.
 	AddedUID []subid.Range `json:"addedUid,omitempty"`
 	AddedGID []subid.Range `json:"addedGid,omitempty"`
+	// RemovedUID and RemovedGID are the ranges someone else wrote that
+	// enable --force removed; disable --remove-ranges puts them back.
+	RemovedUID []subid.Range `json:"removedUid,omitempty"`
+	RemovedGID []subid.Range `json:"removedGid,omitempty"`
 	// CreatedUser is the user --create-user made ("" when none).
 	CreatedUser string `json:"createdUser,omitempty"`
 }

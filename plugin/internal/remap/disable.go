@@ -54,17 +54,27 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 	}
 	if opts.RemoveRanges && state != nil {
 		for _, side := range []struct {
-			file  *subid.File
-			added []subid.Range
-		}{{snap.SubUID, state.AddedUID}, {snap.SubGID, state.AddedGID}} {
+			file           *subid.File
+			added, removed []subid.Range
+		}{{snap.SubUID, state.AddedUID, state.RemovedUID}, {snap.SubGID, state.AddedGID, state.RemovedGID}} {
 			f := side.file
 			old := f.Bytes()
+			var editErr error
 			content, created := undoneContent(snap.Root, state, f.Path(), old, func() []byte {
 				for _, r := range side.added {
 					f.Remove(r.Owner, r.Start, r.Count)
 				}
+				// What enable --force removed comes back.
+				for _, r := range side.removed {
+					if _, err := f.Add(r.Owner, r.Start, r.Count); err != nil {
+						editErr = err
+					}
+				}
 				return f.Bytes()
 			})
+			if editErr != nil {
+				return out, editErr
+			}
 			changes = append(changes, hostchange.Change{Path: f.Path(), Old: old, OldExists: snap.Root.Exists(f.Path()), New: content, Remove: created, Perm: 0o644, Lock: true})
 		}
 	}

@@ -93,3 +93,29 @@ func TestDisableRemoveRangesKeepsLinesOthersAdded(t *testing.T) {
 		})
 	})
 }
+
+// TestDisableGivesBackRangesForceRemoved (issue 12, case 4): ranges the
+// operator wrote for the remap user, which enable --force replaced, come
+// back with disable --remove-ranges.
+func TestDisableGivesBackRangesForceRemoved(t *testing.T) {
+	ctx := context.Background()
+	files := baseHost()
+	files[SubUIDPath] = "alice:100000:65536\nagent:300000:1000\n"
+	files[SubGIDPath] = "alice:100000:65536\nagent:300000:1000\n"
+	env := testEnv(t, hostfstest.Tree(t, files))
+	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone edits the file meanwhile: the backup cannot simply come back.
+	appendTo(t, env.Root, "bob:900000:65536\n", SubUIDPath, SubGIDPath)
+	if _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The line comes back at the end: dockerd only cares about the order
+	// of one user's lines, and agent has no other line left.
+	wantFiles(t, env.Root, map[string]string{
+		SubUIDPath:                "alice:100000:65536\nbob:900000:65536\nagent:300000:1000\n",
+		SubGIDPath:                "alice:100000:65536\nbob:900000:65536\nagent:300000:1000\n",
+		"/etc/docker/daemon.json": files["/etc/docker/daemon.json"],
+	})
+}

@@ -142,6 +142,10 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
 		st.Remap = spec.String()
 		st.DaemonJSON = snap.DaemonJSON.Path()
+		// Removed ranges that are not ours are the operator's: recorded so
+		// that disable --remove-ranges can give them back.
+		st.RemovedUID = mergeRanges(st.RemovedUID, dropRanges(plan.UID.Remove, st.AddedUID))
+		st.RemovedGID = mergeRanges(st.RemovedGID, dropRanges(plan.GID.Remove, st.AddedGID))
 		st.AddedUID = mergeRanges(dropRanges(st.AddedUID, plan.UID.Remove), plan.UID.Add)
 		st.AddedGID = mergeRanges(dropRanges(st.AddedGID, plan.GID.Remove), plan.GID.Add)
 	}, nil)
