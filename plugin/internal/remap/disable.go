@@ -48,6 +48,15 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 	if set {
 		content, created := undoneContent(snap.Root, state, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(),
 			func() []byte { return snap.DaemonJSON.Remove(daemonconfig.UsernsRemap) })
+		// The content from before enable may remap too (enable --force
+		// replaced another value): disable turns remapping off, so that
+		// value goes as well, and the operator is told which it was.
+		if orig, err := daemonconfig.Parse(snap.DaemonJSON.Path(), content); err == nil && !created {
+			if value, still, _ := orig.UsernsRemap(); still {
+				env.say("%s set userns-remap %q before enable: disable removes it too (`docker userns enable %s` sets it again)", snap.DaemonJSON.Path(), value, value)
+				content = orig.Remove(daemonconfig.UsernsRemap)
+			}
+		}
 		change := daemonJSONChange(snap, content)
 		change.Remove = created
 		changes = append(changes, change)

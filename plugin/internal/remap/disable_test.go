@@ -2,6 +2,7 @@ package remap
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
@@ -118,4 +119,28 @@ func TestDisableGivesBackRangesForceRemoved(t *testing.T) {
 		SubGIDPath:                "alice:100000:65536\nbob:900000:65536\nagent:300000:1000\n",
 		"/etc/docker/daemon.json": files["/etc/docker/daemon.json"],
 	})
+}
+
+// TestDisableTurnsOffRemappingSetBeforeEnable (issue 12, case 5): when
+// daemon.json remapped to alice before enable --force agent, restoring it
+// would keep remapping on, and disable could never pass its verification.
+// disable turns remapping off: the original without the key, and it says
+// which value it removed.
+func TestDisableTurnsOffRemappingSetBeforeEnable(t *testing.T) {
+	ctx := context.Background()
+	files := baseHost()
+	files["/etc/docker/daemon.json"] = "{\n  \"log-level\": \"warn\",\n  \"userns-remap\": \"alice\"\n}\n"
+	env := testEnv(t, hostfstest.Tree(t, files))
+	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	var progress strings.Builder
+	env.Progress = &progress
+	if _, err := Disable(ctx, env, DisableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantFiles(t, env.Root, map[string]string{"/etc/docker/daemon.json": "{\n  \"log-level\": \"warn\"\n}\n"})
+	if !strings.Contains(progress.String(), `"alice"`) {
+		t.Errorf("disable did not say it removed alice's setting: %q", progress.String())
+	}
 }
