@@ -129,7 +129,11 @@ func checkImageMapping(ctx context.Context, dockerCLI command.Cli, root string, 
 	case opts.size > 0:
 		return &imagescan.Mapping{Remapped: true, UIDs: opts.size, GIDs: opts.size, From: "--size"}, nil
 	case opts.user != "":
-		m, err := mapsize.ForUser(root, opts.user)
+		version := ""
+		if v, err := dockerCLI.Client().ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
+			version = v.Version
+		}
+		m, err := mapsize.ForUser(root, opts.user, version)
 		if err != nil {
 			return nil, fmt.Errorf("check-image --user %s: %w", opts.user, err)
 		}
@@ -139,7 +143,7 @@ func checkImageMapping(ctx context.Context, dockerCLI command.Cli, root string, 
 	if err != nil {
 		return nil, fmt.Errorf("%w (ask the daemon: %v)", mapsize.ErrUnknown, err)
 	}
-	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, root)
+	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, root)
 	if err != nil {
 		return nil, err
 	}

@@ -183,7 +183,7 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 		}
 	}
 	if out.Plan != nil {
-		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", rangeplan.FormatMap(out.Plan.UID.Map), rangeplan.FormatMap(out.Plan.GID.Map))
+		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
-	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -105,7 +104,7 @@ func writeStatus(w io.Writer, st remap.Status) error {
 	if st.User != nil {
 		fmt.Fprintf(tw, "Remap user:\t%s (uid %d), group %s (gid %d)\n", st.User.User, st.User.UID, st.User.Group, st.User.GID)
 		fmt.Fprintf(tw, "Ranges:\tuid %s; gid %s\n", joinStrings(st.UIDRanges), joinStrings(st.GIDRanges))
-		fmt.Fprintf(tw, "Container -> host:\tuid %s; gid %s\n", rangeplan.FormatMap(st.UIDMap), rangeplan.FormatMap(st.GIDMap))
+		fmt.Fprintf(tw, "Container -> host:\tuid %s; gid %s\n", st.UIDMap, st.GIDMap)
 	}
 	for _, warning := range st.Warnings {
 		fmt.Fprintf(tw, "WARNING:\t%s\n", warning)

@@ -18,11 +18,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
-	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -177,6 +177,10 @@ func changeThroughDaemon(ctx context.Context, cmd *cobra.Command, args []string,
 		return remap.Outcome{}, err
 	}
 	fmt.Fprintln(progress, "editing the host's files in a helper container started through the daemon")
+	// Opened on the old daemon before the agent is armed: its end is the
+	// restart, also where the socket stays open across it (systemd).
+	restarted := daemon.WatchRestart(ctx, t.cli.Client())
+	defer restarted.Close()
 	over := map[string]string{"root": helper.HostMount, "format": "json", "arm-only": "true", "via": viaLocal, "daemon-socket": opts.daemonSocket}
 	for k, v := range overrides {
 		over[k] = v
@@ -198,7 +202,7 @@ func changeThroughDaemon(ctx context.Context, cmd *cobra.Command, args []string,
 	if out.Pending == nil {
 		return out, nil
 	}
-	client := remap.ClientEnv{API: t.cli.Client(), Binary: runner.Binary, Timeout: timeout, Progress: progress, Control: helper.Control{Runner: runner}}
+	client := remap.ClientEnv{API: t.cli.Client(), Binary: runner.Binary, Timeout: timeout, Progress: progress, Control: helper.Control{Runner: runner}, Restart: restarted}
 	return remap.Finish(ctx, client, &out)
 }
 
@@ -283,7 +287,7 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 		msg = fmt.Sprintf("userns-remap %q, %s", out.Remap, where)
 	}
 	if out.Plan != nil {
-		msg += "; uid map " + rangeplan.FormatMap(out.Plan.UID.Map)
+		msg += "; uid map " + out.Plan.UID.Map.String()
 	}
 	return fleet.Outcome{Result: out.Result, Message: msg}, nil
 }

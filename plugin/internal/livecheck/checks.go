@@ -10,8 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
-	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 )
 
 // mappedMessage is the daemon's refusal of an id past the map, capitalised
@@ -39,7 +39,7 @@ func (r *runner) withProbe(ctx context.Context) {
 func (r *runner) idMapCheck(ctx context.Context, img probe.Image) Check {
 	c := Check{Expected: "the map of the host files"}
 	if r.exp != nil {
-		c.Expected = fmt.Sprintf("uid %s; gid %s (%s)", rangeplan.FormatMap(r.exp.UIDMap), rangeplan.FormatMap(r.exp.GIDMap), r.exp.describe())
+		c.Expected = fmt.Sprintf("uid %s; gid %s (%s)", r.exp.UIDMap, r.exp.GIDMap, r.exp.describe())
 	}
 	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"idmap"}})
 	if err != nil {
@@ -218,8 +218,8 @@ func owner(path string) (uid, gid uint32, err error) {
 	return sys.Uid, sys.Gid, nil
 }
 
-func sameMap(want []rangeplan.MapLine, got []probe.Mapping) bool {
-	return slices.EqualFunc(want, got, func(w rangeplan.MapLine, g probe.Mapping) bool {
+func sameMap(want idmap.Map, got []probe.Mapping) bool {
+	return slices.EqualFunc(want, got, func(w idmap.Line, g probe.Mapping) bool {
 		return w.Container == g.ContainerID && w.Host == g.HostID && w.Size == g.Size
 	})
 }

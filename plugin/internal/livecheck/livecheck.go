@@ -80,7 +80,7 @@ func Run(ctx context.Context, env Env) (Report, error) {
 		return Report{}, err
 	}
 	r.report.Daemon = state.Version
-	if exp, err := Expect(env.Root); err != nil {
+	if exp, err := Expect(env.Root, state.Version); err != nil {
 		r.report.ExpectationError = err.Error()
 	} else {
 		r.exp = &exp

@@ -10,7 +10,6 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
-	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 )
 
 const (
@@ -34,15 +33,14 @@ func root(t *testing.T, files map[string]string) hostfs.Root {
 func TestExpectOwnerLayout(t *testing.T) {
 	r := root(t, map[string]string{
 		"/etc/docker/daemon.json": `{"userns-remap": "agent"}`,
-		// Out of order on purpose: dockerd sorts the ranges by start.
-		"/etc/subuid": "agent:100000:65536\nagent:999:1\n",
-		"/etc/subgid": "agent:100000:65536\nagent:999:1\n",
+		"/etc/subuid":             "agent:999:1\nagent:100000:65536\n",
+		"/etc/subgid":             "agent:999:1\nagent:100000:65536\n",
 	})
-	exp, err := Expect(r)
+	exp, err := Expect(r, "26.1.5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rangeplan.FormatMap(exp.UIDMap); got != "0 999 1, 1 100000 65536" {
+	if got := exp.UIDMap.String(); got != "0 999 1, 1 100000 65536" {
 		t.Errorf("uid map %q", got)
 	}
 	if exp.RootUID() != 999 || exp.RootGID() != 999 || exp.UIDs() != 65537 || exp.GIDs() != 65537 {
@@ -56,13 +54,32 @@ func TestExpectOwnerLayout(t *testing.T) {
 	}
 }
 
+// TestExpectKeepsFileOrder: dockerd never sorts a user's lines; with the
+// wide range first, container root is its first id, not the user.
+func TestExpectKeepsFileOrder(t *testing.T) {
+	r := root(t, map[string]string{
+		"/etc/docker/daemon.json": `{"userns-remap": "agent"}`,
+		"/etc/subuid":             "agent:100000:65536\nagent:999:1\n",
+		"/etc/subgid":             "agent:100000:65536\nagent:999:1\n",
+	})
+	for _, version := range []string{"20.10.24", "26.1.5", "28.5.2"} {
+		exp, err := Expect(r, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := exp.UIDMap.String(); got != "0 100000 65536, 65536 999 1" || exp.RootUID() != 100000 {
+			t.Errorf("Docker %s: uid map %q", version, got)
+		}
+	}
+}
+
 func TestExpectIsolatedLayoutNamesNoUser(t *testing.T) {
 	r := root(t, map[string]string{
 		"/etc/docker/daemon.json": `{"userns-remap": "default"}`,
 		"/etc/subuid":             "dockremap:100000:65536\n",
 		"/etc/subgid":             "dockremap:200000:65536\n",
 	})
-	exp, err := Expect(r)
+	exp, err := Expect(r, "26.1.5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +103,13 @@ func TestExpectErrors(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Expect(root(t, tc.files))
+			_, err := Expect(root(t, tc.files), "26.1.5")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error with %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := Expect(root(t, nil)); !errors.Is(err, ErrNoSetting) {
+	if _, err := Expect(root(t, nil), "26.1.5"); !errors.Is(err, ErrNoSetting) {
 		t.Errorf("no daemon.json: want ErrNoSetting, got %v", err)
 	}
 }

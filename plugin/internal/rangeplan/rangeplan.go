@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
@@ -19,7 +20,8 @@ type Layout string
 // The layouts (see DESIGN.md).
 const (
 	// Owner: container root is the user itself (a one-wide range at its
-	// uid/gid, sorting first); every other container id lands on a free range.
+	// uid/gid, written above every other line of the user, since dockerd
+	// reads them in file order); every other container id lands on a free range.
 	Owner Layout = "owner"
 	// Contiguous: one range starting at the user's uid (the seed's layout);
 	// container id B lands on host id uid+B, which may be a real user.
@@ -63,57 +65,57 @@ func ParseSize(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// MapLine is one line of /proc/PID/uid_map or gid_map.
-type MapLine struct {
-	Container uint32 `json:"container"`
-	Host      uint32 `json:"host"`
-	Size      uint32 `json:"size"`
-}
-
-// String is the line as the kernel prints it, without its padding.
-func (m MapLine) String() string { return fmt.Sprintf("%d %d %d", m.Container, m.Host, m.Size) }
-
-// MapOf computes the map dockerd builds from a user's ranges: sorted by
-// start, container ids 0.. laid across them in that order.
-func MapOf(ranges []subid.Range) []MapLine {
-	sorted := append([]subid.Range(nil), ranges...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Start < sorted[j].Start })
-	var out []MapLine
-	var next uint64
-	for _, r := range sorted {
-		if next > subid.MaxID {
-			break
-		}
-		out = append(out, MapLine{Container: uint32(next), Host: r.Start, Size: r.Count})
-		next += uint64(r.Count)
-	}
-	return out
-}
-
-// FormatMap writes a map as its lines joined by ", ": "0 999 1, 1 165536 65535".
-func FormatMap(lines []MapLine) string {
-	parts := make([]string, len(lines))
-	for i, l := range lines {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ", ")
-}
-
 // Side is the plan for one of subuid or subgid.
 type Side struct {
 	// File is the path of the subuid or subgid file.
 	File string `json:"file"`
-	// Add are the lines to add; Remove the lines to remove (only with Force).
+	// Add are the lines to add: the first goes just above Above when that
+	// is set (dockerd reads a user's lines in file order), the rest at the
+	// end. Remove are the lines to remove (only with Force).
 	Add    []subid.Range `json:"add,omitempty"`
+	Above  *subid.Range  `json:"above,omitempty"`
 	Remove []subid.Range `json:"remove,omitempty"`
-	// Ranges are the user's ranges afterwards, sorted as dockerd sorts them.
+	// Ranges are the lines dockerd will take afterwards, in file order.
 	Ranges []subid.Range `json:"ranges"`
 	// Map is the resulting uid_map or gid_map.
-	Map []MapLine `json:"map"`
+	Map idmap.Map `json:"map"`
 	// Root is the host id of container id 0.
 	Root uint32 `json:"root"`
 	// Size is how many container ids are mapped.
 	Size uint64 `json:"size"`
+}
+
+// Apply makes the side's edit in f. The line that Above names may be one
+// to remove: it goes only after the first new line took its place.
+func (s Side) Apply(f *subid.File) error {
+	anchorGoes := false
+	for _, r := range s.Remove {
+		if s.Above != nil && sameLine(r, *s.Above) {
+			anchorGoes = true
+			continue
+		}
+		f.Remove(r.Owner, r.Start, r.Count)
+	}
+	for i, r := range s.Add {
+		var err error
+		if i == 0 && s.Above != nil {
+			_, err = f.InsertAbove(r, *s.Above)
+		} else {
+			_, err = f.Add(r.Owner, r.Start, r.Count)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if anchorGoes && !(len(s.Add) > 0 && sameLine(s.Add[0], *s.Above)) {
+		f.Remove(s.Above.Owner, s.Above.Start, s.Above.Count)
+	}
+	return nil
+}
+
+// sameLine compares what two lines say, not where they are.
+func sameLine(a, b subid.Range) bool {
+	return a.Owner == b.Owner && a.Start == b.Start && a.Count == b.Count
 }
 
 // Plan is the outcome of Make.
@@ -145,21 +147,35 @@ type Request struct {
 	// Exists is false for a user not created yet (dockremap before dockerd
 	// makes it): its lines are matched by name only, and only isolated fits.
 	Exists bool
+	// Rule is how the daemon picks the user's lines ("" for the newest).
+	Rule idmap.Rule
 	// Force replaces ranges of the user that do not fit, and allows a
 	// contiguous range that covers host ids or other users' ranges.
-	Force          bool
+	Force bool
+	// Replace replaces the user's lines that do not fit instead of
+	// extending them: they are an earlier enable's, not the operator's.
+	Replace        bool
 	Subuid, Subgid *subid.File
 	Accounts       *accounts.DB
 }
 
-// Make plans the ranges. It changes nothing: the caller adds and removes
-// Plan.UID/GID.Add/Remove in the files.
+// Owner is the remap user as dockerd looks it up in both files (by the
+// user's name and uid, never the group's).
+func (req Request) Owner() idmap.Owner {
+	return idmap.Owner{Name: req.User, UID: req.UID, Known: req.Exists}
+}
+
+// Make plans the ranges. It changes nothing: the caller applies
+// Plan.UID and Plan.GID to the files (Side.Apply).
 func Make(req Request) (Plan, error) {
 	if req.Size == 0 {
 		req.Size = DefaultSize
 	}
 	if uint64(req.Size) >= subid.MaxID {
 		return Plan{}, fmt.Errorf("size %d: past %d", req.Size, uint64(subid.MaxID-1))
+	}
+	if req.Rule == "" {
+		req.Rule = idmap.RuleFor("")
 	}
 	if req.Layout == "" {
 		req.Layout = Owner
@@ -173,7 +189,7 @@ func Make(req Request) (Plan, error) {
 	if req.Subuid == nil || req.Subgid == nil || req.Accounts == nil {
 		return Plan{}, fmt.Errorf("plan ranges: subuid, subgid and accounts are needed")
 	}
-	pl := &planner{req: req, hostIDs: req.Accounts.IDs()}
+	pl := &planner{req: req, owner: req.Owner(), hostIDs: req.Accounts.IDs()}
 	for _, f := range []*subid.File{req.Subuid, req.Subgid} {
 		for _, r := range f.Ranges() {
 			pl.taken = append(pl.taken, span{uint64(r.Start), r.End()})
@@ -181,10 +197,10 @@ func Make(req Request) (Plan, error) {
 	}
 	plan := Plan{Layout: req.Layout, User: req.User}
 	var err error
-	if plan.UID, err = pl.side(req.Subuid, req.UID, "uid"); err != nil {
+	if plan.UID, err = pl.side(req.Subuid, req.UID, UIDs); err != nil {
 		return Plan{}, err
 	}
-	if plan.GID, err = pl.side(req.Subgid, req.GID, "gid"); err != nil {
+	if plan.GID, err = pl.side(req.Subgid, req.GID, GIDs); err != nil {
 		return Plan{}, err
 	}
 	plan.Unchanged = len(plan.UID.Add)+len(plan.UID.Remove)+len(plan.GID.Add)+len(plan.GID.Remove) == 0
@@ -195,63 +211,16 @@ type span struct{ start, end uint64 }
 
 type planner struct {
 	req     Request
+	owner   idmap.Owner
 	hostIDs []uint32
 	// taken is every subordinate range of either file, so that a free start
 	// is free in both and subuid and subgid get the same numbers.
 	taken []span
 }
 
-// ranges returns the user's lines in f as dockerd matches them.
-func (pl *planner) ranges(f *subid.File) []subid.Range {
-	if !pl.req.Exists {
-		rs := f.RangesOf(pl.req.User)
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
-		return rs
-	}
-	return f.RangesFor(pl.req.User, pl.req.UID)
-}
-
-// isMine reports whether a line belongs to the user (by name or uid).
-func (pl *planner) isMine(r subid.Range) bool {
-	return r.Owner == pl.req.User || (pl.req.Exists && r.Owner == strconv.FormatUint(uint64(pl.req.UID), 10))
-}
-
-// collisions describes what [start, end) hits: host ids other than except,
-// and other users' ranges in f.
-func (pl *planner) collisions(f *subid.File, start, end uint64, except int64, what string) []string {
-	var out []string
-	for _, id := range pl.hostIDs {
-		if uint64(id) >= start && uint64(id) < end && int64(id) != except {
-			out = append(out, pl.describeID(id, what))
-		}
-	}
-	probe := subid.Range{Start: uint32(start), Count: uint32(end - start)}
-	for _, r := range f.Ranges() {
-		if !pl.isMine(r) && r.Overlaps(probe) {
-			out = append(out, fmt.Sprintf("%s's range %s (%s:%d)", r.Owner, r.Span(), f.Path(), r.Line))
-		}
-	}
-	return out
-}
-
-func (pl *planner) describeID(id uint32, what string) string {
-	if what == "uid" {
-		if u, ok := pl.req.Accounts.UserByID(id); ok {
-			return fmt.Sprintf("host user %s (%d)", u.Name, id)
-		}
-	}
-	if g, ok := pl.req.Accounts.GroupByID(id); ok {
-		return fmt.Sprintf("host group %s (%d)", g.Name, id)
-	}
-	if u, ok := pl.req.Accounts.UserByID(id); ok {
-		return fmt.Sprintf("host user %s (%d)", u.Name, id)
-	}
-	return fmt.Sprintf("host id %d", id)
-}
-
 // free finds the lowest start >= from where count ids hit no host id and no
 // subordinate range, below 2^32-1.
-func (pl *planner) free(from uint64, count uint32, what string) (uint32, error) {
+func (pl *planner) free(from uint64, count uint32, what Kind) (uint32, error) {
 	if from < MinStart {
 		from = MinStart
 	}
@@ -284,59 +253,77 @@ func total(rs []subid.Range) uint64 {
 	return n
 }
 
-// fits reports whether the user's existing ranges already give the layout.
-func (pl *planner) fits(f *subid.File, rs []subid.Range, id uint32, what string) bool {
-	if len(rs) == 0 || total(rs) < uint64(pl.req.Size) {
+// rootFits reports whether container id 0 of the user's lines lands where
+// the layout wants it: the user's own id, or for gids in the owner layout
+// also another host group given one-wide (Buildkite maps container gid 0
+// to the docker group, say).
+func (pl *planner) rootFits(rs []subid.Range, id uint32, what Kind) bool {
+	if len(rs) == 0 {
 		return false
 	}
-	switch pl.req.Layout {
-	case Contiguous:
-		return rs[0].Start == id
-	case Owner:
-		if rs[0].Start != id {
-			return false
-		}
-		// Container 0 is the user; every other container id must be clean.
-		if len(pl.collisions(f, uint64(id)+1, rs[0].End(), -1, what)) > 0 {
-			return false
-		}
-		for _, r := range rs[1:] {
-			if len(pl.collisions(f, uint64(r.Start), r.End(), -1, what)) > 0 {
-				return false
-			}
-		}
-		return true
-	default: // Isolated
-		for _, r := range rs {
-			if len(pl.collisions(f, uint64(r.Start), r.End(), -1, what)) > 0 {
-				return false
-			}
-		}
+	first := rs[0]
+	if first.Start == id {
 		return true
 	}
+	if what == GIDs && pl.req.Layout == Owner && first.Count == 1 && first.Start != 0 {
+		_, ok := pl.req.Accounts.GroupByID(first.Start)
+		return ok
+	}
+	return false
 }
 
-func (pl *planner) side(f *subid.File, id uint32, what string) (Side, error) {
+func (pl *planner) side(f *subid.File, id uint32, what Kind) (Side, error) {
 	req := pl.req
 	s := Side{File: f.Path()}
-	existing := pl.ranges(f)
-	mk := func(start, count uint32) subid.Range { return subid.Range{Owner: req.User, Start: start, Count: count} }
+	existing := req.Rule.Lines(f, pl.owner)
+	key := pl.owner.KeyFor(f)
+	mk := func(start, count uint32) subid.Range { return subid.Range{Owner: key, Start: start, Count: count} }
+	rootOK := pl.rootFits(existing, id, what)
+	// What lands where it must not, container root excepted when it is right.
+	hits := Collisions(f, idmap.Build(existing), pl.owner, what, req.Accounts, rootOK)
+	clean := len(hits) == 0
+	if req.Layout == Contiguous && req.Force {
+		clean = true // the seed's layout, covering host ids on purpose
+	}
+	wide := total(existing) >= uint64(req.Size)
 
 	switch {
-	case pl.fits(f, existing, id, what):
-		// Nothing to do: idempotent.
-	case req.Layout == Owner && len(existing) > 0 && existing[0].Start > id &&
-		total(existing) >= uint64(req.Size)-1 && pl.cleanAll(f, existing, what):
-		// Typical of a user made by useradd (agent:100000:65536): only the
-		// one-wide range at its own id is missing, and it sorts first.
-		s.Add = []subid.Range{mk(id, 1)}
-	case len(existing) > 0 && !req.Force:
+	case len(existing) > 0 && clean && (rootOK || req.Layout == Isolated) && wide:
+		// Nothing to do: idempotent, and hosts set up by hand or by another
+		// tool in a working layout stay as they are.
+	case req.Layout == Owner && len(existing) > 0 && clean && !req.Replace:
+		// Typical of a user made by useradd (agent:100000:65536): keep the
+		// user's own range as the wide part, put the one-wide line at its
+		// own id above every line dockerd takes, and widen when needed.
+		width := total(existing)
+		if !rootOK {
+			first := pl.firstOwned(f)
+			s.Add, s.Above = []subid.Range{mk(id, 1)}, &first
+			width++
+		}
+		if width < uint64(req.Size) {
+			start, err := pl.free(uint64(id)+1, uint32(uint64(req.Size)-width), what)
+			if err != nil {
+				return Side{}, fmt.Errorf("%s: %w", f.Path(), err)
+			}
+			s.Add = append(s.Add, mk(start, uint32(uint64(req.Size)-width)))
+		}
+	case len(existing) > 0 && !req.Force && !req.Replace:
 		var lines []string
 		for _, r := range existing {
 			lines = append(lines, fmt.Sprintf("%s (line %d)", r, r.Line))
 		}
-		return Side{}, fmt.Errorf("%s: %s already has %s that do not fit the %s layout: pass --force to replace them, or choose the layout they follow",
-			f.Path(), req.User, strings.Join(lines, ", "), req.Layout)
+		why := "do not fit the " + string(req.Layout) + " layout"
+		if len(hits) > 0 {
+			why = summarize(hits)
+		} else if !wide {
+			why = fmt.Sprintf("map only %d %ss, fewer than --size %d", total(existing), what, req.Size)
+		}
+		advice := "pass --force to replace them, or choose the layout they follow"
+		if req.Layout == Contiguous && rootOK && wide {
+			advice = "pass --force to keep them, or use the owner layout"
+		}
+		return Side{}, fmt.Errorf("%s: %s already has %s: %s: %s", f.Path(), req.User, strings.Join(lines, ", "), why, advice)
 	default:
 		s.Remove = existing
 		switch req.Layout {
@@ -354,8 +341,8 @@ func (pl *planner) side(f *subid.File, id uint32, what string) (Side, error) {
 			if r.End() > subid.MaxID {
 				return Side{}, fmt.Errorf("%s: contiguous range %s ends past %d", f.Path(), r.Span(), uint64(subid.MaxID-1))
 			}
-			if hits := pl.collisions(f, uint64(id)+1, r.End(), -1, what); len(hits) > 0 && !req.Force {
-				return Side{}, fmt.Errorf("%s: contiguous range %s covers %s: use the owner layout, or --force", f.Path(), r, summarize(hits))
+			if hits := Collisions(f, idmap.Build([]subid.Range{r}), pl.owner, what, req.Accounts, true); len(hits) > 0 && !req.Force {
+				return Side{}, fmt.Errorf("%s: contiguous range %s: %s: use the owner layout, or --force", f.Path(), r, summarize(hits))
 			}
 			s.Add = []subid.Range{r}
 		case Isolated:
@@ -365,39 +352,43 @@ func (pl *planner) side(f *subid.File, id uint32, what string) (Side, error) {
 			}
 			s.Add = []subid.Range{mk(start, req.Size)}
 		}
-	}
-	// The user's ranges afterwards.
-	removed := map[subid.Range]bool{}
-	for _, r := range s.Remove {
-		removed[r] = true
-	}
-	for _, r := range existing {
-		if !removed[r] {
-			s.Ranges = append(s.Ranges, r)
+		if len(s.Add) > 0 && len(existing) > 0 {
+			// Where the user's lines were, so that file order puts the new
+			// first line first.
+			first := pl.firstOwned(f)
+			s.Above = &first
 		}
 	}
-	s.Ranges = append(s.Ranges, s.Add...)
-	sort.SliceStable(s.Ranges, func(i, j int) bool { return s.Ranges[i].Start < s.Ranges[j].Start })
-	s.Map = MapOf(s.Ranges)
-	s.Size = total(s.Ranges)
-	if len(s.Ranges) > 0 {
-		s.Root = s.Ranges[0].Start
+	// The map dockerd will build from the edited file.
+	after := f.Clone()
+	if err := s.Apply(after); err != nil {
+		return Side{}, err
 	}
+	s.Ranges = req.Rule.Lines(after, pl.owner)
+	s.Map = idmap.Build(s.Ranges)
+	s.Size = s.Map.Size()
+	s.Root, _ = s.Map.Root()
 	return s, nil
 }
 
-func (pl *planner) cleanAll(f *subid.File, rs []subid.Range, what string) bool {
-	for _, r := range rs {
-		if len(pl.collisions(f, uint64(r.Start), r.End(), -1, what)) > 0 {
-			return false
+// firstOwned is the user's first line in the file, by name or uid: a line
+// inserted above it comes first for every Docker version.
+func (pl *planner) firstOwned(f *subid.File) subid.Range {
+	for _, r := range f.Ranges() {
+		if pl.owner.Owns(r) {
+			return r
 		}
 	}
-	return true
+	return subid.Range{}
 }
 
-func summarize(hits []string) string {
-	if len(hits) <= 3 {
-		return strings.Join(hits, ", ")
+func summarize(hits []Warning) string {
+	msgs := make([]string, len(hits))
+	for i, h := range hits {
+		msgs[i] = h.Message
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(hits[:3], ", "), len(hits)-3)
+	if len(msgs) <= 3 {
+		return strings.Join(msgs, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(msgs[:3], ", "), len(msgs)-3)
 }

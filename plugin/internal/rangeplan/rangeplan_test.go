@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
@@ -44,7 +45,7 @@ func rs(owner string, pairs ...uint32) []subid.Range {
 
 func maps(lines ...string) []string { return lines }
 
-func mapStrings(m []MapLine) []string {
+func mapStrings(m idmap.Map) []string {
 	var out []string
 	for _, l := range m {
 		out = append(out, l.String())
@@ -94,17 +95,42 @@ func TestMakeCases(t *testing.T) {
 			uidMap: maps("0 999 1", "1 100000 65535"), gidMap: maps("0 999 1", "1 100000 65535"), dataRoot: "/var/lib/docker/999.999", unchanged: true},
 		{name: "owner refuses the seed's contiguous range", req: Request{User: "agent", UID: 999, GID: 999, Exists: true},
 			subuid: "agent:999:65537\n", subgid: "agent:999:65537\n",
-			err: "/etc/subuid: agent already has agent:999:65537 (line 1) that do not fit the owner layout: pass --force to replace them, or choose the layout they follow"},
+			err: "/etc/subuid: agent already has agent:999:65537 (line 1): container uid 1 lands on host user alice (1000), container uid 64535 lands on host user nobody (65534): pass --force to replace them, or choose the layout they follow"},
+		{name: "contiguous refuses an existing range over a host user", req: Request{Layout: Contiguous, User: "agent", UID: 999, GID: 999, Exists: true},
+			subuid: "agent:999:65537\n", subgid: "agent:999:65537\n",
+			err: "/etc/subuid: agent already has agent:999:65537 (line 1): container uid 1 lands on host user alice (1000), container uid 64535 lands on host user nobody (65534): pass --force to keep them, or use the owner layout"},
+		{name: "contiguous keeps an existing range over a host user with force", req: Request{Layout: Contiguous, User: "agent", UID: 999, GID: 999, Exists: true, Force: true},
+			subuid: "agent:999:65537\n", subgid: "agent:999:65537\n",
+			uidMap: maps("0 999 65537"), gidMap: maps("0 999 65537"), dataRoot: "/var/lib/docker/999.999", unchanged: true},
+		{name: "owner refuses a user's range over another user's", req: Request{User: "alice", UID: 1000, GID: 1000, Exists: true},
+			subuid: "alice:100000:65536\nbob:150000:65536\n", subgid: "alice:100000:65536\n",
+			err: "/etc/subuid: alice already has alice:100000:65536 (line 1): container uids from 0 land on bob's range 150000-215535 (/etc/subuid:2): pass --force to replace them, or choose the layout they follow"},
+		{name: "owner inserts above uid-keyed lines, keyed by uid (Docker 27 and older)", req: Request{User: "alice", UID: 1000, GID: 1000, Exists: true, Rule: idmap.UIDFirst},
+			subuid: "alice:100000:65536\n1000:300000:65536\n", subgid: "alice:100000:65536\n1000:300000:65536\n",
+			addUID: rs("1000", 1000, 1), addGID: rs("1000", 1000, 1),
+			uidMap: maps("0 1000 1", "1 300000 65536"), gidMap: maps("0 1000 1", "1 300000 65536"), dataRoot: "/var/lib/docker/1000.1000"},
+		{name: "owner inserts above uid-keyed lines, keyed by uid (Docker 28 and newer)", req: Request{User: "alice", UID: 1000, GID: 1000, Exists: true, Rule: idmap.NameAndUID},
+			subuid: "alice:100000:65536\n1000:300000:65536\n", subgid: "alice:100000:65536\n1000:300000:65536\n",
+			addUID: rs("1000", 1000, 1), addGID: rs("1000", 1000, 1),
+			uidMap: maps("0 1000 1", "1 100000 65536", "65537 300000 65536"), gidMap: maps("0 1000 1", "1 100000 65536", "65537 300000 65536"), dataRoot: "/var/lib/docker/1000.1000"},
+		{name: "owner widens a narrow useradd range", req: Request{User: "alice", UID: 1000, GID: 1000, Exists: true},
+			subuid: "alice:100000:100\n", subgid: "alice:100000:100\n",
+			addUID: rs("alice", 1000, 1, 100100, 65435), addGID: rs("alice", 1000, 1, 100100, 65435),
+			uidMap: maps("0 1000 1", "1 100000 100", "101 100100 65435"), gidMap: maps("0 1000 1", "1 100000 100", "101 100100 65435"), dataRoot: "/var/lib/docker/1000.1000"},
+		{name: "a host set up by Buildkite's Elastic CI Stack is already enabled", req: Request{User: "buildkite-agent", UID: 2000, GID: 2000, Exists: true},
+			passwd: basePasswd + "buildkite-agent:x:2000:2000::/:/bin/sh\n", group: baseGroup + "buildkite-agent:x:2000:\ndocker101:x:101:\n",
+			subuid: "buildkite-agent:2000:1\nbuildkite-agent:100000:65536\n", subgid: "buildkite-agent:101:1\nbuildkite-agent:100000:65536\n",
+			uidMap: maps("0 2000 1", "1 100000 65536"), gidMap: maps("0 101 1", "1 100000 65536"), dataRoot: "/var/lib/docker/2000.101", unchanged: true},
 		{name: "owner replaces the seed's range with force", req: Request{User: "agent", UID: 999, GID: 999, Exists: true, Force: true},
 			subuid: "agent:999:65537\n", subgid: "agent:999:65537\n",
 			removeUID: rs("agent", 999, 65537),
 			addUID:    rs("agent", 999, 1, 100000, 65535), addGID: rs("agent", 999, 1, 100000, 65535),
 			uidMap: maps("0 999 1", "1 100000 65535"), gidMap: maps("0 999 1", "1 100000 65535"), dataRoot: "/var/lib/docker/999.999"},
 		{name: "contiguous over a host user is refused", req: Request{Layout: Contiguous, User: "agent", UID: 999, GID: 999, Exists: true},
-			err: "/etc/subuid: contiguous range agent:999:65536 covers host user alice (1000), host user nobody (65534): use the owner layout, or --force"},
+			err: "/etc/subuid: contiguous range agent:999:65536: container uid 1 lands on host user alice (1000), container uid 64535 lands on host user nobody (65534): use the owner layout, or --force"},
 		{name: "contiguous over another user's range is refused", req: Request{Layout: Contiguous, User: "agent", UID: 999, GID: 999, Exists: true, Size: 10},
 			subuid: "bob:1005:3\n",
-			err:    "/etc/subuid: contiguous range agent:999:10 covers host user alice (1000), bob's range 1005-1007 (/etc/subuid:1): use the owner layout, or --force"},
+			err:    "/etc/subuid: contiguous range agent:999:10: container uid 1 lands on host user alice (1000), container uids from 0 land on bob's range 1005-1007 (/etc/subuid:1): use the owner layout, or --force"},
 		{name: "contiguous forced", req: Request{Layout: Contiguous, User: "agent", UID: 999, GID: 999, Exists: true, Force: true},
 			addUID: rs("agent", 999, 65536), addGID: rs("agent", 999, 65536),
 			uidMap: maps("0 999 65536"), gidMap: maps("0 999 65536"), dataRoot: "/var/lib/docker/999.999"},
@@ -175,16 +201,16 @@ func TestMakeCases(t *testing.T) {
 				f *subid.File
 				s Side
 			}{{req.Subuid, p.UID}, {req.Subgid, p.GID}} {
-				for _, r := range side.s.Remove {
-					side.f.Remove(r.Owner, r.Start, r.Count)
+				if err := side.s.Apply(side.f); err != nil {
+					t.Fatal(err)
 				}
-				for _, r := range side.s.Add {
-					if _, err := side.f.Add(r.Owner, r.Start, r.Count); err != nil {
-						t.Fatal(err)
-					}
+				// The file itself gives the planned map, as dockerd reads it.
+				if got := req.Rule.Lines(side.f, req.Owner()); len(req.Rule) > 0 && !idmap.Build(got).Equal(side.s.Map) {
+					t.Errorf("%s after apply maps %s, plan said %s", side.f.Path(), idmap.Build(got), side.s.Map)
 				}
 			}
-			req.Force = false
+			// Only a contiguous range over host ids needs --force every time.
+			req.Force = req.Force && req.Layout == Contiguous
 			again, err := Make(req)
 			if err != nil || !again.Unchanged || !reflect.DeepEqual(again.UID.Map, p.UID.Map) || !reflect.DeepEqual(again.GID.Map, p.GID.Map) {
 				t.Errorf("second plan not a no-op: %+v %v", again, err)
@@ -226,11 +252,19 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func TestMapOfSortsByStart(t *testing.T) {
-	got := mapStrings(MapOf([]subid.Range{{Start: 100000, Count: 65536}, {Start: 999, Count: 1}, {Start: 300000, Count: 5}}))
-	want := []string{"0 999 1", "1 100000 65536", "65537 300000 5"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q", got)
+func TestApplyInsertsAboveTheUsersFirstLine(t *testing.T) {
+	req := Request{User: "alice", UID: 1000, GID: 1000, Exists: true,
+		Subuid: file(t, "/etc/subuid", "# useradd\nbob:165536:65536\nalice:100000:65536\n"),
+		Subgid: file(t, "/etc/subgid", "alice:100000:65536\n"), Accounts: db(t, basePasswd, baseGroup)}
+	p, err := Make(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.UID.Apply(req.Subuid); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(req.Subuid.Bytes()), "# useradd\nbob:165536:65536\nalice:1000:1\nalice:100000:65536\n"; got != want {
+		t.Fatalf("subuid %q, want %q", got, want)
 	}
 }
 
@@ -240,6 +274,7 @@ func TestAnalyzeCases(t *testing.T) {
 		user           string
 		uid            uint32
 		exists         bool
+		rule           idmap.Rule
 		subuid, subgid string
 		want           []string
 	}{
@@ -256,7 +291,7 @@ func TestAnalyzeCases(t *testing.T) {
 		{name: "overlap and narrow", user: "agent", uid: 999, exists: true,
 			subuid: "bob:100500:10\nagent:100000:1000\n", subgid: "",
 			want: []string{
-				"/etc/subuid:2: agent's range 100000-100999 overlaps bob's 100500-100509 (line 1)",
+				"container uids from 0 land on bob's range 100500-100509 (/etc/subuid:1)",
 				"agent maps only 1000 container uids (fewer than 65536): images with files owned by uid 1000 or above fail to pull",
 				"agent has no range in /etc/subgid: dockerd refuses to start with userns-remap set to it",
 			}},
@@ -268,12 +303,31 @@ func TestAnalyzeCases(t *testing.T) {
 				"container uid 0 lands on host user root (0)",
 				"container uid 999 lands on host user agent (999)",
 				"container uid 1000 lands on host user alice (1000)",
-				"and 1 more container uids land on host ids (agent range at host 0)",
+				"and 1 more container uids land on host ids (agent's range at host 0)",
+			}},
+		{name: "name-keyed lines beside uid-keyed ones are skipped before Docker 28", user: "agent", uid: 999, exists: true, rule: idmap.UIDFirst,
+			subuid: "agent:200000:65536\n999:999:1\n999:100000:65536\n", subgid: "agent:999:1\nagent:100000:65536\n",
+			want: []string{
+				"/etc/subuid:1: agent:200000:65536 is not read by Docker 27 and older: lines keyed by agent's uid 999 exist, and dockerd then reads only those",
+			}},
+		{name: "the same lines from Docker 28 on put container root elsewhere", user: "agent", uid: 999, exists: true, rule: idmap.NameAndUID,
+			subuid: "agent:200000:65536\n999:999:1\n999:100000:65536\n", subgid: "agent:999:1\nagent:100000:65536\n",
+			want: []string{
+				"container uid 65536 lands on host user agent (999)",
+			}},
+		{name: "own lines that overlap", user: "agent", uid: 999, exists: true,
+			subuid: "agent:999:1\nagent:100000:65536\nagent:100000:10\n", subgid: "agent:999:1\nagent:100000:65536\n",
+			want: []string{
+				"container uids 1 and 65537 land on the same host uid: agent's lines in /etc/subuid overlap, and the kernel refuses such a map",
 			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ws := Analyze(tt.user, tt.uid, tt.exists, file(t, "/etc/subuid", tt.subuid), file(t, "/etc/subgid", tt.subgid), db(t, basePasswd, baseGroup))
+			rule := tt.rule
+			if rule == "" {
+				rule = idmap.NameAndUID
+			}
+			ws := Analyze(rule, idmap.Owner{Name: tt.user, UID: tt.uid, Known: tt.exists}, file(t, "/etc/subuid", tt.subuid), file(t, "/etc/subgid", tt.subgid), db(t, basePasswd, baseGroup))
 			var got []string
 			for _, w := range ws {
 				got = append(got, w.Message)
@@ -318,7 +372,8 @@ func FuzzMake(f *testing.F) {
 			if side.s.Size < uint64(size) {
 				t.Fatalf("maps %d < %d", side.s.Size, size)
 			}
-			if req.Layout != Isolated && side.s.Root != side.id {
+			_, chosenGroup := accts.GroupByID(side.s.Root)
+			if req.Layout != Isolated && side.s.Root != side.id && !(side.id == 995 && req.Layout == Owner && chosenGroup) {
 				t.Fatalf("root %d, want %d", side.s.Root, side.id)
 			}
 			for _, a := range side.s.Add {

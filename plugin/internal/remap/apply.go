@@ -9,6 +9,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -96,7 +97,7 @@ func expectationOf(plan rangeplan.Plan) verify.Expectation {
 	}
 }
 
-func mappingsOf(lines []rangeplan.MapLine) []probe.Mapping {
+func mappingsOf(lines idmap.Map) []probe.Mapping {
 	maps := make([]probe.Mapping, len(lines))
 	for i, l := range lines {
 		maps[i] = probe.Mapping{ContainerID: l.Container, HostID: l.Host, Size: l.Size}

@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerdflags"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -98,13 +99,15 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 		add("flag and config", Pass, "no --userns-remap flag beside daemon.json", "")
 	}
 
+	// The daemon's version says how it reads the ranges; ask it first.
+	state, err := daemon.Inspect(ctx, api)
 	if setting != "" && dbErr == nil && uidErr == nil && gidErr == nil {
-		userChecks(setting, db, subuid, subgid, add)
+		userChecks(setting, state, err == nil, db, subuid, subgid, add)
 	} else if setting == "" {
 		add("remap user", Pass, "remapping is not set; nothing to check yet", "")
 	}
 
-	state, err := daemonReachable(ctx, api, add)
+	daemonFinding(state, err, add)
 	if err == nil {
 		dataRootCheck(root, state.DataRoot, state.Remapped, add)
 		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {
@@ -158,7 +161,7 @@ func subidCheck(root hostfs.Root, p string, add addFunc) (*subid.File, error) {
 
 // userChecks: the remap user and group exist, and their ranges are wide and
 // collide with nothing.
-func userChecks(setting string, db *accounts.DB, subuid, subgid *subid.File, add addFunc) {
+func userChecks(setting string, state daemon.State, answered bool, db *accounts.DB, subuid, subgid *subid.File, add addFunc) {
 	spec, err := remapspec.Parse(setting)
 	if err != nil {
 		add("remap user", Fail, err.Error(), "docker userns enable USER")
@@ -174,27 +177,51 @@ func userChecks(setting string, db *accounts.DB, subuid, subgid *subid.File, add
 		return
 	}
 	add("remap user", Pass, fmt.Sprintf("%s (uid %d), group %s (gid %d)", ident.User, ident.UID, ident.Group, ident.GID), "")
-	warnings := rangeplan.Analyze(ident.User, ident.UID, ident.Exists, subuid, subgid, db)
+	rule, owner := idmap.RuleFor(state.Version), ownerOf(ident)
+	uidMap, gidMap := rule.Of(subuid, owner), rule.Of(subgid, owner)
+	warnings := rangeplan.Analyze(rule, owner, subuid, subgid, db)
 	if len(warnings) == 0 {
-		add("ranges", Pass, "uid "+rangeplan.FormatMap(rangeplan.MapOf(subuid.RangesFor(ident.User, ident.UID)))+"; no collisions", "")
+		add("ranges", Pass, fmt.Sprintf("uid %s; gid %s (as %s reads them); no collisions", uidMap, gidMap, rule.Describe()), "")
 	}
 	for _, w := range warnings {
 		verdict, fix := Fail, "docker userns enable --force "+setting+" (the owner layout uses a free range)"
-		if w.Code == rangeplan.WarnNarrow {
+		switch w.Code {
+		case rangeplan.WarnNarrow:
 			verdict, fix = Warn, "docker userns enable --size 65536 "+setting
+		case rangeplan.WarnSkipped:
+			verdict, fix = Warn, "key every line of "+ident.User+" the same way (by name or by uid), or remove the line named"
 		}
 		add("ranges", verdict, w.Message, fix)
 	}
+	if answered {
+		if d := runningDiffers(state, uidMap, gidMap); d != "" {
+			add("running map", Fail, d, "restart the daemon (docker userns enable "+setting+" does it and verifies)")
+		}
+	}
 }
 
-func daemonReachable(ctx context.Context, api client.APIClient, add addFunc) (daemon.State, error) {
-	state, err := daemon.Inspect(ctx, api)
+// runningDiffers says how the daemon's remapped data root (named after the
+// host ids of container root) differs from what the files predict; "" when
+// it does not, or the daemon does not remap.
+func runningDiffers(state daemon.State, uidMap, gidMap idmap.Map) string {
+	uid, gid, ok := state.RemappedRootPair()
+	if !state.Remapped || !ok {
+		return ""
+	}
+	wantUID, okU := uidMap.Root()
+	wantGID, okG := gidMap.Root()
+	if okU && okG && uid == wantUID && gid == wantGID {
+		return ""
+	}
+	return fmt.Sprintf("the daemon runs container root as host %d:%d (data root %s), the files give uid map %s and gid map %s", uid, gid, state.DataRoot, uidMap, gidMap)
+}
+
+func daemonFinding(state daemon.State, err error, add addFunc) {
 	if err != nil {
 		add("daemon", Fail, err.Error(), "start the daemon, or point the CLI at it (--context, DOCKER_HOST)")
-		return state, err
+		return
 	}
 	add("daemon", Pass, fmt.Sprintf("Docker %s answers; remapping %s", state.Version, map[bool]string{true: "on", false: "off"}[state.Remapped]), "")
-	return state, nil
 }
 
 // dataRootCheck: every parent of the data root must be searchable (o+x) by

@@ -11,6 +11,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -82,21 +83,25 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	} else if spec.Default {
 		layout = rangeplan.Isolated
 	}
+	// How this daemon reads the ranges depends on its version; a dry run
+	// without a daemon plans for the newest, whose placement suits all.
+	before, inspectErr := daemon.Inspect(ctx, env.API)
+	if inspectErr != nil && !opts.DryRun {
+		return out, inspectErr
+	}
 	req := rangeplan.Request{
 		Layout: layout, Size: opts.Size,
 		User: ident.User, UID: ident.UID, GID: ident.GID, Exists: ident.Exists,
+		Rule:   idmap.RuleFor(before.Version),
 		Force:  opts.Force,
 		Subuid: snap.SubUID, Subgid: snap.SubGID, Accounts: snap.Accounts,
 	}
-	plan, err := rangeplan.Make(req)
-	if err != nil && !req.Force && layout != rangeplan.Contiguous {
-		// Ranges an earlier enable added (say, narrower) may be replaced
-		// without --force: they are ours, not the operator's.
-		if state, stateErr := hostchange.LoadState(env.Root); stateErr == nil && ownsAllRanges(state, snap, ident) {
-			req.Force = true
-			plan, err = rangeplan.Make(req)
-		}
+	// Ranges an earlier enable added (say, narrower) are replaced, not
+	// extended, and without --force: they are ours, not the operator's.
+	if state, stateErr := hostchange.LoadState(env.Root); stateErr == nil && layout != rangeplan.Contiguous {
+		req.Replace = ownsAllRanges(state, snap, req.Rule, ident)
 	}
+	plan, err := rangeplan.Make(req)
 	if err != nil {
 		return out, err
 	}
@@ -112,10 +117,6 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, nil
 	}
 
-	before, err := daemon.Inspect(ctx, env.API)
-	if err != nil {
-		return out, err
-	}
 	// dockerd refuses to start remapped when the remapped root cannot reach
 	// its data root; say so now rather than after a restart and rollback.
 	if _, blocked := blockedParents(env.Root, before.DataRoot, before.Remapped); len(blocked) > 0 && !opts.Force {
@@ -189,12 +190,12 @@ func resolveIdentity(ctx context.Context, env Env, snap **Snapshot, spec remapsp
 
 // ownsAllRanges is true when every subordinate range of the user was added
 // by an earlier enable, as its state record says.
-func ownsAllRanges(state *hostchange.State, snap *Snapshot, ident remapspec.Identity) bool {
+func ownsAllRanges(state *hostchange.State, snap *Snapshot, rule idmap.Rule, ident remapspec.Identity) bool {
 	if state == nil {
 		return false
 	}
-	uids := snap.SubUID.RangesFor(ident.User, ident.UID)
-	gids := snap.SubGID.RangesFor(ident.Group, ident.GID)
+	uids := rule.Lines(snap.SubUID, ownerOf(ident))
+	gids := rule.Lines(snap.SubGID, ownerOf(ident))
 	return len(uids)+len(gids) > 0 && allListed(uids, state.AddedUID) && allListed(gids, state.AddedGID)
 }
 
@@ -227,13 +228,8 @@ func enableChanges(snap *Snapshot, plan rangeplan.Plan, spec remapspec.Spec) (ho
 // subidChange applies a plan's side to a subuid/subgid file.
 func subidChange(snap *Snapshot, f *subid.File, side rangeplan.Side) (hostchange.Change, error) {
 	change := hostchange.Change{Path: f.Path(), Old: f.Bytes(), OldExists: snap.Root.Exists(f.Path()), Perm: 0o644, Lock: true}
-	for _, r := range side.Remove {
-		f.Remove(r.Owner, r.Start, r.Count)
-	}
-	for _, r := range side.Add {
-		if _, err := f.Add(r.Owner, r.Start, r.Count); err != nil {
-			return change, err
-		}
+	if err := side.Apply(f); err != nil {
+		return change, err
 	}
 	change.New = f.Bytes()
 	return change, nil

@@ -184,7 +184,7 @@ func TestDisableRemovesDaemonJSONThatEnableCreated(t *testing.T) {
 
 // TestEnableWiderReplacesOwnRanges: after enable and disable, a wider
 // enable replaces the ranges enable itself added, without --force; ranges
-// the operator wrote still need --force.
+// the operator wrote stay, and a free range after them widens the map.
 func TestEnableWiderReplacesOwnRanges(t *testing.T) {
 	dir := hostfstest.Tree(t, baseHost())
 	env := testEnv(t, dir)
@@ -210,8 +210,16 @@ func TestEnableWiderReplacesOwnRanges(t *testing.T) {
 	if _, err := Disable(context.Background(), env, DisableOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"}); err == nil || !strings.Contains(err.Error(), "--force") {
-		t.Errorf("ranges the operator wrote: want a refusal naming --force, got %v", err)
+	out, err = Enable(context.Background(), env, EnableOptions{Spec: "agent"})
+	if err != nil {
+		t.Fatalf("enable over the operator's narrow ranges: %v", err)
+	}
+	subuid, _ = env.Root.ReadFile(SubUIDPath)
+	if !strings.HasPrefix(string(subuid), "alice:100000:65536\nagent:999:1\nagent:300000:1000\nagent:") {
+		t.Errorf("the operator's lines moved or went:\n%s", subuid)
+	}
+	if got := out.Plan.UID.Map.String(); !strings.HasPrefix(got, "0 999 1, 1 300000 1000, 1001 ") || out.Plan.UID.Size != 65536 {
+		t.Errorf("uid map %s (%d ids), want the operator's lines first, widened to 65536", got, out.Plan.UID.Size)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -24,11 +25,13 @@ type Status struct {
 	User    *remapspec.Identity `json:"user,omitempty"`
 	// UIDRanges/GIDRanges are the user's subordinate ranges; UIDMap/GIDMap
 	// the map dockerd builds from them.
-	UIDRanges []subid.Range       `json:"uidRanges,omitempty"`
-	GIDRanges []subid.Range       `json:"gidRanges,omitempty"`
-	UIDMap    []rangeplan.MapLine `json:"uidMap,omitempty"`
-	GIDMap    []rangeplan.MapLine `json:"gidMap,omitempty"`
-	Warnings  []string            `json:"warnings,omitempty"`
+	UIDRanges []subid.Range `json:"uidRanges,omitempty"`
+	GIDRanges []subid.Range `json:"gidRanges,omitempty"`
+	UIDMap    idmap.Map     `json:"uidMap,omitempty"`
+	GIDMap    idmap.Map     `json:"gidMap,omitempty"`
+	// Rule is how the daemon's version reads the ranges.
+	Rule     idmap.Rule `json:"rule,omitempty"`
+	Warnings []string   `json:"warnings,omitempty"`
 	// HostUserns lists running containers started with --userns=host, which
 	// bypass remapping.
 	HostUserns []string `json:"hostUsernsContainers,omitempty"`
@@ -86,13 +89,29 @@ func (st *Status) readSetting(snap *Snapshot) error {
 		return nil
 	}
 	st.User = &ident
-	st.UIDRanges = snap.SubUID.RangesFor(ident.User, ident.UID)
-	st.GIDRanges = snap.SubGID.RangesFor(ident.Group, ident.GID)
-	st.UIDMap, st.GIDMap = rangeplan.MapOf(st.UIDRanges), rangeplan.MapOf(st.GIDRanges)
-	for _, w := range rangeplan.Analyze(ident.User, ident.UID, ident.Exists, snap.SubUID, snap.SubGID, snap.Accounts) {
+	var version string
+	if st.Daemon != nil {
+		version = st.Daemon.Version
+	}
+	st.Rule = idmap.RuleFor(version)
+	owner := ownerOf(ident)
+	st.UIDRanges, st.GIDRanges = st.Rule.Lines(snap.SubUID, owner), st.Rule.Lines(snap.SubGID, owner)
+	st.UIDMap, st.GIDMap = idmap.Build(st.UIDRanges), idmap.Build(st.GIDRanges)
+	for _, w := range rangeplan.Analyze(st.Rule, owner, snap.SubUID, snap.SubGID, snap.Accounts) {
 		st.Warnings = append(st.Warnings, w.Message)
 	}
+	if st.Daemon != nil {
+		if d := runningDiffers(*st.Daemon, st.UIDMap, st.GIDMap); d != "" {
+			st.Warnings = append(st.Warnings, d+": restart it")
+		}
+	}
 	return nil
+}
+
+// ownerOf is the remap user as dockerd looks it up in /etc/subuid and
+// /etc/subgid: by the user's name and uid, in both files.
+func ownerOf(ident remapspec.Identity) idmap.Owner {
+	return idmap.Owner{Name: ident.User, UID: ident.UID, Known: ident.Exists}
 }
 
 // HostUsernsContainers names the running containers that opted out of

@@ -6,7 +6,6 @@ package subid
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -153,33 +152,6 @@ func (f *File) Ranges() []Range {
 	return out
 }
 
-// RangesFor returns the ranges dockerd uses for a user: lines whose owner is
-// the name or the numeric uid, sorted by start as dockerd sorts them.
-func (f *File) RangesFor(name string, uid uint32) []Range {
-	uidStr := strconv.FormatUint(uint64(uid), 10)
-	var out []Range
-	for _, r := range f.Ranges() {
-		if r.Owner == name || r.Owner == uidStr {
-			out = append(out, r)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	return out
-}
-
-// RangesOf returns the ranges whose owner is exactly owner, in file order
-// (for a user that does not exist yet, such as dockremap before dockerd
-// creates it).
-func (f *File) RangesOf(owner string) []Range {
-	var out []Range
-	for _, r := range f.Ranges() {
-		if r.Owner == owner {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // Has reports whether the exact line owner:start:count is present.
 func (f *File) Has(r Range) bool {
 	for _, e := range f.Ranges() {
@@ -209,16 +181,56 @@ func (f *File) Add(owner string, start, count uint32) (bool, error) {
 	return true, nil
 }
 
+// InsertAbove puts the line r just above the first line equal to above
+// (owner, start and count), or appends it when there is none; false when r
+// is already in the file. Order matters: dockerd maps container ids across
+// a user's lines in file order.
+func (f *File) InsertAbove(r, above Range) (bool, error) {
+	at := -1
+	for i, l := range f.lines {
+		if e := l.entry; e != nil && e.Owner == above.Owner && e.Start == above.Start && e.Count == above.Count {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return f.Add(r.Owner, r.Start, r.Count)
+	}
+	r = Range{Owner: r.Owner, Start: r.Start, Count: r.Count}
+	if _, err := parseLine(r.String()); err != nil {
+		return false, fmt.Errorf("add %s to %s: %s", r, f.path, err)
+	}
+	if f.Has(r) {
+		return false, nil
+	}
+	f.lines = append(f.lines[:at:at], append([]line{{raw: r.String(), entry: &r}}, f.lines[at:]...)...)
+	f.renumber()
+	return true, nil
+}
+
+// Clone is an independent copy, for planning an edit without making it.
+func (f *File) Clone() *File {
+	c, err := Parse(f.path, f.Bytes())
+	if err != nil {
+		panic(fmt.Sprintf("subid: re-parse of a parsed file failed: %v", err))
+	}
+	return c
+}
+
+func (f *File) renumber() {
+	for j := range f.lines {
+		if f.lines[j].entry != nil {
+			f.lines[j].entry.Line = j + 1
+		}
+	}
+}
+
 // Remove deletes the first line owner:start:count; false when absent.
 func (f *File) Remove(owner string, start, count uint32) bool {
 	for i, l := range f.lines {
 		if e := l.entry; e != nil && e.Owner == owner && e.Start == start && e.Count == count {
 			f.lines = append(f.lines[:i:i], f.lines[i+1:]...)
-			for j := i; j < len(f.lines); j++ {
-				if f.lines[j].entry != nil {
-					f.lines[j].entry.Line = j + 1
-				}
-			}
+			f.renumber()
 			if len(f.lines) == 0 {
 				f.finalNL = true
 			}

@@ -49,15 +49,30 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
-func TestRangesForNameOrUID(t *testing.T) {
-	f, _ := Parse("/etc/subuid", []byte("agent:200000:10\nbob:1:1\n999:999:1\nagentx:5:5\n"))
-	got := f.RangesFor("agent", 999)
-	want := []Range{{"999", 999, 1, 3}, {"agent", 200000, 10, 1}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v", got)
+func TestInsertAboveKeepsOtherBytes(t *testing.T) {
+	data := "# kept\nbob:100000:65536\nagent:165536:65536\n\nagent:300000:5"
+	f, _ := Parse("/etc/subuid", []byte(data))
+	added, err := f.InsertAbove(Range{Owner: "agent", Start: 1000, Count: 1}, Range{Owner: "agent", Start: 165536, Count: 65536})
+	if err != nil || !added {
+		t.Fatalf("InsertAbove: %v %v", added, err)
 	}
-	if got := f.RangesOf("agent"); len(got) != 1 {
-		t.Fatalf("RangesOf: %+v", got)
+	want := "# kept\nbob:100000:65536\nagent:1000:1\nagent:165536:65536\n\nagent:300000:5"
+	if string(f.Bytes()) != want {
+		t.Fatalf("got %q, want %q", f.Bytes(), want)
+	}
+	if got := f.Ranges(); got[1].Line != 3 || got[2].Line != 4 || got[3].Line != 6 {
+		t.Fatalf("line numbers after insert: %+v", got)
+	}
+	if added, _ := f.InsertAbove(Range{Owner: "agent", Start: 1000, Count: 1}, Range{Owner: "bob", Start: 100000, Count: 65536}); added {
+		t.Fatal("a line already present was inserted again")
+	}
+	// No such line: appended, as Add does.
+	f.InsertAbove(Range{Owner: "carol", Start: 1, Count: 1}, Range{Owner: "nobody", Start: 1, Count: 1})
+	if !strings.HasSuffix(string(f.Bytes()), "agent:300000:5\ncarol:1:1\n") {
+		t.Fatalf("append when the anchor is missing: %q", f.Bytes())
+	}
+	if c := f.Clone(); !bytes.Equal(c.Bytes(), f.Bytes()) {
+		t.Fatal("clone differs")
 	}
 }
 

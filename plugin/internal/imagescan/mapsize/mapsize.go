@@ -11,6 +11,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -20,9 +21,9 @@ import (
 var ErrUnknown = errors.New("unknown mapping; pass --size")
 
 // ForUser sums the subordinate ranges of spec (USER[:GROUP], numeric or by
-// name, or "default" for dockremap) as dockerd would: every subuid line of
-// the user, every subgid line of the group.
-func ForUser(root, spec string) (imagescan.Mapping, error) {
+// name, or "default" for dockremap) as a daemon of the version reads them
+// (idmap): the user's lines in both files; the group plays no part.
+func ForUser(root, spec, daemonVersion string) (imagescan.Mapping, error) {
 	host, err := readHost(root)
 	if err != nil {
 		return imagescan.Mapping{}, err
@@ -35,8 +36,8 @@ func ForUser(root, spec string) (imagescan.Mapping, error) {
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
-	uids := total(host.subuid.RangesFor(ident.User, ident.UID))
-	gids := total(host.subgid.RangesFor(ident.Group, ident.GID))
+	rule, owner := idmap.RuleFor(daemonVersion), idmap.Owner{Name: ident.User, UID: ident.UID, Known: ident.Exists}
+	uids, gids := rule.Of(host.subuid, owner).Size(), rule.Of(host.subgid, owner).Size()
 	if uids == 0 || gids == 0 {
 		return imagescan.Mapping{}, fmt.Errorf("read ranges of %s: none in /etc/subuid or /etc/subgid under %s", spec, root)
 	}
@@ -46,10 +47,9 @@ func ForUser(root, spec string) (imagescan.Mapping, error) {
 // ForDaemon learns the mapping a running daemon uses from what `docker
 // info` says (SecurityOptions has name=userns only when remapping is on,
 // and the data root ends in "<uid>.<gid>", the host ids of container root)
-// and the host files under root: the ranges that start at container root's
-// ids are the remap user's, since dockerd maps container id 0 to the lowest
-// range.
-func ForDaemon(securityOptions []string, dockerRootDir, root string) (imagescan.Mapping, error) {
+// and the host files under root: the line that starts at container root's
+// uid is the remap user's first.
+func ForDaemon(securityOptions []string, dockerRootDir, daemonVersion, root string) (imagescan.Mapping, error) {
 	if !daemon.RemapsIn(securityOptions) {
 		return imagescan.Mapping{Remapped: false, From: "docker info"}, nil
 	}
@@ -65,11 +65,8 @@ func ForDaemon(securityOptions []string, dockerRootDir, root string) (imagescan.
 	if err != nil {
 		return imagescan.Mapping{}, err
 	}
-	group, err := ownerStartingAt(host.subgid, gid)
-	if err != nil {
-		return imagescan.Mapping{}, err
-	}
-	m, err := ForUser(root, user+":"+group)
+	// The group of the setting is not needed: subgid is read by the user.
+	m, err := ForUser(root, user, daemonVersion)
 	if err != nil {
 		return imagescan.Mapping{}, fmt.Errorf("%w (%v)", ErrUnknown, err)
 	}
@@ -95,14 +92,6 @@ func readHost(dir string) (hostFiles, error) {
 	}
 	h.subgid, err = subid.Load(root, "/etc/subgid")
 	return h, err
-}
-
-func total(ranges []subid.Range) uint64 {
-	var n uint64
-	for _, r := range ranges {
-		n += uint64(r.Count)
-	}
-	return n
 }
 
 func ownerStartingAt(f *subid.File, start uint32) (string, error) {

@@ -41,7 +41,7 @@ func TestForUserCases(t *testing.T) {
 		{spec: "nobody", err: "no such user"},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
-			m, err := ForUser(root, tc.spec)
+			m, err := ForUser(root, tc.spec, "28.5.2")
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want %q", err, tc.err)
@@ -60,7 +60,7 @@ func TestForUserCases(t *testing.T) {
 
 func TestForUserMalformed(t *testing.T) {
 	root := hostRoot(t, map[string]string{"subuid": "agent:999\n", "subgid": ""})
-	_, err := ForUser(root, "agent")
+	_, err := ForUser(root, "agent", "28.5.2")
 	if err == nil || !strings.Contains(err.Error(), "subuid:1") {
 		t.Fatalf("error %v, want one naming subuid:1", err)
 	}
@@ -83,7 +83,7 @@ func TestForDaemonCases(t *testing.T) {
 		{name: "OddDataRoot", secopts: []string{"name=userns"}, dataRoot: "/data", unknown: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := ForDaemon(tc.secopts, tc.dataRoot, root)
+			m, err := ForDaemon(tc.secopts, tc.dataRoot, "28.5.2", root)
 			if tc.unknown {
 				if !errors.Is(err, ErrUnknown) {
 					t.Fatalf("error %v, want ErrUnknown", err)
@@ -97,5 +97,17 @@ func TestForDaemonCases(t *testing.T) {
 				t.Errorf("got %+v, want remapped %v %d uids %d gids", m, tc.remapped, tc.uids, tc.gids)
 			}
 		})
+	}
+}
+
+// TestForUserReadsAsTheDaemonVersion: Docker 26.1 reads only the lines
+// keyed by agent's uid when there are any; 28.5 reads both kinds.
+func TestForUserReadsAsTheDaemonVersion(t *testing.T) {
+	root := hostRoot(t, ownerLayout)
+	for version, uids := range map[string]uint64{"26.1.5": 65536, "28.5.2": 65537} {
+		m, err := ForUser(root, "agent", version)
+		if err != nil || m.UIDs != uids {
+			t.Errorf("Docker %s: %+v %v, want %d uids", version, m, err, uids)
+		}
 	}
 }
