@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
 // appendTo adds text to the end of host files, as an operator's editor does.
@@ -155,4 +157,28 @@ func TestDisableTurnsOffRemappingSetBeforeEnable(t *testing.T) {
 	if !strings.Contains(progress.String(), `"alice"`) {
 		t.Errorf("disable did not say it removed alice's setting: %q", progress.String())
 	}
+}
+
+// TestDisableRemoveRangesPutsBackRecordedRemovals (issue 12, case 4, the
+// disable side, whatever the planner removes): ranges the record says
+// enable --force removed come back, on a file edited since.
+func TestDisableRemoveRangesPutsBackRecordedRemovals(t *testing.T) {
+	ours := "agent:999:1\nagent:165536:65535\n"
+	files := baseHost()
+	files[SubUIDPath] += ours + "bob:900000:65536\n"
+	files[SubGIDPath] += ours + "bob:900000:65536\n"
+	files["/etc/docker/daemon.json"] = "{\"userns-remap\": \"agent\"}\n"
+	env := testEnv(t, hostfstest.Tree(t, files))
+	added := []subid.Range{{Owner: "agent", Start: 999, Count: 1}, {Owner: "agent", Start: 165536, Count: 65535}}
+	removed := []subid.Range{{Owner: "agent", Start: 300000, Count: 1000}}
+	st := &hostchange.State{Remap: "agent", DaemonJSON: "/etc/docker/daemon.json",
+		AddedUID: added, AddedGID: added, RemovedUID: removed, RemovedGID: removed}
+	if err := st.Save(env.Root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Disable(context.Background(), env, DisableOptions{RemoveRanges: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := "alice:100000:65536\nbob:900000:65536\nagent:300000:1000\n"
+	wantFiles(t, env.Root, map[string]string{SubUIDPath: want, SubGIDPath: want, "/etc/docker/daemon.json": "{}\n"})
 }
