@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +14,7 @@ import (
 // fail, and the host agent watches it for the reason a daemon cannot start.
 func (r Restarter) LogPath() string {
 	if r.Resolve() == StrategySystemd {
-		return "journalctl -u docker.service"
+		return JournalLog
 	}
 	pid, err := r.DaemonPID()
 	if err != nil {
@@ -86,3 +87,36 @@ func isStartFailure(line string) bool {
 	// A supervisor's own note about the exit is not the reason.
 	return !strings.Contains(line, "exited") && !strings.Contains(line, "restarting")
 }
+
+// LogWatch reads what the daemon's log says after the point it was opened
+// at: why a daemon cannot start, as soon as it says so.
+type LogWatch interface {
+	StartFailure(ctx context.Context) string
+}
+
+// WatchLog opens the log at logPath (as LogPath named it) at its end: the
+// journal from a cursor taken now, a log file from its current size. A log
+// that cannot be read watches nothing: the wait is then only bounded by
+// its timeout.
+func WatchLog(ctx context.Context, rootDir, logPath string) LogWatch {
+	if logPath == JournalLog {
+		if j, err := OpenJournal(ctx, DockerUnit); err == nil {
+			return j
+		}
+		return noLog{}
+	}
+	return fileLog{rootDir: rootDir, path: logPath, offset: LogSize(rootDir, logPath)}
+}
+
+type fileLog struct {
+	rootDir, path string
+	offset        int64
+}
+
+func (f fileLog) StartFailure(context.Context) string {
+	return StartFailureSince(f.rootDir, f.path, f.offset)
+}
+
+type noLog struct{}
+
+func (noLog) StartFailure(context.Context) string { return "" }

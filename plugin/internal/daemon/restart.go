@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,7 +21,8 @@ type Strategy string
 const (
 	// StrategyAuto picks systemd when it runs the daemon, else signal.
 	StrategyAuto Strategy = "auto"
-	// StrategySystemd runs `systemctl restart docker`.
+	// StrategySystemd restarts docker.service as a systemd job and reads
+	// its result (D-Bus), resetting the unit's failed state first.
 	StrategySystemd Strategy = "systemd"
 	// StrategySignal terminates the pid in the daemon's pidfile and leaves
 	// the restart to whatever supervises dockerd.
@@ -55,7 +55,17 @@ type Restarter struct {
 	Root string
 	// Pidfile is the daemon's pidfile path on the host.
 	Pidfile string
+	// StartTimeout bounds a systemd restart job (0: DefaultStartTimeout):
+	// docker.service has TimeoutStartSec=0, so systemd waits forever for a
+	// dockerd that hangs before it says it is ready.
+	StartTimeout time.Duration
 }
+
+// DefaultStartTimeout bounds a systemd restart job when no timeout is set.
+const DefaultStartTimeout = 60 * time.Second
+
+// Unit is the docker.service of the host under Root.
+func (r Restarter) Unit() Unit { return Unit{Root: r.Root, Name: DockerUnit} }
 
 // Resolve turns auto into the concrete strategy for this host.
 func (r Restarter) Resolve() Strategy {
@@ -72,7 +82,7 @@ func (r Restarter) Resolve() Strategy {
 func (r Restarter) Describe() string {
 	switch r.Resolve() {
 	case StrategySystemd:
-		return "restart the daemon with `systemctl restart docker`"
+		return "restart docker.service through systemd (reset-failed, then a restart job whose result is read)"
 	case StrategySignal:
 		return fmt.Sprintf("terminate the dockerd in %s and wait for its supervisor to start it again", r.Pidfile)
 	default:
@@ -80,16 +90,19 @@ func (r Restarter) Describe() string {
 	}
 }
 
-// Restart stops (and, under systemd, starts) the daemon. It returns once the
-// old process is gone; the new one may still be starting.
+// Restart stops (and, under systemd, starts) the daemon. With signal it
+// returns once the old process is gone, and the new one may still be
+// starting; under systemd once the restart job ended: done means the new
+// dockerd told systemd it is ready (Type=notify), a failed job or one that
+// outlasts StartTimeout (ErrStartHangs) is an error.
 func (r Restarter) Restart(ctx context.Context) error {
 	switch r.Resolve() {
 	case StrategySystemd:
-		out, err := exec.CommandContext(ctx, "systemctl", "restart", "docker").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("systemctl restart docker: %v: %s", err, strings.TrimSpace(string(out)))
+		within := r.StartTimeout
+		if within <= 0 {
+			within = DefaultStartTimeout
 		}
-		return nil
+		return r.Unit().Restart(ctx, within)
 	case StrategySignal:
 		return r.terminate(ctx)
 	default:
@@ -100,17 +113,16 @@ func (r Restarter) Restart(ctx context.Context) error {
 func (r Restarter) hostPath(p string) string { return filepath.Join(r.Root, p) }
 
 // systemdRunsDocker is true on a host booted with systemd whose docker unit
-// runs the daemon. On the real root systemctl says so; under another root
-// (a helper container's /host) the daemon's own cgroup does.
+// runs the daemon: systemd says so (its private socket is under the root,
+// also a helper container's /host), or else the daemon's own cgroup does.
 func (r Restarter) systemdRunsDocker() bool {
-	if filepath.Clean(r.Root) == "/" {
-		if _, err := os.Stat("/run/systemd/system"); err != nil {
-			return false
-		}
-		return exec.Command("systemctl", "is-active", "--quiet", "docker").Run() == nil
-	}
-	if _, err := os.Stat(r.hostPath("/run/systemd/system")); err != nil {
+	if !SystemdBooted(r.Root) {
 		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if st, err := r.Unit().State(ctx); err == nil {
+		return st.Loaded() && st.ActiveState != "inactive"
 	}
 	pid, err := r.DaemonPID()
 	if err != nil {

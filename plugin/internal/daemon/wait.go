@@ -43,3 +43,58 @@ func WaitReadyOrFail(ctx context.Context, api client.APIClient, timeout time.Dur
 		}
 	}
 }
+
+// RestartWatch sees the daemon that answered when it was opened go away:
+// it holds an event stream open to that daemon, which ends when that
+// dockerd stops. This works where an outage cannot be seen: under systemd
+// socket activation the socket stays open across `systemctl restart
+// docker`, and requests made meanwhile wait and then reach the new daemon.
+type RestartWatch struct {
+	gone   chan struct{}
+	cancel context.CancelFunc
+	// Err is why the stream ended, once Gone is closed.
+	Err error
+}
+
+// WatchRestart opens the stream and returns once the daemon accepted it.
+// A daemon that does not answer within openTimeout counts as gone.
+func WatchRestart(ctx context.Context, api client.APIClient) *RestartWatch {
+	const openTimeout = 10 * time.Second
+	ctx, cancel := context.WithCancel(ctx)
+	w := &RestartWatch{gone: make(chan struct{}), cancel: cancel}
+	opened := make(chan client.EventsResult, 1)
+	go func() {
+		// Daemon events (reloads) are rare: the stream stays quiet.
+		opened <- api.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("type", "daemon")})
+	}()
+	var res client.EventsResult
+	select {
+	case res = <-opened:
+	case <-time.After(openTimeout):
+		w.Err = fmt.Errorf("the daemon did not accept an event stream within %s", openTimeout)
+		close(w.gone)
+		return w
+	}
+	go func() {
+		defer close(w.gone)
+		for {
+			select {
+			case _, ok := <-res.Messages:
+				if !ok {
+					return
+				}
+			case err := <-res.Err:
+				w.Err = err
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// Gone is closed when the daemon the watch was opened on has stopped (or
+// the stream broke for another reason: Err says which).
+func (w *RestartWatch) Gone() <-chan struct{} { return w.gone }
+
+// Close ends the watch.
+func (w *RestartWatch) Close() { w.cancel() }
