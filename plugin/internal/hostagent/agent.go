@@ -63,7 +63,7 @@ func (a *agent) run(ctx context.Context) error {
 	restarter := a.restarter()
 	logStart := daemon.LogSize(a.root.Dir(), a.rec.LogPath)
 	if _, err := a.set(func(r *Record) { r.Phase = Restarting }); err != nil {
-		return err
+		return a.revert(ctx, fmt.Sprintf("record the restart: %v", err), false)
 	}
 	if err := restarter.Restart(ctx); err != nil {
 		return a.revert(ctx, fmt.Sprintf("restart: %v", err), true)
@@ -84,8 +84,10 @@ func (a *agent) run(ctx context.Context) error {
 		if r.Phase == Restarting {
 			r.Phase = Waiting
 		}
-	}); err != nil {
-		return ignoreConfirmed(err)
+	}); err != nil && !errors.Is(err, ErrNoRecord) {
+		return a.revert(ctx, fmt.Sprintf("record the daemon's start: %v", err), true)
+	} else if err != nil {
+		return nil // confirmed meanwhile
 	}
 	deadline := time.Now().Add(a.rec.ConfirmTimeout)
 	for time.Now().Before(deadline) {
@@ -174,8 +176,17 @@ func (a *agent) exists(ctx context.Context, left Leftovers) bool {
 // it was restarted with them, and records why and how it ended.
 func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := a.set(func(r *Record) { r.Phase, r.Reason = Reverting, reason }); err != nil {
-		return err
+	// The files come back whatever becomes of the record: one that cannot
+	// be written (a full /var) must not keep the host on the new config. It
+	// is removed instead (unlinking takes no space), so that no confirmation
+	// wins meanwhile, and written again, if it can be, once reverted.
+	var recordErr error
+	if _, err := a.set(func(r *Record) { r.Phase, r.Reason = Reverting, reason }); errors.Is(err, ErrNoRecord) {
+		return nil // confirmed meanwhile
+	} else if err != nil {
+		recordErr = err
+		_ = Disarm(a.root, a.rec.Token)
+		logf(a.root, "change %s: reverting (%s) although its record cannot be written: %v", a.rec.Token, reason, err)
 	}
 	if restart {
 		// A client asking to revert from a helper container: that
@@ -207,6 +218,18 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	if err := errors.Join(errs...); err != nil {
 		reason = fmt.Sprintf("%s; the revert had trouble: %v", reason, err)
 	}
-	_, err := a.set(func(r *Record) { r.Phase, r.Reason, r.DaemonBack = Reverted, reason, back })
+	logf(a.root, "change %s (%s): reverted %s: %s; daemon back: %v", a.rec.Token, a.rec.Action, strings.Join(a.rec.Files.Changed(), ", "), reason, back)
+	var err error
+	if recordErr == nil {
+		_, err = a.set(func(r *Record) { r.Phase, r.Reason, r.DaemonBack = Reverted, reason, back })
+	} else {
+		final := *a.rec
+		final.Phase, final.Reason, final.DaemonBack = Reverted, reason, back
+		err = locked(a.root, func() error { return save(a.root, &final) })
+		err = errors.Join(recordErr, err)
+	}
+	if err != nil {
+		logf(a.root, "change %s: record the revert: %v", a.rec.Token, err)
+	}
 	return err
 }

@@ -137,6 +137,7 @@ func Main(args []string) int {
 	}
 	if err := Run(context.Background(), root, args[2], ready); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		logf(root, "agent for change %s: %v", args[2], err) // stderr may go nowhere by now
 		return 1
 	}
 	return 0
