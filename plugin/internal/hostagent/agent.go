@@ -18,6 +18,10 @@ import (
 // pollInterval is how often the agent looks at the record and the daemon.
 const pollInterval = 100 * time.Millisecond
 
+// journalLag is how long the agent looks for dockerd's reason after a
+// failed restart job.
+const journalLag = 2 * time.Second
+
 // leftoverTimeout bounds the wait for the client to remove its helper.
 const leftoverTimeout = 30 * time.Second
 
@@ -61,15 +65,12 @@ func (a *agent) run(ctx context.Context) error {
 		return a.revert(ctx, reason, false)
 	}
 	restarter := a.restarter()
-	logStart := daemon.LogSize(a.root.Dir(), a.rec.LogPath)
+	daemonLog := daemon.WatchLog(ctx, a.root.Dir(), a.rec.LogPath)
 	if _, err := a.set(func(r *Record) { r.Phase = Restarting }); err != nil {
 		return a.revert(ctx, fmt.Sprintf("record the restart: %v", err), false)
 	}
-	if err := restarter.Restart(ctx); err != nil {
-		return a.revert(ctx, fmt.Sprintf("restart: %v", err), true)
-	}
 	cannotStart := func() error {
-		if said := daemon.StartFailureSince(a.root.Dir(), a.rec.LogPath, logStart); said != "" {
+		if said := daemonLog.StartFailure(ctx); said != "" {
 			return fmt.Errorf("daemon cannot start: its log says: %s", said)
 		}
 		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
@@ -77,12 +78,26 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		return nil
 	}
+	if err := restarter.Restart(ctx); err != nil {
+		// A failed job means dockerd exited; its last words may reach the
+		// journal a moment after systemd reports the job.
+		for deadline := time.Now().Add(journalLag); ; time.Sleep(pollInterval) {
+			if said := cannotStart(); said != nil {
+				return a.revert(ctx, fmt.Sprintf("%v (%v)", said, err), true)
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+		return a.revert(ctx, fmt.Sprintf("restart: %v", err), true)
+	}
 	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
 		return a.revert(ctx, reasonOf(err), true)
 	}
+	started := a.unitStarted(ctx)
 	if _, err := a.set(func(r *Record) {
 		if r.Phase == Restarting {
-			r.Phase = Waiting
+			r.Phase, r.Started = Waiting, started
 		}
 	}); err != nil && !errors.Is(err, ErrNoRecord) {
 		return a.revert(ctx, fmt.Sprintf("record the daemon's start: %v", err), true)
@@ -122,7 +137,21 @@ func ignoreConfirmed(err error) error {
 }
 
 func (a *agent) restarter() daemon.Restarter {
-	return daemon.Restarter{Strategy: daemon.Strategy(a.rec.Restart.Strategy), Root: a.root.Dir(), Pidfile: a.rec.Restart.Pidfile}
+	return daemon.Restarter{Strategy: daemon.Strategy(a.rec.Restart.Strategy), Root: a.root.Dir(), Pidfile: a.rec.Restart.Pidfile, StartTimeout: a.rec.Timeout}
+}
+
+// unitStarted is the unit's run the agent restarted into (systemd only):
+// what changed, for the record.
+func (a *agent) unitStarted(ctx context.Context) *daemon.UnitState {
+	r := a.restarter()
+	if r.Resolve() != daemon.StrategySystemd {
+		return nil
+	}
+	st, err := r.Unit().State(ctx)
+	if err != nil {
+		return nil
+	}
+	return &daemon.UnitState{ActiveState: st.ActiveState, InvocationID: st.InvocationID, MainPID: st.MainPID, Started: st.Started}
 }
 
 // current reads the record as a client may have changed it.
@@ -200,8 +229,18 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	back := false
 	if restart {
 		restarter := a.restarter()
+		if restarter.Resolve() == daemon.StrategySystemd {
+			// A start that hangs is stopped first: its job would outlive
+			// the restart asked next, and its dockerd the restored files.
+			if st, err := restarter.Unit().State(ctx); err == nil && st.ActiveState == "activating" {
+				if err := restarter.Unit().Stop(ctx, a.rec.Timeout); err != nil {
+					errs = append(errs, fmt.Errorf("stop the hanging start: %w", err))
+				}
+			}
+		}
 		// A daemon that never came up is started again by its supervisor,
-		// which now reads the restored files.
+		// which now reads the restored files; systemd's restart resets the
+		// unit's failed state first (its start limit may be used up).
 		if restarter.Resolve() != daemon.StrategySignal || restarter.Running() {
 			if err := restarter.Restart(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("restart: %w", err))

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -78,10 +79,13 @@ type Record struct {
 	Leftovers Leftovers `json:"leftovers,omitzero"`
 	// EscapeCgroup moves the agent into PID 1's cgroups: started from a
 	// helper container, it must outlive that container.
-	EscapeCgroup bool      `json:"escapeCgroup,omitempty"`
-	AgentPID     int       `json:"agentPid,omitempty"`
-	Armed        time.Time `json:"armed"`
-	Updated      time.Time `json:"updated"`
+	EscapeCgroup bool `json:"escapeCgroup,omitempty"`
+	// Started is the systemd unit's run the agent restarted the daemon
+	// into (its InvocationID, main pid and start time), once it answers.
+	Started  *daemon.UnitState `json:"started,omitempty"`
+	AgentPID int               `json:"agentPid,omitempty"`
+	Armed    time.Time         `json:"armed"`
+	Updated  time.Time         `json:"updated"`
 }
 
 // Restart is the restart strategy as the agent applies it.

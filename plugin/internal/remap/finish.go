@@ -32,6 +32,12 @@ type ClientEnv struct {
 	Timeout  time.Duration
 	Progress io.Writer
 	Control  Control
+	// Restart sees the old daemon go away, when it was opened on it before
+	// the host agent was armed (through the daemon, where the agent's
+	// record is read only by starting a helper container). nil: the record
+	// is read directly (Control is local), or, failing that, an outage is
+	// waited for.
+	Restart *daemon.RestartWatch
 }
 
 func (c ClientEnv) say(format string, args ...any) {
@@ -94,21 +100,46 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
 }
 
-// awaitRestart waits for the old daemon to go away and an answer after it,
-// then asks the agent where it is. No helper runs while the old daemon may
-// still be stopped: its container would be stranded there.
+// restartAllowance is how long the agent may take before it restarts: it
+// first waits (up to 30 s) for the client to remove its helper.
+const restartAllowance = 30 * time.Second
+
+// awaitRestart waits until the host agent has restarted the daemon and the
+// new one answered (or the agent gave up on it), and returns the agent's
+// record. What tells is what changed, not an outage: under systemd socket
+// activation the API never goes down across a restart. On the host itself
+// that is the agent's own phase; through the daemon, where reading it
+// starts a helper container, the old daemon's end (its event stream), and
+// only then the phase. No helper runs while the old daemon may still be
+// stopped: its container would be stranded there.
 func (c ClientEnv) awaitRestart(ctx context.Context, token string) (*hostagent.Record, error) {
-	// The agent first waits for the helper to be gone, then restarts.
-	const leftoverAllowance = 30 * time.Second
-	if !waitDown(ctx, c.API, c.Timeout+leftoverAllowance) {
+	if local, ok := c.Control.(LocalControl); ok {
+		return c.awaitPhase(ctx, local, token)
+	}
+	var seen bool
+	if c.Restart != nil {
+		defer c.Restart.Close()
+		select {
+		case <-c.Restart.Gone():
+			seen = true
+		case <-time.After(c.Timeout + restartAllowance):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	} else {
+		seen = waitDown(ctx, c.API, c.Timeout+restartAllowance)
+	}
+	if !seen {
 		rec, err := c.Control.Status(ctx, token)
 		if err != nil {
 			return nil, fmt.Errorf("the daemon was never seen restarting, and the host agent does not answer: %w", err)
 		}
 		if rec.Phase == hostagent.Armed {
-			return nil, fmt.Errorf("the host agent has not restarted the daemon after %s (armed change %s)", c.Timeout+leftoverAllowance, token)
+			return nil, fmt.Errorf("the host agent has not restarted the daemon after %s (armed change %s)", c.Timeout+restartAllowance, token)
 		}
-		return rec, nil
+		if rec.Phase != hostagent.Restarting {
+			return rec, nil
+		}
 	}
 	for {
 		// Up to twice the timeout: the new daemon's, then the revert's.
@@ -126,6 +157,31 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string) (*hostagent.R
 			return rec, nil
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// awaitPhase reads the agent's record on this host until the agent is past
+// restarting: waiting for a confirmation, or reverting by itself.
+func (c ClientEnv) awaitPhase(ctx context.Context, local LocalControl, token string) (*hostagent.Record, error) {
+	// The restart's bound, then the revert's, which may follow at once.
+	bound := 2*c.Timeout + restartAllowance
+	deadline := time.Now().Add(bound)
+	for {
+		rec, err := local.Status(ctx, token)
+		if err != nil {
+			return nil, fmt.Errorf("ask the host agent: %w", err)
+		}
+		if rec.Phase != hostagent.Armed && rec.Phase != hostagent.Restarting {
+			return rec, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the host agent is still %s after %s (armed change %s)", rec.Phase, bound, token)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

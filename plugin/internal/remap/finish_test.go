@@ -1,0 +1,164 @@
+package remap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// socketActivated is a daemon behind systemd's docker.socket: across a
+// restart every request waits and then succeeds, none fails, so an outage
+// is never seen. Its event stream ends when the old dockerd stops (stop).
+type socketActivated struct {
+	fakeDaemon
+	stop chan struct{}
+}
+
+func (socketActivated) Ping(context.Context, client.PingOptions) (client.PingResult, error) {
+	return client.PingResult{}, nil
+}
+
+func (s socketActivated) Events(ctx context.Context, _ client.EventsListOptions) client.EventsResult {
+	errs := make(chan error, 1)
+	go func() {
+		select {
+		case <-s.stop:
+			errs <- errors.New("unexpected EOF")
+		case <-ctx.Done():
+			errs <- ctx.Err()
+		}
+	}()
+	return client.EventsResult{Messages: make(chan events.Message), Err: errs}
+}
+
+// setPhase moves the armed record to phase as the host agent would
+// (written aside and renamed: a reader never sees half a record).
+func setPhase(t *testing.T, root hostfs.Root, token string, phase hostagent.Phase) {
+	t.Helper()
+	rec, err := hostagent.Status(root, token)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	rec.Phase = phase
+	data, _ := json.Marshal(rec)
+	path := root.Path(hostagent.RecordPath)
+	if err := os.WriteFile(path+".tmp", data, 0o600); err != nil {
+		t.Error(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Error(err)
+	}
+}
+
+func armedRoot(t *testing.T) (hostfs.Root, string) {
+	t.Helper()
+	root, err := hostfs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &hostagent.Record{Token: "t1", Action: "enable", Timeout: time.Second, ConfirmTimeout: time.Minute}
+	if err := hostagent.Arm(root, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(root.Path(hostagent.RecordPath)), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return root, rec.Token
+}
+
+// TestAwaitRestartUnderSocketActivationLocal: on the host itself the client
+// follows the agent's phase. Waiting for an outage instead (as before) never
+// ended here: the agent's confirm deadline passed and it reverted.
+func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
+	root, token := armedRoot(t)
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		setPhase(t, root, token, hostagent.Restarting)
+		time.Sleep(300 * time.Millisecond)
+		setPhase(t, root, token, hostagent.Waiting)
+	}()
+	c := ClientEnv{API: socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}}, Timeout: 2 * time.Second, Control: LocalControl{Root: root}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	rec, err := c.awaitRestart(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Phase != hostagent.Waiting {
+		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Waiting)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("saw the restart after %s; the agent was waiting after 0.45 s", took)
+	}
+}
+
+// recordingControl is the agent reached through helper containers: it
+// notes whether a helper ran while the old daemon still ran (it would be
+// stranded by the restart).
+type recordingControl struct {
+	LocalControl
+	oldDaemonGone <-chan struct{}
+	mu            sync.Mutex
+	early         int
+}
+
+func (r *recordingControl) Status(ctx context.Context, token string) (*hostagent.Record, error) {
+	select {
+	case <-r.oldDaemonGone:
+	default:
+		r.mu.Lock()
+		r.early++
+		r.mu.Unlock()
+	}
+	return r.LocalControl.Status(ctx, token)
+}
+
+// TestAwaitRestartUnderSocketActivationThroughDaemon: through the daemon
+// the old daemon's end (its event stream) is the restart, and no helper
+// runs before it.
+func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
+	root, token := armedRoot(t)
+	stop := make(chan struct{})
+	api := socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}, stop: stop}
+	watch := daemon.WatchRestart(context.Background(), api)
+	control := &recordingControl{LocalControl: LocalControl{Root: root}, oldDaemonGone: stop}
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		setPhase(t, root, token, hostagent.Restarting)
+		time.Sleep(100 * time.Millisecond)
+		close(stop) // the old dockerd stops; the new one answers at once
+		setPhase(t, root, token, hostagent.Waiting)
+	}()
+	c := ClientEnv{API: api, Timeout: 2 * time.Second, Control: control, Restart: watch}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	rec, err := c.awaitRestart(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Phase != hostagent.Waiting {
+		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Waiting)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("saw the restart after %s, want under a second", took)
+	}
+	if control.early > 0 {
+		t.Errorf("%d helper(s) ran before the old daemon stopped", control.early)
+	}
+}
