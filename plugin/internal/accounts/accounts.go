@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,15 @@ type Group struct {
 type DB struct {
 	Users  []User
 	Groups []Group
+	// Directory answers for names the files do not hold (LDAP, SSSD), as
+	// dockerd's own fallback to `getent` does (pkg/idtools LookupUser in
+	// 20.10 and 26.1, internal/usergroup in 28.5); nil reads files only.
+	Directory func(database, key string) ([]byte, error)
+}
+
+// Getent asks the host's name service switch, as dockerd does.
+func Getent(database, key string) ([]byte, error) {
+	return exec.Command("getent", database, key).Output()
 }
 
 // Load reads passwd and group under root. A missing file counts as empty
@@ -59,6 +69,10 @@ func Load(root hostfs.Root) (*DB, error) {
 	}
 	if db.Groups, err = ParseGroup(GroupPath, data); err != nil {
 		return nil, err
+	}
+	if root.IsHost() {
+		// Only on the live host: under --root the files are all there is.
+		db.Directory = Getent
 	}
 	return db, nil
 }
@@ -160,10 +174,23 @@ func (db *DB) UserByID(uid uint32) (User, bool) {
 // LookupUser finds a user by name, or by uid when s is a number, the way
 // dockerd reads a userns-remap value.
 func (db *DB) LookupUser(s string) (User, bool) {
+	u, ok := db.UserByName(s)
 	if id, err := parseID(s); err == nil {
-		return db.UserByID(id)
+		u, ok = db.UserByID(id)
 	}
-	return db.UserByName(s)
+	if ok || db.Directory == nil {
+		return u, ok
+	}
+	out, err := db.Directory("passwd", s)
+	if err != nil {
+		return User{}, false
+	}
+	found, err := ParsePasswd("getent passwd "+s, out)
+	if err != nil || len(found) != 1 {
+		return User{}, false
+	}
+	db.Users = append(db.Users, found[0])
+	return found[0], true
 }
 
 // GroupByName finds a group by name.
@@ -188,10 +215,23 @@ func (db *DB) GroupByID(gid uint32) (Group, bool) {
 
 // LookupGroup finds a group by name, or by gid when s is a number.
 func (db *DB) LookupGroup(s string) (Group, bool) {
+	g, ok := db.GroupByName(s)
 	if id, err := parseID(s); err == nil {
-		return db.GroupByID(id)
+		g, ok = db.GroupByID(id)
 	}
-	return db.GroupByName(s)
+	if ok || db.Directory == nil {
+		return g, ok
+	}
+	out, err := db.Directory("group", s)
+	if err != nil {
+		return Group{}, false
+	}
+	found, err := ParseGroup("getent group "+s, out)
+	if err != nil || len(found) != 1 {
+		return Group{}, false
+	}
+	db.Groups = append(db.Groups, found[0])
+	return found[0], true
 }
 
 // UIDs lists every uid in passwd, sorted, without repeats.

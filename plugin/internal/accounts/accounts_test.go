@@ -174,3 +174,32 @@ func TestCreateSystemUserBadInput(t *testing.T) {
 }
 
 var defaultLookPath = lookPath
+
+// TestLookupFallsBackToTheDirectory: a user only LDAP or SSSD knows is
+// found through the directory, as dockerd finds it through getent; a name
+// nobody knows is still missing.
+func TestLookupFallsBackToTheDirectory(t *testing.T) {
+	db := &DB{Directory: func(database, key string) ([]byte, error) {
+		switch database + " " + key {
+		case "passwd ldapci", "passwd 5000":
+			return []byte("ldapci:*:5000:5000:CI:/home/ldapci:/bin/sh\n"), nil
+		case "group ldapci":
+			return []byte("ldapci:*:5000:\n"), nil
+		}
+		return nil, errors.New("exit status 2")
+	}}
+	for _, key := range []string{"ldapci", "5000"} {
+		if u, ok := db.LookupUser(key); !ok || u.UID != 5000 || u.Name != "ldapci" {
+			t.Errorf("LookupUser(%q) = %+v %v", key, u, ok)
+		}
+	}
+	if g, ok := db.LookupGroup("ldapci"); !ok || g.GID != 5000 {
+		t.Errorf("LookupGroup = %+v %v", g, ok)
+	}
+	if _, ok := db.LookupUser("nobody-at-all"); ok {
+		t.Error("an unknown user was found")
+	}
+	if _, ok := (&DB{}).LookupUser("ldapci"); ok {
+		t.Error("files only: found a user the files do not hold")
+	}
+}
