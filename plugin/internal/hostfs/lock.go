@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -25,7 +26,13 @@ const DefaultLockTimeout = 15 * time.Second
 // dead is stale and is broken. The returned func releases the lock.
 func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 	hp := clean(p)
-	real := r.Path(hp)
+	// The lock goes beside p as shadow puts it (beside a symlink, not its
+	// target), in p's directory resolved inside the root.
+	dir, err := r.Resolve(path.Dir(hp))
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", hp, err)
+	}
+	real := filepath.Join(r.Path(dir), path.Base(hp))
 	lock := real + ".lock"
 	deadline := time.Now().Add(timeout)
 	for {
@@ -69,7 +76,10 @@ func tryLock(file, lock string) error {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return cause(err)
 	}
-	data, err := os.ReadFile(lock)
+	data, _, err := readExisting(lock)
+	if err == nil && data == nil {
+		err = fs.ErrNotExist
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w (lock released meanwhile)", ErrLocked)
@@ -131,7 +141,8 @@ func alive(pid int) bool {
 const maxLockPidFile = 12
 
 // isLockPidFile reports whether name is a lock attempt's pid file for pid:
-// a regular file (not a symlink) of a few bytes holding that pid.
+// a regular file (not a symlink) of a few bytes holding that pid, or
+// nothing (its writer was killed before writing).
 func isLockPidFile(name string, pid int) bool {
 	st, err := os.Lstat(name)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > maxLockPidFile {
@@ -144,6 +155,9 @@ func isLockPidFile(name string, pid int) bool {
 	defer f.Close()
 	data := make([]byte, maxLockPidFile+1)
 	n, _ := f.Read(data)
+	if n == 0 {
+		return true
+	}
 	got, ok := parsePid(data[:n])
 	return ok && n <= maxLockPidFile && got == pid
 }

@@ -6,12 +6,15 @@ package hostfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Root is the directory that stands for "/" of the host.
@@ -67,23 +70,72 @@ func clean(p string) string {
 	return path.Clean("/" + p)
 }
 
-// ReadFile reads the host file p. A missing file gives an error for which
-// errors.Is(err, fs.ErrNotExist) holds.
+// ReadFile reads the host file p, with every symlink and ".." on the way
+// resolved inside the root (see OpenFile). A missing file gives an error
+// for which errors.Is(err, fs.ErrNotExist) holds.
 func (r Root) ReadFile(p string) ([]byte, error) {
-	data, err := os.ReadFile(r.Path(p))
+	f, err := r.OpenFile(p, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
 	}
 	return data, nil
 }
 
-// Stat stats the host path p, following symlinks inside the root.
-func (r Root) Stat(p string) (fs.FileInfo, error) {
+// OpenFile opens host path p as the host would, with "/" at the root: every
+// symlink, absolute or relative, and every ".." resolve inside the root,
+// never to a file of this machine outside it (openat2 with
+// RESOLVE_IN_ROOT; on a kernel without it, Resolve and no symlink followed
+// at the end).
+func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) {
+	rel := strings.TrimPrefix(clean(p), "/")
+	if rel == "" {
+		rel = "."
+	}
+	dir, err := unix.Open(r.Dir(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: r.Dir(), Err: err}
+	}
+	defer unix.Close(dir)
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(perm.Perm()), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	for tries := 0; ; tries++ {
+		fd, err := openat2(dir, rel, &how)
+		switch {
+		case err == nil:
+			return os.NewFile(uintptr(fd), r.Path(p)), nil
+		case errors.Is(err, unix.EAGAIN) && tries < 20:
+			continue // a rename raced the lookup
+		case errors.Is(err, unix.ENOSYS):
+			return r.openResolved(p, flags, perm)
+		}
+		return nil, &fs.PathError{Op: "open", Path: r.Path(p), Err: err}
+	}
+}
+
+// openat2 is unix.Openat2; tests replace it to exercise the fallback.
+var openat2 = unix.Openat2
+
+// openResolved is OpenFile for kernels before 5.6.
+func (r Root) openResolved(p string, flags int, perm fs.FileMode) (*os.File, error) {
 	t, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(r.Path(t))
+	return os.OpenFile(r.Path(t), flags|syscall.O_NOFOLLOW, perm)
+}
+
+// Stat stats the host path p, following symlinks inside the root.
+func (r Root) Stat(p string) (fs.FileInfo, error) {
+	f, err := r.OpenFile(p, unix.O_PATH, 0)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", clean(p), cause(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", clean(p), cause(err))
 	}
@@ -96,22 +148,30 @@ func (r Root) Exists(p string) bool {
 	return err == nil
 }
 
-// Glob returns the host paths matching a host pattern, sorted.
+// Glob returns the host paths matching a host pattern, sorted. Only the
+// last element may hold wildcards; the directory is resolved inside the
+// root, and the paths returned are in the pattern's directory.
 func (r Root) Glob(pattern string) ([]string, error) {
-	matches, err := filepath.Glob(r.Path(pattern))
+	dir, base := path.Split(clean(pattern))
+	if hasMeta(dir) {
+		return nil, fmt.Errorf("glob %s: wildcards only in the last element", pattern)
+	}
+	resolved, err := r.Resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("glob %s: %w", pattern, err)
+	}
+	matches, err := filepath.Glob(filepath.Join(r.Path(resolved), base))
 	if err != nil {
 		return nil, fmt.Errorf("glob %s: %w", pattern, err)
 	}
 	out := make([]string, 0, len(matches))
 	for _, m := range matches {
-		rel, err := filepath.Rel(r.Dir(), m)
-		if err != nil {
-			continue
-		}
-		out = append(out, clean(rel))
+		out = append(out, path.Join(dir, filepath.Base(m)))
 	}
 	return out, nil
 }
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // Resolve follows symlinks in host path p the way the host would, but with
 // absolute link targets taken inside the root and ".." stopping at the root.

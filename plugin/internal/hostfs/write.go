@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,10 +108,10 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 	res := WriteResult{Path: target}
 	real := r.Path(target)
 	if opts.MakeDirs {
-		for _, d := range []string{filepath.Dir(real), filepath.Dir(r.Path(hp))} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return res, fmt.Errorf("write %s: %w", target, cause(err))
-			}
+		// The target's directories, resolved inside the root: a link out
+		// of the root on the way is followed there, not on this machine.
+		if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+			return res, fmt.Errorf("write %s: %w", target, cause(err))
 		}
 	}
 	if opts.Lock {
@@ -183,19 +184,28 @@ func lockTimeout(opts WriteOptions) time.Duration {
 }
 
 // readExisting returns the content and stat of a regular file, or nil, nil
-// when it does not exist.
+// when it does not exist. real is resolved already: a symlink there now is
+// not followed.
 func readExisting(real string) ([]byte, fs.FileInfo, error) {
-	st, err := os.Stat(real)
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, nil, errors.New("not a regular file")
+	}
+	if err != nil {
+		return nil, nil, cause(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, nil, cause(err)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, nil, errors.New("not a regular file")
 	}
-	data, err := os.ReadFile(real)
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, cause(err)
 	}
@@ -210,7 +220,7 @@ func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byt
 	bak := real + BackupSuffix
 	if bst, err := os.Lstat(bak); err == nil {
 		if keep != nil && bst.Mode().IsRegular() {
-			if data, err := os.ReadFile(bak); err == nil && keep(old, data) {
+			if data, _, err := readExisting(bak); err == nil && data != nil && keep(old, data) {
 				return false, nil
 			}
 		}

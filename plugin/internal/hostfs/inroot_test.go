@@ -1,0 +1,99 @@
+package hostfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+)
+
+// outsideDir is a directory beside the root, with a secret file in it.
+func outsideDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("root:$6$secret:19000::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestReadsResolveInsideTheRoot (issue 12, case 6): a symlink in the root,
+// absolute or relative, is followed as the host would follow it, inside
+// the root: never to the file of that name on this machine. An absolute
+// link managed by configuration management reads its target in the root.
+func TestReadsResolveInsideTheRoot(t *testing.T) {
+	out := outsideDir(t)
+	dir := hostfstest.Tree(t, map[string]string{
+		"/srv/cm/daemon.json": "{\"debug\": true}\n",
+	})
+	os.MkdirAll(filepath.Join(dir, "etc/docker"), 0o755)
+	for link, target := range map[string]string{
+		"etc/subuid":             filepath.Join(out, "secret"),
+		"etc/subgid":             "../../../../../../../../" + filepath.Join(out, "secret"),
+		"etc/docker/daemon.json": "/srv/cm/daemon.json",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := Open(dir)
+	for _, p := range []string{"/etc/subuid", "/etc/subgid"} {
+		data, err := r.ReadFile(p)
+		if !errors.Is(err, fs.ErrNotExist) || strings.Contains(string(data), "secret") {
+			t.Errorf("%s through a link out of the root: %q %v, want not found", p, data, err)
+		}
+		if r.Exists(p) {
+			t.Errorf("%s exists through a link out of the root", p)
+		}
+	}
+	data, err := r.ReadFile("/etc/docker/daemon.json")
+	if err != nil || string(data) != "{\"debug\": true}\n" {
+		t.Errorf("absolute link inside the root: %q %v", data, err)
+	}
+}
+
+// TestReadsResolveInsideTheRootWithoutOpenat2: the same on a kernel
+// without openat2 (before 5.6).
+func TestReadsResolveInsideTheRootWithoutOpenat2(t *testing.T) {
+	openat2 = func(int, string, *unix.OpenHow) (int, error) { return -1, unix.ENOSYS }
+	defer func() { openat2 = unix.Openat2 }()
+	TestReadsResolveInsideTheRoot(t)
+}
+
+// TestWritesStayInsideTheRoot (issue 12, case 6): with ROOT/etc a link to a
+// directory out of the root, a locked write creates its directories, lock
+// and file inside the root (where the host would see them), none outside.
+func TestWritesStayInsideTheRoot(t *testing.T) {
+	out := outsideDir(t)
+	dir := t.TempDir()
+	if err := os.Symlink(out, filepath.Join(dir, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(dir)
+	before := hostfstest.Snapshot(t, out)
+	res, err := r.WriteFile("/etc/docker/daemon.json", []byte("{}\n"), WriteOptions{Lock: true, Backup: true, MakeDirs: true, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostfstest.Unchanged(t, out, before)
+	if got, err := os.ReadFile(filepath.Join(dir, out, "docker/daemon.json")); err != nil || string(got) != "{}\n" || res.Path != filepath.Join(out, "docker/daemon.json") {
+		t.Errorf("written %q %v at %s", got, err, res.Path)
+	}
+	unlock, err := r.Lock("/etc/subuid", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostfstest.Unchanged(t, out, before)
+	unlock()
+	matches, err := r.Glob("/etc/docker/*.json")
+	if err != nil || len(matches) != 1 || matches[0] != "/etc/docker/daemon.json" {
+		t.Errorf("glob through the link: %v %v", matches, err)
+	}
+}
