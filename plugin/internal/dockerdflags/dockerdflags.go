@@ -3,10 +3,17 @@
 // /etc/sysconfig/docker, and on the running daemon's command line. A key set
 // both as a flag and in daemon.json stops dockerd from starting, so
 // --userns-remap found here is a conflict; --config-file says which
-// daemon.json dockerd reads.
+// daemon.json dockerd reads and --data-root where its data is.
+//
+// On a host booted with systemd, systemd itself says which unit file and
+// drop-ins are in force (FragmentPath, DropInPaths: also those under /run
+// or /usr/lib, or in directories this package would not guess) and the
+// ExecStart it will run, also when the files changed since the last
+// daemon-reload.
 package dockerdflags
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,7 +21,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -23,7 +32,23 @@ import (
 const (
 	UsernsRemap = "userns-remap"
 	ConfigFile  = "config-file"
+	DataRoot    = "data-root"
 )
+
+// LiveSource names systemd's own view of the unit as a flag's source.
+const LiveSource = "systemd (docker.service ExecStart in force)"
+
+// liveUnit asks the host's systemd about docker.service (a variable for
+// tests).
+var liveUnit = func(root string) (*daemon.UnitState, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := daemon.Unit{Root: root, Name: unitName}.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
 
 // Unit directories, highest priority first (systemd's search path).
 var unitDirs = []string{
@@ -75,6 +100,23 @@ type Report struct {
 	UsernsRemap []Flag `json:"usernsRemap,omitempty"`
 	// ConfigFile lists every --config-file found; the running daemon's first.
 	ConfigFile []Flag `json:"configFile,omitempty"`
+	// DataRootFlag lists every --data-root (or the old --graph/-g) found;
+	// the running daemon's first.
+	DataRootFlag []Flag `json:"dataRoot,omitempty"`
+	// Live is true when systemd named the unit files (not a guess from
+	// the usual directories).
+	Live bool `json:"live,omitempty"`
+}
+
+// DataRootPath is the data root given to dockerd as a flag ("" when none:
+// then daemon.json's "data-root", or /var/lib/docker).
+func (r *Report) DataRootPath() string {
+	for _, f := range r.DataRootFlag {
+		if f.Value != "" {
+			return path.Clean("/" + f.Value)
+		}
+	}
+	return ""
 }
 
 // Conflict returns an error naming the first --userns-remap given to dockerd
@@ -107,10 +149,12 @@ func Scan(root hostfs.Root) (*Report, error) {
 	if err := r.scanRunning(root); err != nil {
 		return nil, err
 	}
-	// The running daemon's --config-file is the truth; list it first.
-	sort.SliceStable(r.ConfigFile, func(i, j int) bool {
-		return strings.HasPrefix(r.ConfigFile[i].Source, "/proc/") && !strings.HasPrefix(r.ConfigFile[j].Source, "/proc/")
-	})
+	// The running daemon's flags are the truth; list them first.
+	for _, flags := range [][]Flag{r.ConfigFile, r.DataRootFlag} {
+		sort.SliceStable(flags, func(i, j int) bool {
+			return strings.HasPrefix(flags[i].Source, "/proc/") && !strings.HasPrefix(flags[j].Source, "/proc/")
+		})
+	}
 	return r, nil
 }
 
@@ -123,6 +167,48 @@ type unitLine struct {
 }
 
 func (r *Report) scanSystemd(root hostfs.Root) error {
+	var live *daemon.UnitState
+	if daemon.SystemdBooted(root.Dir()) {
+		if st, err := liveUnit(root.Dir()); err == nil && st.Loaded() {
+			live = st
+		}
+	}
+	files, err := r.unitFiles(root, live)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		// No unit: sysvinit or upstart scripts read the options files.
+		for _, ef := range envFiles {
+			if err := r.scanEnvFile(root, ef.path, map[string]bool{ef.variable: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := r.scanUnitFiles(root, files); err != nil {
+		return err
+	}
+	if live != nil && len(live.ExecStart) > 0 {
+		r.collectLive(live.ExecStart)
+	}
+	return nil
+}
+
+// unitFiles are the unit file and its drop-ins in the order systemd
+// applies them: as systemd says when it runs (live), else as found in the
+// usual directories.
+func (r *Report) unitFiles(root hostfs.Root, live *daemon.UnitState) ([]string, error) {
+	if live != nil {
+		r.Live = true
+		var files []string
+		if live.FragmentPath != "" {
+			r.Unit = live.FragmentPath
+			files = append(files, live.FragmentPath)
+		}
+		r.DropIns = append([]string(nil), live.DropInPaths...)
+		return append(files, live.DropInPaths...), nil
+	}
 	var files []string
 	for _, d := range unitDirs {
 		p := path.Join(d, unitName)
@@ -138,7 +224,7 @@ func (r *Report) scanSystemd(root hostfs.Root) error {
 	for _, d := range unitDirs {
 		matches, err := root.Glob(path.Join(d, unitName+".d", "*.conf"))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, m := range matches {
 			if _, ok := seen[path.Base(m)]; !ok {
@@ -155,20 +241,19 @@ func (r *Report) scanSystemd(root hostfs.Root) error {
 		r.DropIns = append(r.DropIns, seen[n])
 		files = append(files, seen[n])
 	}
-	if len(files) == 0 {
-		// No unit: sysvinit or upstart scripts read the options files.
-		for _, ef := range envFiles {
-			if err := r.scanEnvFile(root, ef.path, map[string]bool{ef.variable: true}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	return files, nil
+}
 
+// scanUnitFiles finds the effective ExecStart in the unit files and the
+// flags in it, and in the variables it expands.
+func (r *Report) scanUnitFiles(root hostfs.Root, files []string) error {
 	var execStart *unitLine
 	var envs, envFilesUsed []unitLine
 	for _, f := range files {
 		lines, err := readUnit(root, f)
+		if errors.Is(err, fs.ErrNotExist) && r.Live {
+			continue // systemd's view may be older than the files
+		}
 		if err != nil {
 			return err
 		}
@@ -332,33 +417,81 @@ func (r *Report) scanRunning(root hostfs.Root) error {
 	return nil
 }
 
-// collect records --userns-remap and --config-file in args.
+// collectLive records the flags of the ExecStart systemd runs that the unit
+// files did not show (they were edited without a daemon-reload, or live in
+// a place not read): systemd's view is what the next restart runs.
+func (r *Report) collectLive(argv []string) {
+	found := &Report{}
+	found.collect(argv, LiveSource, 0)
+	has := func(flags []Flag, f Flag) bool {
+		for _, g := range flags {
+			if g.Value == f.Value && !strings.HasPrefix(g.Source, "/proc/") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range found.UsernsRemap {
+		if !has(r.UsernsRemap, f) {
+			r.UsernsRemap = append(r.UsernsRemap, f)
+		}
+	}
+	for _, f := range found.ConfigFile {
+		if !has(r.ConfigFile, f) {
+			r.ConfigFile = append(r.ConfigFile, f)
+		}
+	}
+	for _, f := range found.DataRootFlag {
+		if !has(r.DataRootFlag, f) {
+			r.DataRootFlag = append(r.DataRootFlag, f)
+		}
+	}
+}
+
+// flagNames are the long names collected, with their other spellings:
+// --graph and -g are what --data-root was called before Docker 17.05.
+var flagNames = []struct {
+	name     string
+	spelling []string
+}{
+	{UsernsRemap, []string{"--userns-remap"}},
+	{ConfigFile, []string{"--config-file"}},
+	{DataRoot, []string{"--data-root", "--graph", "-g"}},
+}
+
+// collect records --userns-remap, --config-file and --data-root in args.
 func (r *Report) collect(args []string, source string, line int) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			return
 		}
-		for _, name := range []string{UsernsRemap, ConfigFile} {
+		for _, fn := range flagNames {
 			value, found := "", false
-			switch {
-			case a == "--"+name:
-				found = true
-				if i+1 < len(args) {
-					value = args[i+1]
-					i++
+			for _, sp := range fn.spelling {
+				switch {
+				case found:
+				case a == sp:
+					found = true
+					if i+1 < len(args) {
+						value = args[i+1]
+						i++
+					}
+				case strings.HasPrefix(a, sp+"="):
+					value, found = strings.TrimPrefix(a, sp+"="), true
 				}
-			case strings.HasPrefix(a, "--"+name+"="):
-				value, found = strings.TrimPrefix(a, "--"+name+"="), true
 			}
 			if !found {
 				continue
 			}
-			f := Flag{Name: name, Value: value, Source: source, Line: line}
-			if name == UsernsRemap {
+			f := Flag{Name: fn.name, Value: value, Source: source, Line: line}
+			switch fn.name {
+			case UsernsRemap:
 				r.UsernsRemap = append(r.UsernsRemap, f)
-			} else {
+			case ConfigFile:
 				r.ConfigFile = append(r.ConfigFile, f)
+			default:
+				r.DataRootFlag = append(r.DataRootFlag, f)
 			}
 		}
 	}
