@@ -51,7 +51,8 @@ FUZZ_TARGETS := \
 	./plugin/internal/subid:FuzzParse \
 	./plugin/internal/remapspec:FuzzParse \
 	./plugin/internal/daemonconfig:FuzzSet \
-	./plugin/internal/rangeplan:FuzzMake
+	./plugin/internal/rangeplan:FuzzMake \
+	./plugin/internal/hostfs:FuzzResolveInRoot
 
 fuzz: ## Run each fuzz target for FUZZ_TIME inputs (default 50000x)
 	@for target in $(FUZZ_TARGETS); do \

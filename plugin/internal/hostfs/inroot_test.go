@@ -97,3 +97,46 @@ func TestWritesStayInsideTheRoot(t *testing.T) {
 		t.Errorf("glob through the link: %v %v", matches, err)
 	}
 }
+
+// FuzzResolveInRoot: whatever a link in the root points to and whatever
+// path is asked, Resolve names a path in the root, and ReadFile never reads
+// the secret beside it.
+func FuzzResolveInRoot(f *testing.F) {
+	out := f.TempDir()
+	secret := "root:$6$fuzzsecret::::::\n"
+	if err := os.WriteFile(filepath.Join(out, "secret"), []byte(secret), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range [][2]string{
+		{"/etc/link", filepath.Join(out, "secret")},
+		{"/etc/link/secret", out},
+		{"/etc/link", "../../../../../../" + filepath.Join(out, "secret")},
+		{"/etc/../../link/x", "/etc/link"},
+		{"../../etc/link", "."},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, p, target string) {
+		if target == "" || len(target) > 256 || len(p) > 256 || strings.ContainsRune(target+p, 0) {
+			return
+		}
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(dir, "etc/link")); err != nil {
+			return
+		}
+		r, _ := Open(dir)
+		if got, err := r.Resolve(p); err == nil {
+			if rel, err := filepath.Rel(dir, r.Path(got)); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+				t.Fatalf("Resolve(%q) with etc/link -> %q: %q is outside the root", p, target, got)
+			}
+		}
+		for _, q := range []string{p, "/etc/link", "/etc/link/secret"} {
+			if data, err := r.ReadFile(q); err == nil && string(data) == secret {
+				t.Fatalf("ReadFile(%q) with etc/link -> %q read the file outside the root", q, target)
+			}
+		}
+	})
+}
