@@ -103,8 +103,11 @@ func writeStatus(w io.Writer, st remap.Status) error {
 	}
 	if st.User != nil {
 		fmt.Fprintf(tw, "Remap user:\t%s (uid %d), group %s (gid %d)\n", st.User.User, st.User.UID, st.User.Group, st.User.GID)
-		fmt.Fprintf(tw, "Ranges:\tuid %s; gid %s\n", joinStrings(st.UIDRanges), joinStrings(st.GIDRanges))
+		fmt.Fprintf(tw, "Ranges:\tuid %s; gid %s (as %s reads them)\n", joinStrings(st.UIDRanges), joinStrings(st.GIDRanges), st.Rule.Describe())
 		fmt.Fprintf(tw, "Container -> host:\tuid %s; gid %s\n", st.UIDMap, st.GIDMap)
+		if st.Root != nil {
+			fmt.Fprintf(tw, "Container root:\t%s\n", st.Root)
+		}
 	}
 	for _, warning := range st.Warnings {
 		fmt.Fprintf(tw, "WARNING:\t%s\n", warning)

@@ -30,7 +30,9 @@ type Status struct {
 	UIDMap    idmap.Map     `json:"uidMap,omitempty"`
 	GIDMap    idmap.Map     `json:"gidMap,omitempty"`
 	// Rule is how the daemon's version reads the ranges.
-	Rule     idmap.Rule `json:"rule,omitempty"`
+	Rule idmap.Rule `json:"rule,omitempty"`
+	// Root is who container root is on the host, by the maps.
+	Root     *RootOwner `json:"root,omitempty"`
 	Warnings []string   `json:"warnings,omitempty"`
 	// HostUserns lists running containers started with --userns=host, which
 	// bypass remapping.
@@ -97,6 +99,7 @@ func (st *Status) readSetting(snap *Snapshot) error {
 	owner := ownerOf(ident)
 	st.UIDRanges, st.GIDRanges = st.Rule.Lines(snap.SubUID, owner), st.Rule.Lines(snap.SubGID, owner)
 	st.UIDMap, st.GIDMap = idmap.Build(st.UIDRanges), idmap.Build(st.GIDRanges)
+	st.Root = rootOwnerOf(st.UIDMap, st.GIDMap, snap)
 	for _, w := range rangeplan.Analyze(st.Rule, owner, snap.SubUID, snap.SubGID, snap.Accounts) {
 		st.Warnings = append(st.Warnings, w.Message)
 	}
@@ -106,6 +109,43 @@ func (st *Status) readSetting(snap *Snapshot) error {
 		}
 	}
 	return nil
+}
+
+// RootOwner is the host owner of container root: the user (owner layout),
+// and for gids the user's group or another the operator chose (Buildkite's
+// layout maps container gid 0 to the docker group). Names are empty for ids
+// no account has (the isolated layout).
+type RootOwner struct {
+	UID   uint32 `json:"uid"`
+	User  string `json:"user,omitempty"`
+	GID   uint32 `json:"gid"`
+	Group string `json:"group,omitempty"`
+}
+
+func (r RootOwner) String() string {
+	name := func(id uint32, n string) string {
+		if n == "" {
+			return fmt.Sprintf("%d (no account)", id)
+		}
+		return fmt.Sprintf("%d (%s)", id, n)
+	}
+	return "uid " + name(r.UID, r.User) + ", gid " + name(r.GID, r.Group)
+}
+
+func rootOwnerOf(uidMap, gidMap idmap.Map, snap *Snapshot) *RootOwner {
+	uid, okU := uidMap.Root()
+	gid, okG := gidMap.Root()
+	if !okU || !okG {
+		return nil
+	}
+	r := &RootOwner{UID: uid, GID: gid}
+	if u, ok := snap.Accounts.UserByID(uid); ok {
+		r.User = u.Name
+	}
+	if g, ok := snap.Accounts.GroupByID(gid); ok {
+		r.Group = g.Name
+	}
+	return r
 }
 
 // ownerOf is the remap user as dockerd looks it up in /etc/subuid and
