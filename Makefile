@@ -32,17 +32,16 @@ docker: ## Make sure a Docker engine answers here (installs Debian's docker.io i
 dind-images: docker ## Build the offline Docker-in-Docker images (skipped when up to date)
 	scripts/build-dind-images
 
-# Packages whose tests need no Docker engine: parsers, planners, file edits.
-UNIT_PACKAGES := ./plugin/internal/hostfs/... ./plugin/internal/subid ./plugin/internal/accounts \
-	./plugin/internal/remapspec ./plugin/internal/daemonconfig ./plugin/internal/dockerdflags \
-	./plugin/internal/rangeplan ./plugin/internal/hostchange ./plugin/internal/remap \
-	./plugin/internal/livecheck ./plugin/internal/imagescan/... ./plugin/internal/daemon ./plugin/internal/verify \
-	./harness/fixtureimage ./scenarios/cmd/report
+# Packages whose tests need no Docker engine, derived rather than listed:
+# those whose tests import neither the harness, testcontainers nor the
+# Docker API client.
+UNIT_PACKAGES = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
+	| awk '!/docker-userns\/harness( |$$)|testcontainers|moby\/moby\/client/ {print $$1}')
 
 test-unit: ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 $(UNIT_PACKAGES)
 
-test: docker build dind-images ## Run every test: unit, fuzz (briefly), harness and end-to-end on real daemons
+test: validate docker build dind-images ## Run every test: validate, unit, fuzz (briefly), harness and end-to-end on real daemons
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
 
