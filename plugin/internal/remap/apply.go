@@ -21,6 +21,10 @@ import (
 // through the daemon, the one that started the helper) confirms a daemon
 // verified against exp.
 func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, exp verify.Expectation, record func(*hostchange.State), commit *hostagent.Commit) (Outcome, error) {
+	// A restart that nothing would follow up is refused before any write.
+	if err := env.Restarter.CanRestart(ctx); err != nil {
+		return *out, err
+	}
 	logPath := env.Restarter.LogPath()
 	oldState, err := hostchange.LoadState(env.Root)
 	if err != nil {
