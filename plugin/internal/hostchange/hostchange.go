@@ -97,6 +97,12 @@ type AppliedFile struct {
 	// the file between our writes). Restoring it would not undo that
 	// earlier change and could drop the other edits: undo by editing.
 	Partial bool `json:"partial,omitempty"`
+	// IntendedSHA256 is the hash of what a write under way will leave
+	// (IntendedCreate: in a file it creates), recorded before it starts: a
+	// run killed between that write and its record leaves enough for a
+	// later command to undo it. Cleared once the write is recorded.
+	IntendedSHA256 string `json:"intendedSha256,omitempty"`
+	IntendedCreate bool   `json:"intendedCreate,omitempty"`
 	// Changed is false once Restore put the file back.
 	Changed bool `json:"-"`
 

@@ -88,6 +88,7 @@ func (s *State) Record(a *Applied) {
 		kept := f.Backup != "" && !f.BackupCreated
 		if f.continues && (kept || r.Created) {
 			r.WrittenSHA256, r.Removed = f.WrittenSHA256, f.Removed
+			r.IntendedSHA256, r.IntendedCreate = "", false
 			if r.Backup == "" {
 				r.Backup = f.Backup // ours to remove later
 			}
@@ -95,6 +96,40 @@ func (s *State) Record(a *Applied) {
 		}
 		f.Partial = true
 		*r = f
+	}
+}
+
+// Clone is a copy that shares nothing with s (an empty State for nil).
+func (s *State) Clone() *State {
+	if s == nil {
+		return &State{}
+	}
+	c := *s
+	c.Files = slices.Clone(s.Files)
+	c.AddedUID, c.AddedGID = slices.Clone(s.AddedUID), slices.Clone(s.AddedGID)
+	c.RemovedUID, c.RemovedGID = slices.Clone(s.RemovedUID), slices.Clone(s.RemovedGID)
+	return &c
+}
+
+// Intend notes, before any file of set changes, what each write will leave
+// (intent first): a run killed between a write and its record leaves a
+// record from which a later command can tell the file holds our write and
+// undo it. The records of earlier writes stay as they are.
+func (s *State) Intend(root hostfs.Root, set Set) {
+	for _, c := range set {
+		if !c.Changed() || c.Remove {
+			continue
+		}
+		target, err := root.Resolve(c.Path)
+		if err != nil {
+			target = c.Path
+		}
+		i := slices.IndexFunc(s.Files, func(r AppliedFile) bool { return r.Target == target || r.Path == c.Path })
+		if i < 0 {
+			s.Files = append(s.Files, AppliedFile{Path: c.Path, Target: target})
+			i = len(s.Files) - 1
+		}
+		s.Files[i].IntendedSHA256, s.Files[i].IntendedCreate = Hash(c.New), !c.OldExists
 	}
 }
 

@@ -30,20 +30,26 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if err != nil {
 		return *out, err
 	}
-	applied, err := changes.Apply(env.Root, oldState)
-	if err != nil {
+	// Intent first: what the writes will leave is recorded before any
+	// starts, so that a run killed between a write and the record below
+	// leaves what a later command needs to undo it.
+	intent := oldState.Clone()
+	record(intent)
+	intent.Intend(env.Root, changes)
+	if err := intent.Save(env.Root); err != nil {
 		return *out, err
 	}
+	applied, err := changes.Apply(env.Root, oldState)
+	if err != nil {
+		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, nil, oldState))
+	}
+	afterWrite()
 	for _, f := range applied.Files {
 		if f.BackupCreated {
 			out.Backups = append(out.Backups, f.Backup)
 		}
 	}
-	newState := &hostchange.State{}
-	if oldState != nil {
-		copied := *oldState
-		newState = &copied
-	}
+	newState := oldState.Clone()
 	newState.Record(applied)
 	record(newState)
 	if err := newState.Save(env.Root); err != nil {
@@ -79,6 +85,10 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	}
 	return Finish(ctx, env.Client(), out)
 }
+
+// afterWrite runs between the file writes and their record; tests make it
+// stand for a process killed there.
+var afterWrite = func() {}
 
 // describe fills in what a run would change and how it would restart, which
 // is all a dry run prints.

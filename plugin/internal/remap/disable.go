@@ -113,7 +113,16 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 // edited between our writes would drop their edits.
 func undoneContent(root hostfs.Root, state *hostchange.State, p string, current []byte, edit func() []byte) (content []byte, remove bool) {
 	if state != nil {
-		if f, ok := state.File(p); ok && f.WrittenSHA256 == hostchange.Hash(current) {
+		f, ok := state.File(p)
+		if cur := hostchange.Hash(current); ok && f.IntendedSHA256 == cur && f.WrittenSHA256 != cur {
+			// A run killed after this write, before its record: the file
+			// is ours when that write made it, else our change is edited out.
+			if f.IntendedCreate {
+				return nil, true
+			}
+			return edit(), false
+		}
+		if ok && f.WrittenSHA256 == hostchange.Hash(current) {
 			if f.Created {
 				return nil, true
 			}

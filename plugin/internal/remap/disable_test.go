@@ -2,6 +2,7 @@ package remap
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -181,4 +182,36 @@ func TestDisableRemoveRangesPutsBackRecordedRemovals(t *testing.T) {
 	}
 	want := "alice:100000:65536\nbob:900000:65536\nagent:300000:1000\n"
 	wantFiles(t, env.Root, map[string]string{SubUIDPath: want, SubGIDPath: want, "/etc/docker/daemon.json": "{}\n"})
+}
+
+// TestDisableUndoesEnableKilledBeforeItsRecord (issue 12, case 15): enable
+// killed after writing the files but before its state record: a later
+// disable --remove-ranges still finds what enable meant to write and
+// undoes all of it.
+func TestDisableUndoesEnableKilledBeforeItsRecord(t *testing.T) {
+	ctx := context.Background()
+	files := baseHost()
+	env := testEnv(t, hostfstest.Tree(t, files))
+	killed := errors.New("killed")
+	afterWrite = func() { panic(killed) }
+	func() {
+		defer func() {
+			if r := recover(); r != killed {
+				t.Fatalf("enable was not killed after its writes: %v", r)
+			}
+		}()
+		Enable(ctx, env, EnableOptions{Spec: "agent"})
+	}()
+	afterWrite = func() {}
+	if daemonJSON, _ := env.Root.ReadFile("/etc/docker/daemon.json"); !strings.Contains(string(daemonJSON), "userns-remap") {
+		t.Fatalf("the killed enable wrote no daemon.json:\n%s", daemonJSON)
+	}
+	if _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantFiles(t, env.Root, map[string]string{
+		SubUIDPath:                files[SubUIDPath],
+		SubGIDPath:                files[SubGIDPath],
+		"/etc/docker/daemon.json": files["/etc/docker/daemon.json"],
+	})
 }
