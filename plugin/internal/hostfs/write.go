@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // BackupSuffix names the backup of a file's content before a change.
@@ -167,7 +169,7 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 		if perm == 0 {
 			perm = 0o644
 		}
-		if err := replace(real, e.Content, st, perm); err != nil {
+		if err := replace(real, e.Content, st, perm, real); err != nil {
 			return res, fmt.Errorf("write %s: %w", target, err)
 		}
 		res.Created = !exists
@@ -229,7 +231,7 @@ func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byt
 	}
 	tmp, err := linkTemp(real)
 	if err != nil {
-		if err := replace(bak, old, st, st.Mode().Perm()); err != nil {
+		if err := replace(bak, old, st, st.Mode().Perm(), real); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -292,7 +294,9 @@ func removeStaleLockFiles(real string) {
 
 // replace writes content to a temp file beside real and renames it over.
 // With st set the new file gets st's mode and owner, else perm.
-func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode) (err error) {
+// With st set, the extended attributes of attrsFrom (ACLs among them) are
+// kept too; one that cannot be kept fails the write.
+func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode, attrsFrom string) (err error) {
 	dir := filepath.Dir(real)
 	f, err := os.CreateTemp(dir, filepath.Base(tempPattern(real)))
 	if err != nil {
@@ -321,6 +325,9 @@ func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode) (err
 				return cause(err)
 			}
 		}
+		if err = copyXattrs(attrsFrom, f); err != nil {
+			return err
+		}
 	}
 	if err = f.Sync(); err != nil {
 		return cause(err)
@@ -332,6 +339,43 @@ func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode) (err
 		return cause(err)
 	}
 	return syncDir(dir)
+}
+
+// copyXattrs gives to the extended attributes of the file at from (not
+// following a symlink): user notes, ACLs (system.posix_acl_*), SELinux
+// labels. A file system without them has none to copy.
+func copyXattrs(from string, to *os.File) error {
+	size, err := unix.Llistxattr(from, nil)
+	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOENT) || size == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list extended attributes: %w", err)
+	}
+	buf := make([]byte, size)
+	if size, err = unix.Llistxattr(from, buf); err != nil {
+		return fmt.Errorf("list extended attributes: %w", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		n, err := unix.Lgetxattr(from, name, nil)
+		if errors.Is(err, unix.ENODATA) {
+			continue
+		}
+		value := make([]byte, max(n, 0))
+		if err == nil {
+			n, err = unix.Lgetxattr(from, name, value)
+		}
+		if err != nil {
+			return fmt.Errorf("read extended attribute %s: %w", name, err)
+		}
+		if err := unix.Fsetxattr(int(to.Fd()), name, value[:n], 0); err != nil {
+			return fmt.Errorf("keep extended attribute %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // syncDir makes a rename or unlink in dir durable.
