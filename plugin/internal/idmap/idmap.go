@@ -176,6 +176,23 @@ func Build(ranges []subid.Range) Map {
 	return out
 }
 
+// Parse reads the kernel's /proc/PID/uid_map or gid_map text (padded
+// columns, one line per range).
+func Parse(text string) (Map, error) {
+	var m Map
+	for _, raw := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		var l Line
+		if n, err := fmt.Sscan(raw, &l.Container, &l.Host, &l.Size); err != nil || n != 3 {
+			return nil, fmt.Errorf("parse id map line %q: want three numbers", raw)
+		}
+		m = append(m, l)
+	}
+	return m, nil
+}
+
 // String writes the lines joined by ", ": "0 999 1, 1 165536 65535".
 func (m Map) String() string {
 	parts := make([]string, len(m))

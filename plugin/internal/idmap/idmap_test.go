@@ -175,3 +175,13 @@ func TestNameAndUIDMatchesMobySysUser(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKernelText(t *testing.T) {
+	got, err := Parse("         0        999          1\n         1     100000      65535\n")
+	if err != nil || got.String() != "0 999 1, 1 100000 65535" {
+		t.Fatalf("Parse = %q, %v", got, err)
+	}
+	if _, err := Parse("0 1"); err == nil || !strings.Contains(err.Error(), `"0 1"`) {
+		t.Fatalf("a short line: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -52,15 +51,15 @@ func (r *runner) idMapCheck(ctx context.Context, img probe.Image) Check {
 	if err != nil {
 		return failed(c.Expected, err)
 	}
-	uids, err := probe.ParseIDMap(maps.UIDMap)
+	uids, err := idmap.Parse(maps.UIDMap)
 	if err != nil {
 		return failed(c.Expected, err)
 	}
-	gids, err := probe.ParseIDMap(maps.GIDMap)
+	gids, err := idmap.Parse(maps.GIDMap)
 	if err != nil {
 		return failed(c.Expected, err)
 	}
-	c.Observed = fmt.Sprintf("uid %s; gid %s", strings.ReplaceAll(probe.FormatIDMap(uids), "; ", ", "), strings.ReplaceAll(probe.FormatIDMap(gids), "; ", ", "))
+	c.Observed = fmt.Sprintf("uid %s; gid %s", uids, gids)
 	if r.exp == nil {
 		c.Expected = r.noExpectation("a map")
 		return c
@@ -218,11 +217,7 @@ func owner(path string) (uid, gid uint32, err error) {
 	return sys.Uid, sys.Gid, nil
 }
 
-func sameMap(want idmap.Map, got []probe.Mapping) bool {
-	return slices.EqualFunc(want, got, func(w idmap.Line, g probe.Mapping) bool {
-		return w.Container == g.ContainerID && w.Host == g.HostID && w.Size == g.Size
-	})
-}
+func sameMap(want, got idmap.Map) bool { return want.Equal(got) }
 
 // rootOwner names the host owner of container root: uid:gid, and the user
 // when container root is the user itself (not so in the isolated layout).

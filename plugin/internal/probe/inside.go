@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 )
 
 // Command is the hidden first argument that makes the plugin binary act as
@@ -78,30 +77,6 @@ func printIDMaps(w io.Writer) error {
 	return json.NewEncoder(w).Encode(IDMaps{UIDMap: string(uid), GIDMap: string(gid)})
 }
 
-// Mapping is one line of a uid_map or gid_map: Size ids from ContainerID
-// inside land on HostID outside.
-type Mapping struct {
-	ContainerID uint32 `json:"containerID"`
-	HostID      uint32 `json:"hostID"`
-	Size        uint32 `json:"size"`
-}
-
-// ParseIDMap reads the kernel's uid_map/gid_map text.
-func ParseIDMap(text string) ([]Mapping, error) {
-	var maps []Mapping
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var m Mapping
-		if n, err := fmt.Sscan(line, &m.ContainerID, &m.HostID, &m.Size); err != nil || n != 3 {
-			return nil, fmt.Errorf("parse id map line %q: want three numbers", line)
-		}
-		maps = append(maps, m)
-	}
-	return maps, nil
-}
-
 // DecodeIDMaps reads the output of the idmap action.
 func DecodeIDMaps(out string) (IDMaps, error) {
 	var maps IDMaps
@@ -109,13 +84,4 @@ func DecodeIDMaps(out string) (IDMaps, error) {
 		return IDMaps{}, fmt.Errorf("read probe id maps %q: %w", out, err)
 	}
 	return maps, nil
-}
-
-// FormatIDMap writes maps as "container host size" lines joined by "; ".
-func FormatIDMap(maps []Mapping) string {
-	parts := make([]string, len(maps))
-	for i, m := range maps {
-		parts[i] = fmt.Sprintf("%d %d %d", m.ContainerID, m.HostID, m.Size)
-	}
-	return strings.Join(parts, "; ")
 }

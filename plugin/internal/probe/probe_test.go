@@ -74,20 +74,6 @@ func TestProbeOnUnremappedDaemon(t *testing.T) {
 	}
 }
 
-func TestParseIDMap(t *testing.T) {
-	got, err := ParseIDMap("         0        999          1\n         1     100000      65535\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Mapping{{0, 999, 1}, {1, 100000, 65535}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("got %+v, want %+v", got, want)
-	}
-	if _, err := ParseIDMap("0 1"); err == nil {
-		t.Error("want an error for a short line")
-	}
-}
-
 func TestMainWriteWithMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
 	var out, errOut strings.Builder

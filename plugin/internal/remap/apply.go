@@ -9,8 +9,6 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
-	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
@@ -107,16 +105,8 @@ func expectationOf(plan rangeplan.Plan) verify.Expectation {
 	return verify.Expectation{
 		Remapped: true,
 		RootUID:  plan.UID.Root, RootGID: plan.GID.Root,
-		UIDMap: mappingsOf(plan.UID.Map), GIDMap: mappingsOf(plan.GID.Map),
+		UIDMap: plan.UID.Map, GIDMap: plan.GID.Map,
 	}
-}
-
-func mappingsOf(lines idmap.Map) []probe.Mapping {
-	maps := make([]probe.Mapping, len(lines))
-	for i, l := range lines {
-		maps[i] = probe.Mapping{ContainerID: l.Container, HostID: l.Host, Size: l.Size}
-	}
-	return maps
 }
 
 // mergeRanges adds ranges not yet listed, keeping the first record.

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
@@ -20,11 +21,11 @@ type Expectation struct {
 	// RootUID and RootGID are the host ids of container root (remapped only).
 	RootUID, RootGID uint32
 	// UIDMap and GIDMap are the maps a container should get.
-	UIDMap, GIDMap []probe.Mapping
+	UIDMap, GIDMap idmap.Map
 }
 
 // identity is the map of a container on an unremapped daemon.
-var identity = []probe.Mapping{{ContainerID: 0, HostID: 0, Size: 4294967295}}
+var identity = idmap.Map{{Container: 0, Host: 0, Size: 4294967295}}
 
 // Unremapped is the expectation after `disable`.
 func Unremapped() Expectation {
@@ -111,14 +112,14 @@ func dataRootCheck(state daemon.State, exp Expectation) Check {
 	return c
 }
 
-func mapCheck(name string, want []probe.Mapping, got string) Check {
-	observed, err := probe.ParseIDMap(got)
-	c := Check{Name: name, Expected: probe.FormatIDMap(want), Observed: probe.FormatIDMap(observed)}
+func mapCheck(name string, want idmap.Map, got string) Check {
+	observed, err := idmap.Parse(got)
+	c := Check{Name: name, Expected: want.String(), Observed: observed.String()}
 	if err != nil {
 		c.Observed = err.Error()
 		return c
 	}
-	c.OK = slices.Equal(want, observed)
+	c.OK = want.Equal(observed)
 	return c
 }
 

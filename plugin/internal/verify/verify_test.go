@@ -4,12 +4,12 @@ import (
 	"testing"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 )
 
 func TestChecksCompareObservationWithExpectation(t *testing.T) {
 	remapped := Expectation{Remapped: true, RootUID: 999, RootGID: 999,
-		UIDMap: []probe.Mapping{{ContainerID: 0, HostID: 999, Size: 1}, {ContainerID: 1, HostID: 165536, Size: 65535}}}
+		UIDMap: idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}}
 	on := daemon.State{Remapped: true, DataRoot: "/var/lib/docker/999.999"}
 	off := daemon.State{DataRoot: "/var/lib/docker"}
 
