@@ -47,8 +47,9 @@ local daemon (streamed, nothing written to disk), or an image in a registry
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.images = args
-			if cmd.Flags().Changed("size") && (opts.size == 0 || opts.size > imagescan.MaxSize) {
-				return fmt.Errorf("check --size %d: want 1 to %d", opts.size, uint64(imagescan.MaxSize))
+			// As enable's --size: 2^32-1 is no id, so a range holds one less.
+			if cmd.Flags().Changed("size") && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
+				return fmt.Errorf("check --size %d: want 1 to %d", opts.size, uint64(imagescan.MaxSize-1))
 			}
 			if cmd.Flags().Changed("size") && opts.user != "" {
 				return errors.New("check --size and --user: give one of them")

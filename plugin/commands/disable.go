@@ -37,6 +37,9 @@ enable are visible again.`,
   sudo docker userns disable --dry-run`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.restart.check(); err != nil {
+				return err
+			}
 			ts, err := targets(dockerCLI, global, opts.host)
 			if err != nil {
 				return err

@@ -61,6 +61,9 @@ Images and containers made before remapping are not visible while it is on
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
+			if err := opts.restart.check(); err != nil {
+				return err
+			}
 			if len(opts.forImages) > 0 && opts.size != "auto" {
 				return errors.New("--for-image goes with --size auto")
 			}

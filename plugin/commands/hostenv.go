@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -18,6 +19,18 @@ type restartOptions struct {
 	timeout        time.Duration
 	confirmTimeout time.Duration
 	pidfile        string
+}
+
+// check refuses durations that cannot bound a wait (0 used to mean the
+// default without a word, and a negative one was taken).
+func (o restartOptions) check() error {
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be above 0", o.timeout)
+	}
+	if o.confirmTimeout <= 0 {
+		return fmt.Errorf("--confirm-timeout %s: must be above 0", o.confirmTimeout)
+	}
+	return nil
 }
 
 // hostEnv opens the host root and gathers what a command acting on the
