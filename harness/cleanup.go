@@ -26,8 +26,12 @@ func Cleanup(t testing.TB, d *DinD) {
 		}
 		id := d.GetContainerID()
 		if t.Failed() && os.Getenv(KeepFailedEnv) == "1" {
-			t.Logf("%s=1: kept DinD container %s of failed %s\n  inspect: docker exec -it %s bash\n  daemon log: docker exec %s cat %s\n  remove: docker rm -fv %s",
-				KeepFailedEnv, short(id), t.Name(), short(id), short(id), DaemonLogPath, short(id))
+			logCmd := "cat " + DaemonLogPath
+			if d.Flavour() == Systemd {
+				logCmd = "journalctl -u " + DockerService
+			}
+			t.Logf("%s=1: kept DinD container %s of failed %s\n  inspect: docker exec -it %s bash\n  daemon log: docker exec %s %s\n  remove: docker rm -fv %s",
+				KeepFailedEnv, short(id), t.Name(), short(id), short(id), logCmd, short(id))
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -18,8 +18,32 @@ const DaemonTimeout = 60 * time.Second
 // stops its containers first) before it kills it.
 const stopGrace = 5 * time.Second
 
-// DaemonPID returns the pid of the running inner dockerd, from its pidfile.
+// Flavour tells how the container runs its inner dockerd (from the image's
+// label): Supervised or Systemd.
+func (d *DinD) Flavour() Flavour {
+	if d == nil || d.flavour == "" {
+		return Supervised
+	}
+	return d.flavour
+}
+
+// DaemonPID returns the pid of the running inner dockerd: from its pidfile
+// in the supervised flavour, docker.service's MainPID under systemd.
 func (d *DinD) DaemonPID(ctx context.Context) (int, error) {
+	if d.Flavour() == Systemd {
+		out, err := d.ExecOK(ctx, "systemctl", "show", "--property=MainPID", "--value", DockerService)
+		if err != nil {
+			return 0, fmt.Errorf("read MainPID of %s: %w", DockerService, err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(out))
+		if err != nil {
+			return 0, fmt.Errorf("read MainPID of %s: %q is not a pid", DockerService, out)
+		}
+		if pid == 0 {
+			return 0, fmt.Errorf("read MainPID of %s: no main process: %s", DockerService, d.unitState(ctx))
+		}
+		return pid, nil
+	}
 	b, err := d.ReadFile(ctx, DaemonPIDPath)
 	if err != nil {
 		return 0, err
@@ -31,19 +55,49 @@ func (d *DinD) DaemonPID(ctx context.Context) (int, error) {
 	return pid, nil
 }
 
-// WaitDaemon waits until the inner daemon answers `docker version`.
+// unitState describes docker.service's state for error messages, e.g.
+// "ActiveState=failed SubState=failed Result=start-limit-hit".
+func (d *DinD) unitState(ctx context.Context) string {
+	out, err := d.ExecOK(ctx, "systemctl", "show", "--property=ActiveState,SubState,Result", DockerService)
+	if err != nil {
+		return "state unknown: " + err.Error()
+	}
+	return strings.Join(strings.Fields(out), " ")
+}
+
+// WaitDaemon waits until the inner daemon answers `docker version`. It only
+// waits: a supervised daemon comes back by itself, the entry script keeps
+// starting it; under systemd a docker.service that failed (a bad config, a
+// start limit hit) stays down, as on a server, until RestartDaemon or a
+// `systemctl start docker`.
 func (d *DinD) WaitDaemon(ctx context.Context) error {
 	_, err := d.waitDaemon(ctx, 0)
 	return err
 }
 
-// RestartDaemon stops the inner dockerd (TERM, KILL after a grace period)
-// and waits until a new dockerd, started by the entry script with the
-// current daemon.json and flags, answers `docker version`. A daemon that cannot start (a bad daemon.json) makes it fail
-// at the deadline with the end of the daemon log; the entry script keeps
-// retrying, so restoring a good config and calling WaitDaemon recovers.
+// RestartDaemon restarts the inner dockerd and waits until a new dockerd,
+// with the current daemon.json and flags, answers `docker version`.
+//
+// Supervised: it stops dockerd (TERM, KILL after a grace period) and the
+// entry script starts it again; a daemon that cannot start (a bad
+// daemon.json) makes it fail at the deadline with the end of the daemon
+// log; the entry script keeps retrying, so restoring a good config and
+// calling WaitDaemon recovers.
+//
+// Systemd: as an administrator would, `systemctl daemon-reload` (a drop-in
+// may have changed), `systemctl reset-failed` (so Debian's StartLimitBurst
+// cannot refuse the harness's own restarts) and `systemctl restart docker`,
+// whose job ends when dockerd is ready or has failed; a failure is returned
+// at once with the unit's state and the end of the journal, and the daemon
+// stays down until the next RestartDaemon.
 func (d *DinD) RestartDaemon(ctx context.Context) error {
 	old, err := d.DaemonPID(ctx)
+	if d.Flavour() == Systemd {
+		if err != nil {
+			old = 0
+		}
+		return d.restartUnit(ctx, old)
+	}
 	if err != nil {
 		// Not running (a failed start): the entry script is already retrying.
 		_, err = d.waitDaemon(ctx, 0)
@@ -58,6 +112,29 @@ kill -KILL %[1]d 2>/dev/null; exit 0`, old, int(stopGrace/(100*time.Millisecond)
 	}
 	if _, err := d.waitDaemon(ctx, old); err != nil {
 		return fmt.Errorf("restart dockerd: %w", err)
+	}
+	return nil
+}
+
+// restartUnit restarts docker.service through systemctl and waits for a
+// dockerd other than pid old to answer.
+func (d *DinD) restartUnit(ctx context.Context, old int) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DaemonTimeout)
+		defer cancel()
+	}
+	script := "systemctl daemon-reload && systemctl reset-failed " + DockerService + " " + DockerSocket +
+		" 2>/dev/null; systemctl restart " + DockerService
+	if _, err := d.ExecOK(ctx, "sh", "-c", script); err != nil {
+		err = fmt.Errorf("restart %s: %w; %s", DockerService, err, d.unitState(context.WithoutCancel(ctx)))
+		if tail := d.daemonLogTail(context.WithoutCancel(ctx), 5); tail != "" {
+			err = fmt.Errorf("%w; journal ends: %s", err, tail)
+		}
+		return err
+	}
+	if _, err := d.waitDaemon(ctx, old); err != nil {
+		return fmt.Errorf("restart %s: %w", DockerService, err)
 	}
 	return nil
 }
@@ -92,7 +169,7 @@ func (d *DinD) waitDaemon(ctx context.Context, notPID int) (int, error) {
 		case <-ctx.Done():
 			err := fmt.Errorf("wait for dockerd: %w (last: %v)", ctx.Err(), last)
 			if tail := d.daemonLogTail(context.WithoutCancel(ctx), 5); tail != "" {
-				err = fmt.Errorf("%w; dockerd log ends: %s", err, tail)
+				err = fmt.Errorf("%w; %s ends: %s", err, d.DaemonLogName(), tail)
 			}
 			return 0, err
 		case <-time.After(daemonPollInterval):
@@ -100,11 +177,30 @@ func (d *DinD) waitDaemon(ctx context.Context, notPID int) (int, error) {
 	}
 }
 
-// DaemonLog returns everything the inner dockerd (and the entry script
-// supervising it) logged since the container started.
+// DaemonLog returns everything the inner dockerd logged since the container
+// started: in the supervised flavour DaemonLogPath (with the entry script's
+// own lines), under systemd the journal of docker.service (`journalctl -u
+// docker.service`: dockerd's lines and systemd's about the unit, such as
+// "Start request repeated too quickly").
 func (d *DinD) DaemonLog(ctx context.Context) (string, error) {
+	if d.Flavour() == Systemd {
+		out, err := d.ExecOK(ctx, "journalctl", "--unit="+DockerService, "--no-pager", "--quiet", "--output=short-iso")
+		if err != nil {
+			return "", fmt.Errorf("read the journal of %s: %w", DockerService, err)
+		}
+		return out, nil
+	}
 	b, err := d.ReadFile(ctx, DaemonLogPath)
 	return string(b), err
+}
+
+// DaemonLogName says where DaemonLog reads, for messages: DaemonLogPath or
+// "journalctl -u docker.service".
+func (d *DinD) DaemonLogName() string {
+	if d.Flavour() == Systemd {
+		return "journalctl -u " + DockerService
+	}
+	return DaemonLogPath
 }
 
 // daemonLogTail returns the last n lines of the daemon log on one line, for

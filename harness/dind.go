@@ -26,8 +26,21 @@ const (
 	DockerdFlagsPath = "/etc/dind/dockerd-flags"
 	// DaemonJSONPath is the inner daemon's default configuration file.
 	DaemonJSONPath = "/etc/docker/daemon.json"
-	// DaemonLogPath is where the entry script appends dockerd's output.
+	// DaemonLogPath is where the entry script appends dockerd's output (in
+	// the supervised flavour; systemd's dockerd logs to the journal).
 	DaemonLogPath = "/var/log/dockerd.log"
+	// DockerdFlagsDropIn is the docker.service drop-in in which the systemd
+	// flavour's entry script puts the flags of DockerdFlagsPath and of
+	// WithHostSocket at boot: the unit's own ExecStart with the flags after
+	// it. It exists only when there are flags; after boot it is the place
+	// to change them (RestartDaemon reloads systemd's configuration).
+	DockerdFlagsDropIn = "/etc/systemd/system/docker.service.d/dind-flags.conf"
+	// DockerService is the systemd unit that runs dockerd in the systemd
+	// flavour, behind DockerSocket.
+	DockerService = "docker.service"
+	// DockerSocket is the socket unit that holds /run/docker.sock for
+	// DockerService (socket activation, dockerd -H fd://).
+	DockerSocket = "docker.socket"
 	// DaemonPIDPath is dockerd's default pidfile.
 	DaemonPIDPath = "/var/run/docker.pid"
 
@@ -35,6 +48,12 @@ const (
 	ReadyTimeout = 60 * time.Second
 
 	labelHarness = "org.docker-userns.harness"
+	// labelFlavour carries the image's flavour from Run to the options
+	// (WithHostSocket) and shows it in `docker inspect`.
+	labelFlavour = labelHarness + ".flavour"
+	// imageLabelFlavour is the flavour label scripts/build-dind-images puts
+	// on each image; an image without it is supervised.
+	imageLabelFlavour = "org.docker-userns.dind.flavour"
 )
 
 func init() {
@@ -53,27 +72,40 @@ type DinD struct {
 	api *client.Client
 	// socketDir is the host directory of WithHostSocket's socket, or "".
 	socketDir string
+	flavour   Flavour
 
 	mu          sync.Mutex
 	toolsCopied bool
 }
 
-// Run starts a DinD container from image (one of Versions) and waits until
-// its inner daemon answers. Options are applied after the defaults, so the
-// caller's win; note that testcontainers.WithHostConfigModifier replaces
-// the harness's own modifier (capabilities, volume) rather than adding to
-// it. On error the partly built container is returned too, for Cleanup.
-// Tests mostly want Start, which also registers Cleanup.
+// Run starts a DinD container from image (an Image's Ref, a Version's
+// Image or Systemd) and waits until its inner daemon answers. The image's
+// flavour label says how: a supervised image's entry script runs dockerd;
+// a systemd image boots systemd (with a tmpfs on /run and /run/lock) and Run
+// waits until systemd has finished booting and docker.service answers.
+// Options are applied after the defaults, so the caller's win; note that
+// testcontainers.WithHostConfigModifier replaces the harness's own modifier
+// (capabilities, volume, tmpfs) rather than adding to it. On error the
+// partly built container is returned too, for Cleanup. Tests mostly want
+// Start, which also registers Cleanup.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*DinD, error) {
 	api, err := hostClient(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("run dind: %w", err)
 	}
-	if _, err := api.ImageInspect(ctx, image); err != nil {
+	inspect, err := api.ImageInspect(ctx, image)
+	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("run dind: image %s missing: build it with `make dind-images`", image)
 		}
 		return nil, fmt.Errorf("run dind: inspect image %s: %w", image, err)
+	}
+	flavour := Supervised
+	if inspect.Config != nil && inspect.Config.Labels[imageLabelFlavour] != "" {
+		flavour = Flavour(inspect.Config.Labels[imageLabelFlavour])
+	}
+	if flavour != Supervised && flavour != Systemd {
+		return nil, fmt.Errorf("run dind: image %s: unknown flavour %q in label %s", image, flavour, imageLabelFlavour)
 	}
 	privileged, err := canRunPrivileged(ctx, api, image)
 	if err != nil {
@@ -81,17 +113,27 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	}
 
 	stopTimeout := 1 // seconds; the entry script exits well within it on TERM
+	ready := []string{"docker", "info"}
+	if flavour == Systemd {
+		ready = []string{"sh", "-c", systemdReadyScript}
+	}
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:  image,
-			Labels: map[string]string{labelHarness: "dind"},
+			Labels: map[string]string{labelHarness: "dind", labelFlavour: string(flavour)},
 			ConfigModifier: func(c *container.Config) {
 				c.StopTimeout = &stopTimeout
+				if flavour == Systemd {
+					// systemd's way to be asked to shut down; the
+					// images cannot carry it (docker import takes no
+					// STOPSIGNAL).
+					c.StopSignal = "SIGRTMIN+3"
+				}
 			},
 			HostConfigModifier: func(hc *container.HostConfig) {
-				hostConfig(hc, privileged)
+				hostConfig(hc, privileged, flavour)
 			},
-			WaitingFor: wait.ForExec([]string{"docker", "info"}).
+			WaitingFor: wait.ForExec(ready).
 				WithStartupTimeout(ReadyTimeout).
 				WithPollInterval(100 * time.Millisecond),
 		},
@@ -108,14 +150,14 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	var d *DinD
 	if ctr != nil {
 		// Terminate removes the socket dir from now on (WithHostSocket).
-		d = &DinD{Container: ctr, api: api, socketDir: req.Labels[labelSocketDir]}
+		d = &DinD{Container: ctr, api: api, socketDir: req.Labels[labelSocketDir], flavour: flavour}
 	} else {
 		discardSocketDir(&req)
 	}
 	if err != nil {
 		if d != nil {
 			if tail := d.daemonLogTail(ctx, 5); tail != "" {
-				err = fmt.Errorf("%w; dockerd log ends: %s", err, tail)
+				err = fmt.Errorf("%w; %s ends: %s", err, d.DaemonLogName(), tail)
 			}
 		}
 		return d, fmt.Errorf("run dind: %w", err)
@@ -123,16 +165,32 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	return d, nil
 }
 
+// systemdReadyScript tells whether a systemd flavour's container is ready:
+// systemd has finished booting (running, or degraded when a unit failed)
+// and dockerd answers through docker.socket. `is-system-running --wait`
+// fails at once while systemd's bus is not up yet, so the wait polls.
+const systemdReadyScript = `state=$(systemctl is-system-running --wait 2>/dev/null)
+case $state in running | degraded) ;; *) exit 1 ;; esac
+systemctl is-active -q docker.service && docker version --format '{{.Server.Version}}' | grep -q .`
+
 // hostConfig sets what the inner daemon needs: privileged where the host
 // allows it, else every capability the host can give (not SYS_RESOURCE,
 // whose absence from the bounding set is what breaks --privileged here), no
 // seccomp or AppArmor filter, no masked or read-only /proc and /sys paths,
 // and a cgroup namespace of its own. /var/lib/docker is an anonymous volume,
 // since overlayfs cannot stack on the container's own overlay root; it goes
-// away with the container.
-func hostConfig(hc *container.HostConfig, privileged bool) {
+// away with the container. systemd as PID 1 also wants /run and /run/lock
+// on tmpfs.
+func hostConfig(hc *container.HostConfig, privileged bool, flavour Flavour) {
 	hc.CgroupnsMode = container.CgroupnsModePrivate
 	hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/docker"})
+	if flavour == Systemd {
+		if hc.Tmpfs == nil {
+			hc.Tmpfs = map[string]string{}
+		}
+		hc.Tmpfs["/run"] = "mode=755"
+		hc.Tmpfs["/run/lock"] = "mode=1777"
+	}
 	if privileged {
 		hc.Privileged = true
 		return
@@ -241,7 +299,11 @@ func WithPlugin(hostPath string) testcontainers.CustomizeRequestOption {
 
 // WithDockerdFlags gives the inner dockerd command-line flags, as a systemd
 // unit's ExecStart would (e.g. "--userns-remap=agent"). The flags are
-// written to DockerdFlagsPath and split on white space.
+// written to DockerdFlagsPath and split on white space: the supervised
+// entry script reads the file at each start of dockerd; in the systemd
+// flavour the entry script puts them into DockerdFlagsDropIn at boot, so
+// `systemctl show docker -p ExecStart,DropInPaths` shows them as it would
+// an administrator's drop-in.
 func WithDockerdFlags(flags ...string) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
 		for _, f := range flags {

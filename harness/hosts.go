@@ -45,7 +45,9 @@ const (
 // DefaultSocket and on docker.sock there. The -H flags go on the entry
 // script's command line, after the words of DockerdFlagsPath, so
 // WithDockerdFlags and tests that rewrite that file keep the socket; a
-// daemon.json with "hosts" would make dockerd refuse to start. The
+// daemon.json with "hosts" would make dockerd refuse to start. In the
+// systemd flavour docker.socket keeps DefaultSocket (dockerd -H fd://) and
+// the entry script puts the second -H into DockerdFlagsDropIn. The
 // directory goes when the container is terminated. Run waits until the
 // socket answers from this side. It needs the Docker engine on this
 // machine (a bind mount of a local path); applying it twice is a no-op.
@@ -68,7 +70,10 @@ func WithHostSocket() testcontainers.CustomizeRequestOption {
 			req.Labels = map[string]string{}
 		}
 		req.Labels[labelSocketDir] = dir
-		req.Cmd = append(req.Cmd, "-H", DefaultSocket, "-H", "unix://"+HostSocketDir+"/"+hostSocketName)
+		if Flavour(req.Labels[labelFlavour]) != Systemd {
+			req.Cmd = append(req.Cmd, "-H", DefaultSocket)
+		} // else docker.socket holds DefaultSocket, passed as -H fd://
+		req.Cmd = append(req.Cmd, "-H", "unix://"+HostSocketDir+"/"+hostSocketName)
 		prev := req.HostConfigModifier
 		req.HostConfigModifier = func(hc *container.HostConfig) {
 			if prev != nil {

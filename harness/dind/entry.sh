@@ -10,6 +10,13 @@
 #
 # dockerd gets the words of /etc/dind/dockerd-flags (as a systemd ExecStart
 # would give flags) followed by this script's arguments.
+#
+# In the systemd flavour's images (DIND_INIT=systemd in the image's
+# environment) the script does step 1, then hands PID 1 to systemd, which
+# starts dockerd through the Debian package's own docker.service behind
+# docker.socket, as on a server. Flags (the flags file and this script's
+# arguments) then go into a drop-in, written before systemd boots: the
+# unit's own ExecStart with the flags after it.
 set -u
 
 log=/var/log/dockerd.log
@@ -92,8 +99,36 @@ on_stop() {
 }
 trap on_stop TERM INT
 
+# write_flags_dropin puts the dockerd flags of the flags file and of "$@"
+# into a docker.service drop-in that repeats the unit's own ExecStart with the
+# flags after it. With no flags there is no drop-in: the unit runs as shipped.
+write_flags_dropin() {
+	local flags unit exec
+	flags="$(cat "$flags_file" 2>/dev/null) $*"
+	[ -n "${flags// /}" ] || return 0
+	for unit in /etc/systemd/system/docker.service /lib/systemd/system/docker.service /usr/lib/systemd/system/docker.service; do
+		[ -f "$unit" ] && break
+	done
+	exec=$(sed -n 's/^ExecStart=//p' "$unit" | tail -n1)
+	if [ -z "$exec" ]; then
+		say "no ExecStart in $unit: dockerd flags $flags not applied"
+		return 0
+	fi
+	mkdir -p "${dropin%/*}"
+	printf '# Written by dind-entry from %s and its arguments.\n[Service]\nExecStart=\nExecStart=%s %s\n' \
+		"$flags_file" "$exec" "$(echo $flags)" >"$dropin"
+}
+dropin=/etc/systemd/system/docker.service.d/dind-flags.conf
+
 setup
 mkdir -p /etc/dind
+
+if [ "${DIND_INIT:-}" = systemd ]; then
+	trap - TERM INT
+	write_flags_dropin "$@"
+	export container=${container:-docker}
+	exec /lib/systemd/systemd
+fi
 
 while [ -z "$stopping" ]; do
 	# shellcheck disable=SC2046 # the flags file holds words, split on purpose.
