@@ -506,3 +506,26 @@ func TestLockPidFileFollowsNoSymlink(t *testing.T) {
 		t.Errorf("file outside the root: %q", got)
 	}
 }
+
+// TestLockCleansBesideTheLockOfALink: the stale pid files cleaned are the
+// ones beside the lock (beside a symlinked file, as shadow puts them), in a
+// root whose path holds glob characters.
+func TestLockCleansBesideTheLockOfALink(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := strconv.Itoa(cmd.Process.Pid)
+	dir := filepath.Join(t.TempDir(), "root[1]")
+	hostfstest.Write(t, dir, map[string]string{"/srv/subuid": "old\n", "/etc/subuid." + dead: dead + "\x00"})
+	if err := os.Symlink("/srv/subuid", filepath.Join(dir, "etc/subuid")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(dir)
+	if _, err := r.WriteFile("/etc/subuid", []byte("new\n"), WriteOptions{Lock: true, LockTimeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "etc/subuid."+dead)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale pid file beside the link left: %v", err)
+	}
+}

@@ -38,6 +38,8 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 	for {
 		err := tryLock(real, lock)
 		if err == nil {
+			// Under the lock, a dead lock attempt's pid file is a leftover.
+			removeStaleLockFiles(real)
 			return func() error {
 				if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("unlock %s: %w", hp, cause(err))

@@ -122,8 +122,6 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 			return res, err
 		}
 		defer unlock()
-		// Under the lock, a dead lock attempt's pid file is a leftover.
-		removeStaleLockFiles(real)
 	}
 	old, st, err := readExisting(real)
 	if err != nil {
@@ -280,13 +278,18 @@ func tempPrefix(real string) string {
 // copy stays. Temp files of a killed writer stay too: nothing tells them
 // apart from an operator's file of a similar name.
 func removeStaleLockFiles(real string) {
-	pids, _ := filepath.Glob(real + ".[0-9]*")
-	for _, m := range pids {
-		pid, err := strconv.Atoi(strings.TrimPrefix(m, real+"."))
+	dir, base := filepath.Split(real)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		digits, ok := strings.CutPrefix(e.Name(), base+".")
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+			continue
+		}
+		pid, err := strconv.Atoi(digits)
 		if err != nil || pid <= 0 || pid == os.Getpid() || alive(pid) {
 			continue
 		}
-		if isLockPidFile(m, pid) {
+		if m := filepath.Join(dir, e.Name()); isLockPidFile(m, pid) {
 			os.Remove(m)
 		}
 	}
