@@ -123,7 +123,13 @@ var ErrNoRecord = errors.New("no armed change")
 // locked runs fn with the record's directory locked (flock: released by the
 // kernel when a process dies, so a crashed agent never wedges a client).
 func locked(root hostfs.Root, fn func() error) error {
-	dir := root.Path(filepath.Dir(RecordPath))
+	// The directory as the host sees it: a link on the way resolves inside
+	// the root.
+	resolved, err := root.Resolve(filepath.Dir(RecordPath))
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", filepath.Dir(RecordPath), err)
+	}
+	dir := root.Path(resolved)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("lock %s: %w", filepath.Dir(RecordPath), err)
 	}

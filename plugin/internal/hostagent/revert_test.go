@@ -2,6 +2,7 @@ package hostagent
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,4 +47,25 @@ func TestRevertRestoresFilesWhenTheRecordCannotBeWritten(t *testing.T) {
 	if !strings.Contains(string(log), "no client confirmed") || !strings.Contains(string(log), "/etc/subuid") {
 		t.Errorf("agent log %s lacks the revert:\n%s", LogPath, log)
 	}
+}
+
+// TestRecordStaysInsideTheRoot (issue 12, case 6): with ROOT/var/lib a link
+// to a directory out of the root, arming makes its directory, lock and
+// record inside the root, nothing outside.
+func TestRecordStaysInsideTheRoot(t *testing.T) {
+	out := t.TempDir()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "var"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(out, filepath.Join(dir, "var/lib")); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := hostfs.Open(dir)
+	before := hostfstest.Snapshot(t, out)
+	rec := armed(t, root)
+	if _, err := Status(root, rec.Token); err != nil {
+		t.Fatal(err)
+	}
+	hostfstest.Unchanged(t, out, before)
 }
