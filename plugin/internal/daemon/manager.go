@@ -54,7 +54,7 @@ func (m Manager) String() string {
 		if u.SocketActivated() {
 			s += ", socket-activated by " + strings.Join(u.TriggeredBy, ", ")
 		}
-		return s + fmt.Sprintf(" (%s; Restart=%s, start limit %d in %s)", u.describe(), u.Restart, u.StartLimitBurst, u.StartLimitSec)
+		return s + fmt.Sprintf(" (%s; Restart=%s after %s, start limit %d in %s)", u.describe(), u.Restart, u.RestartSec, u.StartLimitBurst, u.StartLimitSec)
 	case ManagedBySupervisor:
 		return fmt.Sprintf("a supervisor: dockerd (pid %d) runs under %s (pid %d), which is expected to start it again", m.PID, m.ParentComm, m.Parent)
 	case ManagedByNothing:

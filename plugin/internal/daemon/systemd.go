@@ -148,6 +148,10 @@ func (u Unit) root() string {
 	return u.Root
 }
 
+// onThisHost: the unit's root is this process's own, where systemctl
+// reaches the same systemd.
+func (u Unit) onThisHost() bool { return filepath.Clean(u.root()) == "/" }
+
 func (u Unit) name() string {
 	if u.Name == "" {
 		return DockerUnit
@@ -159,6 +163,11 @@ func (u Unit) name() string {
 func (u Unit) State(ctx context.Context) (UnitState, error) {
 	conn, err := u.connect(ctx)
 	if err != nil {
+		if u.onThisHost() {
+			if st, showErr := u.showState(ctx); showErr == nil {
+				return st, nil
+			}
+		}
 		return UnitState{}, err
 	}
 	defer conn.Close()
@@ -268,6 +277,9 @@ func (u Unit) Stop(ctx context.Context, within time.Duration) error {
 func (u Unit) job(ctx context.Context, within time.Duration, kind string) error {
 	conn, err := u.connect(ctx)
 	if err != nil {
+		if u.onThisHost() {
+			return u.systemctlJob(ctx, within, kind)
+		}
 		return err
 	}
 	defer conn.Close()
