@@ -19,6 +19,25 @@ type State struct {
 	SecurityOptions []string `json:"securityOptions"`
 	Images          int      `json:"images"`
 	Containers      int      `json:"containers"`
+	// ImageStore is where the daemon keeps images: "containerd" for the
+	// containerd image store, else the graph driver ("overlay2").
+	ImageStore string `json:"imageStore"`
+}
+
+// ContainerdStore is the ImageStore value of the containerd image store.
+const ContainerdStore = "containerd"
+
+// imageStoreOf reads the image store from `docker info`: with the
+// containerd image store, DriverStatus holds driver-type
+// io.containerd.snapshotter.v1 (seen on 28.5.2 with
+// "features": {"containerd-snapshotter": true}, Driver "overlayfs").
+func imageStoreOf(driver string, status [][2]string) string {
+	for _, kv := range status {
+		if kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			return ContainerdStore
+		}
+	}
+	return driver
 }
 
 // Inspect asks the daemon for its state.
@@ -35,6 +54,7 @@ func Inspect(ctx context.Context, api client.APIClient) (State, error) {
 		SecurityOptions: info.SecurityOptions,
 		Images:          info.Images,
 		Containers:      info.Containers,
+		ImageStore:      imageStoreOf(info.Driver, info.DriverStatus),
 	}, nil
 }
 

@@ -37,3 +37,12 @@ func TestRemappedRootPair(t *testing.T) {
 		}
 	}
 }
+
+func TestImageStoreOf(t *testing.T) {
+	if got := imageStoreOf("overlayfs", [][2]string{{"driver-type", "io.containerd.snapshotter.v1"}}); got != ContainerdStore {
+		t.Errorf("containerd store read as %q", got)
+	}
+	if got := imageStoreOf("overlay2", [][2]string{{"Backing Filesystem", "extfs"}}); got != "overlay2" {
+		t.Errorf("overlay2 read as %q", got)
+	}
+}

@@ -234,6 +234,21 @@ func (c *Config) String(key string) (string, bool, error) {
 	return s, true, nil
 }
 
+// Feature returns the value of features.NAME ("containerd-snapshotter")
+// and whether it is set.
+func (c *Config) Feature(name string) (bool, bool, error) {
+	raw, ok := c.Raw("features")
+	if !ok {
+		return false, false, nil
+	}
+	var features map[string]bool
+	if err := json.Unmarshal(raw, &features); err != nil {
+		return false, false, fmt.Errorf("%s: features: want an object of true or false, got %s", c.path, raw)
+	}
+	v, set := features[name]
+	return v, set, nil
+}
+
 // UsernsRemap returns the userns-remap value and whether it is set.
 func (c *Config) UsernsRemap() (string, bool, error) { return c.String(Key) }
 

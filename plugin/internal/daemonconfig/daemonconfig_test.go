@@ -213,3 +213,23 @@ func FuzzSet(f *testing.F) {
 		}
 	})
 }
+
+func TestFeature(t *testing.T) {
+	c, err := Parse("/etc/docker/daemon.json", []byte(`{"features": {"containerd-snapshotter": true, "cdi": false}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, set, err := c.Feature("containerd-snapshotter"); !v || !set || err != nil {
+		t.Errorf("containerd-snapshotter: %v %v %v", v, set, err)
+	}
+	if v, set, _ := c.Feature("cdi"); v || !set {
+		t.Errorf("cdi: %v %v", v, set)
+	}
+	if _, set, _ := c.Feature("other"); set {
+		t.Error("other: set")
+	}
+	bad, _ := Parse("/etc/docker/daemon.json", []byte(`{"features": ["x"]}`))
+	if _, _, err := bad.Feature("x"); err == nil || !strings.Contains(err.Error(), "/etc/docker/daemon.json: features:") {
+		t.Errorf("features not an object: %v", err)
+	}
+}

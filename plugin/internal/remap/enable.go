@@ -89,6 +89,11 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if inspectErr != nil && !opts.DryRun {
 		return out, inspectErr
 	}
+	if inspectErr == nil && !opts.Force {
+		if err := imageStoreConflict(before, snap.DaemonJSON); err != nil {
+			return out, err
+		}
+	}
 	req := rangeplan.Request{
 		Layout: layout, Size: opts.Size,
 		User: ident.User, UID: ident.UID, GID: ident.GID, Exists: ident.Exists,
