@@ -29,6 +29,10 @@ const containerdSnapshotter = "containerd-snapshotter"
 // firstSnapshotterGuard is the first Docker major that guards the pair itself.
 const firstSnapshotterGuard = 29
 
+// firstSnapshotterFeature is the first Docker major that reads the feature
+// (an experiment from 24.0); older daemons ignore the key.
+const firstSnapshotterFeature = 24
+
 // imageStoreConflict says what turning remapping on would break on this
 // daemon with this daemon.json; nil when nothing.
 func imageStoreConflict(state daemon.State, cfg *daemonconfig.Config) error {
@@ -36,14 +40,15 @@ func imageStoreConflict(state daemon.State, cfg *daemonconfig.Config) error {
 	if err != nil {
 		return err
 	}
+	explicit = explicit && set && majorOf(state.Version) >= firstSnapshotterFeature
 	inUse := state.ImageStore == daemon.ContainerdStore
-	if !inUse && !(set && explicit) {
+	if !inUse && !explicit {
 		return nil
 	}
 	fix := fmt.Sprintf(`set "features": {%q: false} in %s first (its images are not carried over), or pass --force`, containerdSnapshotter, cfg.Path())
 	guarded := majorOf(state.Version) >= firstSnapshotterGuard
 	switch {
-	case set && explicit && guarded:
+	case explicit && guarded:
 		return fmt.Errorf("%s enables the containerd image store (features.%s): Docker %s refuses to start with it and userns-remap (moby issue #47377): %s",
 			cfg.Path(), containerdSnapshotter, state.Version, fix)
 	case guarded:
@@ -51,7 +56,7 @@ func imageStoreConflict(state daemon.State, cfg *daemonconfig.Config) error {
 			state.Images, state.Version)
 	default:
 		where := "the daemon keeps its images in the containerd image store"
-		if set && explicit {
+		if explicit {
 			where = fmt.Sprintf("%s enables the containerd image store (features.%s)", cfg.Path(), containerdSnapshotter)
 		}
 		return fmt.Errorf("%s: with userns-remap every BuildKit RUN step fails (moby issue #47377) and the %d images there are not visible: %s",

@@ -47,6 +47,11 @@ func TestEnableRefusesTheContainerdImageStore(t *testing.T) {
 			hostfstest.Unchanged(t, dir, before)
 		})
 	}
+	t.Run("Docker 20.10 ignores the feature", func(t *testing.T) {
+		if err := imageStoreConflict(daemon.State{ImageStore: "overlay2", Version: "20.10.24"}, config(t, `{"features": {"containerd-snapshotter": true}}`)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("overlay2 is fine", func(t *testing.T) {
 		if err := imageStoreConflict(daemon.State{ImageStore: "overlay2", Version: "28.5.2"}, config(t, "{}")); err != nil {
 			t.Fatal(err)
