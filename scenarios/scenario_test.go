@@ -56,26 +56,39 @@ func builtPlugin() (string, error) {
 	return pluginPath, buildErr
 }
 
-// scenario is one run of a scenario on one Docker version: the test, its
-// DinD host and the step in progress.
+// scenario is one run of a scenario on one DinD image (a Docker version in
+// one flavour): the test, its DinD host and the step in progress.
 type scenario struct {
 	t    *testing.T
-	v    harness.Version
+	img  harness.Image
 	d    *harness.DinD
 	ctx  context.Context
 	step string
 }
 
 // forEachVersion runs body as the scenario intent once per Docker version,
-// the versions (and the scenarios, each calling this from its own top-level
-// test) in parallel: the work is mostly waiting on daemons.
+// on the supervised flavour.
 func forEachVersion(t *testing.T, intent string, body func(s *scenario)) {
+	forEachImage(t, intent, harness.Images(harness.Supervised), body)
+}
+
+// forEachFlavour runs a restart-sensitive scenario once per Docker version
+// and flavour: supervised, and systemd where the version has it.
+func forEachFlavour(t *testing.T, intent string, body func(s *scenario)) {
+	forEachImage(t, intent, harness.Images(), body)
+}
+
+// forEachImage runs body as the scenario intent once per image, named
+// img.Name() ("26.1", "26.1-systemd"), the images (and the scenarios, each
+// calling this from its own top-level test) in parallel: the work is mostly
+// waiting on daemons.
+func forEachImage(t *testing.T, intent string, images []harness.Image, body func(s *scenario)) {
 	t.Parallel()
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
+	for _, img := range images {
+		t.Run(img.Name(), func(t *testing.T) {
 			t.Parallel()
 			t.Logf("%s%s", markScenario, intent)
-			body(&scenario{t: t, v: v, ctx: t.Context()})
+			body(&scenario{t: t, img: img, ctx: t.Context()})
 		})
 	}
 }
@@ -114,7 +127,7 @@ func (s *scenario) Start(opts ...testcontainers.ContainerCustomizer) {
 	if err != nil {
 		s.Fail("the plugin builds", err.Error())
 	}
-	s.d = harness.Start(s.t, s.v.Image, append([]testcontainers.ContainerCustomizer{harness.WithPlugin(bin)}, opts...)...)
+	s.d = harness.Start(s.t, s.img.Ref, append([]testcontainers.ContainerCustomizer{harness.WithPlugin(bin)}, opts...)...)
 }
 
 // Try runs cmd on the DinD host as user ("" is root) and returns what it

@@ -27,9 +27,9 @@ func WriteText(w io.Writer, rep *Report) error {
 	for _, r := range rep.Results {
 		width = max(width, len(r.Title()))
 	}
-	fmt.Fprintf(&b, "  %-14s  %-7s  %-*s  %8s\n", "RESULT", "DOCKER", width, "SCENARIO", "TIME")
+	fmt.Fprintf(&b, "  %-14s  %-7s  %-10s  %-*s  %8s\n", "RESULT", "DOCKER", "FLAVOUR", width, "SCENARIO", "TIME")
 	for _, r := range sorted(rep.Results) {
-		fmt.Fprintf(&b, "  %-14s  %-7s  %-*s  %8s\n", r.Status, r.Version, width, r.Title(), seconds(r.Seconds))
+		fmt.Fprintf(&b, "  %-14s  %-7s  %-10s  %-*s  %8s\n", r.Status, r.Version, r.Flavour, width, r.Title(), seconds(r.Seconds))
 	}
 
 	for _, r := range sorted(rep.Results) {
@@ -37,7 +37,7 @@ func WriteText(w io.Writer, rep *Report) error {
 			continue
 		}
 		f := r.Failure
-		fmt.Fprintf(&b, "\n%s  %s on Docker %s (%s)\n", r.Status, r.Title(), r.Version, r.Test)
+		fmt.Fprintf(&b, "\n%s  %s on Docker %s (%s)\n", r.Status, r.Title(), r.Host(), r.Test)
 		fmt.Fprintf(&b, "  scenario: %s\n", r.Scenario)
 		fmt.Fprintf(&b, "  step:     %s\n", f.Step)
 		fmt.Fprintf(&b, "  expected: %s\n", indent(f.Expected, 12))
@@ -97,19 +97,19 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes JUnit XML: one suite per Docker version, one case per
-// scenario. A skipped scenario is a failure here too, so that CI systems
+// WriteJUnit writes JUnit XML: one suite per Docker version and flavour
+// ("docker 26.1 systemd"), one case per scenario. A skipped scenario is a failure here too, so that CI systems
 // do not count it as passed.
 func WriteJUnit(w io.Writer, rep *Report) error {
 	doc := junitSuites{Name: "docker-userns conformance", Time: fmt.Sprintf("%.3f", rep.Seconds)}
 	byVersion := map[string]*junitSuite{}
 	var names []string
 	for _, r := range sorted(rep.Results) {
-		s := byVersion[r.Version]
+		s := byVersion[r.Host()]
 		if s == nil {
-			s = &junitSuite{Name: "docker " + r.Version}
-			byVersion[r.Version] = s
-			names = append(names, r.Version)
+			s = &junitSuite{Name: "docker " + r.Host()}
+			byVersion[r.Host()] = s
+			names = append(names, r.Host())
 		}
 		c := junitCase{Name: r.Title(), Classname: "conformance." + strings.SplitN(r.Test, "/", 2)[0], Time: fmt.Sprintf("%.3f", r.Seconds)}
 		if !r.Counted() {
@@ -131,7 +131,7 @@ func WriteJUnit(w io.Writer, rep *Report) error {
 		s := byVersion[v]
 		var total float64
 		for _, r := range rep.Results {
-			if r.Version == v {
+			if r.Host() == v {
 				total += r.Seconds
 			}
 		}
@@ -162,7 +162,10 @@ func sorted(results []Result) []Result {
 		if out[i].rank != out[j].rank {
 			return out[i].rank < out[j].rank
 		}
-		return versionLess(out[i].Version, out[j].Version)
+		if out[i].Version != out[j].Version {
+			return versionLess(out[i].Version, out[j].Version)
+		}
+		return out[i].Flavour > out[j].Flavour // supervised, then systemd
 	})
 	return out
 }

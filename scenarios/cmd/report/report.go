@@ -52,20 +52,41 @@ type Report struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-// Result is one scenario on one Docker version.
+// Result is one scenario on one Docker version in one flavour.
 type Result struct {
-	Package  string   `json:"package"`
-	Test     string   `json:"test"`
-	Scenario string   `json:"scenario"`
-	Version  string   `json:"version"`
-	Status   string   `json:"status"`
-	Seconds  float64  `json:"seconds"`
-	Steps    []Step   `json:"steps"`
-	Failure  *Failure `json:"failure,omitempty"`
+	Package  string `json:"package"`
+	Test     string `json:"test"`
+	Scenario string `json:"scenario"`
+	Version  string `json:"version"`
+	// Flavour is how the host runs dockerd: "supervised" or "systemd"
+	// (the subtest "26.1-systemd" is Docker 26.1 under systemd).
+	Flavour string   `json:"flavour"`
+	Status  string   `json:"status"`
+	Seconds float64  `json:"seconds"`
+	Steps   []Step   `json:"steps"`
+	Failure *Failure `json:"failure,omitempty"`
 	// Output is the test's log, for JUnit's system-out.
 	Output []string `json:"-"`
 	// rank is the order its top-level test started in: the source order.
 	rank int
+}
+
+// splitHost reads a subtest name made by the scenarios: "26.1" is Docker
+// 26.1 supervised, "26.1-systemd" the same version under systemd.
+func splitHost(name string) (version, flavour string) {
+	version, flavour, ok := strings.Cut(name, "-")
+	if !ok {
+		flavour = "supervised"
+	}
+	return version, flavour
+}
+
+// Host names the version and flavour for people: "26.1 systemd".
+func (r Result) Host() string {
+	if r.Flavour == "" {
+		return r.Version
+	}
+	return r.Version + " " + r.Flavour
 }
 
 // Title is the scenario's short name: its intent up to the first colon.
@@ -151,7 +172,7 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 		if st == nil {
 			st = &testState{result: Result{Package: ev.Package, Test: ev.Test}, started: ev.Time, lastStep: ev.Time}
 			if i := strings.LastIndex(ev.Test, "/"); i >= 0 {
-				st.result.Version = ev.Test[i+1:]
+				st.result.Version, st.result.Flavour = splitHost(ev.Test[i+1:])
 			}
 			tests[key] = st
 			order = append(order, key)
@@ -162,7 +183,7 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 		case "pass", "fail", "skip":
 			st.end(ev)
 			if progress != nil && !hasChildren(tests, key) {
-				fmt.Fprintf(progress, "  %-4s  %-6s  %-28s %6s\n", st.result.Status, st.result.Version, st.result.Title(), seconds(st.result.Seconds))
+				fmt.Fprintf(progress, "  %-4s  %-6s  %-10s  %-28s %6s\n", st.result.Status, st.result.Version, st.result.Flavour, st.result.Title(), seconds(st.result.Seconds))
 			}
 		}
 	}

@@ -212,3 +212,16 @@ func TestWriteJUnitCountsSkipAsFailure(t *testing.T) {
 		t.Errorf("skipped case %+v, want a failure of type SKIP with the keep hint", skip)
 	}
 }
+
+func TestSplitHostNamesVersionAndFlavour(t *testing.T) {
+	for name, want := range map[string][2]string{
+		"26.1":         {"26.1", "supervised"},
+		"26.1-systemd": {"26.1", "systemd"},
+		"28.5":         {"28.5", "supervised"},
+	} {
+		v, f := splitHost(name)
+		if v != want[0] || f != want[1] {
+			t.Errorf("splitHost(%q) = %q, %q; want %q", name, v, f, want)
+		}
+	}
+}
