@@ -140,3 +140,30 @@ func FuzzResolveInRoot(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteStaysInItsDirectoryWhenALinkIsSwapped (issue 12, case 6): a
+// directory swapped for a link out of the root while a write is under way
+// (after the path was resolved) does not move the write out of the root:
+// the directory is held open from the start.
+func TestWriteStaysInItsDirectoryWhenALinkIsSwapped(t *testing.T) {
+	out := outsideDir(t)
+	dir := hostfstest.Tree(t, map[string]string{"/etc/subuid": "old\n"})
+	r, _ := Open(dir)
+	before := hostfstest.Snapshot(t, out)
+	_, err := r.EditFile("/etc/subuid", WriteOptions{Lock: true, Backup: true, LockTimeout: time.Second}, func([]byte, bool) (Edit, error) {
+		if err := os.Rename(filepath.Join(dir, "etc"), filepath.Join(dir, "etc.old")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(out, filepath.Join(dir, "etc")); err != nil {
+			t.Fatal(err)
+		}
+		return Edit{Content: []byte("new\n")}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostfstest.Unchanged(t, out, before)
+	if got, _ := os.ReadFile(filepath.Join(dir, "etc.old/subuid")); string(got) != "new\n" {
+		t.Errorf("the write did not land in its own directory: %q", got)
+	}
+}

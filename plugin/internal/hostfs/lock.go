@@ -32,7 +32,8 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", hp, err)
 	}
-	real := filepath.Join(r.Path(dir), path.Base(hp))
+	pinned, release := r.pinDir(dir)
+	real := filepath.Join(pinned, path.Base(hp))
 	lock := real + ".lock"
 	deadline := time.Now().Add(timeout)
 	for {
@@ -41,6 +42,7 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 			// Under the lock, a dead lock attempt's pid file is a leftover.
 			removeStaleLockFiles(real)
 			return func() error {
+				defer release()
 				if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("unlock %s: %w", hp, cause(err))
 				}
@@ -48,6 +50,7 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 			}, nil
 		}
 		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			release()
 			return nil, fmt.Errorf("lock %s: %w", hp, err)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -116,6 +116,25 @@ func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) 
 	}
 }
 
+// pinDir returns a real path for host directory dir (resolved already)
+// that stays that very directory while it is held: /proc/self/fd/N of the
+// directory opened inside the root, so that names made in it later cannot
+// land elsewhere if a link on the way is swapped meanwhile. release closes
+// it. Without /proc, or for a directory that does not exist, it is the
+// plain path under the root.
+func (r Root) pinDir(dir string) (real string, release func()) {
+	f, err := r.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return r.Path(dir), func() {}
+	}
+	pinned := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if st, err := os.Stat(pinned); err != nil || !st.IsDir() {
+		f.Close()
+		return r.Path(dir), func() {}
+	}
+	return pinned, func() { f.Close() }
+}
+
 // openat2 is unix.Openat2; tests replace it to exercise the fallback.
 var openat2 = unix.Openat2
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,14 +109,17 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 		return WriteResult{}, err
 	}
 	res := WriteResult{Path: target}
-	real := r.Path(target)
 	if opts.MakeDirs {
 		// The target's directories, resolved inside the root: a link out
 		// of the root on the way is followed there, not on this machine.
-		if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		if err := os.MkdirAll(r.Path(path.Dir(target)), 0o755); err != nil {
 			return res, fmt.Errorf("write %s: %w", target, cause(err))
 		}
 	}
+	// Every name below is made in the target's directory held open.
+	dir, release := r.pinDir(path.Dir(target))
+	defer release()
+	real := filepath.Join(dir, path.Base(target))
 	if opts.Lock {
 		unlock, err := r.Lock(hp, lockTimeout(opts))
 		if err != nil {
@@ -156,7 +160,11 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 			return res, fmt.Errorf("remove %s: %w", target, err)
 		}
 	case e.RestoreFrom != "":
-		if err := os.Rename(r.Path(e.RestoreFrom), real); err != nil {
+		from := r.Path(e.RestoreFrom)
+		if path.Dir(clean(e.RestoreFrom)) == path.Dir(target) {
+			from = filepath.Join(dir, path.Base(e.RestoreFrom))
+		}
+		if err := os.Rename(from, real); err != nil {
 			return res, fmt.Errorf("restore %s from %s: %w", target, clean(e.RestoreFrom), cause(err))
 		}
 		if err := syncDir(filepath.Dir(real)); err != nil {
