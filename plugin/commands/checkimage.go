@@ -18,11 +18,13 @@ import (
 )
 
 type checkImageOptions struct {
-	images []string
-	source string
-	size   uint64
-	user   string
-	format string
+	images  []string
+	root    string
+	source  string
+	size    uint64
+	sizeSet bool // --size was given
+	user    string
+	format  string
 }
 
 func newCheckImageCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -46,15 +48,8 @@ local daemon (streamed, nothing written to disk), or an image in a registry
   docker userns check-image --source file --format json app.tar`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.images = args
-			// As enable's --size: 2^32-1 is no id, so a range holds one less.
-			if cmd.Flags().Changed("size") && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
-				return fmt.Errorf("check --size %d: want 1 to %d", opts.size, uint64(imagescan.MaxSize-1))
-			}
-			if cmd.Flags().Changed("size") && opts.user != "" {
-				return errors.New("check --size and --user: give one of them")
-			}
-			return runCheckImage(cmd.Context(), dockerCLI, global, opts)
+			opts.images, opts.root, opts.sizeSet = args, global.root, cmd.Flags().Changed("size")
+			return runCheckImage(cmd.Context(), dockerCLI, opts)
 		},
 	}
 	flags := cmd.Flags()
@@ -73,12 +68,19 @@ type checkImageRow struct {
 	imagescan.Verdict
 }
 
-func runCheckImage(ctx context.Context, dockerCLI command.Cli, global *globalOptions, opts checkImageOptions) error {
+func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) error {
+	// As enable's --size: 2^32-1 is no id, so a range holds one less.
+	if opts.sizeSet && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
+		return fmt.Errorf("check --size %d: want 1 to %d", opts.size, uint64(imagescan.MaxSize-1))
+	}
+	if opts.sizeSet && opts.user != "" {
+		return errors.New("check --size and --user: give one of them")
+	}
 	src, err := imagescan.ParseSource(opts.source)
 	if err != nil {
 		return err
 	}
-	mapping, mappingErr := checkImageMapping(ctx, dockerCLI, global.root, opts)
+	mapping, mappingErr := checkImageMapping(ctx, dockerCLI, opts)
 	if opts.user != "" && mappingErr != nil {
 		return mappingErr
 	}
@@ -125,7 +127,7 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, global *globalOpt
 
 // checkImageMapping is what images are judged against: --size, --user, or
 // the mapping in force on the daemon (nil with the reason when unknown).
-func checkImageMapping(ctx context.Context, dockerCLI command.Cli, root string, opts checkImageOptions) (*imagescan.Mapping, error) {
+func checkImageMapping(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) (*imagescan.Mapping, error) {
 	switch {
 	case opts.size > 0:
 		return &imagescan.Mapping{Remapped: true, UIDs: opts.size, GIDs: opts.size, From: "--size"}, nil
@@ -134,7 +136,7 @@ func checkImageMapping(ctx context.Context, dockerCLI command.Cli, root string, 
 		if v, err := dockerCLI.Client().ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
 			version = v.Version
 		}
-		m, err := mapsize.ForUser(root, opts.user, version)
+		m, err := mapsize.ForUser(opts.root, opts.user, version)
 		if err != nil {
 			return nil, fmt.Errorf("check-image --user %s: %w", opts.user, err)
 		}
@@ -144,7 +146,7 @@ func checkImageMapping(ctx context.Context, dockerCLI command.Cli, root string, 
 	if err != nil {
 		return nil, fmt.Errorf("%w (ask the daemon: %v)", mapsize.ErrUnknown, err)
 	}
-	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, root)
+	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, opts.root)
 	if err != nil {
 		return nil, err
 	}

@@ -8,19 +8,16 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 type disableOptions struct {
 	remap.DisableOptions
-	restart restartOptions
-	host    hostOptions
-	format  string
+	change changeOptions
 }
 
 func newDisableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	var opts disableOptions
+	opts := disableOptions{change: changeOptions{action: "disable"}}
 	cmd := &cobra.Command{
 		Use:   "disable [OPTIONS]",
 		Short: "Turn off remapping and restart the daemon",
@@ -37,41 +34,27 @@ enable are visible again.`,
   sudo docker userns disable --dry-run`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.restart.check(); err != nil {
-				return err
-			}
-			ts, err := targets(dockerCLI, global, opts.host)
-			if err != nil {
-				return err
-			}
-			run := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
-				if !t.local {
-					return changeThroughDaemon(ctx, cmd, args, t, opts.host, opts.restart.timeout, progress, nil)
-				}
-				env, err := hostEnv(t, global, opts.restart, opts.host, progress)
-				if err != nil {
-					return remap.Outcome{}, err
-				}
-				return remap.Disable(ctx, env, opts.DisableOptions)
-			}
-			if len(opts.host.contexts) == 0 {
-				out, err := run(cmd.Context(), ts[0], dockerCLI.Err())
-				if err != nil {
-					return err
-				}
-				return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
-			}
-			return rollout(cmd.Context(), dockerCLI, "disable", ts, opts.host, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
-				out, err := run(ctx, t, progress)
-				return changeOutcome(out, err, t)
-			})
+			opts.change.root, opts.change.call = global.root, helperCall(cmd, args)
+			return runDisable(cmd.Context(), dockerCLI, opts)
 		},
 	}
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.RemoveRanges, "remove-ranges", false, "Also remove the /etc/subuid and /etc/subgid ranges enable added")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
-	addRestartFlags(flags, &opts.restart)
-	addHostFlags(flags, &opts.host, true)
-	addFormatFlag(flags, &opts.format)
+	addRestartFlags(flags, &opts.change.restart)
+	addHostFlags(flags, &opts.change.host, true)
+	addFormatFlag(flags, &opts.change.format)
 	return cmd
+}
+
+// runDisable turns remapping off, on one host or a fleet.
+func runDisable(ctx context.Context, dockerCLI command.Cli, opts disableOptions) error {
+	if err := opts.change.restart.check(); err != nil {
+		return err
+	}
+	return runChange(ctx, dockerCLI, opts.change, func(context.Context, target, io.Writer) (hostChange, error) {
+		return hostChange{local: func(ctx context.Context, env remap.Env) (remap.Outcome, error) {
+			return remap.Disable(ctx, env, opts.DisableOptions)
+		}}, nil
+	})
 }

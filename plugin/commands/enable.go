@@ -5,33 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
-	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
 type enableOptions struct {
 	remap.EnableOptions
-	size      string
+	size      string // a number of ids, or "auto"
+	sizeSet   bool   // --size was given
 	forImages []string
-	restart   restartOptions
-	host      hostOptions
-	format    string
+	change    changeOptions
 }
 
 func newEnableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	var opts enableOptions
+	opts := enableOptions{change: changeOptions{action: "enable"}}
 	cmd := &cobra.Command{
 		Use:   "enable [OPTIONS] USER[:GROUP] | default",
 		Short: "Turn on remapping: container root becomes USER on the host",
@@ -61,37 +55,9 @@ Images and containers made before remapping are not visible while it is on
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
-			if err := opts.restart.check(); err != nil {
-				return err
-			}
-			if len(opts.forImages) > 0 && opts.size != "auto" {
-				return errors.New("--for-image goes with --size auto")
-			}
-			if opts.size != "auto" && cmd.Flags().Changed("size") {
-				size, err := rangeplan.ParseSize(opts.size)
-				if err != nil {
-					return err
-				}
-				opts.Size = size
-			}
-			ts, err := targets(dockerCLI, global, opts.host)
-			if err != nil {
-				return err
-			}
-			run := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
-				return enableOn(ctx, cmd, args, t, global, opts, progress)
-			}
-			if len(opts.host.contexts) == 0 {
-				out, err := run(cmd.Context(), ts[0], dockerCLI.Err())
-				if err != nil {
-					return err
-				}
-				return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
-			}
-			return rollout(cmd.Context(), dockerCLI, "enable", ts, opts.host, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
-				out, err := run(ctx, t, progress)
-				return changeOutcome(out, err, t)
-			})
+			opts.sizeSet = cmd.Flags().Changed("size")
+			opts.change.root, opts.change.call = global.root, helperCall(cmd, args)
+			return runEnable(cmd.Context(), dockerCLI, opts)
 		},
 	}
 	flags := cmd.Flags()
@@ -101,100 +67,43 @@ Images and containers made before remapping are not visible while it is on
 	flags.BoolVar(&opts.CreateUser, "create-user", false, "Create USER (and its group) as a system user when missing")
 	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
-	addRestartFlags(flags, &opts.restart)
-	addHostFlags(flags, &opts.host, true)
-	addFormatFlag(flags, &opts.format)
+	addRestartFlags(flags, &opts.change.restart)
+	addHostFlags(flags, &opts.change.host, true)
+	addFormatFlag(flags, &opts.change.format)
 	return cmd
 }
 
-// enableOn enables remapping on one host: on its files here, or through
-// its daemon.
-func enableOn(ctx context.Context, cmd *cobra.Command, args []string, t target, global *globalOptions, opts enableOptions, progress io.Writer) (remap.Outcome, error) {
-	o := opts.EnableOptions
-	if opts.size == "auto" {
-		size, err := sizeForImages(ctx, t.cli, opts.forImages, progress)
+// runEnable turns remapping on, on one host or a fleet. With --size auto
+// each host's range is sized for that host's images, here; a helper
+// container gets the size, not the images to scan.
+func runEnable(ctx context.Context, dockerCLI command.Cli, opts enableOptions) error {
+	if err := opts.change.restart.check(); err != nil {
+		return err
+	}
+	if len(opts.forImages) > 0 && opts.size != "auto" {
+		return errors.New("--for-image goes with --size auto")
+	}
+	enable := opts.EnableOptions
+	if opts.size != "auto" && opts.sizeSet {
+		size, err := rangeplan.ParseSize(opts.size)
 		if err != nil {
-			return remap.Outcome{}, err
+			return err
 		}
-		o.Size = size
+		enable.Size = size
 	}
-	if !t.local {
-		// The helper gets the size found here, not the images to scan.
-		over := map[string]string{}
+	return runChange(ctx, dockerCLI, opts.change, func(ctx context.Context, t target, progress io.Writer) (hostChange, error) {
+		onHost, overrides := enable, map[string]string(nil)
 		if opts.size == "auto" {
-			over["size"], over["for-image"] = fmt.Sprint(o.Size), ""
+			size, err := imagefit.SizeForImages(ctx, t.cli.Client(), imagescan.CLIKeychain(t.cli.ConfigFile()), opts.forImages, progress)
+			if err != nil {
+				return hostChange{}, err
+			}
+			onHost.Size = size
+			overrides = map[string]string{"size": fmt.Sprint(size), "for-image": ""}
 		}
-		return changeThroughDaemon(ctx, cmd, args, t, opts.host, opts.restart.timeout, progress, over)
-	}
-	env, err := hostEnv(t, global, opts.restart, opts.host, progress)
-	if err != nil {
-		return remap.Outcome{}, err
-	}
-	return remap.Enable(ctx, env, o)
-}
-
-// addRestartFlags adds the flags of the commands that restart the daemon.
-func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
-	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")
-	flags.DurationVar(&opts.timeout, "timeout", 60*time.Second, "How long to wait for the daemon to answer after a restart")
-	flags.DurationVar(&opts.confirmTimeout, "confirm-timeout", remap.DefaultConfirmTimeout, "How long the host waits for this client to confirm the restarted daemon before it reverts by itself")
-	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
-}
-
-// sizeForImages scans images (every image in the daemon when none is named)
-// for the highest uid and gid and returns a size that maps them all.
-func sizeForImages(ctx context.Context, dockerCLI command.Cli, refs []string, progress io.Writer) (uint32, error) {
-	scanner := &imagescan.Scanner{Daemon: dockerCLI.Client(), Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
-	size, images, err := imagescan.SizeFor(ctx, scanner, refs, imagescan.SourceAuto)
-	if err != nil {
-		return 0, fmt.Errorf("size for images: %w", err)
-	}
-	if size == 0 || size >= subid.MaxID {
-		return 0, fmt.Errorf("size for images: an image holds an id no range can map")
-	}
-	fmt.Fprintf(progress, "--size auto: %d ids map the highest uid and gid of %d image(s)\n", size, len(images))
-	return uint32(size), nil
-}
-
-// writeOutcome prints what enable or disable did, for people.
-func writeOutcome(w io.Writer, out remap.Outcome) error {
-	var b strings.Builder
-	switch out.Result {
-	case "dry run":
-		if out.Diff == "" {
-			fmt.Fprintln(&b, "No file would change.")
-		} else {
-			b.WriteString(out.Diff)
-		}
-		fmt.Fprintf(&b, "Then: %s.\n", out.Restart)
-	case "already enabled", "already disabled":
-		fmt.Fprintf(&b, "Remapping is %s: nothing written, no restart.\n", strings.TrimPrefix(out.Result, "already "))
-	default:
-		fmt.Fprintf(&b, "Remapping %s", out.Result)
-		if out.Remap != "" {
-			fmt.Fprintf(&b, " (userns-remap %q)", out.Remap)
-		}
-		b.WriteString(".\n")
-		for _, f := range out.Files {
-			fmt.Fprintf(&b, "  changed  %s\n", f)
-		}
-		for _, f := range out.Backups {
-			fmt.Fprintf(&b, "  backup   %s\n", f)
-		}
-		for _, c := range out.Checks {
-			fmt.Fprintf(&b, "  %-4s     %s: %s\n", passWord(c.OK), c.Name, c.Observed)
-		}
-	}
-	if out.Plan != nil {
-		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func passWord(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "FAIL"
+		return hostChange{
+			local:     func(ctx context.Context, env remap.Env) (remap.Outcome, error) { return remap.Enable(ctx, env, onHost) },
+			overrides: overrides,
+		}, nil
+	})
 }

@@ -17,12 +17,11 @@ import (
 )
 
 type statusOptions struct {
-	format string
-	host   hostOptions
+	report reportOptions
 }
 
 func newStatusCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	var opts statusOptions
+	opts := statusOptions{report: reportOptions{action: "status"}}
 	cmd := &cobra.Command{
 		Use:   "status [OPTIONS]",
 		Short: "Show whether the daemon remaps, and what the host files say",
@@ -36,41 +35,26 @@ that bypass remapping with --userns=host.`,
   docker userns status --format json
   docker userns status --format '{{.Daemon.Remapped}}'`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ts, err := targets(dockerCLI, global, opts.host)
-			if err != nil {
-				return err
-			}
-			if len(opts.host.contexts) == 0 && !ts[0].local {
-				return printThroughDaemon(cmd, dockerCLI, ts[0], opts.host, opts.format)
-			}
-			read := func(ctx context.Context, t target) (remap.Status, error) {
-				return reportOn(ctx, cmd, t, global, opts.host, func(root hostfs.Root) (remap.Status, error) {
-					st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
-					return st, err
-				})
-			}
-			if len(opts.host.contexts) == 0 {
-				st, err := read(cmd.Context(), ts[0])
-				if err != nil {
-					return err
-				}
-				return writeFormatted(dockerCLI.Out(), opts.format, st, func(w io.Writer) error { return writeStatus(w, st) })
-			}
-			// Reading changes nothing: every host at once, none stops the rest.
-			opts.host.rollout = fleet.Options{Canary: 0, Parallel: len(ts)}
-			return rollout(cmd.Context(), dockerCLI, "status", ts, opts.host, opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
-				st, err := read(ctx, t)
-				if err != nil {
-					return fleet.Outcome{}, err
-				}
-				return statusOutcome(st), nil
-			})
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.report.root, opts.report.call = global.root, helperCall(cmd, args)
+			return runStatus(cmd.Context(), dockerCLI, opts)
 		},
 	}
-	addHostFlags(cmd.Flags(), &opts.host, false)
-	addFormatFlag(cmd.Flags(), &opts.format)
+	addHostFlags(cmd.Flags(), &opts.report.host, false)
+	addFormatFlag(cmd.Flags(), &opts.report.format)
 	return cmd
+}
+
+// runStatus shows the status of one host or a fleet.
+func runStatus(ctx context.Context, dockerCLI command.Cli, opts statusOptions) error {
+	return runReport(ctx, dockerCLI, opts.report, report[remap.Status]{
+		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Status, error) {
+			st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
+			return st, err
+		},
+		write:   writeStatus,
+		outcome: func(st remap.Status) (fleet.Outcome, error) { return statusOutcome(st), nil },
+	})
 }
 
 // statusOutcome is a host's status in a fleet's table.

@@ -23,7 +23,7 @@ func TestHelperArgsForwardsWhatWasGiven(t *testing.T) {
 	if err := enable.ParseFlags([]string{"--size", "auto", "--for-image", "a:1", "--for-image", "b:2", "--force", "--context", "h1", "--context", "h2", "--parallel", "2", "--timeout", "30s", "--format", "table"}); err != nil {
 		t.Fatal(err)
 	}
-	got := helperArgs(enable, []string{"agent"}, map[string]string{"size": "70000", "for-image": "", "root": "/host", "format": "json", "via": "local"})
+	got := helperCall(enable, []string{"agent"}).Argv(map[string]string{"size": "70000", "for-image": "", "root": "/host", "format": "json", "via": "local"})
 	want := []string{"enable", "--force=true", "--timeout=30s", "--format=json", "--root=/host", "--size=70000", "--via=local", "--", "agent"}
 	if !slices.Equal(got, want) {
 		t.Errorf("helper args:\n got %q\nwant %q", got, want)
@@ -44,7 +44,7 @@ func TestTargetsRefusesBadFleets(t *testing.T) {
 		{hostOptions{via: viaDaemon}, "/tmp", "--root goes with --via local: through the daemon the host root is the daemon's"},
 		{hostOptions{via: viaAuto, contexts: []string{"a", "a"}}, "/", `context "a" given twice`},
 	} {
-		_, err := targets(dockerCLI, &globalOptions{root: c.root}, c.opts)
+		_, err := targets(dockerCLI, c.root, c.opts)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%+v: got %v, want %q", c.opts, err, c.want)
 		}

@@ -18,6 +18,7 @@ import (
 )
 
 type testOptions struct {
+	root    string
 	format  string
 	junit   string
 	tempDir string
@@ -57,7 +58,8 @@ context). --root applies to the host files only, never to those directories.`,
   docker userns test --junit userns-test.xml`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTest(cmd.Context(), dockerCLI, global, opts)
+			opts.root = global.root
+			return runTest(cmd.Context(), dockerCLI, opts)
 		},
 	}
 	flags := cmd.Flags()
@@ -67,8 +69,8 @@ context). --root applies to the host files only, never to those directories.`,
 	return cmd
 }
 
-func runTest(ctx context.Context, dockerCLI command.Cli, global *globalOptions, opts testOptions) error {
-	root, err := hostfs.Open(global.root)
+func runTest(ctx context.Context, dockerCLI command.Cli, opts testOptions) error {
+	root, err := hostfs.Open(opts.root)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,175 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/pflag"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+)
+
+// changeOptions are what enable and disable share: which hosts, how to
+// reach their files, how the daemon restarts, and how to print.
+type changeOptions struct {
+	action  string // "enable" or "disable"
+	root    string
+	call    helper.Call // the command as given, for a helper container
+	restart restartOptions
+	host    hostOptions
+	format  string
+}
+
+// restartOptions are the flags of the commands that restart the daemon.
+type restartOptions struct {
+	restart        string
+	timeout        time.Duration
+	confirmTimeout time.Duration
+	pidfile        string
+}
+
+// check refuses durations that cannot bound a wait (0 used to mean the
+// default without a word, and a negative one was taken).
+func (o restartOptions) check() error {
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be above 0", o.timeout)
+	}
+	if o.confirmTimeout <= 0 {
+		return fmt.Errorf("--confirm-timeout %s: must be above 0", o.confirmTimeout)
+	}
+	return nil
+}
+
+// addRestartFlags adds the flags of the commands that restart the daemon.
+func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
+	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")
+	flags.DurationVar(&opts.timeout, "timeout", 60*time.Second, "How long to wait for the daemon to answer after a restart")
+	flags.DurationVar(&opts.confirmTimeout, "confirm-timeout", remap.DefaultConfirmTimeout, "How long the host waits for this client to confirm the restarted daemon before it reverts by itself")
+	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
+}
+
+// hostChange is enable or disable made ready for one host: the change of
+// its files when they are edited here, and the flags that replace the
+// user's when a helper container edits them.
+type hostChange struct {
+	local     func(context.Context, remap.Env) (remap.Outcome, error)
+	overrides map[string]string
+}
+
+// runChange is enable or disable on one host, or a rollout over a fleet
+// (--context): prepare makes the change ready for each host, which is then
+// made on its files here or through its daemon.
+func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, prepare func(context.Context, target, io.Writer) (hostChange, error)) error {
+	ts, err := targets(dockerCLI, opts.root, opts.host)
+	if err != nil {
+		return err
+	}
+	changeOn := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
+		c, err := prepare(ctx, t, progress)
+		if err != nil {
+			return remap.Outcome{}, err
+		}
+		if !t.local {
+			runner, err := t.runner(opts.host.daemonSocket)
+			if err != nil {
+				return remap.Outcome{}, err
+			}
+			return helper.Change(ctx, helper.ChangeOptions{
+				Runner:   runner,
+				Argv:     changeArgv(opts.call, opts.host.daemonSocket, c.overrides),
+				Timeout:  opts.restart.timeout,
+				Progress: progress,
+			})
+		}
+		env, err := hostEnv(t, opts.root, opts.restart, opts.host, progress)
+		if err != nil {
+			return remap.Outcome{}, err
+		}
+		return c.local(ctx, env)
+	}
+	if len(opts.host.contexts) == 0 {
+		out, err := changeOn(ctx, ts[0], dockerCLI.Err())
+		if err != nil {
+			return err
+		}
+		return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+	}
+	return rollout(ctx, dockerCLI, opts.action, ts, opts.host.rollout, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
+		out, err := changeOn(ctx, t, progress)
+		return changeOutcome(out, err, t)
+	})
+}
+
+// changeOutcome is an enable or disable on one host of a fleet.
+func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error) {
+	where := "local files"
+	if !t.local {
+		where = "through the daemon"
+	}
+	var reverted *remap.RevertedError
+	switch {
+	case errors.As(err, &reverted):
+		return fleet.Outcome{Result: "reverted", Message: reverted.Reason + " (" + where + ")"}, err
+	case err != nil:
+		return fleet.Outcome{}, err
+	}
+	msg := where
+	if out.Remap != "" {
+		msg = fmt.Sprintf("userns-remap %q, %s", out.Remap, where)
+	}
+	if out.Plan != nil {
+		msg += "; uid map " + out.Plan.UID.Map.String()
+	}
+	return fleet.Outcome{Result: out.Result, Message: msg}, nil
+}
+
+// writeOutcome prints what enable or disable did, for people.
+func writeOutcome(w io.Writer, out remap.Outcome) error {
+	var b strings.Builder
+	switch out.Result {
+	case "dry run":
+		if out.Diff == "" {
+			fmt.Fprintln(&b, "No file would change.")
+		} else {
+			b.WriteString(out.Diff)
+		}
+		fmt.Fprintf(&b, "Then: %s.\n", out.Restart)
+	case "already enabled", "already disabled":
+		fmt.Fprintf(&b, "Remapping is %s: nothing written, no restart.\n", strings.TrimPrefix(out.Result, "already "))
+	default:
+		fmt.Fprintf(&b, "Remapping %s", out.Result)
+		if out.Remap != "" {
+			fmt.Fprintf(&b, " (userns-remap %q)", out.Remap)
+		}
+		b.WriteString(".\n")
+		for _, f := range out.Files {
+			fmt.Fprintf(&b, "  changed  %s\n", f)
+		}
+		for _, f := range out.Backups {
+			fmt.Fprintf(&b, "  backup   %s\n", f)
+		}
+		for _, c := range out.Checks {
+			fmt.Fprintf(&b, "  %-4s     %s: %s\n", passWord(c.OK), c.Name, c.Observed)
+		}
+	}
+	if out.Plan != nil {
+		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func passWord(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}

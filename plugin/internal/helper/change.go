@@ -1,0 +1,70 @@
+package helper
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+)
+
+// ChangeOptions are an enable or disable made through the daemon.
+type ChangeOptions struct {
+	// Runner starts the helper containers on the daemon.
+	Runner Runner
+	// Argv is the plugin's command line in the helper: it stops once the
+	// host agent is armed and prints its remap.Outcome as JSON.
+	Argv []string
+	// Timeout bounds the wait for the daemon to answer after its restart.
+	Timeout time.Duration
+	// Progress gets the helper's progress lines and this client's.
+	Progress io.Writer
+}
+
+// Change runs an enable or disable in a helper container up to the armed
+// host agent, then waits for the restart, verifies and confirms from here.
+func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
+	fmt.Fprintln(opts.Progress, "editing the host's files in a helper container started through the daemon")
+	// Opened on the old daemon before the agent is armed: its end is the
+	// restart, also where the socket stays open across it (systemd).
+	restarted := daemon.WatchRestart(ctx, opts.Runner.API)
+	defer restarted.Close()
+	res, err := opts.Runner.Run(ctx, opts.Argv...)
+	if err != nil {
+		return remap.Outcome{}, err
+	}
+	Relay(opts.Progress, res)
+	var out remap.Outcome
+	if strings.TrimSpace(res.Stdout) != "" {
+		if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+			return out, fmt.Errorf("read the helper's answer: %w", err)
+		}
+	}
+	if res.ExitCode != 0 {
+		return out, Failure(res)
+	}
+	if out.Pending == nil {
+		return out, nil
+	}
+	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: opts.Runner}, Restart: restarted}
+	return remap.Finish(ctx, client, &out)
+}
+
+// Relay passes a helper's progress lines on to w; the last line of a
+// failed run is its error (Failure), which the caller reports.
+func Relay(w io.Writer, res probe.Result) {
+	lines := strings.Split(strings.TrimRight(res.Stderr, "\n"), "\n")
+	if res.ExitCode != 0 && len(lines) > 0 {
+		lines = lines[:len(lines)-1]
+	}
+	for _, l := range lines {
+		if l != "" {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
