@@ -25,10 +25,13 @@ func newDisableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Comm
 restart the daemon and check through its API that remapping is off.
 
 A daemon.json that still holds exactly what enable wrote gets its original
-bytes back; one edited since loses only the key. The subordinate ranges stay
-(a later enable reuses them) unless --remove-ranges is given, which removes
-the ranges enable added and nothing else. Images and containers made before
-enable are visible again.`,
+bytes back; one edited since loses only the key. A userns-remap value that
+daemon.json had before enable --force replaced it goes too (disable turns
+remapping off), and is named. The subordinate ranges stay (a later enable
+reuses them) unless --remove-ranges is given, which removes the ranges enable
+added and nothing else, and puts back those enable --force removed. Lines
+others wrote stay. Images and containers made before enable are visible
+again.`,
 		Example: `  sudo docker userns disable
   sudo docker userns disable --remove-ranges
   sudo docker userns disable --dry-run`,
