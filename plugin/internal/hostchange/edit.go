@@ -16,7 +16,11 @@ import (
 type Edit struct {
 	Added   []subid.Range `json:"added,omitempty"`
 	Removed []subid.Range `json:"removed,omitempty"`
-	Keys    []KeyEdit     `json:"keys,omitempty"`
+	// Above[i] is the line Removed[i] stood above (the next line that
+	// stayed; none when it was last): dockerd reads a user's lines in file
+	// order, so a line put back goes where it was.
+	Above []subid.Range `json:"above,omitempty"`
+	Keys  []KeyEdit     `json:"keys,omitempty"`
 }
 
 // KeyEdit is one top-level JSON key a change set (After) where it had
@@ -37,6 +41,7 @@ func editOf(path string, old, new []byte) *Edit {
 	if oerr == nil && nerr == nil {
 		e.Removed = missingFrom(of.Ranges(), nf.Ranges())
 		e.Added = missingFrom(nf.Ranges(), of.Ranges())
+		e.Above = anchorsOf(e.Removed, of.Ranges())
 	} else {
 		oc, oerr := daemonconfig.Parse(path, old)
 		nc, nerr := daemonconfig.Parse(path, new)
@@ -57,6 +62,25 @@ func editOf(path string, old, new []byte) *Edit {
 		}
 	}
 	return &e
+}
+
+// anchorsOf finds for each removed line the next line of the old file
+// that stayed (zero when none did).
+func anchorsOf(removed, old []subid.Range) []subid.Range {
+	gone := map[int]bool{}
+	for _, r := range removed {
+		gone[r.Line] = true
+	}
+	above := make([]subid.Range, len(removed))
+	for i, r := range removed {
+		for _, o := range old {
+			if o.Line > r.Line && !gone[o.Line] {
+				above[i] = subid.Range{Owner: o.Owner, Start: o.Start, Count: o.Count}
+				break
+			}
+		}
+	}
+	return above
 }
 
 // missingFrom lists the ranges of a that b lacks, counting repeats.
@@ -108,8 +132,14 @@ func (e *Edit) Reverse(path string, cur []byte) ([]byte, error) {
 		for _, r := range e.Added {
 			f.Remove(r.Owner, r.Start, r.Count)
 		}
-		for _, r := range e.Removed {
-			if _, err := f.Add(r.Owner, r.Start, r.Count); err != nil {
+		for i, r := range e.Removed {
+			var err error
+			if i < len(e.Above) && e.Above[i].Owner != "" {
+				_, err = f.InsertAbove(r, e.Above[i])
+			} else {
+				_, err = f.Add(r.Owner, r.Start, r.Count)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("undo our change to %s: %w", path, err)
 			}
 		}

@@ -318,3 +318,24 @@ func TestRestoreAllKeepsEditsMadeMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreEditPutsRemovedLinesBackInPlace: a revert that edits puts a
+// line the change removed back where it was (dockerd reads a user's lines
+// in file order), above the line that followed it.
+func TestRestoreEditPutsRemovedLinesBackInPlace(t *testing.T) {
+	old := "agent:300000:1000\nagent:400000:1000\nalice:100000:65536\n"
+	dir := hostfstest.Tree(t, map[string]string{"/etc/subuid": old})
+	r, _ := hostfs.Open(dir)
+	set := Set{{Path: "/etc/subuid", Old: []byte(old), OldExists: true, New: []byte("alice:100000:65536\nagent:999:1\n"), Lock: true}}
+	a, err := set.Apply(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostfstest.Write(t, dir, map[string]string{"/etc/subuid": "alice:100000:65536\nagent:999:1\nbob:900000:65536\n"})
+	if err := RestoreAll(r, a.Save(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.ReadFile("/etc/subuid"); string(got) != old+"bob:900000:65536\n" {
+		t.Errorf("after the revert:\n%s", got)
+	}
+}
