@@ -167,3 +167,20 @@ func TestWriteStaysInItsDirectoryWhenALinkIsSwapped(t *testing.T) {
 		t.Errorf("the write did not land in its own directory: %q", got)
 	}
 }
+
+// TestReadFileOfAFIFODoesNotHang: a FIFO where a host file should be reads
+// as empty instead of blocking the command for ever.
+func TestReadFileOfAFIFODoesNotHang(t *testing.T) {
+	dir := hostfstest.Tree(t, map[string]string{"/etc/.keep": ""})
+	if err := unix.Mkfifo(filepath.Join(dir, "etc/subuid"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(dir)
+	done := make(chan error, 1)
+	go func() { _, err := r.ReadFile("/etc/subuid"); done <- err }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFile of a FIFO blocks")
+	}
+}

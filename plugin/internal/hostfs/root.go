@@ -74,7 +74,7 @@ func clean(p string) string {
 // resolved inside the root (see OpenFile). A missing file gives an error
 // for which errors.Is(err, fs.ErrNotExist) holds.
 func (r Root) ReadFile(p string) ([]byte, error) {
-	f, err := r.OpenFile(p, os.O_RDONLY, 0)
+	f, err := r.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO planted in the root must not hang us
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
 	}
