@@ -81,7 +81,7 @@ func (a *agent) run(ctx context.Context) error {
 	if err := restarter.Restart(ctx); err != nil {
 		// A failed job means dockerd exited; its last words may reach the
 		// journal a moment after systemd reports the job.
-		for deadline := time.Now().Add(journalLag); ; time.Sleep(pollInterval) {
+		for deadline := time.Now().Add(journalLag); !errors.Is(err, daemon.ErrStartHangs); time.Sleep(pollInterval) {
 			if said := cannotStart(); said != nil {
 				return a.revert(ctx, fmt.Sprintf("%v (%v)", said, err), true)
 			}
@@ -89,7 +89,7 @@ func (a *agent) run(ctx context.Context) error {
 				break
 			}
 		}
-		return a.revert(ctx, fmt.Sprintf("restart: %v", err), true)
+		return a.revert(ctx, reasonOf(err), true)
 	}
 	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
 		return a.revert(ctx, reasonOf(err), true)
