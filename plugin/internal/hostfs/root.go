@@ -109,7 +109,9 @@ func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) 
 			return os.NewFile(uintptr(fd), r.Path(p)), nil
 		case errors.Is(err, unix.EAGAIN) && tries < 20:
 			continue // a rename raced the lookup
-		case errors.Is(err, unix.ENOSYS):
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+			// No openat2 (before 5.6), or a seccomp profile that refuses
+			// what it does not know (older container runtimes say EPERM).
 			return r.openResolved(p, flags, perm)
 		}
 		return nil, &fs.PathError{Op: "open", Path: r.Path(p), Err: err}
