@@ -43,7 +43,7 @@ func TestCIFlowBefore(t *testing.T) {
 // TestCIFlowAfter: with `docker userns enable agent` the same flow leaves
 // files agent owns, git clean works, and the next build runs again.
 func TestCIFlowAfter(t *testing.T) {
-	forEachVersion(t, "CI flow, after: with enable agent the build output is agent's and git clean works, two rounds", func(s *scenario) {
+	forEachFlavour(t, "CI flow, after: with enable agent the build output is agent's and git clean works, two rounds", func(s *scenario) {
 		s.Step("a fresh Docker host runs unremapped", func() {
 			s.Start()
 			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
