@@ -48,6 +48,14 @@ func (o restartOptions) check() error {
 	return nil
 }
 
+// addChangeFlags adds the flags enable and disable share: the restart,
+// the hosts (with the rollout's) and --format.
+func addChangeFlags(flags *pflag.FlagSet, opts *changeOptions) {
+	addRestartFlags(flags, &opts.restart)
+	addHostFlags(flags, &opts.host, true)
+	addFormatFlag(flags, &opts.format)
+}
+
 // addRestartFlags adds the flags of the commands that restart the daemon.
 func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 	flags.StringVar(&opts.restart, "restart", string(daemon.StrategyAuto), "How to restart the daemon: auto (systemd if it runs docker, else signal), systemd, signal, none")

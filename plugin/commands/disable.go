@@ -44,9 +44,7 @@ again.`,
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.RemoveRanges, "remove-ranges", false, "Also remove the /etc/subuid and /etc/subgid ranges enable added")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
-	addRestartFlags(flags, &opts.change.restart)
-	addHostFlags(flags, &opts.change.host, true)
-	addFormatFlag(flags, &opts.change.format)
+	addChangeFlags(flags, &opts.change)
 	return cmd
 }
 

@@ -40,8 +40,7 @@ the daemon itself. Exits 1 when any check FAILs.`,
 			return runDoctor(cmd.Context(), dockerCLI, opts)
 		},
 	}
-	addHostFlags(cmd.Flags(), &opts.report.host, false)
-	addFormatFlag(cmd.Flags(), &opts.report.format)
+	addReportFlags(cmd.Flags(), &opts.report)
 	cmd.Flags().BoolVar(&opts.skipImages, "skip-images", false, "Do not scan local images for ids a 65536-wide range cannot map")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
@@ -19,6 +20,13 @@ type reportOptions struct {
 	call   helper.Call // the command as given, for a helper container
 	host   hostOptions
 	format string
+}
+
+// addReportFlags adds the flags status and doctor share: the hosts and
+// --format.
+func addReportFlags(flags *pflag.FlagSet, opts *reportOptions) {
+	addHostFlags(flags, &opts.host, false)
+	addFormatFlag(flags, &opts.format)
 }
 
 // report is one kind of report (status, doctor) of type T: how it is read

@@ -40,8 +40,7 @@ that bypass remapping with --userns=host.`,
 			return runStatus(cmd.Context(), dockerCLI, opts)
 		},
 	}
-	addHostFlags(cmd.Flags(), &opts.report.host, false)
-	addFormatFlag(cmd.Flags(), &opts.report.format)
+	addReportFlags(cmd.Flags(), &opts.report)
 	return cmd
 }
 
