@@ -196,6 +196,11 @@ func (c ClientEnv) awaitRevert(ctx context.Context, token string) (*hostagent.Re
 		if err == nil && rec.Finished() {
 			return rec, nil
 		}
+		if errors.Is(err, hostagent.ErrNoRecord) {
+			// The agent could not write its record (a full /var) and
+			// reverts without it.
+			return nil, fmt.Errorf("the host agent's record is gone: it reverts without it; what it did is in %s and the journal (journalctl -t %s) on the host", hostagent.LogPath, hostagent.SyslogTag)
+		}
 		if err != nil && !isUnreachable(err) {
 			return nil, fmt.Errorf("ask the host agent: %w", err)
 		}
