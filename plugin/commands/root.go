@@ -1,5 +1,13 @@
 // Package commands is the thin cobra layer of the plugin: each subcommand
 // fills its options and calls into packages that know nothing of cobra.
+//
+// Every subcommand has its own file in docker/cli's shape: an xOptions
+// struct, newXCommand, whose RunE only fills the options, and runX(ctx,
+// dockerCLI, opts). enable and disable meet in runChange (change.go), status
+// and doctor in runReport (report.go): one host or a fleet either way.
+// targets.go chooses the daemons a command acts on (--context, --via),
+// forward.go turns the command as given into a helper container's command
+// line, rollout.go runs one over a fleet, format.go prints (--format).
 package commands
 
 import (
