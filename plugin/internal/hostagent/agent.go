@@ -30,6 +30,10 @@ type agent struct {
 	root hostfs.Root
 	rec  *Record
 	api  client.APIClient
+	// gone are leftovers already seen removed: a revert does not wait for
+	// them again (with a daemon that cannot start, asking would only fail
+	// until leftoverTimeout).
+	gone Leftovers
 }
 
 // Run is the agent: restart, wait for the daemon, then for a confirmation,
@@ -171,7 +175,7 @@ func (a *agent) set(fn func(*Record)) (*Record, error) {
 // With stopOnRevert, a client's request to revert ends the wait early.
 func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string {
 	left := a.rec.Leftovers
-	if left.Container == "" && left.Image == "" {
+	if left == (Leftovers{}) || left == a.gone {
 		return ""
 	}
 	deadline := time.Now().Add(leftoverTimeout)
@@ -180,6 +184,7 @@ func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string
 			return rec.Reason
 		}
 		if !a.exists(ctx, left) {
+			a.gone = left
 			return ""
 		}
 		time.Sleep(pollInterval)
