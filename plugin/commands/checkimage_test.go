@@ -194,7 +194,7 @@ func TestCheckImageFileFormats(t *testing.T) {
 			stdout: []string{"fits: the daemon does not remap ids"}},
 		{name: "UserWithoutRanges", args: []string{"--root", "/nonexistent-root", "--user", "agent"}, code: 1,
 			stderr: "check-image --user agent: root /nonexistent-root: no such directory"},
-		{name: "BadSize", args: []string{"--size", "0"}, code: 1, stderr: "check --size 0: want 1 to 4294967295"},
+		{name: "BadSize", args: []string{"--size", "0"}, code: 1, stderr: "check --size 0: want 1 to 4294967294"},
 		{name: "BadSource", args: []string{"--source", "ftp"}, code: 1, stderr: `parse source "ftp"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
