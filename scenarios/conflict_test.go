@@ -62,7 +62,7 @@ func expectUntouched(s *scenario, files, pid string) {
 	s.t.Helper()
 	after := s.Hashes(remapFiles...)
 	s.Check(after == files, "daemon.json, subuid, subgid byte-identical:\n"+files, after)
-	extra := s.Shell("ls -A /etc/docker /etc | grep -Ei 'bak|backup|tmp|userns' || true")
+	extra := s.Shell("ls -A /etc/docker /etc | grep -Ei 'docker-userns|\\.bak$|\\.tmp' || true")
 	s.Check(extra == "", "no backup or temp file in /etc or /etc/docker", extra)
 	now := s.Run("cat", harness.DaemonPIDPath)
 	s.Check(now == pid, "dockerd pid "+pid+" unchanged", now)
