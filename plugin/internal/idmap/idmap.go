@@ -14,9 +14,11 @@
 //     same for /etc/subgid: the group of userns-remap plays no part in it.
 //     pkg/idtools/idtools.go createIDMap lays the lines in file order; the
 //     sort.Interface on ranges is never called.
-//   - v28.0.0 to v28.5.2, internal/usergroup/lookup_unix.go:
+//   - v28.0.0 to v28.5.2, internal/usergroup/lookup_unix.go (and
+//     docker-v29.1.0, daemon/internal/usergroup/lookup_unix.go):
 //     lookupSubRangesFile takes every line whose owner is the name or the
-//     uid (moby/sys/user ParseSubIDFileFilter), in file order.
+//     uid (moby/sys/user ParseSubIDFileFilter), in file order. v27.5.1
+//     still has the 26.1 rule, so the change is at 28.0.
 //   - Both skip blank lines; 20.10 and 26.1 skip '#' lines, 28.x reads them
 //     as lines whose owner starts with '#', which never names a user.
 //
