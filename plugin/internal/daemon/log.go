@@ -58,11 +58,22 @@ func StartFailureSince(rootDir, logPath string, offset int64) string {
 	if err != nil {
 		return ""
 	}
+	midLine := false
 	if offset < 0 || st.Size()-offset > tail {
 		offset = max(st.Size()-tail, 0)
+		midLine = offset > 0
 	}
 	_, _ = f.Seek(offset, io.SeekStart)
 	data, _ := io.ReadAll(f)
+	if midLine {
+		// The tail starts inside a line (a long one: a stack dump dockerd
+		// logs on one line); its rest is no line of its own.
+		if i := strings.IndexByte(string(data), '\n'); i >= 0 {
+			data = data[i+1:]
+		} else {
+			data = nil
+		}
+	}
 	lines := strings.Split(string(data), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if line := strings.TrimSpace(lines[i]); isStartFailure(line) {

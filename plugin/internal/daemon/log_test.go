@@ -32,3 +32,27 @@ time="y" level=warning msg="Your kernel does not support cgroup blkio weight"
 		t.Errorf("nothing after the end: got %q", got)
 	}
 }
+
+// A restart that logs more than the 16 KiB read (dockerd 20.10 logs its
+// containerd's goroutine dump as one long line) must not make the middle
+// of that line look like dockerd's plain exit message. Seen in DinD: a
+// disable reverted with "daemon cannot start: its log says: func1\n\t...".
+func TestStartFailureSinceSkipsAPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "var/log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dump := `time="z" level=info msg="=== BEGIN goroutine stack dump ===\ngoroutine 1 [running]:\n` +
+		strings.Repeat(`github.com/containerd/containerd/gc/scheduler.(*gcScheduler).run.func1\n\tgithub.com/containerd/containerd/gc/scheduler/scheduler.go:132 +0x385\n`, 300) +
+		`=== END goroutine stack dump ===" module=containerd`
+	log := "time=\"x\" level=info msg=\"Starting up\"\n" + dump + "\ntime=\"y\" level=info msg=\"API listen on /var/run/docker.sock\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "var/log/dockerd.log"), []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := StartFailureSince(dir, "/var/log/dockerd.log", 0); got != "" {
+		t.Errorf("a long line cut by the tail read counted as a failure: %.80q", got)
+	}
+	if got := LastStartFailure(dir, "/var/log/dockerd.log"); got != "" {
+		t.Errorf("LastStartFailure: %.80q", got)
+	}
+}
