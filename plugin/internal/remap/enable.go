@@ -44,6 +44,8 @@ type Outcome struct {
 	Backups []string        `json:"backups,omitempty"`
 	Daemon  *daemon.State   `json:"daemon,omitempty"`
 	Removed []string        `json:"removedRanges,omitempty"`
+	// Work is what the change does to the daemon's images and containers.
+	Work *RunningWork `json:"runningWork,omitempty"`
 	// Pending is set between arming the host agent and the client's
 	// confirmation (what a helper container hands to its client).
 	Pending *Pending `json:"pending,omitempty"`
@@ -117,6 +119,9 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.describe(env, changes)
+	if out.Work, err = checkRunningWork(ctx, env, inspectErr == nil, before, plan, opts); err != nil {
+		return out, err
+	}
 	if opts.DryRun {
 		out.Result = "dry run"
 		return out, nil
@@ -135,15 +140,6 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 			out.Daemon = &before
 			return out, nil
 		}
-	}
-	images, containers := before.Images, before.Containers
-	if env.Leftovers.Container != "" {
-		// The helper running this is not the operator's.
-		images, containers = images-1, containers-1
-	}
-	if !before.Remapped && (images > 0 || containers > 0) {
-		env.say("WARNING: the daemon's data root moves to %s: its %d images and %d containers stay on disk but are not visible until remapping is disabled",
-			plan.DataRoot(before.DataRoot), images, containers)
 	}
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
 		st.Remap = spec.String()
