@@ -18,7 +18,7 @@ help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build the plugin as a static binary into bin/docker-userns
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(PLUGIN) ./plugin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PLUGIN) ./plugin
 
 install: build ## Install the plugin for the docker CLI (PLUGIN_DIR=... to choose where)
 	install -D -m 0755 $(PLUGIN) $(PLUGIN_DIR)/docker-userns

@@ -13,7 +13,7 @@ const PluginPackage = "github.com/docker-userns/docker-userns/plugin"
 // BuildPlugin builds the plugin at path as `make build` does: static
 // (CGO_ENABLED=0), since probe images hold nothing but this binary.
 func BuildPlugin(path string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-o", path, PluginPackage)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", path, PluginPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build plugin: %w: %s", err, strings.TrimSpace(string(out)))
