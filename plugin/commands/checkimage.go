@@ -10,11 +10,10 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 )
 
 type checkImageOptions struct {
@@ -80,9 +79,9 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if err != nil {
 		return err
 	}
-	mapping, mappingErr := checkImageMapping(ctx, dockerCLI, opts)
+	mapping, mappingErr := imagefit.MappingFor(ctx, dockerCLI.Client(), opts.root, opts.size, opts.user)
 	if opts.user != "" && mappingErr != nil {
-		return mappingErr
+		return fmt.Errorf("check-image --user %s: %w", opts.user, mappingErr)
 	}
 	scanner := &imagescan.Scanner{Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
 	if src != imagescan.SourceFile {
@@ -123,34 +122,6 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(failed), len(opts.images))}
 	}
 	return nil
-}
-
-// checkImageMapping is what images are judged against: --size, --user, or
-// the mapping in force on the daemon (nil with the reason when unknown).
-func checkImageMapping(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) (*imagescan.Mapping, error) {
-	switch {
-	case opts.size > 0:
-		return &imagescan.Mapping{Remapped: true, UIDs: opts.size, GIDs: opts.size, From: "--size"}, nil
-	case opts.user != "":
-		version := ""
-		if v, err := dockerCLI.Client().ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
-			version = v.Version
-		}
-		m, err := mapsize.ForUser(opts.root, opts.user, version)
-		if err != nil {
-			return nil, fmt.Errorf("check-image --user %s: %w", opts.user, err)
-		}
-		return &m, nil
-	}
-	info, err := dockerCLI.Client().Info(ctx, client.InfoOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%w (ask the daemon: %v)", mapsize.ErrUnknown, err)
-	}
-	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, opts.root)
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
 }
 
 func writeCheckImage(out io.Writer, format string, rows []checkImageRow) error {

@@ -1,0 +1,42 @@
+package imagefit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
+)
+
+// MappingFor is what check-image judges images against: size ids when size
+// is above 0, the subordinate ranges of user (USER[:GROUP]) as the daemon's
+// version reads them when user is set, else the mapping in force on the
+// daemon; nil with the reason (mapsize.ErrUnknown) when that is unknown.
+// Host files are looked up under root.
+func MappingFor(ctx context.Context, api client.APIClient, root string, size uint64, user string) (*imagescan.Mapping, error) {
+	switch {
+	case size > 0:
+		return &imagescan.Mapping{Remapped: true, UIDs: size, GIDs: size, From: "--size"}, nil
+	case user != "":
+		version := ""
+		if v, err := api.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
+			version = v.Version
+		}
+		m, err := mapsize.ForUser(root, user, version)
+		if err != nil {
+			return nil, err
+		}
+		return &m, nil
+	}
+	info, err := api.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%w (ask the daemon: %v)", mapsize.ErrUnknown, err)
+	}
+	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, root)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
