@@ -40,9 +40,10 @@ type report[T any] struct {
 }
 
 // runReport reads and prints a report of one host, or of every host of a
-// fleet (--context) at once: reading changes nothing, so no host waits for
-// another and none stops the rest. One host reached through its daemon
-// prints what the helper container printed, as it printed it.
+// fleet (--context): reading changes nothing, so no failure stops the rest
+// and the hosts are read at once (but the first: fleet.Roll runs at least
+// one canary alone). One host reached through its daemon prints what the
+// helper container printed, as it printed it.
 func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
 	ts, err := targets(dockerCLI, opts.root, opts.host)
 	if err != nil {
