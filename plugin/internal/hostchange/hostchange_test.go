@@ -2,6 +2,7 @@ package hostchange
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,5 +338,21 @@ func TestRestoreEditPutsRemovedLinesBackInPlace(t *testing.T) {
 	}
 	if got, _ := r.ReadFile("/etc/subuid"); string(got) != old+"bob:900000:65536\n" {
 		t.Errorf("after the revert:\n%s", got)
+	}
+}
+
+// TestUnifiedDiffOfALongFileIsSmall: one line appended to a 2001-line
+// subuid is a one-hunk diff with three lines of context, not the file.
+func TestUnifiedDiffOfALongFileIsSmall(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 2001; i++ {
+		fmt.Fprintf(&b, "user%d:%d:65536\n", i, 100000+i*65536)
+	}
+	old := b.String()
+	diff := UnifiedDiff("/etc/subuid", []byte(old), []byte(old+"agent:1000:1\n"), true, true)
+	line := func(i int) string { return fmt.Sprintf(" user%d:%d:65536\n", i, 100000+i*65536) }
+	want := "--- /etc/subuid\n+++ /etc/subuid\n@@ -1999,3 +1999,4 @@\n" + line(1998) + line(1999) + line(2000) + "+agent:1000:1\n"
+	if diff != want {
+		t.Fatalf("diff:\n%s\nwant:\n%s", diff, want)
 	}
 }
