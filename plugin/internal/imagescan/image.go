@@ -13,11 +13,14 @@ type Image struct {
 	Name   string `json:"name"`
 	Source Source `json:"source"`
 	// ID is the digest of the image config, when the source tells it.
-	ID      string `json:"id,omitempty"`
-	Layers  int    `json:"layers"`
-	Entries int64  `json:"entries"`
-	MaxUID  int64  `json:"maxUID"`
-	MaxGID  int64  `json:"maxGID"`
+	ID     string `json:"id,omitempty"`
+	Layers int    `json:"layers"`
+	// ZstdLayers counts the zstd-compressed layers (as the source stores
+	// them: a daemon's save stream is never compressed).
+	ZstdLayers int   `json:"zstdLayers,omitempty"`
+	Entries    int64 `json:"entries"`
+	MaxUID     int64 `json:"maxUID"`
+	MaxGID     int64 `json:"maxGID"`
 	// Holders are the first entries (base layer first) at MaxUID, then
 	// those at MaxGID.
 	Holders []Entry `json:"holders"`
@@ -50,6 +53,9 @@ func newImage(name string, src Source, id string, layers []layerResult) Image {
 		return max, holders
 	}
 	for i, l := range layers {
+		if l.scan.Compression == Zstd {
+			img.ZstdLayers++
+		}
 		img.Entries += l.scan.Entries
 		img.MaxUID, uidHolders = merge(img.MaxUID, uidHolders, l.scan.MaxUID, l.scan.UIDHolders, i, l.digest)
 		img.MaxGID, gidHolders = merge(img.MaxGID, gidHolders, l.scan.MaxGID, l.scan.GIDHolders, i, l.digest)

@@ -3,6 +3,8 @@ package imagescan
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 const (
@@ -35,6 +37,22 @@ type Mapping struct {
 	UIDs, GIDs uint64
 	// From says where the sizes were learned ("--size", "/etc/subuid").
 	From string
+	// DaemonVersion is the version of the daemon that would load the
+	// image ("" when not known): Docker 20.10 cannot load zstd layers.
+	DaemonVersion string
+}
+
+// firstZstdDocker is the first Docker major whose layer extraction reads
+// zstd: pkg/archive DecompressStream has no zstd at v20.10.24 and has it
+// from v22.06.0-beta.0 (released as 23.0).
+const firstZstdDocker = 23
+
+// loadsZstd reports whether a daemon of the version extracts zstd layers;
+// true when the version is unknown.
+func loadsZstd(version string) bool {
+	major, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(major)
+	return err != nil || n >= firstZstdDocker
 }
 
 // Verdict says whether an image can be extracted under a mapping.
@@ -53,6 +71,10 @@ func Judge(img Image, m *Mapping) Verdict {
 	switch {
 	case m == nil:
 		v.Message = fmt.Sprintf("unknown mapping; pass --size (this image needs %d)", v.NeededSize)
+		return v
+	case img.ZstdLayers > 0 && !loadsZstd(m.DaemonVersion):
+		v.Known = true
+		v.Message = fmt.Sprintf("cannot load: %d of its %d layers are zstd, which Docker %s cannot extract (Docker %d and newer can)", img.ZstdLayers, img.Layers, m.DaemonVersion, firstZstdDocker)
 		return v
 	case !m.Remapped:
 		v.Known, v.Fits = true, true

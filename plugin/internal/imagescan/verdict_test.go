@@ -78,3 +78,21 @@ func TestSizeForFiles(t *testing.T) {
 		t.Error("no images and no daemon: no error")
 	}
 }
+
+// TestJudgeZstdOnAnOldDaemon: Docker 20.10 cannot extract zstd layers at
+// all, whatever the ids; 23 and newer can.
+func TestJudgeZstdOnAnOldDaemon(t *testing.T) {
+	img := Image{MaxUID: 100, MaxGID: 100, Layers: 3, ZstdLayers: 2}
+	v := Judge(img, &Mapping{Remapped: true, UIDs: 65536, GIDs: 65536, DaemonVersion: "20.10.24+dfsg1"})
+	if v.Fits || !v.Known || v.Message != "cannot load: 2 of its 3 layers are zstd, which Docker 20.10.24+dfsg1 cannot extract (Docker 23 and newer can)" {
+		t.Errorf("20.10: %+v", v)
+	}
+	if v := Judge(img, &Mapping{DaemonVersion: "20.10.24"}); v.Fits {
+		t.Errorf("20.10 without remapping: %+v", v)
+	}
+	for _, version := range []string{"26.1.5", "28.5.2", ""} {
+		if v := Judge(img, &Mapping{Remapped: true, UIDs: 65536, GIDs: 65536, DaemonVersion: version}); !v.Fits {
+			t.Errorf("Docker %q: %+v", version, v)
+		}
+	}
+}

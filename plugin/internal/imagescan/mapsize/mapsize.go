@@ -41,7 +41,7 @@ func ForUser(root, spec, daemonVersion string) (imagescan.Mapping, error) {
 	if uids == 0 || gids == 0 {
 		return imagescan.Mapping{}, fmt.Errorf("read ranges of %s: none in /etc/subuid or /etc/subgid under %s", spec, root)
 	}
-	return imagescan.Mapping{Remapped: true, UIDs: uids, GIDs: gids, From: "/etc/subuid and /etc/subgid for " + spec}, nil
+	return imagescan.Mapping{Remapped: true, UIDs: uids, GIDs: gids, From: "/etc/subuid and /etc/subgid for " + spec, DaemonVersion: daemonVersion}, nil
 }
 
 // ForDaemon learns the mapping a running daemon uses from what `docker
@@ -51,7 +51,7 @@ func ForUser(root, spec, daemonVersion string) (imagescan.Mapping, error) {
 // uid is the remap user's first.
 func ForDaemon(securityOptions []string, dockerRootDir, daemonVersion, root string) (imagescan.Mapping, error) {
 	if !daemon.RemapsIn(securityOptions) {
-		return imagescan.Mapping{Remapped: false, From: "docker info"}, nil
+		return imagescan.Mapping{Remapped: false, From: "docker info", DaemonVersion: daemonVersion}, nil
 	}
 	var uid, gid uint32
 	if _, err := fmt.Sscanf(path.Base(dockerRootDir), "%d.%d", &uid, &gid); err != nil {
