@@ -1,0 +1,53 @@
+package imagefit
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+)
+
+// noDaemon is an API client whose daemon never answers.
+func noDaemon(t *testing.T) client.APIClient {
+	t.Helper()
+	api, err := client.New(client.WithHost("unix://" + filepath.Join(t.TempDir(), "none.sock")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	return api
+}
+
+func TestMappingForSize(t *testing.T) {
+	m, err := MappingFor(context.Background(), noDaemon(t), t.TempDir(), 131072, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Remapped || m.UIDs != 131072 || m.GIDs != 131072 || m.From != "--size" {
+		t.Errorf("mapping %+v", *m)
+	}
+}
+
+// TestMappingForUnknownDaemon: without --size or --user, a daemon that
+// does not answer leaves the mapping unknown, saying why.
+func TestMappingForUnknownDaemon(t *testing.T) {
+	m, err := MappingFor(context.Background(), noDaemon(t), t.TempDir(), 0, "")
+	if m != nil || !errors.Is(err, mapsize.ErrUnknown) || !strings.Contains(err.Error(), "ask the daemon") {
+		t.Errorf("got %v, %v; want no mapping and ErrUnknown asking the daemon", m, err)
+	}
+}
+
+// TestLocalImagesFindingWithoutDaemon: doctor warns, it does not fail,
+// when the images cannot be scanned.
+func TestLocalImagesFindingWithoutDaemon(t *testing.T) {
+	f := LocalImagesFinding(context.Background(), noDaemon(t))
+	if f.Check != "local images" || f.Verdict != remap.Warn || !strings.HasPrefix(f.Detail, "not scanned: ") {
+		t.Errorf("finding %+v", f)
+	}
+}
