@@ -76,6 +76,8 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if err := hostagent.Spawn(env.Root, rec.Token, env.InHost); err != nil {
 		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
+	// The agent is armed and runs: a later run sees its record.
+	env.lock.Unlock()
 	out.Pending = &Pending{Token: rec.Token, Expect: exp, LogPath: logPath, Files: rec.Files.Changed(), ConfirmTimeout: rec.ConfirmTimeout}
 	if env.ArmOnly {
 		out.Result = "armed"

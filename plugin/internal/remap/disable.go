@@ -19,6 +19,8 @@ type DisableOptions struct {
 	// RemoveRanges also removes the subordinate ranges enable added.
 	RemoveRanges bool
 	DryRun       bool
+	// DiscardPending: see EnableOptions.
+	DiscardPending bool
 }
 
 // Disable turns remapping off. A file still holding exactly what enable
@@ -26,6 +28,13 @@ type DisableOptions struct {
 // (and, with RemoveRanges, the ranges enable added).
 func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error) {
 	out := Outcome{Action: "disable"}
+	if !opts.DryRun {
+		var err error
+		if env.lock, err = lockHost(ctx, env, opts.DiscardPending); err != nil {
+			return out, err
+		}
+		defer env.lock.Unlock()
+	}
 	snap, err := ReadSnapshot(env.Root)
 	if err != nil {
 		return out, err

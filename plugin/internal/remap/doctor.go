@@ -99,6 +99,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 		add("flag and config", Pass, "no --userns-remap flag beside daemon.json", "")
 	}
 
+	pendingCheck(root, add)
 	managedByCheck(ctx, daemon.Restarter{Strategy: daemon.StrategyAuto, Root: root.Dir(), Pidfile: daemon.DefaultPidfile}, flags, add)
 
 	// The daemon's version says how it reads the ranges; ask it first.

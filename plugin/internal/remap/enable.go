@@ -29,6 +29,9 @@ type EnableOptions struct {
 	// range that covers host users.
 	Force  bool
 	DryRun bool
+	// DiscardPending drops the record of an unfinished change whose agent
+	// is gone (a copy stays beside it) instead of refusing.
+	DiscardPending bool
 }
 
 // Outcome is what enable or disable did, for the table and JSON output.
@@ -59,6 +62,12 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.Remap = spec.String()
+	if !opts.DryRun {
+		if env.lock, err = lockHost(ctx, env, opts.DiscardPending); err != nil {
+			return out, err
+		}
+		defer env.lock.Unlock()
+	}
 	snap, err := ReadSnapshot(env.Root)
 	if err != nil {
 		return out, err

@@ -43,6 +43,9 @@ type Env struct {
 	// ArmOnly stops enable and disable once the agent is armed: the client
 	// that started the helper waits, verifies and confirms.
 	ArmOnly bool
+
+	// lock is the host-wide lock a change holds until its agent is armed.
+	lock *hostLock
 }
 
 // DefaultSocket is where dockerd listens unless told otherwise.

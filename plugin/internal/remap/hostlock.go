@@ -1,0 +1,244 @@
+package remap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// LockPath is the host-wide lock of the commands that change the host
+// (issue 12 case 8): it is held from reading the files to arming the host
+// agent, so that two runs never plan from the same old contents, and no arm
+// overwrites a record whose agent is still starting.
+const LockPath = "/var/lib/docker-userns/lock"
+
+// lockWait bounds the wait for another run's lock; a run holds it for
+// seconds (reading, writing, starting the agent), never across a restart.
+var lockWait = 30 * time.Second
+
+// hostLock is a held LockPath; a nil one holds nothing. The lock file and
+// the directories made for it go again on Unlock, so that a run that
+// changes nothing leaves nothing behind.
+type hostLock struct {
+	f       *os.File
+	root    hostfs.Root
+	made    []string // directories made for the lock, deepest last
+	created bool
+}
+
+// lockHost takes the host-wide lock, then checks the agent's record: an
+// unfinished change whose agent runs is refused, and one whose agent is
+// gone (its old file contents are in it) is refused unless discard, which
+// keeps a copy beside it and removes it.
+func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
+	l := &hostLock{root: env.Root}
+	deadline := time.Now().Add(lockWait)
+	for said := false; ; {
+		ok, err := l.try()
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", LockPath, err)
+		}
+		if ok {
+			break
+		}
+		if !said {
+			env.say("waiting for another docker userns run on this host (%s)", LockPath)
+			said = true
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("lock %s: another docker userns run on this host held it for %s: wait for it to finish", LockPath, lockWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lock %s: %w", LockPath, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := checkPending(env, discard); err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// try opens (or creates) the lock file inside the root and flocks it
+// without blocking. It holds the lock only when the file it locked is
+// still the one at LockPath: the holder before may have removed it.
+func (l *hostLock) try() (bool, error) {
+	if err := l.makeDirs(); err != nil {
+		return false, err
+	}
+	f, err := l.root.OpenFile(LockPath, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = l.root.OpenFile(LockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // removed meanwhile: try again
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, err
+	}
+	held, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return false, err
+	}
+	now, err := l.root.Stat(LockPath)
+	if err != nil || !os.SameFile(held, now) {
+		f.Close()
+		return false, nil
+	}
+	l.f, l.created = f, created
+	return true, nil
+}
+
+// makeDirs makes the lock's directory and the missing ones above it
+// (searchable, as the daemon's data root needs /var and /var/lib to be),
+// remembering which it made.
+func (l *hostLock) makeDirs() error {
+	var missing []string
+	for d := path.Dir(LockPath); d != "/" && !l.root.Exists(d); d = path.Dir(d) {
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		d := missing[i]
+		resolved, err := l.root.Resolve(d)
+		if err != nil {
+			return err
+		}
+		perm := os.FileMode(0o755)
+		if d == path.Dir(LockPath) {
+			perm = 0o700
+		}
+		if err := os.Mkdir(l.root.Path(resolved), perm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err == nil {
+			l.made = append(l.made, resolved)
+		}
+	}
+	return nil
+}
+
+// Unlock releases the lock; it may be called more than once. A lock file
+// this run created is removed while still held, and the directories made
+// for it when they are empty.
+func (l *hostLock) Unlock() {
+	if l == nil || l.f == nil {
+		return
+	}
+	if l.created {
+		_, _ = l.root.RemoveFile(LockPath, hostfs.WriteOptions{})
+		for i := len(l.made) - 1; i >= 0; i-- {
+			if os.Remove(l.root.Path(l.made[i])) != nil {
+				break
+			}
+		}
+	}
+	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	l.f.Close()
+	l.f = nil
+}
+
+// PendingRecord reads the host agent's record as it is, without a token:
+// nil when there is none.
+func PendingRecord(root hostfs.Root) (*hostagent.Record, error) {
+	data, err := root.ReadFile(hostagent.RecordPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec hostagent.Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("read %s: %w", hostagent.RecordPath, err)
+	}
+	return &rec, nil
+}
+
+// agentRuns is true when the record's agent is a running agent on the host.
+func agentRuns(root hostfs.Root, pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile(root.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	return err == nil && strings.Contains(string(cmdline), hostagent.Command)
+}
+
+// describePending names an unfinished record for a person.
+func describePending(rec *hostagent.Record) string {
+	return fmt.Sprintf("%s %s (phase %s, armed %s)", rec.Action, rec.Token, rec.Phase, rec.Armed.Format(time.RFC3339))
+}
+
+// DiscardedSuffix names the copy of a discarded record kept beside it.
+const DiscardedSuffix = ".discarded"
+
+// checkPending refuses to start while the agent's record holds an
+// unfinished change: its agent may still restore the files, or, gone, it
+// left the only copy of the old contents there. A finished record is left
+// for the arm to replace.
+func checkPending(env Env, discard bool) error {
+	rec, err := PendingRecord(env.Root)
+	if err != nil {
+		return err
+	}
+	if rec == nil || rec.Finished() {
+		return nil
+	}
+	if agentRuns(env.Root, rec.AgentPID) {
+		return fmt.Errorf("another change (%s) is unfinished on this host and its agent (pid %d) still runs: wait for it, or see %s",
+			describePending(rec), rec.AgentPID, hostagent.RecordPath)
+	}
+	if !discard {
+		return fmt.Errorf("an unfinished change (%s) is recorded in %s and its agent is gone: it holds the files' contents from before that change (see `docker userns doctor`); restore them if needed, then pass --discard-pending to drop the record",
+			describePending(rec), hostagent.RecordPath)
+	}
+	data, err := env.Root.ReadFile(hostagent.RecordPath)
+	if err != nil {
+		return err
+	}
+	kept := hostagent.RecordPath + DiscardedSuffix
+	if _, err := env.Root.WriteFile(kept, data, hostfs.WriteOptions{Perm: 0o600}); err != nil {
+		return fmt.Errorf("discard %s: %w", hostagent.RecordPath, err)
+	}
+	if _, err := env.Root.RemoveFile(hostagent.RecordPath, hostfs.WriteOptions{}); err != nil {
+		return fmt.Errorf("discard %s: %w", hostagent.RecordPath, err)
+	}
+	env.say("discarded the unfinished change %s: its record is kept as %s", describePending(rec), kept)
+	return nil
+}
+
+// pendingCheck is doctor's view of the agent's record: nothing when there
+// is none or it is finished.
+func pendingCheck(root hostfs.Root, add addFunc) {
+	rec, err := PendingRecord(root)
+	switch {
+	case err != nil:
+		add("pending change", Fail, err.Error(), "look at the file; remove it once no agent runs (`docker userns enable --discard-pending` keeps a copy)")
+	case rec == nil || rec.Finished():
+	case agentRuns(root, rec.AgentPID):
+		add("pending change", Warn, fmt.Sprintf("%s: its agent (pid %d) runs and restores the files unless the change is confirmed", describePending(rec), rec.AgentPID), "wait for it")
+	default:
+		add("pending change", Fail, fmt.Sprintf("%s is unfinished and its agent is gone; %s holds the files' contents from before it (%s)", describePending(rec), hostagent.RecordPath, strings.Join(rec.Files.Changed(), ", ")),
+			"check the files against the record, then run enable or disable with --discard-pending")
+	}
+}

@@ -1,0 +1,129 @@
+package remap
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+)
+
+// TestConcurrentEnablesKeepBothRecords is issue 12 case 8: a second enable
+// that starts while the first has written its files (and not yet its
+// record) waits for the host-wide lock, so the state record keeps the
+// ranges of both; without the lock the first one's record overwrote the
+// second's ranges.
+func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
+	ctx := context.Background()
+	files := baseHost()
+	files["/etc/passwd"] += "ci:x:998:998::/home/ci:/usr/sbin/nologin\n"
+	files["/etc/group"] += "ci:x:998:\n"
+	env := testEnv(t, hostfstest.Tree(t, files))
+
+	var started atomic.Bool
+	var wg sync.WaitGroup
+	var second error
+	afterWrite = func() {
+		if !started.CompareAndSwap(false, true) {
+			return // the second run's own writes
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, second = Enable(ctx, env, EnableOptions{Spec: "ci", Force: true})
+		}()
+		time.Sleep(500 * time.Millisecond) // the second run reads and writes now, if it may
+	}
+	t.Cleanup(func() { afterWrite = func() {} })
+	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if second != nil {
+		t.Fatalf("second enable: %v", second)
+	}
+	state, err := hostchange.LoadState(env.Root)
+	if err != nil || state == nil {
+		t.Fatalf("state: %v %v", state, err)
+	}
+	owners := map[string]bool{}
+	for _, r := range state.AddedUID {
+		owners[r.Owner] = true
+	}
+	if !owners["agent"] || !owners["ci"] {
+		t.Errorf("the state record lost a run's ranges: added uid ranges %+v", state.AddedUID)
+	}
+	if env.Root.Exists(LockPath) {
+		t.Errorf("%s is left behind", LockPath)
+	}
+}
+
+// armDeadRecord leaves the record of an enable whose agent died mid-restart.
+func armDeadRecord(t *testing.T, root hostfs.Root) []byte {
+	t.Helper()
+	rec := hostagent.Record{
+		Token: "0123456789abcdef", Action: "enable", Phase: hostagent.Restarting,
+		Files:    hostchange.Saved{{AppliedFile: hostchange.AppliedFile{Path: SubUIDPath}, Changed: true, Old: []byte("alice:100000:65536\n")}},
+		AgentPID: 999999999, Armed: time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC),
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.WriteFile(hostagent.RecordPath, data, hostfs.WriteOptions{Perm: 0o600, MakeDirs: true}); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestChangesRefuseAnUnfinishedRecordOfADeadAgent is issue 12 case 8: the
+// record of a dead agent holds the only copy of the old contents; enable
+// and disable refuse it, change nothing, and drop it (keeping a copy) only
+// with --discard-pending.
+func TestChangesRefuseAnUnfinishedRecordOfADeadAgent(t *testing.T) {
+	ctx := context.Background()
+	dir := hostfstest.Tree(t, baseHost())
+	env := testEnv(t, dir)
+	record := armDeadRecord(t, env.Root)
+	before := hostfstest.Snapshot(t, dir)
+	for name, run := range map[string]func() error{
+		"enable":  func() error { _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); return err },
+		"disable": func() error { _, err := Disable(ctx, env, DisableOptions{RemoveRanges: true}); return err },
+	} {
+		err := run()
+		if err == nil || !strings.Contains(err.Error(), "--discard-pending") || !strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("%s over a dead agent's record: want a refusal naming it and --discard-pending, got %v", name, err)
+		}
+		hostfstest.Unchanged(t, dir, before)
+	}
+	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent", DiscardPending: true}); err != nil {
+		t.Fatalf("enable --discard-pending: %v", err)
+	}
+	if env.Root.Exists(hostagent.RecordPath) {
+		t.Errorf("the discarded record is still at %s", hostagent.RecordPath)
+	}
+	if kept, err := env.Root.ReadFile(hostagent.RecordPath + DiscardedSuffix); err != nil || string(kept) != string(record) {
+		t.Errorf("the discarded record is not kept beside it: %v", err)
+	}
+}
+
+// TestDoctorShowsAnUnfinishedRecord: doctor FAILs on the record of a dead
+// agent, naming the change and the files it holds.
+func TestDoctorShowsAnUnfinishedRecord(t *testing.T) {
+	env := testEnv(t, hostfstest.Tree(t, baseHost()))
+	if f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}), "pending change"); f.Verdict != "" {
+		t.Fatalf("doctor reports a pending change on a clean host: %+v", f)
+	}
+	armDeadRecord(t, env.Root)
+	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}), "pending change")
+	if f.Verdict != Fail || !strings.Contains(f.Detail, "0123456789abcdef") || !strings.Contains(f.Detail, SubUIDPath) || !strings.Contains(f.Fix, "--discard-pending") {
+		t.Errorf("doctor on a dead agent's record: %+v", f)
+	}
+}
