@@ -11,6 +11,28 @@
 //		})
 //	}
 //
+// # Flavours
+//
+// Each Docker version has a supervised image (Version.Image), whose entry
+// script is PID 1 and restarts dockerd whenever it exits, and may have a
+// systemd one (Version.Systemd, docker-userns-dind:VERSION-systemd), where
+// systemd is PID 1 and dockerd runs as the Debian package's docker.service
+// behind docker.socket (-H fd://), as on a server. Run reads the flavour
+// from the image's label; Images lists every image with its Flavour, and
+// Images(Systemd) only those:
+//
+//	for _, img := range harness.Images(harness.Systemd) {
+//		t.Run(img.Name(), func(t *testing.T) { // "26.1-systemd"
+//			d := harness.Start(t, img.Ref)
+//			...
+//		})
+//	}
+//
+// DaemonPID, RestartDaemon, WaitDaemon and DaemonLog work on both: under
+// systemd they read docker.service's MainPID, run `systemctl restart
+// docker` (after daemon-reload and reset-failed) and read the journal.
+// WithDockerdFlags becomes a drop-in (DockerdFlagsDropIn) written at boot.
+//
 // Nothing leaves the machine: the images are built from Debian packages, the
 // inner daemon gets tiny images from ImportBusybox or pulls from the registry
 // fixture on the DinD container's own loopback (StartRegistry, PushImage).

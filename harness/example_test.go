@@ -62,3 +62,36 @@ func ExampleDinD_PushImage() {
 	// 127.0.0.1:5000/high:latest
 	// 1
 }
+
+func ExampleRun_systemd() {
+	ctx := context.Background()
+	v, _ := harness.VersionByName("26.1")
+	// v.Systemd is docker-userns-dind:26.1-systemd: systemd is PID 1 and
+	// runs Debian's docker.service behind docker.socket.
+	d, err := harness.Run(ctx, v.Systemd)
+	defer func() {
+		if d != nil {
+			_ = d.Terminate(ctx)
+		}
+	}()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	before, _ := d.DaemonPID(ctx)                // docker.service's MainPID
+	if err := d.RestartDaemon(ctx); err != nil { // systemctl restart docker
+		fmt.Println(err)
+		return
+	}
+	after, _ := d.DaemonPID(ctx)
+	out, err := d.ExecOK(ctx, "systemctl", "is-active", harness.DockerService, harness.DockerSocket)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(d.Flavour(), " ", after != before, "\n", out)
+	// Output:
+	// systemd true
+	// active
+	// active
+}
