@@ -131,6 +131,9 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if out.Work, err = checkRunningWork(ctx, env, inspectErr == nil, before, plan, opts); err != nil {
 		return out, err
 	}
+	if err := validateDaemonJSON(ctx, env, changes, snap.DaemonJSON.Path()); err != nil {
+		return out, err
+	}
 	if opts.DryRun {
 		out.Result = "dry run"
 		return out, nil

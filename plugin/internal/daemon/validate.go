@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// dockerdPaths are where distributions install dockerd (Debian: /usr/sbin).
+var dockerdPaths = []string{"/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd"}
+
+// validateTimeout bounds `dockerd --validate`, which only parses.
+const validateTimeout = 30 * time.Second
+
+// Validation is what the host's own dockerd said of a daemon.json.
+type Validation struct {
+	// Checked is false when it could not be asked; Why says why then.
+	Checked bool   `json:"checked"`
+	Why     string `json:"why,omitempty"`
+}
+
+// ErrConfigRefused means the host's dockerd would not start with the config.
+var ErrConfigRefused = errors.New("dockerd refuses the new daemon.json")
+
+// ValidateConfig asks the host's own dockerd whether it would start with
+// config as its daemon.json: `dockerd --validate --config-file F` (Docker 23
+// and newer; older ones answer "unknown flag: --validate", and are not
+// asked). Under a root that is not "/" (the host at /host in a helper, a
+// test tree) dockerd runs chrooted there, so it is the host's binary with
+// the host's libraries. A root without a dockerd is not asked.
+func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) (Validation, error) {
+	binary := ""
+	for _, p := range dockerdPaths {
+		if info, err := root.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+			binary = p
+			break
+		}
+	}
+	if binary == "" {
+		return Validation{Why: "no dockerd binary on the host"}, nil
+	}
+	tmp, err := os.CreateTemp(root.Path("/run"), "docker-userns-validate-*.json")
+	if err != nil {
+		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(config); err != nil {
+		tmp.Close()
+		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, validateTimeout)
+	defer cancel()
+	args := []string{binary, "--validate", "--config-file", "/run/" + filepath.Base(tmp.Name())}
+	if !root.IsHost() {
+		args = append([]string{"chroot", root.Dir()}, args...)
+	}
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if err == nil {
+		return Validation{Checked: true}, nil
+	}
+	text := strings.TrimSpace(string(out))
+	if strings.Contains(text, "unknown flag: --validate") {
+		return Validation{Why: binary + " predates --validate (Docker 23)"}, nil
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return Validation{Why: fmt.Sprintf("%s --validate did not run: %v", binary, err)}, nil
+	}
+	return Validation{Checked: true}, fmt.Errorf("%w: %s", ErrConfigRefused, firstLine(strings.TrimLeft(text, "\n")))
+}
