@@ -1,0 +1,46 @@
+// A map of the code, walking `docker userns enable agent` from the command
+// line to a confirmed, remapped daemon. Each step names its package under
+// plugin/internal (commands is plugin/commands).
+//
+// On this machine (the daemon's host is this one, helper.DaemonIsLocal):
+//
+//  1. commands: newEnableCommand fills enableOptions; runEnable hands them
+//     to runChange (change.go), shared with disable, for one host or a
+//     fleet rollout (rollout.go, over fleet).
+//  2. remap.Enable (enable.go) reads the host once (ReadSnapshot: accounts,
+//     subid, daemonconfig, dockerdflags under a hostfs.Root), refuses a
+//     dockerd flag beside daemon.json, resolves the user (remapspec), and
+//     asks the daemon its version and state (daemon.Inspect).
+//  3. rangeplan.Make plans the ranges as that daemon's version reads them
+//     (idmap: which lines, in file order); imagestore, runningwork and
+//     validate (`dockerd --validate`) refuse what would break, before any
+//     write. enableChanges turns the plan into new file contents.
+//  4. remap.apply (apply.go) records the intent (hostchange.State), writes
+//     each file atomically under its lock with a backup (hostchange,
+//     hostfs), saves the undo record and spawns the host agent
+//     (hostagent.Arm, hostagent.Spawn).
+//  5. The host agent (hostagent.Run, a detached copy of this binary)
+//     restarts the daemon: systemd's docker.service as a job, or a signal
+//     to dockerd and its supervisor (daemon.Restarter), and watches the
+//     daemon's log or the journal for "cannot start".
+//  6. remap.Finish (finish.go), back in the client, sees the restart by
+//     what changed (the agent's record, not an outage: socket activation
+//     hides it), verifies the new daemon through its API and a probe
+//     container built from this binary (verify.Daemon, probe), and
+//     confirms (Control.Confirm) or asks the agent to revert. Without a
+//     confirmation in time the agent restores every file and restarts the
+//     daemon with its old config by itself.
+//
+// Through the daemon (an ssh or tcp context, another machine's socket):
+// runChange calls helper.Change instead of step 2. It starts a helper
+// container from an image made of this binary, with the host's root at
+// /host, running this same command as `enable --root /host --via local
+// --arm-only --format json`: steps 2 to 5 run there, on the host's files,
+// and the agent joins the host's namespaces. The helper returns the
+// pending change (remap.Pending); step 6 runs here, talking to the agent
+// through small helper calls (`__control status|confirm|revert`).
+//
+// status and doctor (remap.ReadStatus, remap.Doctor) read the same
+// snapshot and the same idmap model; `docker userns test` is livecheck;
+// check-image is imagescan, sized by imagescan/imagefit and mapsize.
+package main
