@@ -60,9 +60,10 @@ fuzz: ## Run each fuzz target for FUZZ_TIME inputs (default 50000x)
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
 	done
 
-validate: ## Fail when gofmt, go vet or go mod tidy would change anything
+validate: ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod tidy find anything
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 
 bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~10 min)

@@ -27,7 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-const usage = "usage: fixture-registry serve|ping [--addr HOST:PORT] | push --ref REF --file PATH:UID:GID[:MODE]..."
+const usage = "usage: fixture-registry serve|ping [--addr HOST:PORT] | push --ref REF --file PATH:UID:GID[:MODE] (--file repeats)"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {

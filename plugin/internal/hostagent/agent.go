@@ -57,7 +57,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 	}
 	defer api.Close()
 	a := &agent{root: root, rec: rec, api: api}
-	if rec, err = a.set(func(r *Record) { r.AgentPID = pid() }); err != nil {
+	if _, err = a.set(func(r *Record) { r.AgentPID = pid() }); err != nil {
 		return err
 	}
 	ready()

@@ -92,7 +92,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 			"remove --userns-remap from the dockerd command line and keep it in daemon.json")
 	case conflict != nil:
 		f := flags.UsernsRemap[0]
-		setting, source = f.Value, f.Where()
+		setting = f.Value
 		add("flag and config", Warn, "userns-remap is a dockerd flag in "+f.Where()+": docker userns cannot manage it",
 			"move it into daemon.json (remove the flag, run docker userns enable "+f.Value+")")
 	default:
