@@ -50,7 +50,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 			return err
 		}
 	}
-	api, err := client.New(client.WithHost("unix://"+root.Path(rec.Socket))) // negotiates the API version by default
+	api, err := client.New(client.WithHost("unix://" + root.Path(rec.Socket))) // negotiates the API version by default
 	if err != nil {
 		_ = Disarm(root, token)
 		return fmt.Errorf("agent: daemon client for %s: %w", rec.Socket, err)
