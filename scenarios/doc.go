@@ -10,3 +10,13 @@
 // report (`make conformance`). USERNS_KEEP_FAILED=1 keeps the DinD
 // containers of failed scenarios.
 package scenarios
+
+// Markers of the scenarios' log lines, which scenarios/cmd/report reads
+// back from `go test -json`: one definition for the writer and the reader.
+const (
+	MarkScenario = "scenario: "
+	MarkStep     = "step: "
+	MarkFailed   = "step failed: "
+	MarkExpected = "expected: "
+	MarkSeen     = "seen: "
+)

@@ -15,16 +15,6 @@ import (
 	"github.com/docker-userns/docker-userns/harness"
 )
 
-// Markers of the test log that scenarios/cmd/report reads: keep them in
-// step with its parser.
-const (
-	markScenario = "scenario: "
-	markStep     = "step: "
-	markFailed   = "step failed: "
-	markExpected = "expected: "
-	markSeen     = "seen: "
-)
-
 // pollEvery is how often a wait looks again; waits end at their deadline.
 const pollEvery = 50 * time.Millisecond
 
@@ -87,7 +77,7 @@ func forEachImage(t *testing.T, intent string, images []harness.Image, body func
 	for _, img := range images {
 		t.Run(img.Name(), func(t *testing.T) {
 			t.Parallel()
-			t.Logf("%s%s", markScenario, intent)
+			t.Logf("%s%s", MarkScenario, intent)
 			body(&scenario{t: t, img: img, ctx: t.Context()})
 		})
 	}
@@ -97,7 +87,7 @@ func forEachImage(t *testing.T, intent string, images []harness.Image, body func
 func (s *scenario) Step(name string, fn func()) {
 	s.t.Helper()
 	s.step = name
-	s.t.Logf("%s%s", markStep, name)
+	s.t.Logf("%s%s", MarkStep, name)
 	fn()
 }
 
@@ -109,7 +99,7 @@ func (s *scenario) Fail(expected, seen string) {
 	if seen == "" {
 		seen = "(nothing)"
 	}
-	s.t.Fatalf("%s%s\n%s%s\n%s%s", markFailed, s.step, markExpected, expected, markSeen, strings.ReplaceAll(seen, "\n", "\n  "))
+	s.t.Fatalf("%s%s\n%s%s\n%s%s", MarkFailed, s.step, MarkExpected, expected, MarkSeen, strings.ReplaceAll(seen, "\n", "\n  "))
 }
 
 // Check fails the step unless ok.

@@ -9,15 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// Markers the scenarios write into their log (scenarios/scenario_test.go).
-const (
-	markScenario = "scenario: "
-	markStep     = "step: "
-	markFailed   = "step failed: "
-	markExpected = "expected: "
-	markSeen     = "seen: "
+	"github.com/docker-userns/docker-userns/scenarios"
 )
 
 // Statuses of a scenario run. A skip is reported as such but counts as a
@@ -259,13 +252,13 @@ func (st *testState) output(ev event) {
 	st.inFailure, st.inSeen = false, false
 	where, msg := m[1], m[2]
 	switch {
-	case strings.HasPrefix(msg, markScenario):
-		st.result.Scenario = strings.TrimPrefix(msg, markScenario)
-	case strings.HasPrefix(msg, markStep):
+	case strings.HasPrefix(msg, scenarios.MarkScenario):
+		st.result.Scenario = strings.TrimPrefix(msg, scenarios.MarkScenario)
+	case strings.HasPrefix(msg, scenarios.MarkStep):
 		st.closeStep(ev.Time)
-		st.result.Steps = append(st.result.Steps, Step{Name: strings.TrimPrefix(msg, markStep)})
-	case strings.HasPrefix(msg, markFailed):
-		st.result.Failure = &Failure{Step: strings.TrimPrefix(msg, markFailed), Where: where}
+		st.result.Steps = append(st.result.Steps, Step{Name: strings.TrimPrefix(msg, scenarios.MarkStep)})
+	case strings.HasPrefix(msg, scenarios.MarkFailed):
+		st.result.Failure = &Failure{Step: strings.TrimPrefix(msg, scenarios.MarkFailed), Where: where}
 		st.inFailure = true
 	}
 }
@@ -278,10 +271,10 @@ func (st *testState) continueFailure(line string) {
 	switch {
 	case st.inSeen:
 		f.Seen += "\n" + line
-	case strings.HasPrefix(line, markExpected):
-		f.Expected = strings.TrimPrefix(line, markExpected)
-	case strings.HasPrefix(line, markSeen):
-		f.Seen = strings.TrimPrefix(line, markSeen)
+	case strings.HasPrefix(line, scenarios.MarkExpected):
+		f.Expected = strings.TrimPrefix(line, scenarios.MarkExpected)
+	case strings.HasPrefix(line, scenarios.MarkSeen):
+		f.Seen = strings.TrimPrefix(line, scenarios.MarkSeen)
 		st.inSeen = true
 	default:
 		f.Expected += "\n" + line
@@ -326,7 +319,7 @@ func (st *testState) failure() {
 	}
 	var seen []string
 	for _, l := range st.tail {
-		if m := logLine.FindStringSubmatch(l); m != nil && (strings.HasPrefix(m[2], markStep) || strings.HasPrefix(m[2], markScenario)) {
+		if m := logLine.FindStringSubmatch(l); m != nil && (strings.HasPrefix(m[2], scenarios.MarkStep) || strings.HasPrefix(m[2], scenarios.MarkScenario)) {
 			continue
 		}
 		seen = append(seen, strings.TrimSpace(l))
