@@ -83,9 +83,10 @@ type DinD struct {
 // flavour label says how: a supervised image's entry script runs dockerd;
 // a systemd image boots systemd (with a tmpfs on /run and /run/lock) and Run
 // waits until systemd has finished booting and docker.service answers.
-// Options are applied after the defaults, so the caller's win; note that
-// testcontainers.WithHostConfigModifier replaces the harness's own modifier
-// (capabilities, volume, tmpfs) rather than adding to it. On error the
+// Options are applied after the defaults, so the caller's win;
+// testcontainers.WithHostConfigModifier (v0.45.0) runs after the harness's
+// own modifier (capabilities, volume, tmpfs), so it can change what that
+// set rather than replace it. On error the
 // partly built container is returned too, for Cleanup. Tests mostly want
 // Start, which also registers Cleanup.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*DinD, error) {

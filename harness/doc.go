@@ -6,7 +6,7 @@
 //	for _, v := range harness.Versions() {
 //		t.Run(v.Name, func(t *testing.T) {
 //			d := harness.Start(t, v.Image, harness.WithPlugin(pluginPath))
-//			out, err := d.ExecOK(t.Context(), "docker", "userns", "check")
+//			out, err := d.ExecOK(t.Context(), "docker", "userns", "status")
 //			...
 //		})
 //	}
