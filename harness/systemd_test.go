@@ -24,6 +24,15 @@ func forEachSystemd(t *testing.T, test func(t *testing.T, img harness.Image)) {
 	}
 }
 
+// systemdCtx bounds a systemd test: longer than ctxFor's, since a boot and
+// each systemctl restart take seconds on a loaded 2-core machine (a full
+// run of this file took up to 3 minutes per image there).
+func systemdCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // unitProps reads properties of unit as a map, from `systemctl show`.
 func unitProps(t *testing.T, ctx context.Context, d *harness.DinD, unit string, props ...string) map[string]string {
 	t.Helper()
@@ -39,7 +48,7 @@ func unitProps(t *testing.T, ctx context.Context, d *harness.DinD, unit string, 
 
 func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
 	forEachSystemd(t, func(t *testing.T, img harness.Image) {
-		ctx := ctxFor(t)
+		ctx := systemdCtx(t)
 		d := harness.Start(t, img.Ref)
 		if d.Flavour() != harness.Systemd {
 			t.Errorf("Flavour() = %s, want %s", d.Flavour(), harness.Systemd)
@@ -111,7 +120,7 @@ func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
 
 func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
 	forEachSystemd(t, func(t *testing.T, img harness.Image) {
-		ctx := ctxFor(t)
+		ctx := systemdCtx(t)
 		d := harness.Start(t, img.Ref, harness.WithDockerdFlags("--label=from-flag=1"))
 
 		// The flags are a drop-in that keeps the unit's own ExecStart.
@@ -198,7 +207,7 @@ func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
 
 func TestSystemdHostsAreReachableAsContexts(t *testing.T) {
 	forEachSystemd(t, func(t *testing.T, img harness.Image) {
-		ctx := ctxFor(t)
+		ctx := systemdCtx(t)
 		hosts := harness.StartHosts(t, img.Ref, 1, harness.WithDockerdFlags("--debug"))
 		d := hosts[0]
 		cfg := t.TempDir()
