@@ -29,7 +29,7 @@ uninstall: ## Remove the installed plugin from PLUGIN_DIR
 docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
 	scripts/ensure-docker
 
-dind-images: docker ## Build the offline Docker-in-Docker images (skipped when up to date)
+dind-images: docker ## Build the offline Docker-in-Docker images, every version and flavour (skipped when up to date)
 	scripts/build-dind-images
 
 # Packages whose tests need no Docker engine, derived rather than listed:
