@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostident"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
@@ -59,6 +61,9 @@ type target struct {
 
 // targets resolves the daemons of a command: the current one, or each --context.
 func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
+	if err := hostident.CheckRootFlag(root); err != nil {
+		return nil, err
+	}
 	if !slices.Contains([]string{viaAuto, viaLocal, viaDaemon}, opts.via) {
 		return nil, fmt.Errorf("invalid --via %q: want auto, local or daemon", opts.via)
 	}
@@ -88,6 +93,14 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 			return nil, fmt.Errorf("context %s: %w", name, err)
 		}
 		ts = append(ts, target{name: name, cli: c, local: isLocal(c, root, opts.via)})
+	}
+	// Two contexts that lead to one daemon are one host.
+	daemons := make([]hostident.Named, len(ts))
+	for i, t := range ts {
+		daemons[i] = hostident.Named{Name: t.name, API: t.cli.Client()}
+	}
+	if err := hostident.OneEach(context.Background(), daemons); err != nil {
+		return nil, err
 	}
 	return ts, nil
 }

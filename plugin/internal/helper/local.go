@@ -1,30 +1,61 @@
 package helper
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"os"
+	"path"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostident"
 )
 
 // DaemonIsLocal tells whether the daemon at host (a DOCKER_HOST value) runs
 // on this machine, sharing its root file system: only then can a command
 // edit the daemon's files directly. A unix socket is asked who listens on
 // it (SO_PEERCRED); a daemon in another container or machine, or behind
-// ssh or tcp, is not local.
+// ssh or tcp, is not local. A listener on this machine may be a forwarder
+// (ssh -L, socat) to another machine's daemon: the daemon's identity must
+// match this machine (hostident.Check).
 func DaemonIsLocal(host string) bool {
 	u, err := url.Parse(host)
 	if err != nil || u.Scheme != "unix" {
 		return false
 	}
-	conn, err := net.DialTimeout("unix", u.Path, 2*time.Second)
+	if !peerIsLocal(u.Path) {
+		return false
+	}
+	id, err := hostident.AtSocket(context.Background(), u.Path, 5*time.Second)
 	if err != nil {
-		// Nobody answers: the local files are all there is to act on.
+		// A listener that does not answer as a daemon: nothing says it is
+		// elsewhere.
 		return true
+	}
+	return hostident.Check(localRoot, id, hostident.Hostname()) == nil
+}
+
+// localRoot is this machine's root; tests replace it.
+var localRoot = func() hostfs.Root { r, _ := hostfs.Open("/"); return r }()
+
+// standardSockets are where this machine's own daemon listens: a socket
+// there with nobody behind it is this machine's daemon, down.
+var standardSockets = []string{"/var/run/docker.sock", "/run/docker.sock"}
+
+// peerIsLocal asks who listens on a unix socket: a process sharing this
+// machine's root. With nobody listening, only the standard socket counts
+// as this machine's (its daemon down); any other path may be a forwarder
+// that is gone.
+func peerIsLocal(socket string) bool {
+	conn, err := net.DialTimeout("unix", socket, 2*time.Second)
+	if err != nil {
+		return slices.Contains(standardSockets, path.Clean(socket))
 	}
 	defer conn.Close()
 	raw, err := conn.(*net.UnixConn).SyscallConn()

@@ -36,11 +36,15 @@ type hostLock struct {
 	created bool
 }
 
-// lockHost takes the host-wide lock, then checks the agent's record: an
-// unfinished change whose agent runs is refused, and one whose agent is
-// gone (its old file contents are in it) is refused unless discard, which
-// keeps a copy beside it and removes it.
+// lockHost is the gate before any write: it refuses a daemon that runs on
+// another host (sameHost), takes the host-wide lock, then checks the
+// agent's record: an unfinished change whose agent runs is refused, and one
+// whose agent is gone (its old file contents are in it) is refused unless
+// discard, which keeps a copy beside it and removes it.
 func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
+	if err := sameHost(ctx, env); err != nil {
+		return nil, err
+	}
 	l := &hostLock{root: env.Root}
 	deadline := time.Now().Add(lockWait)
 	for said := false; ; {
