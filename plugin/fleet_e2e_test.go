@@ -95,10 +95,12 @@ func TestEnableThroughTheDaemon(t *testing.T) {
 					t.Errorf("enable's output lacks %q", want)
 				}
 			}
-			if got := mustExec(t, d, "docker", "info", "--format", "{{.DockerRootDir}}"); got != "/var/lib/docker/999.999" {
-				t.Errorf("data root after enable: %s", got)
+			// useradd -r picks agent's ids: 999 on bookworm and trixie, 996 on forky.
+			uid, gid := mustExec(t, d, "id", "-u", "agent"), mustExec(t, d, "id", "-g", "agent")
+			if got := mustExec(t, d, "docker", "info", "--format", "{{.DockerRootDir}}"); got != "/var/lib/docker/"+uid+"."+gid {
+				t.Errorf("data root after enable: %s, want /var/lib/docker/%s.%s", got, uid, gid)
 			}
-			if got := mustExec(t, d, "grep", "^agent:", "/etc/subuid"); got != "agent:999:1\nagent:165536:65535" {
+			if got := mustExec(t, d, "grep", "^agent:", "/etc/subuid"); got != "agent:"+uid+":1\nagent:165536:65535" {
 				t.Errorf("subuid: %q", got)
 			}
 			noHelperLeft(t, d)
