@@ -3,8 +3,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
@@ -35,7 +38,18 @@ func main() {
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())
 	}
-	plugin.Run(commands.NewRootCommand, dockeruserns.PluginMetadata())
+	plugin.Run(func(c command.Cli) *cobra.Command { return withInterrupt(commands.NewRootCommand(c)) }, dockeruserns.PluginMetadata())
+}
+
+// withInterrupt gives the commands a context that Ctrl-C (or SIGTERM)
+// cancels, instead of killing the process: a client waiting on a restart
+// then asks the host agent to revert and says so. Under the docker CLI the
+// plugin runs in its own process group and the CLI cancels the context
+// through its socket; run standalone, the signal comes here.
+func withInterrupt(root *cobra.Command) *cobra.Command {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root.SetContext(ctx)
+	return root
 }
 
 // isMetadataCall keeps `docker-userns docker-cli-plugin-metadata` answering
@@ -50,7 +64,7 @@ func runStandalone() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	root := commands.NewRootCommand(dockerCLI)
+	root := withInterrupt(commands.NewRootCommand(dockerCLI))
 	root.Use = "docker-userns"
 	clientOpts := cliflags.NewClientOptions()
 	clientOpts.InstallFlags(root.PersistentFlags())
@@ -58,7 +72,11 @@ func runStandalone() int {
 		// Without the defaults (TLS only when asked), the client would look
 		// for ~/.docker/ca.pem and never reach a unix socket.
 		clientOpts.SetDefaultOptions(cmd.Root().PersistentFlags())
-		return dockerCLI.Initialize(clientOpts)
+		if err := dockerCLI.Initialize(clientOpts); err != nil {
+			return err
+		}
+		probe.SweepOnStart(cmd.Context(), dockerCLI.Client(), dockerCLI.Err())
+		return nil
 	}
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(dockerCLI.Err(), err)

@@ -17,6 +17,8 @@ import (
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
 // globalOptions are the flags every subcommand shares.
@@ -46,7 +48,11 @@ that mounts / cannot read what only host root may read.`,
 		Args:          cli.NoArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return plugin.PersistentPreRunE(cmd, args)
+			if err := plugin.PersistentPreRunE(cmd, args); err != nil {
+				return err
+			}
+			probe.SweepOnStart(cmd.Context(), dockerCLI.Client(), dockerCLI.Err())
+			return nil
 		},
 	}
 	cmd.PersistentFlags().StringVar(&global.root, "root", "/", "Look up every host path (passwd, subuid, daemon.json, units, /proc) under this directory")

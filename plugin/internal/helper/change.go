@@ -52,7 +52,7 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 		return out, nil
 	}
 	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: opts.Runner}, Restart: restarted}
-	return remap.Finish(ctx, client, &out)
+	return remap.FinishOrRevert(ctx, client, &out)
 }
 
 // Relay passes a helper's progress lines on to w; the last line of a

@@ -52,7 +52,7 @@ func Build(ctx context.Context, api client.APIClient, binary string, extra ...Fi
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeLayer(pw, binary, extra)) }()
 	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: []string{`ENTRYPOINT ["` + BinaryPath + `", "` + Command + `"]`}})
+		client.ImageImportOptions{Changes: []string{`ENTRYPOINT ["` + BinaryPath + `", "` + Command + `"]`, labelChanges("probe")}})
 	if err != nil {
 		pr.CloseWithError(err)
 		return Image{}, fmt.Errorf("build probe image %s: %w", ref, err)

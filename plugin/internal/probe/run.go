@@ -31,6 +31,14 @@ type RunOptions struct {
 	SecurityOpt  []string
 }
 
+// role labels the container: a helper has a name, a probe none.
+func (o RunOptions) role() string {
+	if o.Name != "" {
+		return "helper"
+	}
+	return "probe"
+}
+
 // Result is what a probe container did.
 type Result struct {
 	ExitCode int
@@ -43,7 +51,7 @@ type Result struct {
 func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err error) {
 	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:   opts.Name,
-		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env},
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: labels(opts.role())},
 		HostConfig: &container.HostConfig{
 			PidMode:      container.PidMode(opts.PidMode),
 			CgroupnsMode: container.CgroupnsMode(opts.CgroupnsMode),

@@ -83,7 +83,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		out.Result = "armed"
 		return *out, nil
 	}
-	return Finish(ctx, env.Client(), out)
+	return FinishOrRevert(ctx, env.Client(), out)
 }
 
 // afterWrite runs between the file writes and their record; tests make it

@@ -116,6 +116,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 		if cfgErr == nil {
 			imageStoreCheck(state, cfg, setting != "", add)
 		}
+		leftoverCheck(ctx, api, add)
 		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {
 			add("--userns=host containers", Warn, "running with remapping bypassed: "+strings.Join(names, ", "),
 				"start them without --userns=host unless they truly need the host's ids")

@@ -198,14 +198,23 @@ const DiscardedSuffix = ".discarded"
 
 // checkPending refuses to start while the agent's record holds an
 // unfinished change: its agent may still restore the files, or, gone, it
-// left the only copy of the old contents there. A finished record is left
-// for the arm to replace.
+// left the only copy of the old contents there. A finished record (the
+// revert done, its client dead) is collected.
 func checkPending(env Env, discard bool) error {
 	rec, err := PendingRecord(env.Root)
 	if err != nil {
 		return err
 	}
-	if rec == nil || rec.Finished() {
+	if rec == nil {
+		return nil
+	}
+	if rec.Finished() {
+		// Left by a client that died before it collected it: the revert
+		// is done, so the record goes, and the operator hears why.
+		if _, err := env.Root.RemoveFile(hostagent.RecordPath, hostfs.WriteOptions{}); err != nil {
+			return fmt.Errorf("collect %s: %w", hostagent.RecordPath, err)
+		}
+		env.say("the last change (%s) was reverted by the host agent: %s; its record is collected", describePending(rec), rec.Reason)
 		return nil
 	}
 	if agentRuns(env.Root, rec.AgentPID) {

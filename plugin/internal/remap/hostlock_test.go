@@ -127,3 +127,26 @@ func TestDoctorShowsAnUnfinishedRecord(t *testing.T) {
 		t.Errorf("doctor on a dead agent's record: %+v", f)
 	}
 }
+
+// TestAFinishedRecordOfADeadClientIsCollected is issue 12 case 12: the
+// agent reverted, its client died before collecting the record; the next
+// command collects it and says why the change was reverted.
+func TestAFinishedRecordOfADeadClientIsCollected(t *testing.T) {
+	env := testEnv(t, hostfstest.Tree(t, baseHost()))
+	rec := hostagent.Record{Token: "fedcba9876543210", Action: "enable", Phase: hostagent.Reverted, Reason: "verify: uid_map differs", DaemonBack: true}
+	data, _ := json.Marshal(rec)
+	if _, err := env.Root.WriteFile(hostagent.RecordPath, data, hostfs.WriteOptions{Perm: 0o600, MakeDirs: true}); err != nil {
+		t.Fatal(err)
+	}
+	var progress strings.Builder
+	env.Progress = &progress
+	if _, err := Disable(context.Background(), env, DisableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if env.Root.Exists(hostagent.RecordPath) {
+		t.Error("the finished record was not collected")
+	}
+	if !strings.Contains(progress.String(), "verify: uid_map differs") {
+		t.Errorf("the collection does not say why the change was reverted:\n%s", progress.String())
+	}
+}

@@ -1,0 +1,134 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Labels on everything the plugin creates in a daemon (issue 12 case 12):
+// probe and helper images and containers. A client killed outright leaves
+// them behind; the next command sweeps those older than a run.
+const (
+	// LabelRole is "probe" or "helper".
+	LabelRole = "org.docker-userns.role"
+	// LabelCreated is when the object was made, in Unix seconds.
+	LabelCreated = "org.docker-userns.created"
+)
+
+// RunAge bounds how long a run keeps its probe or helper objects: anything
+// of ours older than that was left by a client that died.
+const RunAge = 30 * time.Minute
+
+func labels(role string) map[string]string {
+	return map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
+}
+
+// labelChanges are labels as image import changes (LABEL k=v ...).
+func labelChanges(role string) string {
+	var b strings.Builder
+	b.WriteString("LABEL")
+	for k, v := range labels(role) {
+		fmt.Fprintf(&b, " %s=%s", k, v)
+	}
+	return b.String()
+}
+
+// Leftover is a container or image the plugin made.
+type Leftover struct {
+	Kind    string    `json:"kind"` // container or image
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Role    string    `json:"role"`
+	Created time.Time `json:"created"`
+}
+
+func (l Leftover) String() string {
+	return fmt.Sprintf("%s %s (%s, made %s)", l.Kind, l.Name, l.Role, l.Created.UTC().Format(time.RFC3339))
+}
+
+// Leftovers lists the plugin's containers and images in the daemon.
+func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
+	f := make(client.Filters).Add("label", LabelCreated)
+	cs, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list the plugin's containers: %w", err)
+	}
+	var out []Leftover
+	for _, c := range cs.Items {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, Leftover{Kind: "container", Name: name, ID: c.ID, Role: c.Labels[LabelRole], Created: createdOf(c.Labels, c.Created)})
+	}
+	is, err := api.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return out, fmt.Errorf("list the plugin's images: %w", err)
+	}
+	for _, i := range is.Items {
+		name := i.ID
+		if len(i.RepoTags) > 0 {
+			name = i.RepoTags[0]
+		}
+		out = append(out, Leftover{Kind: "image", Name: name, ID: i.ID, Role: i.Labels[LabelRole], Created: createdOf(i.Labels, i.Created)})
+	}
+	return out, nil
+}
+
+func createdOf(labels map[string]string, fallback int64) time.Time {
+	if s, err := strconv.ParseInt(labels[LabelCreated], 10, 64); err == nil {
+		return time.Unix(s, 0)
+	}
+	return time.Unix(fallback, 0)
+}
+
+// Sweep removes the plugin's containers, then images, made more than age
+// ago: what a killed client left. It returns what it removed.
+func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Leftover, error) {
+	all, err := Leftovers(ctx, api)
+	if err != nil {
+		return nil, err
+	}
+	var removed []Leftover
+	var errs []error
+	for _, kind := range []string{"container", "image"} {
+		for _, l := range all {
+			if l.Kind != kind || time.Since(l.Created) < age {
+				continue
+			}
+			if kind == "container" {
+				_, err = api.ContainerRemove(ctx, l.ID, client.ContainerRemoveOptions{Force: true})
+			} else {
+				_, err = api.ImageRemove(ctx, l.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("remove leftover %s: %w", l, err))
+				continue
+			}
+			removed = append(removed, l)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// SweepOnStart is what every command does first: remove what killed
+// clients left (older than RunAge), saying so on w. It never fails a
+// command: a daemon that does not answer is the command's to report.
+func SweepOnStart(ctx context.Context, api client.APIClient, w io.Writer) {
+	if api == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	removed, _ := Sweep(ctx, api, RunAge)
+	for _, l := range removed {
+		fmt.Fprintf(w, "removed %s, left by a docker userns client that died\n", l)
+	}
+}

@@ -1,0 +1,37 @@
+package remap
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// leftoverCheck is doctor's view of the probe and helper containers and
+// images in the daemon (issue 12 case 12): those of a run now, or left by a
+// client that died, which the next command sweeps once older than a run.
+func leftoverCheck(ctx context.Context, api client.APIClient, add addFunc) {
+	ls, err := probe.Leftovers(ctx, api)
+	if err != nil || len(ls) == 0 {
+		return
+	}
+	var old, young []string
+	for _, l := range ls {
+		if time.Since(l.Created) >= probe.RunAge {
+			old = append(old, l.String())
+		} else {
+			young = append(young, l.String())
+		}
+	}
+	if len(old) > 0 {
+		add("leftovers", Warn, "left by a docker userns client that died: "+strings.Join(old, "; "),
+			"the next docker userns command removes them (or docker rm -f / docker rmi them)")
+	}
+	if len(young) > 0 {
+		add("leftovers", Warn, "in use by a run now, or left by one that died less than "+probe.RunAge.String()+" ago: "+strings.Join(young, "; "),
+			"once no docker userns command runs, the next one after "+probe.RunAge.String()+" removes them")
+	}
+}
