@@ -42,6 +42,9 @@ func TestRollback(t *testing.T) {
 			res := s.Try("docker", "userns", "enable", "--force", "--timeout", "30s", "agent")
 			s.Check(res.ExitCode != 0, "enable exits non-zero", describe(res))
 			s.t.Logf("enable said:\n%s", describe(res))
+			for _, want := range []string{"its log says: a subdirectory in your graphroot path", "restored", "old config", "daemon log"} {
+				s.Check(strings.Contains(res.Stderr, want), "enable's error says "+`"`+want+`"`+" (it stopped on the daemon's own reason)", res.Stderr)
+			}
 			log, err := s.d.DaemonLog(s.ctx)
 			if err != nil {
 				s.Fail("the daemon log reads", err.Error())

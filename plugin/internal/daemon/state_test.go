@@ -46,3 +46,15 @@ func TestImageStoreOf(t *testing.T) {
 		t.Errorf("overlay2 read as %q", got)
 	}
 }
+
+func TestReasonInValidateOutput(t *testing.T) {
+	for out, want := range map[string]string{
+		"time=\"2026-11-28T07:15:56Z\" level=info msg=\"User namespaces: ID ranges will be mapped\"\nCan't create ID mappings: no subuid ranges found for user \"agent\"\n":     `Can't create ID mappings: no subuid ranges found for user "agent"`,
+		"unable to configure the Docker daemon with file /tmp/y.json: merged configuration validation from file and command line flags failed: invalid logging level: chatty\n": "unable to configure the Docker daemon with file /tmp/y.json: merged configuration validation from file and command line flags failed: invalid logging level: chatty",
+		"time=\"x\" level=fatal msg=\"only a log line\"": `time="x" level=fatal msg="only a log line"`,
+	} {
+		if got := reasonIn(out); got != want {
+			t.Errorf("reasonIn(%q) = %q, want %q", out, got, want)
+		}
+	}
+}

@@ -76,5 +76,18 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) (Valid
 	if !errors.As(err, &exit) {
 		return Validation{Why: fmt.Sprintf("%s --validate did not run: %v", binary, err)}, nil
 	}
-	return Validation{Checked: true}, fmt.Errorf("%w: %s", ErrConfigRefused, firstLine(strings.TrimLeft(text, "\n")))
+	return Validation{Checked: true}, fmt.Errorf("%w: %s", ErrConfigRefused, reasonIn(text))
+}
+
+// reasonIn picks dockerd's reason from its --validate output: the last line
+// that is not a log line (`time="..." level=info msg=...`), where dockerd
+// prints the error it exits with.
+func reasonIn(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "time=") {
+			return l
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
