@@ -28,17 +28,11 @@ type DisableOptions struct {
 // (and, with RemoveRanges, the ranges enable added).
 func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error) {
 	out := Outcome{Action: "disable"}
-	if !opts.DryRun {
-		var err error
-		if env.lock, err = lockHost(ctx, env, opts.DiscardPending); err != nil {
-			return out, err
-		}
-		defer env.lock.Unlock()
-	}
-	snap, err := ReadSnapshot(env.Root)
+	snap, done, err := beginChange(ctx, &env, opts.DryRun, opts.DiscardPending)
 	if err != nil {
 		return out, err
 	}
+	defer done()
 	if len(snap.Flags.UsernsRemap) > 0 {
 		f := snap.Flags.UsernsRemap[0]
 		return out, fmt.Errorf("remapping is set by the dockerd flag --userns-remap=%s in %s: remove it there and restart the daemon", f.Value, f.Where())

@@ -62,16 +62,11 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.Remap = spec.String()
-	if !opts.DryRun {
-		if env.lock, err = lockHost(ctx, env, opts.DiscardPending); err != nil {
-			return out, err
-		}
-		defer env.lock.Unlock()
-	}
-	snap, err := ReadSnapshot(env.Root)
+	snap, done, err := beginChange(ctx, &env, opts.DryRun, opts.DiscardPending)
 	if err != nil {
 		return out, err
 	}
+	defer done()
 	// A flag given to dockerd beside daemon.json makes it refuse to start.
 	if err := snap.Flags.Conflict(); err != nil {
 		return out, err

@@ -36,6 +36,24 @@ type hostLock struct {
 	created bool
 }
 
+// beginChange opens enable's and disable's work on the host: it takes the
+// host-wide lock (not for a dry run, which writes nothing) and then reads
+// the host files once, under it. done releases the lock.
+func beginChange(ctx context.Context, env *Env, dryRun, discardPending bool) (snap *Snapshot, done func(), err error) {
+	done = func() {}
+	if !dryRun {
+		if env.lock, err = lockHost(ctx, *env, discardPending); err != nil {
+			return nil, done, err
+		}
+		done = env.lock.Unlock
+	}
+	if snap, err = ReadSnapshot(env.Root); err != nil {
+		done()
+		return nil, func() {}, err
+	}
+	return snap, done, nil
+}
+
 // lockHost is the gate before any write: it refuses a daemon that runs on
 // another host (sameHost), takes the host-wide lock, then checks the
 // agent's record: an unfinished change whose agent runs is refused, and one
