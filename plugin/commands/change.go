@@ -125,7 +125,7 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 	var reverted *remap.RevertedError
 	switch {
 	case errors.As(err, &reverted):
-		return fleet.Outcome{Result: "reverted", Message: reverted.Reason + " (" + where + ")"}, err
+		return fleet.Outcome{Result: string(remap.Reverted), Message: reverted.Reason + " (" + where + ")"}, err
 	case err != nil:
 		return fleet.Outcome{}, err
 	}
@@ -136,28 +136,26 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 	if out.Plan != nil {
 		msg += "; uid map " + out.Plan.UID.Map.String()
 	}
-	return fleet.Outcome{Result: out.Result, Message: msg}, nil
+	return fleet.Outcome{Result: string(out.Result), Message: msg}, nil
 }
 
 // writeOutcome prints what enable or disable did, for people.
 func writeOutcome(w io.Writer, out remap.Outcome) error {
 	var b strings.Builder
 	switch out.Result {
-	case "dry run":
+	case remap.DryRun:
 		if out.Diff == "" {
 			fmt.Fprintln(&b, "No file would change.")
 		} else {
 			b.WriteString(out.Diff)
 		}
 		fmt.Fprintf(&b, "Then: %s.\n", out.Restart)
-	case "already enabled", "already disabled":
-		fmt.Fprintf(&b, "Remapping is %s: nothing written, no restart.\n", strings.TrimPrefix(out.Result, "already "))
+	case remap.AlreadyEnabled:
+		fmt.Fprintln(&b, "Remapping is enabled: nothing written, no restart.")
+	case remap.AlreadyDisabled:
+		fmt.Fprintln(&b, "Remapping is disabled: nothing written, no restart.")
 	default:
-		fmt.Fprintf(&b, "Remapping %s", out.Result)
-		if out.Remap != "" {
-			fmt.Fprintf(&b, " (userns-remap %q)", out.Remap)
-		}
-		b.WriteString(".\n")
+		b.WriteString(headline(out))
 		for _, f := range out.Files {
 			fmt.Fprintf(&b, "  changed  %s\n", f)
 		}
@@ -173,6 +171,22 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// headline is the first line of a change that was made.
+func headline(out remap.Outcome) string {
+	setting := ""
+	if out.Remap != "" {
+		setting = fmt.Sprintf(" (userns-remap %q)", out.Remap)
+	}
+	switch out.Result {
+	case remap.FilesChanged:
+		return fmt.Sprintf("Files written%s; the daemon was not restarted (--restart none): restart it to apply them.\n", setting)
+	case remap.Armed:
+		return fmt.Sprintf("Files written%s; the host agent restarts the daemon and waits for a confirmation.\n", setting)
+	default: // enabled, disabled, reverted
+		return fmt.Sprintf("Remapping %s%s.\n", out.Result, setting)
+	}
 }
 
 func passWord(ok bool) string {

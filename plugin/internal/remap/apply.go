@@ -57,7 +57,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		commit.Backups = out.Backups
 	}
 	if env.Restarter.Resolve() == daemon.StrategyNone {
-		out.Result = "files changed"
+		out.Result = FilesChanged
 		env.say("files written; restart the daemon to apply them, then run `docker userns status`")
 		return *out, commitOnHost(env.Root, commit, oldState)
 	}
@@ -80,7 +80,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	env.lock.Unlock()
 	out.Pending = &Pending{Token: rec.Token, Expect: exp, LogPath: logPath, Files: rec.Files.Changed(), ConfirmTimeout: rec.ConfirmTimeout}
 	if env.ArmOnly {
-		out.Result = "armed"
+		out.Result = Armed
 		return *out, nil
 	}
 	return FinishOrRevert(ctx, env.Client(), out)

@@ -92,7 +92,7 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 	}
 	out.describe(env, changes)
 	if opts.DryRun {
-		out.Result = "dry run"
+		out.Result = DryRun
 		return out, nil
 	}
 	before, err := daemon.Inspect(ctx, env.API)
@@ -100,7 +100,7 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		return out, err
 	}
 	if !changes.Changed() && !before.Remapped {
-		out.Result = "already disabled"
+		out.Result = AlreadyDisabled
 		out.Daemon = &before
 		return out, nil
 	}

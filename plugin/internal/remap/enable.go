@@ -34,10 +34,37 @@ type EnableOptions struct {
 	DiscardPending bool
 }
 
+// Result is what enable or disable came to; the words people read are made
+// from it in one place (commands' writeOutcome).
+type Result string
+
+// The results of enable and disable.
+const (
+	Enabled         Result = "enabled"
+	Disabled        Result = "disabled"
+	AlreadyEnabled  Result = "already enabled"
+	AlreadyDisabled Result = "already disabled"
+	DryRun          Result = "dry run"
+	// FilesChanged: written, not restarted (--restart none).
+	FilesChanged Result = "files changed"
+	// Armed: written, and a host agent armed to restart (--arm-only, the
+	// helper's answer to the client that confirms).
+	Armed    Result = "armed"
+	Reverted Result = "reverted"
+)
+
+// carriedOut is the result of a change that was carried out and confirmed.
+func carriedOut(action string) Result {
+	if action == "disable" {
+		return Disabled
+	}
+	return Enabled
+}
+
 // Outcome is what enable or disable did, for the table and JSON output.
 type Outcome struct {
 	Action  string          `json:"action"`
-	Result  string          `json:"result"` // enabled, disabled, already enabled, already disabled, dry run, files changed
+	Result  Result          `json:"result"`
 	Remap   string          `json:"remap,omitempty"`
 	Plan    *rangeplan.Plan `json:"plan,omitempty"`
 	Files   []string        `json:"files,omitempty"`
@@ -130,7 +157,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	if opts.DryRun {
-		out.Result = "dry run"
+		out.Result = DryRun
 		return out, nil
 	}
 
@@ -143,7 +170,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	exp := expectationOf(plan)
 	if !changes.Changed() && before.Remapped {
 		if uid, gid, ok := before.RemappedRootPair(); ok && uid == exp.RootUID && gid == exp.RootGID {
-			out.Result = "already enabled"
+			out.Result = AlreadyEnabled
 			out.Daemon = &before
 			return out, nil
 		}

@@ -85,7 +85,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 			}
 		} else if _, err := c.Control.Confirm(ctx, p.Token); err == nil {
 			out.Pending = nil
-			out.Result = map[string]string{"enable": "enabled", "disable": "disabled"}[out.Action]
+			out.Result = carriedOut(out.Action)
 			return *out, nil
 		} else if !errors.Is(err, hostagent.ErrNotWaiting) {
 			return *out, fmt.Errorf("%s: confirm: %w", out.Action, err)
@@ -96,7 +96,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		return *out, fmt.Errorf("%s: %w", out.Action, err)
 	}
 	out.Pending = nil
-	out.Result = "reverted"
+	out.Result = Reverted
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
 }
 

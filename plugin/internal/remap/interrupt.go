@@ -40,7 +40,7 @@ func FinishOrRevert(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, er
 		return res, fmt.Errorf("%s: interrupted; asked the host agent to revert: %v", out.Action, waitErr)
 	}
 	out.Pending = nil
-	out.Result = "reverted"
+	out.Result = Reverted
 	reason := rec.Reason
 	if reason == "" {
 		reason = InterruptedReason

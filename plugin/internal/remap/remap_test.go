@@ -119,7 +119,7 @@ func TestEnableWritesOwnerLayoutAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Result != "files changed" || len(out.Files) != 3 {
+	if out.Result != FilesChanged || len(out.Files) != 3 {
 		t.Fatalf("first enable: %+v", out)
 	}
 	subuid, _ := env.Root.ReadFile(SubUIDPath)
