@@ -48,7 +48,18 @@ func main() {
 // through its socket; run standalone, the signal comes here.
 func withInterrupt(root *cobra.Command) *cobra.Command {
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Standalone, the root is what runs, and its subcommands inherit this.
 	root.SetContext(ctx)
+	// As a plugin, the CLI framework runs a root of its own around this
+	// one: the subcommand gets the context before the framework's
+	// PersistentPreRunE derives its own (cancelled through the CLI's
+	// socket) from it.
+	if pre := root.PersistentPreRunE; pre != nil {
+		root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+			cmd.SetContext(ctx)
+			return pre(cmd, args)
+		}
+	}
 	return root
 }
 

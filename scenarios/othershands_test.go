@@ -144,3 +144,46 @@ func TestClientDiesMidRestart(t *testing.T) {
 		})
 	})
 }
+
+// TestInterruptedClientReverts is issue 12 case 12 on a real daemon: the
+// plugin gets SIGINT (Ctrl-C) while it waits on the restart; it asks the
+// host agent to revert at once, waits for it and says so. The files are
+// byte for byte as before, and the agent's record is collected.
+func TestInterruptedClientReverts(t *testing.T) {
+	forEachVersion(t, "Interrupted client: Ctrl-C during the restart makes the client ask the host agent to revert, and say so", func(s *scenario) {
+		var before, plugin string
+		s.Step("a host with the CI user agent", func() {
+			s.Start()
+			s.Run("useradd", "-r", "-M", "agent")
+			s.Write("/etc/docker/daemon.json", "{\n  \"log-level\": \"info\"\n}\n")
+			s.Restart()
+			before = s.Hashes(hostFiles...)
+		})
+		s.Step("enable agent gets SIGINT while the host agent restarts the daemon", func() {
+			s.startChange("enable", "--confirm-timeout", "2m", "agent")
+			s.WaitFor("the host agent armed (files written)", time.Minute, func() (bool, string) {
+				return s.Try("test", "-e", pendingRecord).ExitCode == 0, s.Shell("cat /tmp/change.log 2>/dev/null; true")
+			})
+			plugin = s.Shell(`p=$(cat /tmp/change.pid); for c in $(pgrep -P "$p") $(for x in $(pgrep -P "$p"); do pgrep -P "$x"; done) "$p"; do [ "$(cat /proc/$c/comm 2>/dev/null)" = docker-userns ] && echo "$c"; done | head -1`)
+			s.Check(plugin != "", "the plugin's process under the operator's shell", s.Shell("ps -ef; true"))
+			s.Run("kill", "-INT", plugin)
+		})
+		s.Step("the client says it asked the host agent to revert, and exits once the host reverted", func() {
+			s.WaitFor("the plugin's process gone", 3*time.Minute, func() (bool, string) {
+				return s.Try("test", "-e", "/proc/"+plugin).ExitCode != 0, s.Shell("cat /tmp/change.log; true")
+			})
+			log := s.Run("cat", "/tmp/change.log")
+			s.Check(strings.Contains(log, "interrupted: asking the host agent to revert") && strings.Contains(log, "the client was interrupted"),
+				"the client says it asked for the revert, and why the change was reverted", log)
+		})
+		s.Step("the daemon does not remap, every file is byte for byte as before, the record is collected", func() {
+			s.WaitFor("docker info without name=userns", time.Minute, func() (bool, string) {
+				out := s.Try("docker", "info", "--format", "{{json .SecurityOptions}}")
+				return out.ExitCode == 0 && !strings.Contains(out.Stdout, "name=userns"), describe(out)
+			})
+			after := s.Hashes(hostFiles...)
+			s.Check(after == before, before, after)
+			s.Check(s.Try("test", "-e", pendingRecord).ExitCode != 0, "no record left", s.Shell("cat "+pendingRecord+"; true"))
+		})
+	})
+}
