@@ -37,7 +37,7 @@ func hostEnv(t target, rootDir string, restart restartOptions, host hostOptions,
 		Progress:       progress,
 	}
 	if host.armOnly {
-		env.ArmOnly, env.InHost = true, true
+		env.ArmOnly, env.InHelper = true, true
 		env.Socket = host.daemonSocket
 		env.Leftovers = helper.Leftovers(os.Getenv)
 	}

@@ -35,16 +35,16 @@ const nsenterPath = "/usr/bin/nsenter"
 
 // Spawn starts the agent for the armed record of token and returns once it
 // is ready. Run from a helper container whose root mount is the host
-// (inHost), the agent joins the namespaces of the host's PID 1 with the
+// (inHelper), the agent joins the namespaces of the host's PID 1 with the
 // host's nsenter and runs from a memory copy of this binary, so no file of
 // it lands on the host; otherwise it is this binary, detached.
-func Spawn(root hostfs.Root, token string, inHost bool) error {
+func Spawn(root hostfs.Root, token string, inHelper bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("start agent: find own binary: %w", err)
 	}
 	var cmd *exec.Cmd
-	if inHost {
+	if inHelper {
 		if !root.Exists(nsenterPath) {
 			return fmt.Errorf("start agent: the host has no %s (util-linux): cannot join its namespaces", nsenterPath)
 		}

@@ -67,13 +67,13 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		Restart: hostagent.Restart{Strategy: string(env.Restarter.Resolve()), Pidfile: env.Restarter.Pidfile},
 		Socket:  env.socket(), LogPath: logPath,
 		Timeout: env.Timeout, ConfirmTimeout: env.confirmTimeout(),
-		Leftovers: env.Leftovers, EscapeCgroup: env.InHost,
+		Leftovers: env.Leftovers, EscapeCgroup: env.InHelper,
 		Armed: time.Now().UTC(),
 	}
 	if err := hostagent.Arm(env.Root, rec); err != nil {
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
-	if err := hostagent.Spawn(env.Root, rec.Token, env.InHost); err != nil {
+	if err := hostagent.Spawn(env.Root, rec.Token, env.InHelper); err != nil {
 		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
 	// The agent is armed and runs: a later run sees its record.

@@ -34,9 +34,9 @@ type Env struct {
 	// Control reaches the host agent; nil means this process is on the
 	// host (Root) itself.
 	Control Control
-	// InHost: this process runs in a helper container that mounts the
+	// InHelper: this process runs in a helper container that mounts the
 	// host at Root; the agent must join the host's namespaces.
-	InHost bool
+	InHelper bool
 	// Leftovers are the helper's own container and image, which the agent
 	// waits to see removed before it restarts the daemon.
 	Leftovers hostagent.Leftovers

@@ -13,7 +13,7 @@ import (
 // real host (a --root tree is the operator's choice; a helper edits the
 // daemon's own host); a daemon that does not answer is left to the command.
 func sameHost(ctx context.Context, env Env) error {
-	if !env.Root.IsHost() || env.InHost || env.API == nil {
+	if !env.Root.IsHost() || env.InHelper || env.API == nil {
 		return nil
 	}
 	id, err := hostident.Of(ctx, env.API)
