@@ -7,41 +7,29 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/docker-userns/docker-userns/harness"
 )
 
-var (
-	buildOnce  sync.Once
-	builtDir   string
-	builtError error
-)
+// plugin is the plugin built once for this test binary.
+var plugin harness.PluginBuild
 
 // dockerConfigWithPlugin builds the plugin once per test run and returns a
 // docker config directory whose cli-plugins holds it, so the real docker
 // CLI finds it the way it finds any installed plugin.
 func dockerConfigWithPlugin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		builtDir, builtError = os.MkdirTemp("", "docker-userns-cli-test")
-		if builtError != nil {
-			return
-		}
-		builtError = harness.BuildPlugin(filepath.Join(builtDir, "cli-plugins", "docker-userns"))
-	})
-	if builtError != nil {
-		t.Fatalf("build plugin: %v", builtError)
+	dir, err := plugin.ConfigDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return builtDir
+	return dir
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builtDir != "" {
-		os.RemoveAll(builtDir)
-	}
+	plugin.Remove()
 	os.Exit(code)
 }
 

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,32 +16,14 @@ import (
 // pollEvery is how often a wait looks again; waits end at their deadline.
 const pollEvery = 50 * time.Millisecond
 
-var (
-	buildOnce  sync.Once
-	pluginDir  string
-	pluginPath string
-	buildErr   error
-)
+// plugin is the plugin built once for this test binary, static, as `make
+// build` does, so the DinD host runs the code of this tree.
+var plugin harness.PluginBuild
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pluginDir != "" {
-		os.RemoveAll(pluginDir)
-	}
+	plugin.Remove()
 	os.Exit(code)
-}
-
-// builtPlugin builds the plugin once per test binary, static, as `make
-// build` does, so the DinD host runs the code of this tree.
-func builtPlugin() (string, error) {
-	buildOnce.Do(func() {
-		if pluginDir, buildErr = os.MkdirTemp("", "docker-userns-scenarios"); buildErr != nil {
-			return
-		}
-		pluginPath = filepath.Join(pluginDir, "docker-userns")
-		buildErr = harness.BuildPlugin(pluginPath)
-	})
-	return pluginPath, buildErr
 }
 
 // scenario is one run of a scenario on one DinD image (a Docker version in
@@ -113,7 +93,7 @@ func (s *scenario) Check(ok bool, expected, seen string) {
 // Start starts the scenario's DinD host with the plugin installed.
 func (s *scenario) Start(opts ...testcontainers.ContainerCustomizer) {
 	s.t.Helper()
-	bin, err := builtPlugin()
+	bin, err := plugin.Path()
 	if err != nil {
 		s.Fail("the plugin builds", err.Error())
 	}

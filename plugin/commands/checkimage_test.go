@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +18,25 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
 
-var (
-	checkImageBinOnce sync.Once
-	checkImageBin     string
-	checkImageBinErr  error
-)
-
 // builtPlugin builds ./plugin once into a temp dir laid out as a docker
 // config dir (cli-plugins/docker-userns), for standalone and plugin runs.
 func builtPlugin(t *testing.T) (bin, configDir string) {
 	t.Helper()
-	checkImageBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "check-image-test")
-		if err != nil {
-			checkImageBinErr = err
-			return
-		}
-		checkImageBin = filepath.Join(dir, "cli-plugins", "docker-userns")
-		checkImageBinErr = harness.BuildPlugin(checkImageBin)
-	})
-	if checkImageBinErr != nil {
-		t.Fatal(checkImageBinErr)
+	bin, err := builtOnce.Path()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return checkImageBin, filepath.Dir(filepath.Dir(checkImageBin))
+	configDir, _ = builtOnce.ConfigDir()
+	return bin, configDir
+}
+
+// builtOnce is the plugin built once for this test binary.
+var builtOnce harness.PluginBuild
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	builtOnce.Remove()
+	os.Exit(code)
 }
 
 // checkImageFixture writes a docker save tarball of two images: one whose
