@@ -90,7 +90,7 @@ type Side struct {
 func (s Side) Apply(f *subid.File) error {
 	anchorGoes := false
 	for _, r := range s.Remove {
-		if s.Above != nil && sameLine(r, *s.Above) {
+		if s.Above != nil && r.Same(*s.Above) {
 			anchorGoes = true
 			continue
 		}
@@ -107,15 +107,10 @@ func (s Side) Apply(f *subid.File) error {
 			return err
 		}
 	}
-	if anchorGoes && !(len(s.Add) > 0 && sameLine(s.Add[0], *s.Above)) {
+	if anchorGoes && !(len(s.Add) > 0 && s.Add[0].Same(*s.Above)) {
 		f.Remove(s.Above.Owner, s.Above.Start, s.Above.Count)
 	}
 	return nil
-}
-
-// sameLine compares what two lines say, not where they are.
-func sameLine(a, b subid.Range) bool {
-	return a.Owner == b.Owner && a.Start == b.Start && a.Count == b.Count
 }
 
 // Plan is the outcome of Make.

@@ -114,7 +114,7 @@ func expectationOf(plan rangeplan.Plan) verify.Expectation {
 // mergeRanges adds ranges not yet listed, keeping the first record.
 func mergeRanges(have, add []subid.Range) []subid.Range {
 	for _, r := range add {
-		if !slices.ContainsFunc(have, func(h subid.Range) bool { return sameRange(h, r) }) {
+		if !slices.ContainsFunc(have, func(h subid.Range) bool { return h.Same(r) }) {
 			have = append(have, r)
 		}
 	}
@@ -124,11 +124,7 @@ func mergeRanges(have, add []subid.Range) []subid.Range {
 // dropRanges removes ranges from a list.
 func dropRanges(have, drop []subid.Range) []subid.Range {
 	return slices.DeleteFunc(slices.Clone(have), func(h subid.Range) bool {
-		return slices.ContainsFunc(drop, func(d subid.Range) bool { return sameRange(h, d) })
+		return slices.ContainsFunc(drop, func(d subid.Range) bool { return h.Same(d) })
 	})
 }
 
-// sameRange compares what a range is, not the line it was read from.
-func sameRange(a, b subid.Range) bool {
-	return a.Owner == b.Owner && a.Start == b.Start && a.Count == b.Count
-}

@@ -236,7 +236,7 @@ func ownsAllRanges(state *hostchange.State, snap *Snapshot, rule idmap.Rule, ide
 
 func allListed(ranges, listed []subid.Range) bool {
 	for _, r := range ranges {
-		if !slices.ContainsFunc(listed, func(l subid.Range) bool { return sameRange(l, r) }) {
+		if !slices.ContainsFunc(listed, func(l subid.Range) bool { return l.Same(r) }) {
 			return false
 		}
 	}

@@ -31,6 +31,12 @@ func (r Range) Overlaps(o Range) bool {
 	return uint64(r.Start) < o.End() && uint64(o.Start) < r.End()
 }
 
+// Same reports whether r and o say the same owner:start:count, wherever
+// each stands in its file.
+func (r Range) Same(o Range) bool {
+	return r.Owner == o.Owner && r.Start == o.Start && r.Count == o.Count
+}
+
 // Contains reports whether id lies in r.
 func (r Range) Contains(id uint32) bool {
 	return id >= r.Start && uint64(id) < r.End()
@@ -155,7 +161,7 @@ func (f *File) Ranges() []Range {
 // Has reports whether the exact line owner:start:count is present.
 func (f *File) Has(r Range) bool {
 	for _, e := range f.Ranges() {
-		if e.Owner == r.Owner && e.Start == r.Start && e.Count == r.Count {
+		if e.Same(r) {
 			return true
 		}
 	}
@@ -188,7 +194,7 @@ func (f *File) Add(owner string, start, count uint32) (bool, error) {
 func (f *File) InsertAbove(r, above Range) (bool, error) {
 	at := -1
 	for i, l := range f.lines {
-		if e := l.entry; e != nil && e.Owner == above.Owner && e.Start == above.Start && e.Count == above.Count {
+		if e := l.entry; e != nil && e.Same(above) {
 			at = i
 			break
 		}
