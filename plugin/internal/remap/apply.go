@@ -127,4 +127,3 @@ func dropRanges(have, drop []subid.Range) []subid.Range {
 		return slices.ContainsFunc(drop, func(d subid.Range) bool { return h.Same(d) })
 	})
 }
-
