@@ -19,13 +19,6 @@ var dockerdPaths = []string{"/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local
 // validateTimeout bounds `dockerd --validate`, which only parses.
 const validateTimeout = 30 * time.Second
 
-// Validation is what the host's own dockerd said of a daemon.json.
-type Validation struct {
-	// Checked is false when it could not be asked; Why says why then.
-	Checked bool   `json:"checked"`
-	Why     string `json:"why,omitempty"`
-}
-
 // ErrConfigRefused means the host's dockerd would not start with the config.
 var ErrConfigRefused = errors.New("dockerd refuses the new daemon.json")
 
@@ -34,8 +27,10 @@ var ErrConfigRefused = errors.New("dockerd refuses the new daemon.json")
 // and newer; older ones answer "unknown flag: --validate", and are not
 // asked). Under a root that is not "/" (the host at /host in a helper, a
 // test tree) dockerd runs chrooted there, so it is the host's binary with
-// the host's libraries. A root without a dockerd is not asked.
-func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) (Validation, error) {
+// the host's libraries. A root without a dockerd is not asked. Only a
+// refusal is an error (ErrConfigRefused); a dockerd that could not be asked
+// leaves the verdict to the restart and its revert, as before --validate.
+func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error {
 	binary := ""
 	for _, p := range dockerdPaths {
 		if info, err := root.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
@@ -44,19 +39,19 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) (Valid
 		}
 	}
 	if binary == "" {
-		return Validation{Why: "no dockerd binary on the host"}, nil
+		return nil
 	}
 	tmp, err := os.CreateTemp(root.Path("/run"), "docker-userns-validate-*.json")
 	if err != nil {
-		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+		return fmt.Errorf("validate daemon.json: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(config); err != nil {
 		tmp.Close()
-		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+		return fmt.Errorf("validate daemon.json: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Validation{}, fmt.Errorf("validate daemon.json: %w", err)
+		return fmt.Errorf("validate daemon.json: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, validateTimeout)
 	defer cancel()
@@ -66,17 +61,17 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) (Valid
 	}
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err == nil {
-		return Validation{Checked: true}, nil
+		return nil
 	}
 	text := strings.TrimSpace(string(out))
 	if strings.Contains(text, "unknown flag: --validate") {
-		return Validation{Why: binary + " predates --validate (Docker 23)"}, nil
+		return nil
 	}
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
-		return Validation{Why: fmt.Sprintf("%s --validate did not run: %v", binary, err)}, nil
+		return nil
 	}
-	return Validation{Checked: true}, fmt.Errorf("%w: %s", ErrConfigRefused, reasonIn(text))
+	return fmt.Errorf("%w: %s", ErrConfigRefused, reasonIn(text))
 }
 
 // reasonIn picks dockerd's reason from its --validate output: the last line

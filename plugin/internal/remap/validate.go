@@ -26,7 +26,7 @@ func validateDaemonJSON(ctx context.Context, env Env, changes hostchange.Set, pa
 		if err != nil {
 			return err
 		}
-		if _, err := daemon.ValidateConfig(ctx, env.Root, cfg.Remove(daemonconfig.UsernsRemap)); err != nil {
+		if err := daemon.ValidateConfig(ctx, env.Root, cfg.Remove(daemonconfig.UsernsRemap)); err != nil {
 			return fmt.Errorf("%s as enable would write it: %w (nothing written)", path, err)
 		}
 	}
