@@ -3,8 +3,8 @@ package imagescan
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 )
 
 const (
@@ -50,9 +50,8 @@ const firstZstdDocker = 23
 // loadsZstd reports whether a daemon of the version extracts zstd layers;
 // true when the version is unknown.
 func loadsZstd(version string) bool {
-	major, _, _ := strings.Cut(version, ".")
-	n, err := strconv.Atoi(major)
-	return err != nil || n >= firstZstdDocker
+	n, ok := dockerversion.Major(version)
+	return !ok || n >= firstZstdDocker
 }
 
 // Verdict says whether an image can be extracted under a mapping.

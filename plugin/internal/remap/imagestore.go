@@ -2,11 +2,10 @@ package remap
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 )
 
 // The containerd image store and userns-remap do not mix (moby issue
@@ -40,13 +39,13 @@ func imageStoreConflict(state daemon.State, cfg *daemonconfig.Config) error {
 	if err != nil {
 		return err
 	}
-	explicit = explicit && set && majorOf(state.Version) >= firstSnapshotterFeature
+	explicit = explicit && set && atLeast(state.Version, firstSnapshotterFeature)
 	inUse := state.ImageStore == daemon.ContainerdStore
 	if !inUse && !explicit {
 		return nil
 	}
 	fix := fmt.Sprintf(`set "features": {%q: false} in %s first (its images are not carried over), or pass --force`, containerdSnapshotter, cfg.Path())
-	guarded := majorOf(state.Version) >= firstSnapshotterGuard
+	guarded := atLeast(state.Version, firstSnapshotterGuard)
 	switch {
 	case explicit && guarded:
 		return fmt.Errorf("%s enables the containerd image store (features.%s): Docker %s refuses to start with it and userns-remap (moby issue #47377): %s",
@@ -79,10 +78,8 @@ func imageStoreCheck(state daemon.State, cfg *daemonconfig.Config, remapSet bool
 	}
 }
 
-// majorOf is the major number of a daemon version ("28.5.2+dfsg4" is 28);
-// 0 when it has none.
-func majorOf(version string) int {
-	major, _, _ := strings.Cut(version, ".")
-	n, _ := strconv.Atoi(major)
-	return n
+// atLeast reports whether a daemon version's major is major or more.
+func atLeast(version string, major int) bool {
+	n, _ := dockerversion.Major(version)
+	return n >= major
 }
