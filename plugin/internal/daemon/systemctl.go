@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,12 +18,13 @@ import (
 // same D-Bus properties as text, and `systemctl restart` waits for the same
 // job; its exit status and the unit's Result say how the job ended.
 
-// showProperties are the properties UnitState is read from.
-var showProperties = []string{
-	"ActiveState", "SubState", "Result", "LoadState", "InvocationID", "MainPID",
-	"ExecMainStartTimestamp", "NRestarts", "FragmentPath", "DropInPaths", "ExecStart",
-	"Restart", "RestartUSec", "TimeoutStartUSec", "StartLimitBurst", "StartLimitIntervalUSec", "TriggeredBy",
-}
+// showProperties are the properties UnitState is read from: the keys of
+// showFields, in a fixed order for the command line.
+var showProperties = func() []string {
+	keys := slices.Collect(maps.Keys(showFields(&UnitState{})))
+	slices.Sort(keys)
+	return keys
+}()
 
 // showState runs `systemctl show UNIT --timestamp=unix -p ...`.
 func (u Unit) showState(ctx context.Context) (UnitState, error) {
@@ -45,6 +48,7 @@ func (u Unit) showState(ctx context.Context) (UnitState, error) {
 // an argument with a space in it cannot be told apart).
 func ParseShow(text string) (UnitState, error) {
 	var s UnitState
+	set := showFields(&s)
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var errs []error
@@ -53,53 +57,63 @@ func ParseShow(text string) (UnitState, error) {
 		if !ok {
 			continue
 		}
-		var err error
-		switch key {
-		case "ActiveState":
-			s.ActiveState = value
-		case "SubState":
-			s.SubState = value
-		case "Result":
-			s.Result = value
-		case "LoadState":
-			s.LoadState = value
-		case "InvocationID":
-			s.InvocationID = value
-		case "FragmentPath":
-			s.FragmentPath = value
-		case "Restart":
-			s.Restart = value
-		case "DropInPaths":
-			s.DropInPaths = fields(value)
-		case "TriggeredBy":
-			s.TriggeredBy = fields(value)
-		case "MainPID":
-			s.MainPID, err = parseUint32(value)
-		case "NRestarts":
-			s.NRestarts, err = parseUint32(value)
-		case "StartLimitBurst":
-			s.StartLimitBurst, err = parseUint32(value)
-		case "RestartUSec":
-			s.RestartSec, err = ParseTimespan(value)
-		case "TimeoutStartUSec":
-			s.TimeoutStartSec, err = ParseTimespan(value)
-		case "StartLimitIntervalUSec":
-			s.StartLimitSec, err = ParseTimespan(value)
-		case "ExecMainStartTimestamp":
-			if n, ok := strings.CutPrefix(value, "@"); ok {
-				var sec int64
-				if sec, err = strconv.ParseInt(n, 10, 64); err == nil && sec > 0 {
-					s.Started = time.Unix(sec, 0).UTC()
-				}
+		if parse, known := set[key]; known {
+			if err := parse(value); err != nil {
+				errs = append(errs, fmt.Errorf("systemctl show: %s=%s: %w", key, value, err))
 			}
-		case "ExecStart":
-			s.ExecStart = showArgv(value)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("systemctl show: %s=%s: %w", key, value, err))
 		}
 	}
 	return s, errors.Join(errs...)
+}
+
+// showFields says, for each property `systemctl show` prints, how its text
+// is read into s.
+func showFields(s *UnitState) map[string]func(string) error {
+	text := func(dst *string) func(string) error {
+		return func(v string) error { *dst = v; return nil }
+	}
+	list := func(dst *[]string) func(string) error {
+		return func(v string) error { *dst = fields(v); return nil }
+	}
+	count := func(dst *uint32) func(string) error {
+		return func(v string) (err error) { *dst, err = parseUint32(v); return err }
+	}
+	span := func(dst *time.Duration) func(string) error {
+		return func(v string) (err error) { *dst, err = ParseTimespan(v); return err }
+	}
+	return map[string]func(string) error{
+		"ActiveState":            text(&s.ActiveState),
+		"SubState":               text(&s.SubState),
+		"Result":                 text(&s.Result),
+		"LoadState":              text(&s.LoadState),
+		"InvocationID":           text(&s.InvocationID),
+		"FragmentPath":           text(&s.FragmentPath),
+		"Restart":                text(&s.Restart),
+		"DropInPaths":            list(&s.DropInPaths),
+		"TriggeredBy":            list(&s.TriggeredBy),
+		"MainPID":                count(&s.MainPID),
+		"NRestarts":              count(&s.NRestarts),
+		"StartLimitBurst":        count(&s.StartLimitBurst),
+		"RestartUSec":            span(&s.RestartSec),
+		"TimeoutStartUSec":       span(&s.TimeoutStartSec),
+		"StartLimitIntervalUSec": span(&s.StartLimitSec),
+		"ExecMainStartTimestamp": func(v string) (err error) { s.Started, err = unixTimestamp(v); return err },
+		"ExecStart":              func(v string) error { s.ExecStart = showArgv(v); return nil },
+	}
+}
+
+// unixTimestamp reads "@1700000000" (--timestamp=unix); an empty value or
+// "@0", a unit that never started, is the zero time.
+func unixTimestamp(v string) (time.Time, error) {
+	n, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return time.Time{}, nil
+	}
+	sec, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}, err
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
 // fields splits a list; an empty one is nil, as D-Bus gives it.

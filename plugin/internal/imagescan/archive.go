@@ -218,13 +218,13 @@ type streamStore struct {
 	docs  map[string][]byte
 	scans map[string]LayerScan
 	errs  map[string]error
-	links map[string]string
+	links archiveLinks
 }
 
 // ScanSaveStream reads a `docker save` stream (legacy or OCI shape) in one
 // pass and returns each image in it.
 func ScanSaveStream(ctx context.Context, r io.Reader, src Source) ([]Image, error) {
-	st := &streamStore{docs: map[string][]byte{}, scans: map[string]LayerScan{}, errs: map[string]error{}, links: map[string]string{}}
+	st := &streamStore{docs: map[string][]byte{}, scans: map[string]LayerScan{}, errs: map[string]error{}, links: archiveLinks{}}
 	tr := tar.NewReader(r)
 	br := bufio.NewReaderSize(nil, 64<<10)
 	for {
@@ -239,15 +239,7 @@ func ScanSaveStream(ctx context.Context, r io.Reader, src Source) ([]Image, erro
 			return nil, fmt.Errorf("read image archive: %w", err)
 		}
 		name := cleanName(hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeSymlink:
-			st.links[name] = cleanName(path.Join(path.Dir(name), hdr.Linkname))
-			continue
-		case tar.TypeLink:
-			st.links[name] = cleanName(hdr.Linkname)
-			continue
-		case tar.TypeReg:
-		default:
+		if st.links.add(name, hdr) || hdr.Typeflag != tar.TypeReg {
 			continue
 		}
 		br.Reset(tr)
@@ -276,10 +268,30 @@ func ScanSaveStream(ctx context.Context, r io.Reader, src Source) ([]Image, erro
 
 func cleanName(n string) string { return path.Clean(strings.TrimLeft(n, "/")) }
 
-func (s *streamStore) resolve(name string) string {
+func (s *streamStore) resolve(name string) string { return s.links.resolve(name) }
+
+// archiveLinks are an archive's symbolic and hard links, member to target:
+// a member read by a link name is read from its target.
+type archiveLinks map[string]string
+
+// add records hdr when it is a link and says whether it was.
+func (l archiveLinks) add(name string, hdr *tar.Header) bool {
+	switch hdr.Typeflag {
+	case tar.TypeSymlink:
+		l[name] = cleanName(path.Join(path.Dir(name), hdr.Linkname))
+	case tar.TypeLink:
+		l[name] = cleanName(hdr.Linkname)
+	default:
+		return false
+	}
+	return true
+}
+
+// resolve follows links from name, at most 16, as a kernel bounds a chain.
+func (l archiveLinks) resolve(name string) string {
 	name = cleanName(name)
 	for range 16 {
-		t, ok := s.links[name]
+		t, ok := l[name]
 		if !ok {
 			break
 		}
@@ -334,7 +346,7 @@ func (s *streamStore) scanLayers(_ context.Context, names []string) (map[string]
 type tarFileStore struct {
 	f       *os.File
 	members map[string]member
-	links   map[string]string
+	links   archiveLinks
 	workers int
 }
 
@@ -348,7 +360,7 @@ func openTarFile(f *os.File, workers int) (*tarFileStore, error) {
 	}
 	sb := newSeekBuffer(f, st.Size())
 	tr := tar.NewReader(sb)
-	s := &tarFileStore{f: f, members: map[string]member{}, links: map[string]string{}, workers: workers}
+	s := &tarFileStore{f: f, members: map[string]member{}, links: archiveLinks{}, workers: workers}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -358,12 +370,10 @@ func openTarFile(f *os.File, workers int) (*tarFileStore, error) {
 			return nil, fmt.Errorf("read %s: %w", f.Name(), err)
 		}
 		name := cleanName(hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeSymlink:
-			s.links[name] = cleanName(path.Join(path.Dir(name), hdr.Linkname))
-		case tar.TypeLink:
-			s.links[name] = cleanName(hdr.Linkname)
-		case tar.TypeReg:
+		if s.links.add(name, hdr) {
+			continue
+		}
+		if hdr.Typeflag == tar.TypeReg {
 			// archive/tar reads headers block by block, so the offset
 			// right after Next is where the member's bytes start.
 			s.members[name] = member{off: sb.off, size: hdr.Size}
@@ -372,15 +382,7 @@ func openTarFile(f *os.File, workers int) (*tarFileStore, error) {
 }
 
 func (s *tarFileStore) lookup(name string) (member, bool) {
-	name = cleanName(name)
-	for range 16 {
-		t, ok := s.links[name]
-		if !ok {
-			break
-		}
-		name = t
-	}
-	m, ok := s.members[name]
+	m, ok := s.members[s.links.resolve(name)]
 	return m, ok
 }
 
