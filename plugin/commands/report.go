@@ -41,9 +41,8 @@ type report[T any] struct {
 
 // runReport reads and prints a report of one host, or of every host of a
 // fleet (--context): reading changes nothing, so no failure stops the rest
-// and the hosts are read at once (but the first: fleet.Roll runs at least
-// one canary alone). One host reached through its daemon prints what the
-// helper container printed, as it printed it.
+// and every host is read at once (readEveryHost). One host reached through
+// its daemon prints what the helper container printed, as it printed it.
 func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
 	ts, err := targets(dockerCLI, opts.root, opts.host)
 	if err != nil {
@@ -76,11 +75,17 @@ func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOpt
 		}
 		return r.exit(v)
 	}
-	return rollout(ctx, dockerCLI, opts.action, ts, fleet.Options{Canary: 0, Parallel: len(ts)}, opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+	return rollout(ctx, dockerCLI, opts.action, ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
 		v, err := readOn(ctx, t)
 		if err != nil {
 			return fleet.Outcome{}, err
 		}
 		return r.outcome(v)
 	})
+}
+
+// readEveryHost reads n hosts at once: reading changes nothing, so no host
+// goes first as a canary.
+func readEveryHost(n int) fleet.Options {
+	return fleet.Options{NoCanary: true, Parallel: n}
 }

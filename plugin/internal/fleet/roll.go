@@ -16,6 +16,9 @@ type Options struct {
 	Canary      int // hosts run alone, one after another, first (default 1 when <= 0; clamp to len(hosts))
 	Parallel    int // hosts per batch after the canaries, run concurrently (default 1 when <= 0)
 	MaxFailures int // stop starting hosts once this many failed (0 = never stop)
+	// NoCanary runs no host alone first (Canary is not read): for commands
+	// that only read hosts, where a canary protects nothing.
+	NoCanary bool
 }
 
 // Outcome is what a run on one host returns: Result is a short word for the
@@ -43,7 +46,8 @@ const (
 	resultSkipped = "skipped"
 )
 
-// Roll runs run on every host: the canaries first, one by one, then the rest
+// Roll runs run on every host: the canaries first (none with NoCanary), one
+// by one, then the rest
 // in batches of Parallel, waiting for each batch to end before the next. It
 // stops starting hosts as soon as MaxFailures hosts have failed (a batch
 // already running finishes). Results come back in the order of hosts. A
@@ -51,6 +55,9 @@ const (
 // error as message.
 func Roll(ctx context.Context, hosts []string, opts Options, run func(ctx context.Context, host string) (Outcome, error)) []Result {
 	canary := min(max(opts.Canary, 1), len(hosts))
+	if opts.NoCanary {
+		canary = 0
+	}
 	parallel := max(opts.Parallel, 1)
 
 	results := make([]Result, len(hosts))

@@ -244,6 +244,17 @@ func TestRoll(t *testing.T) {
 			},
 		},
 		{
+			name:   "NoCanary: every host at once, none marked canary",
+			hosts:  []string{"a", "b", "c"},
+			opts:   Options{NoCanary: true, Canary: 2, Parallel: 3},
+			starts: []int{0, 0, 0},
+			want: []line{
+				{"a", "enabled", ok, false, false},
+				{"b", "enabled", ok, false, false},
+				{"c", "enabled", ok, false, false},
+			},
+		},
+		{
 			name:  "no hosts",
 			hosts: nil,
 		},
