@@ -26,6 +26,10 @@ const (
 // of ours older than that was left by a client that died.
 const RunAge = 30 * time.Minute
 
+// Ours tells whether an object's labels are those of a probe or helper the
+// plugin made: never the operator's work, never a finding about the host.
+func Ours(labels map[string]string) bool { return labels[LabelRole] != "" }
+
 func labels(role string) map[string]string {
 	return map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
 }

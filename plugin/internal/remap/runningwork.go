@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 )
 
@@ -24,8 +25,8 @@ type RunningWork struct {
 	// From and To are the data roots before and after the change.
 	From string `json:"from"`
 	To   string `json:"to"`
-	// Images and Containers are the daemon's counts, the helper running
-	// this (through the daemon) left out.
+	// Images and Containers are the daemon's counts, the plugin's own
+	// (the helper running this through the daemon) left out.
 	Images     int `json:"images"`
 	Containers int `json:"containers"`
 	// Running names the containers that run now; RestartPolicy those with a
@@ -36,20 +37,23 @@ type RunningWork struct {
 }
 
 // runningWork asks the daemon what a move of its data root to "to" would
-// hide or orphan. self is the helper container running this ("" on the
-// host, else its name or id), which is not the operator's work.
-func runningWork(ctx context.Context, api client.APIClient, self, to string) (*RunningWork, error) {
+// hide or orphan. The plugin's own containers and images (the helper running
+// this through the daemon, a probe of a `test` run beside it) are not the
+// operator's work: they are known by their labels (probe.Ours).
+func runningWork(ctx context.Context, api client.APIClient, to string) (*RunningWork, error) {
 	res, err := api.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("ask the daemon for its info: %w", err)
 	}
 	info := res.Info
 	w := &RunningWork{From: info.DockerRootDir, To: to, Images: info.Images, Containers: info.Containers, LiveRestore: info.LiveRestoreEnabled}
-	if self != "" {
-		w.Containers--
-		w.Images--
+	if w.Images > 0 {
+		ours, err := api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", probe.LabelRole)})
+		if err != nil {
+			return w, fmt.Errorf("list the daemon's images: %w", err)
+		}
+		w.Images = max(w.Images-len(ours.Items), 0)
 	}
-	w.Images, w.Containers = max(w.Images, 0), max(w.Containers, 0)
 	if w.Containers == 0 {
 		return w, nil
 	}
@@ -58,10 +62,11 @@ func runningWork(ctx context.Context, api client.APIClient, self, to string) (*R
 		return w, fmt.Errorf("list the daemon's containers: %w", err)
 	}
 	for _, c := range list.Items {
-		name := workName(c)
-		if self != "" && (name == self || c.ID == self) {
+		if probe.Ours(c.Labels) {
+			w.Containers = max(w.Containers-1, 0)
 			continue
 		}
+		name := workName(c)
 		if c.State == container.StateRunning || c.State == container.StateRestarting || c.State == container.StatePaused {
 			w.Running = append(w.Running, name)
 		}
@@ -160,7 +165,7 @@ func checkRunningWork(ctx context.Context, env Env, haveDaemon bool, before daem
 	if path.Clean(to) == path.Clean(before.DataRoot) {
 		return nil, nil
 	}
-	w, err := runningWork(ctx, env.API, env.Leftovers.Container, to)
+	w, err := runningWork(ctx, env.API, to)
 	if err != nil {
 		return nil, err
 	}

@@ -3,30 +3,61 @@ package remap
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
 // workDaemon is an unremapped daemon with images and containers.
 type workDaemon struct {
 	fakeDaemon
 	containers []container.Summary
+	images     []image.Summary
 	policies   map[string]container.RestartPolicyMode
+	usernsHost map[string]bool
 }
 
-func (f workDaemon) ContainerList(context.Context, client.ContainerListOptions) (client.ContainerListResult, error) {
-	return client.ContainerListResult{Items: f.containers}, nil
+// ContainerList lists every container, or the running ones.
+func (f workDaemon) ContainerList(_ context.Context, o client.ContainerListOptions) (client.ContainerListResult, error) {
+	var out []container.Summary
+	for _, c := range f.containers {
+		if o.All || c.State == container.StateRunning {
+			out = append(out, c)
+		}
+	}
+	return client.ContainerListResult{Items: out}, nil
+}
+
+// ImageList lists the images, those with a label key when filtered so.
+func (f workDaemon) ImageList(_ context.Context, o client.ImageListOptions) (client.ImageListResult, error) {
+	var out []image.Summary
+	for _, i := range f.images {
+		keep := true
+		for key := range o.Filters["label"] {
+			_, keep = i.Labels[key]
+		}
+		if keep {
+			out = append(out, i)
+		}
+	}
+	return client.ImageListResult{Items: out}, nil
 }
 
 func (f workDaemon) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
 	var r client.ContainerInspectResult
 	r.Container.HostConfig = &container.HostConfig{RestartPolicy: container.RestartPolicy{Name: f.policies[id]}}
+	if f.usernsHost[id] {
+		r.Container.HostConfig.UsernsMode = "host"
+	}
 	return r, nil
 }
 
@@ -101,21 +132,59 @@ func TestEnableRefusesLiveRestoreWithoutRunningContainers(t *testing.T) {
 	}
 }
 
+// ourDaemon runs the operator's --userns=host container beside the
+// plugin's own, known by their labels only: the helper running this, and a
+// probe of a `docker userns test` that opts out of remapping.
+func ourDaemon() workDaemon {
+	d := newWorkDaemon(false)
+	ours := func(role string) map[string]string { return map[string]string{probe.LabelRole: role, probe.LabelCreated: "1700000000"} }
+	d.containers = []container.Summary{
+		{ID: "helper123456", Names: []string{"/docker-userns-helper-1"}, State: container.StateRunning, Labels: ours("helper")},
+		{ID: "probe1234567", Names: []string{"/eager_turing"}, State: container.StateRunning, Labels: ours("probe")},
+		{ID: "ops123456789", Names: []string{"/node-exporter"}, State: container.StateRunning},
+	}
+	d.images = []image.Summary{{ID: "sha256:h", Labels: ours("helper")}, {ID: "sha256:p", Labels: ours("probe")}, {ID: "sha256:o"}}
+	d.info.Containers, d.info.Images = 3, 3
+	d.usernsHost = map[string]bool{"helper123456": true, "probe1234567": true, "ops123456789": true}
+	return d
+}
+
 // TestEnableLeavesTheHelperOutOfRunningWork: through the daemon the helper
-// container running enable is not the operator's work.
+// container running enable, and a probe of a test beside it, are not the
+// operator's work: their labels say so.
 func TestEnableLeavesTheHelperOutOfRunningWork(t *testing.T) {
 	dir := hostfstest.Tree(t, baseHost())
 	env := testEnv(t, dir)
-	d := newWorkDaemon(false)
-	d.info.Containers, d.info.Images = 1, 1
-	d.containers = []container.Summary{{ID: "helper123456", Names: []string{"/docker-userns-helper-1"}, State: container.StateRunning}}
-	env.API = d
-	env.Leftovers.Container = "docker-userns-helper-1"
+	env.API = ourDaemon()
 	out, err := Enable(context.Background(), env, EnableOptions{Spec: "agent", DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Work == nil || out.Work.Containers != 0 || len(out.Work.Running) != 0 {
-		t.Errorf("the helper counts as running work: %+v", out.Work)
+	if out.Work == nil || out.Work.Containers != 1 || out.Work.Images != 1 || !slices.Equal(out.Work.Running, []string{"node-exporter"}) {
+		t.Errorf("the plugin's own containers count as running work: %+v", out.Work)
+	}
+}
+
+// TestStatusNeverWarnsAboutOurOwnContainers: status read in a helper
+// container (--userns=host) warned "container docker-userns-helper-...
+// runs with --userns=host: it bypasses remapping" about itself. Only the
+// operator's container is named, in status and doctor.
+func TestStatusNeverWarnsAboutOurOwnContainers(t *testing.T) {
+	dir := hostfstest.Tree(t, baseHost())
+	root, err := hostfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := ReadStatus(context.Background(), root, ourDaemon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(st.HostUserns, []string{"node-exporter"}) {
+		t.Errorf("--userns=host containers: %q, want only node-exporter", st.HostUserns)
+	}
+	for _, w := range st.Warnings {
+		if strings.Contains(w, "docker-userns-helper") || strings.Contains(w, "eager_turing") {
+			t.Errorf("status warns about the plugin's own container: %s", w)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
@@ -158,7 +159,8 @@ func ownerOf(ident remapspec.Identity) idmap.Owner {
 }
 
 // HostUsernsContainers names the running containers that opted out of
-// remapping with --userns=host.
+// remapping with --userns=host, but the plugin's own (probe.Ours): a helper
+// reading the host through the daemon runs so, and is not a finding.
 func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, error) {
 	list, err := api.ContainerList(ctx, client.ContainerListOptions{})
 	if err != nil {
@@ -166,6 +168,9 @@ func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, 
 	}
 	var names []string
 	for _, c := range list.Items {
+		if probe.Ours(c.Labels) {
+			continue
+		}
 		res, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
 		if err != nil {
 			continue // gone meanwhile
