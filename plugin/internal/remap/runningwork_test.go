@@ -137,7 +137,9 @@ func TestEnableRefusesLiveRestoreWithoutRunningContainers(t *testing.T) {
 // probe of a `docker userns test` that opts out of remapping.
 func ourDaemon() workDaemon {
 	d := newWorkDaemon(false)
-	ours := func(role string) map[string]string { return map[string]string{probe.LabelRole: role, probe.LabelCreated: "1700000000"} }
+	ours := func(role string) map[string]string {
+		return map[string]string{probe.LabelRole: role, probe.LabelCreated: "1700000000"}
+	}
 	d.containers = []container.Summary{
 		{ID: "helper123456", Names: []string{"/docker-userns-helper-1"}, State: container.StateRunning, Labels: ours("helper")},
 		{ID: "probe1234567", Names: []string{"/eager_turing"}, State: container.StateRunning, Labels: ours("probe")},
