@@ -217,8 +217,8 @@ func checkImage(t *testing.T, d *harness.DinD, want int, refs ...string) []check
 	if res.ExitCode != want {
 		t.Errorf("check-image %v: exit %d, want %d\n%s%s", refs, res.ExitCode, want, res.Stdout, res.Stderr)
 	}
-	var rows []checkImageRow
-	if err := json.Unmarshal([]byte(res.Stdout), &rows); err != nil {
+	rows, err := harness.JSONLines[checkImageRow](res.Stdout)
+	if err != nil {
 		t.Fatalf("check-image %v --format json: %v\n%s", refs, err, res.Stdout)
 	}
 	return rows

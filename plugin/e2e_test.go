@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,8 +53,8 @@ func TestDoctorWarnsAboutImagesTooWideForRemapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustExec(t, d, "docker", "userns", "doctor", "--format", "json")
-	var findings []struct{ Check, Verdict, Detail string }
-	if err := json.Unmarshal([]byte(out), &findings); err != nil {
+	findings, err := harness.JSONLines[struct{ Check, Verdict, Detail string }](out)
+	if err != nil {
 		t.Fatalf("doctor --format json: %v\n%s", err, out)
 	}
 	for _, f := range findings {

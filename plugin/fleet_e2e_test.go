@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -200,8 +199,8 @@ func TestFleetRollout(t *testing.T) {
 
 func decodeRows(t *testing.T, out string) []fleetRow {
 	t.Helper()
-	var rows []fleetRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+	rows, err := harness.JSONLines[fleetRow](out)
+	if err != nil {
 		t.Fatalf("fleet JSON: %v\n%s", err, out)
 	}
 	return rows

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,13 +40,13 @@ func TestHighUIDPull(t *testing.T) {
 		var suggested uint64
 		s.Step("check-image predicts, before any pull, that the 70000 image does not fit and the 65535 one does", func() {
 			res := s.Try("docker", "userns", "check-image", "--format", "json", high, edge)
-			var rows []struct {
+			rows, err := harness.JSONLines[struct {
 				Ref           string `json:"ref"`
 				Fits, Known   bool
 				SuggestedSize uint64 `json:"suggestedSize"`
-			}
-			if err := json.Unmarshal([]byte(res.Stdout), &rows); err != nil {
-				s.Fail("check-image --format json prints a JSON list", err.Error()+": "+describe(res))
+			}](res.Stdout)
+			if err != nil {
+				s.Fail("check-image --format json prints a JSON object per image, per line", err.Error()+": "+describe(res))
 			}
 			verdict := map[string]bool{}
 			for _, r := range rows {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker-userns/docker-userns/harness"
 )
 
 // secretPath is a root-only file on the DinD host; /mnt/secret.txt inside
@@ -62,9 +64,9 @@ func TestMountEscape(t *testing.T) {
 				"a status warning names bypass and --userns=host", strings.Join(st.Warnings, "\n"))
 
 			res := s.Try("docker", "userns", "doctor", "--format", "json")
-			var findings []struct{ Check, Verdict, Detail string }
-			if err := json.Unmarshal([]byte(res.Stdout), &findings); err != nil {
-				s.Fail("doctor --format json is a JSON list", err.Error()+": "+describe(res))
+			findings, err := harness.JSONLines[struct{ Check, Verdict, Detail string }](res.Stdout)
+			if err != nil {
+				s.Fail("doctor --format json is a JSON object per finding, per line", err.Error()+": "+describe(res))
 			}
 			s.Check(slices.ContainsFunc(findings, func(f struct{ Check, Verdict, Detail string }) bool {
 				return f.Verdict != "PASS" && strings.Contains(f.Check+f.Detail, "userns=host") && strings.Contains(f.Detail, "bypass")

@@ -125,18 +125,6 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 }
 
 func writeCheckImage(out io.Writer, format string, rows []checkImageRow) error {
-	if format != "" && format != "json" && !strings.HasPrefix(format, "table") {
-		// A template runs once per image, as docker's list commands do.
-		for _, row := range rows {
-			if err := writeFormatted(out, format, row, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if rows == nil {
-		rows = []checkImageRow{}
-	}
 	return writeFormatted(out, format, rows, func(out io.Writer) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "IMAGE\tSOURCE\tLAYERS\tFILES\tMAX UID\tMAX GID\tVERDICT")

@@ -3,7 +3,6 @@ package commands
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -124,7 +123,7 @@ type checkImageJSON struct {
 func decodeRows(t *testing.T, run checkImageRun) []checkImageJSON {
 	t.Helper()
 	var rows []checkImageJSON
-	if err := json.Unmarshal([]byte(run.stdout), &rows); err != nil {
+	if err := readFormatted(run.stdout, &rows); err != nil {
 		t.Fatalf("output is not JSON: %v\nstdout: %s\nstderr: %s", err, run.stdout, run.stderr)
 	}
 	return rows

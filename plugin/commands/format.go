@@ -1,18 +1,23 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
+	"unicode"
 
-	"github.com/docker/cli/templates"
+	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/pflag"
 )
 
 // formatFlagUsage is the --format help, worded as docker's own commands word it.
 const formatFlagUsage = `Format output using a custom template:
 'table':            Print output in table format (default)
+'table TEMPLATE':   Print output in table format using the given Go template
 'json':             Print in JSON format
 'TEMPLATE':         Print output using the given Go template.
 Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`
@@ -21,27 +26,190 @@ func addFormatFlag(flags *pflag.FlagSet, format *string) {
 	flags.StringVar(format, "format", "", formatFlagUsage)
 }
 
-// writeFormatted prints value as a table (the default, drawn by table), as
-// indented JSON, or through a Go template with docker's template functions.
+// writeFormatted prints value as docker's list commands print theirs,
+// through docker/cli's formatter (Context.Write): "" and "table" draw the
+// default table (table); "json" prints each item as one compact JSON object
+// on a line ({{json .}}, as `docker image ls --format json`); "table
+// TEMPLATE" prints TEMPLATE for each item under a header, "TEMPLATE" each
+// item alone. The items of a slice are its elements; any other value is
+// one item. A template sees an item's fields by their Go names
+// (formatItem), and by its JSON keys with a capital first letter.
 func writeFormatted(out io.Writer, format string, value any, table func(io.Writer) error) error {
-	// The same keys as docker/cli's formatter package, which this does not
-	// import: it drags in containerd's platform code for nothing.
-	switch {
-	case format == "" || strings.HasPrefix(format, "table"):
+	if format == "" || format == formatter.TableFormatKey {
 		return table(out)
-	case format == "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(value)
-	default:
-		tmpl, err := templates.Parse(format)
-		if err != nil {
-			return fmt.Errorf("parse --format template: %w", err)
-		}
-		if err := tmpl.Execute(out, value); err != nil {
-			return fmt.Errorf("execute --format template: %w", err)
-		}
-		_, err = fmt.Fprintln(out)
+	}
+	items, header, err := formatItems(value)
+	if err != nil {
 		return err
 	}
+	fctx := formatter.Context{Output: out, Format: formatter.Format(format)}
+	return fctx.Write(header, func(write func(formatter.SubContext) error) error {
+		for _, it := range items {
+			if err := write(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// readFormatted decodes what writeFormatted printed with "json" into v: one
+// object per line, appended to *v when v points to a slice (a helper
+// container's answer, read back by the client).
+func readFormatted(data string, v any) error {
+	dst := reflect.ValueOf(v).Elem()
+	dec := json.NewDecoder(strings.NewReader(data))
+	if dst.Kind() != reflect.Slice {
+		return dec.Decode(v)
+	}
+	for dec.More() {
+		elem := reflect.New(dst.Type().Elem())
+		if err := dec.Decode(elem.Interface()); err != nil {
+			return err
+		}
+		dst.Set(reflect.Append(dst, elem.Elem()))
+	}
+	return nil
+}
+
+// formatItem is one item as a --format template sees it: each field under
+// its names (fieldNames; an embedded struct's fields promoted, as Go
+// promotes them),
+// holding the field's own value, so nested fields and their String methods
+// work ({{.Daemon.Remapped}}, {{.UIDMap}}). Under "" it keeps the item
+// itself, which {{json .}} prints with the item's own JSON keys.
+type formatItem map[string]any
+
+// FullHeader makes formatItem a formatter.SubContext; the header comes
+// from the item's type (formatHeader), not from one item.
+func (formatItem) FullHeader() any { return nil }
+
+// MarshalJSON is the item's own JSON, as one line would print it: not the
+// map's (Go names), and without HTML escapes ("->" stays readable).
+func (it formatItem) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(it[""]); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// formatItems turns value into the items writeFormatted prints and the
+// header their type gives.
+func formatItems(value any) ([]formatter.SubContext, formatter.SubContext, error) {
+	v := reflect.ValueOf(value)
+	var elems []reflect.Value
+	typ := v.Type()
+	if v.Kind() == reflect.Slice {
+		typ = typ.Elem()
+		for i := range v.Len() {
+			elems = append(elems, v.Index(i))
+		}
+	} else {
+		elems = []reflect.Value{v}
+	}
+	if structType(typ) == nil {
+		return nil, nil, fmt.Errorf("--format: cannot format a %s", typ)
+	}
+	items := make([]formatter.SubContext, len(elems))
+	for i, e := range elems {
+		items[i] = newFormatItem(e)
+	}
+	return items, &formatter.HeaderContext{Header: newFormatHeader(typ, "", nil)}, nil
+}
+
+func newFormatItem(v reflect.Value) formatItem {
+	it := formatItem{"": v.Interface()}
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return it
+	}
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if !f.IsExported() {
+			continue
+		}
+		// A field promoted through a nil embedded pointer has no value.
+		if fv, err := v.FieldByIndexErr(f.Index); err == nil {
+			for _, name := range fieldNames(f) {
+				it[name] = fv.Interface()
+			}
+		}
+	}
+	return it
+}
+
+// fieldNames are the names a template gives field f: its Go name, and its
+// JSON key with a capital first letter where that is another name
+// (hostUsernsContainers: .HostUsernsContainers beside .HostUserns).
+func fieldNames(f reflect.StructField) []string {
+	key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if key == "" || key == "-" || strings.EqualFold(key, f.Name) {
+		return []string{f.Name}
+	}
+	return []string{f.Name, strings.ToUpper(key[:1]) + key[1:]}
+}
+
+// structType is t, or what t points to, when that is a struct; else nil.
+func structType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	return t
+}
+
+// formatHeader is what a "table TEMPLATE" header runs on: each field of the
+// item's type under its Go name, holding the column's title as docker
+// prints titles (MaxUID: "MAX UID"); a struct field holds a formatHeader of
+// its own fields, so {{.Daemon.Remapped}} heads its column "REMAPPED". Its
+// own title is under "".
+type formatHeader map[string]any
+
+func (h formatHeader) String() string {
+	title, _ := h[""].(string)
+	return title
+}
+
+// outer are the struct types t sits in, so a type that holds itself ends.
+func newFormatHeader(t reflect.Type, title string, outer []reflect.Type) formatHeader {
+	h := formatHeader{"": title}
+	t = structType(t)
+	outer = append(outer, t)
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() {
+			continue
+		}
+		for _, name := range fieldNames(f) {
+			if ft := structType(f.Type); ft != nil && !slices.Contains(outer, ft) {
+				h[name] = newFormatHeader(ft, columnTitle(name), outer)
+			} else {
+				h[name] = columnTitle(name)
+			}
+		}
+	}
+	return h
+}
+
+// columnTitle spells a Go field name as docker's table headers are spelled:
+// words upper-cased and apart (MaxUID: "MAX UID", UIDMap: "UID MAP").
+func columnTitle(name string) string {
+	r := []rune(name)
+	var b strings.Builder
+	for i, c := range r {
+		if i > 0 && unicode.IsUpper(c) {
+			prevLower := unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1])
+			endsAcronym := unicode.IsUpper(r[i-1]) && i+1 < len(r) && unicode.IsLower(r[i+1])
+			if prevLower || endsAcronym {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteRune(unicode.ToUpper(c))
+	}
+	return b.String()
 }

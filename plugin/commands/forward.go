@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -18,7 +17,9 @@ import (
 
 // clientFlags say where a command runs from here (a fleet, --via, --root):
 // a helper container never gets them.
-var clientFlags = []string{"context", "canary", "parallel", "max-failures", "via", "root"}
+// Nor --keep-images and --keep-volumes: the client carries, through the
+// daemon's API, before and after the helper's change.
+var clientFlags = []string{"context", "canary", "parallel", "max-failures", "via", "root", "keep-images", "keep-volumes"}
 
 // helperCall is cmd as the user gave it, for a helper container on the
 // daemon's host to run again: the same command, flags and arguments.
@@ -75,7 +76,7 @@ func printThroughDaemon(ctx context.Context, dockerCLI command.Cli, t target, op
 }
 
 // decodeThroughDaemon runs a report command in a helper container and
-// decodes its JSON into v.
+// decodes its JSON lines into v.
 func decodeThroughDaemon(ctx context.Context, t target, opts reportOptions, v any) error {
 	runner, err := t.runner(opts.host.daemonSocket)
 	if err != nil {
@@ -88,7 +89,7 @@ func decodeThroughDaemon(ctx context.Context, t target, opts reportOptions, v an
 	if strings.TrimSpace(res.Stdout) == "" {
 		return helper.Failure(res)
 	}
-	if err := json.Unmarshal([]byte(res.Stdout), v); err != nil {
+	if err := readFormatted(res.Stdout, v); err != nil {
 		return fmt.Errorf("read the helper's answer: %w", err)
 	}
 	return nil
