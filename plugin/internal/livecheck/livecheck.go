@@ -2,15 +2,22 @@
 // daemon the CLI points at, compared with what the host files predict, with
 // probe containers and images built on the spot and removed afterwards.
 //
-// The bind-mount checks make temporary directories on the machine this runs
-// on, so they only mean something when the daemon runs on the same machine.
+// The host part (the host files, the temporary bind-mount directories and
+// the root-only file) is done where this runs: on the daemon's host, or in a
+// helper container that mounts it (Env.HostRoot). Where the host's files
+// cannot be reached at all (Env.NoHostFiles, a rootless daemon), the checks
+// that need them are reported as such, not failed, and the run is
+// incomplete.
 package livecheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -30,13 +37,23 @@ const (
 
 // Check is one observation compared with its expectation.
 type Check struct {
-	Name     string  `json:"name"`
-	OK       bool    `json:"ok"`
-	Status   string  `json:"status"` // PASS or FAIL
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Status string `json:"status"` // PASS, FAIL, or SKIP (needs the host's files)
+	// Skipped is a check that needs the host's files, which could not be
+	// reached: neither passed nor failed.
+	Skipped  bool    `json:"skipped,omitempty"`
 	Expected string  `json:"expected"`
 	Observed string  `json:"observed"`
 	Seconds  float64 `json:"seconds"`
 }
+
+// Statuses of a check.
+const (
+	StatusPass = "PASS"
+	StatusFail = "FAIL"
+	StatusSkip = "SKIP"
+)
 
 // Report is every check run against one daemon.
 type Report struct {
@@ -46,6 +63,10 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	// Failed names the checks that did not pass.
 	Failed []string `json:"failed,omitempty"`
+	// Incomplete names the checks that needed the host's files, which
+	// could not be reached (HostFilesError says why): the run is incomplete.
+	Incomplete     []string `json:"incomplete,omitempty"`
+	HostFilesError string   `json:"hostFilesError,omitempty"`
 	// Leftovers are what could not be removed afterwards (the report is not
 	// OK then either: the promise is to leave nothing behind).
 	Leftovers []string `json:"leftovers,omitempty"`
@@ -64,9 +85,18 @@ type Env struct {
 	Root hostfs.Root
 	// Binary is the static plugin binary probe images are built from.
 	Binary string
-	// TempDir is where temporary bind-mount directories are made; they must
-	// be on the machine the daemon runs on. Empty means os.TempDir().
+	// TempDir is where temporary bind-mount directories are made, as a path
+	// on the daemon's host. Empty means os.TempDir() (/tmp under HostRoot).
 	TempDir string
+	// HostRoot is where the daemon's host root is mounted here: "" when
+	// this process runs on that host, helper.HostMount in a helper
+	// container. Temporary directories are made under it and bind-mounted
+	// by their path on the host.
+	HostRoot string
+	// NoHostFiles says why the host's files cannot be reached at all (the
+	// daemon would not start the helper container): the checks that need
+	// them are skipped with this reason. "" when they can.
+	NoHostFiles string
 	// Progress receives one line per finished check (nil: silent).
 	Progress io.Writer
 }
@@ -80,7 +110,10 @@ func Run(ctx context.Context, env Env) (Report, error) {
 		return Report{}, err
 	}
 	r.report.Daemon = state.Version
-	if exp, err := Expect(env.Root, state.Version); err != nil {
+	r.report.HostFilesError = noHostFiles(env, state)
+	if r.report.HostFilesError != "" {
+		// Nothing to expect from.
+	} else if exp, err := Expect(env.Root, state.Version); err != nil {
 		r.report.ExpectationError = err.Error()
 	} else {
 		r.exp = &exp
@@ -94,7 +127,7 @@ func Run(ctx context.Context, env Env) (Report, error) {
 	for _, err := range r.leftovers {
 		r.report.Leftovers = append(r.report.Leftovers, err.Error())
 	}
-	r.report.OK = len(r.report.Failed) == 0 && len(r.report.Leftovers) == 0
+	r.report.OK = len(r.report.Failed) == 0 && len(r.report.Incomplete) == 0 && len(r.report.Leftovers) == 0
 	r.report.Seconds = time.Since(r.report.Started).Seconds()
 	return r.report, nil
 }
@@ -111,15 +144,18 @@ func (r *runner) run(name string, check func() Check) {
 	start := time.Now()
 	c := check()
 	c.Name = name
-	c.Status = "FAIL"
-	if c.OK {
-		c.Status = "PASS"
-	}
 	c.Seconds = time.Since(start).Seconds()
-	r.report.Checks = append(r.report.Checks, c)
-	if !c.OK {
+	switch {
+	case c.Skipped:
+		c.Status = StatusSkip
+		r.report.Incomplete = append(r.report.Incomplete, name)
+	case c.OK:
+		c.Status = StatusPass
+	default:
+		c.Status = StatusFail
 		r.report.Failed = append(r.report.Failed, name)
 	}
+	r.report.Checks = append(r.report.Checks, c)
 	if r.env.Progress != nil {
 		fmt.Fprintf(r.env.Progress, "%s  %s: %s\n", c.Status, name, c.Observed)
 	}
@@ -132,22 +168,41 @@ func (r *runner) cleanup(err error) {
 	}
 }
 
-func (r *runner) tempDir(pattern string, mode os.FileMode) (string, error) {
-	dir, err := os.MkdirTemp(r.env.TempDir, pattern)
+// hostDir is a temporary directory on the daemon's host: path is where
+// this process reaches it, onHost where the daemon does (a bind source).
+type hostDir struct{ path, onHost string }
+
+func (r *runner) tempDir(pattern string, mode os.FileMode) (hostDir, error) {
+	parent := r.env.TempDir
+	if r.env.HostRoot != "" {
+		// os.TempDir() would be the helper container's own.
+		parent = filepath.Join(r.env.HostRoot, cmp.Or(parent, "/tmp"))
+	}
+	dir, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
-		return "", fmt.Errorf("make temporary directory: %w", err)
+		return hostDir{}, fmt.Errorf("make temporary directory: %w", err)
 	}
 	// MkdirTemp makes 0700; the remapped container root is not host root.
 	if err := os.Chmod(dir, mode); err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("make temporary directory: %w", err)
+		return hostDir{}, fmt.Errorf("make temporary directory: %w", err)
 	}
-	return dir, nil
+	d := hostDir{path: dir, onHost: dir}
+	if r.env.HostRoot != "" {
+		rel, err := filepath.Rel(r.env.HostRoot, dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return hostDir{}, fmt.Errorf("make temporary directory: %w", err)
+		}
+		d.onHost = "/" + rel
+	}
+	return d, nil
 }
 
-func (r *runner) removeDir(dir string) {
-	if err := os.RemoveAll(dir); err != nil {
-		r.cleanup(fmt.Errorf("remove temporary directory %s: %w", dir, err))
+
+func (r *runner) removeDir(dir hostDir) {
+	if err := os.RemoveAll(dir.path); err != nil {
+		r.cleanup(fmt.Errorf("remove temporary directory %s: %w", dir.onHost, err))
 	}
 }
 
@@ -159,6 +214,26 @@ func remappingCheck(state daemon.State) Check {
 		c.Observed = fmt.Sprintf("not listed (SecurityOptions %v): the daemon does not remap", state.SecurityOptions)
 	}
 	return c
+}
+
+// noHostFiles says why the host's files cannot be reached, or "": the
+// caller's reason, or a rootless daemon, whose containers' ids map through
+// its own user namespace (rootlesskit), not through userns-remap and the
+// host's /etc files. moby lists "name=rootless" among its security options
+// then (daemon/info.go, fillSecurityOptions, 20.10 to 28.5).
+func noHostFiles(env Env, state daemon.State) string {
+	if env.NoHostFiles != "" {
+		return env.NoHostFiles
+	}
+	if slices.Contains(state.SecurityOptions, "name=rootless") {
+		return "the daemon runs rootless: its ids map through its own user namespace, not through the host's userns-remap files"
+	}
+	return ""
+}
+
+// needsHost is a check skipped for want of the host's files.
+func (r *runner) needsHost(expected string) Check {
+	return Check{Expected: expected, Observed: "needs the host's files: " + r.report.HostFilesError, Skipped: true}
 }
 
 // failed is a check that could not observe anything.

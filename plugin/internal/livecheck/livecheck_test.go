@@ -2,11 +2,18 @@ package livecheck
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
@@ -196,6 +203,104 @@ func TestWriteJUnitLeftoversFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`tests="3" failures="2"`, `<testcase name="nothing left behind"`, `message="left behind: remove probe image docker-userns-probe:abc: conflict"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("junit lacks %s:\n%s", want, buf.String())
+		}
+	}
+}
+
+// hostlessDaemon answers Info and refuses to import images.
+type hostlessDaemon struct {
+	client.APIClient
+	securityOptions []string
+}
+
+func (d hostlessDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
+	return client.SystemInfoResult{Info: system.Info{ServerVersion: "28.5.2", SecurityOptions: d.securityOptions}}, nil
+}
+
+func (d hostlessDaemon) ImageImport(context.Context, client.ImageImportSource, string, client.ImageImportOptions) (client.ImageImportResult, error) {
+	return nil, errors.New("import refused")
+}
+
+// TestWithoutTheHostsFilesTheRunIsIncomplete: when the host's files cannot
+// be reached (the daemon refused the helper, a rootless daemon), the checks
+// that need them are skipped with the reason, not failed; the report is
+// incomplete and not OK, and JUnit marks them skipped.
+func TestWithoutTheHostsFilesTheRunIsIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  Env
+		why  string
+	}{
+		{"helper refused", Env{API: hostlessDaemon{}, NoHostFiles: "the daemon did not start the helper container: forbidden"}, "forbidden"},
+		{"rootless daemon", Env{API: hostlessDaemon{securityOptions: []string{"name=seccomp,profile=builtin", "name=rootless"}}, Root: root(t, nil)}, "rootless"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK || !strings.Contains(rep.HostFilesError, tc.why) || rep.Expectation != nil {
+				t.Errorf("report OK %v, host files error %q, expectation %v", rep.OK, rep.HostFilesError, rep.Expectation)
+			}
+			want := []string{CheckBindOwner, CheckRootOnly, CheckUIDBoundary}
+			if !slices.Equal(rep.Incomplete, want) {
+				t.Errorf("incomplete %q, want %q", rep.Incomplete, want)
+			}
+			// Not remapped and no probe: failures of the daemon, not of the host's files.
+			if !slices.Equal(rep.Failed, []string{CheckRemapping, CheckIDMap}) {
+				t.Errorf("failed %q", rep.Failed)
+			}
+			for _, c := range rep.Checks {
+				if c.Skipped != (c.Status == StatusSkip) || (c.Skipped && !strings.HasPrefix(c.Observed, "needs the host's files: ")) {
+					t.Errorf("check %+v", c)
+				}
+			}
+			var buf bytes.Buffer
+			if err := rep.WriteJUnit(&buf); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{`skipped="3"`, `<skipped message="needs the host&#39;s files: `, `name="incomplete"`} {
+				if !strings.Contains(buf.String(), want) {
+					t.Errorf("junit lacks %s:\n%s", want, buf.String())
+				}
+			}
+		})
+	}
+}
+
+// TestTempDirInAHelperIsOnTheHost: in a helper container the temporary
+// directories are made under the host root it mounts and bind-mounted by
+// their path on the host.
+func TestTempDirInAHelperIsOnTheHost(t *testing.T) {
+	host := t.TempDir()
+	if err := os.Mkdir(filepath.Join(host, "tmp"), 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{env: Env{HostRoot: host}}
+	d, err := r.tempDir("docker-userns-test-bind-*", 0o777)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(d.path) != filepath.Join(host, "tmp") || filepath.Dir(d.onHost) != "/tmp" || filepath.Base(d.path) != filepath.Base(d.onHost) {
+		t.Errorf("made %+v, want it in %s/tmp, seen as /tmp on the host", d, host)
+	}
+	r.removeDir(d)
+	if _, err := os.Stat(d.path); !os.IsNotExist(err) || len(r.leftovers) > 0 {
+		t.Errorf("not removed: %v %v", err, r.leftovers)
+	}
+}
+
+// TestWriteJUnitHosts: one testsuite per host, a host with no report in error.
+func TestWriteJUnitHosts(t *testing.T) {
+	rep := sample()
+	var buf bytes.Buffer
+	if err := WriteJUnitHosts(&buf, []HostReport{{Host: "h1", Report: &rep}, {Host: "h2", Err: errors.New("context h2: no such host")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<testsuites name="docker userns test" tests="3" failures="1"`, `<testsuite name="docker userns test (h1)" tests="2" failures="1"`,
+		`<testsuite name="docker userns test (h2)" tests="1" failures="0" errors="1"`, `<error message="context h2: no such host" type="ERROR">`} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("junit lacks %s:\n%s", want, buf.String())
 		}
