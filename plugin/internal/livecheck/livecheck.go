@@ -199,7 +199,6 @@ func (r *runner) tempDir(pattern string, mode os.FileMode) (hostDir, error) {
 	return d, nil
 }
 
-
 func (r *runner) removeDir(dir hostDir) {
 	if err := os.RemoveAll(dir.path); err != nil {
 		r.cleanup(fmt.Errorf("remove temporary directory %s: %w", dir.onHost, err))
