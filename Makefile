@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 60m
 FUZZ_TIME ?= 50000x
 
 .DEFAULT_GOAL := help
-.PHONY: help build install uninstall docker dind-images test test-unit fuzz validate conformance bench
+.PHONY: help build install uninstall docker sshd dind-images test test-unit fuzz validate conformance bench
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ uninstall: ## Remove the installed plugin from PLUGIN_DIR
 docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
 	scripts/ensure-docker
 
+sshd: ## Get the ssh client and unpack Debian's sshd for the ssh test hosts (never installed nor started here)
+	scripts/ensure-sshd
+
 dind-images: docker ## Build the offline Docker-in-Docker images, every version and flavour (skipped when up to date)
 	scripts/build-dind-images
 
@@ -41,7 +44,7 @@ UNIT_PACKAGES = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}}
 test-unit: ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 $(UNIT_PACKAGES)
 
-test: validate docker build dind-images ## Run every test: validate, unit, fuzz (briefly), harness and end-to-end on real daemons
+test: validate docker sshd build dind-images ## Run every test: validate, unit, fuzz (briefly), harness and end-to-end on real daemons
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
 
