@@ -230,6 +230,20 @@ func (m Map) ToHost(container uint64) (uint32, bool) {
 	return 0, false
 }
 
+// ToContainer returns the container id of a host id; false when unmapped.
+func (m Map) ToContainer(host uint32) (uint32, bool) {
+	for _, l := range m {
+		if uint64(host) >= uint64(l.Host) && uint64(host) < uint64(l.Host)+uint64(l.Size) {
+			return uint32(uint64(l.Container) + uint64(host) - uint64(l.Host)), true
+		}
+	}
+	return 0, false
+}
+
+// Identity is the map of a process outside any user namespace (the
+// kernel's uid_map of the initial namespace).
+var Identity = Map{{Container: 0, Host: 0, Size: 4294967295}}
+
 // Equal reports whether two maps have the same lines.
 func (m Map) Equal(o Map) bool {
 	if len(m) != len(o) {

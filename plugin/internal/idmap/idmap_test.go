@@ -129,6 +129,23 @@ func TestMapToHostAndSize(t *testing.T) {
 	}
 }
 
+func TestMapToContainerInvertsToHost(t *testing.T) {
+	m := Build([]subid.Range{{Start: 1000, Count: 1}, {Start: 100000, Count: 65536}})
+	for host, want := range map[uint32]uint32{1000: 0, 100000: 1, 165535: 65536} {
+		if c, ok := m.ToContainer(host); !ok || c != want {
+			t.Errorf("ToContainer(%d) = %d %v, want %d", host, c, ok, want)
+		}
+	}
+	for _, host := range []uint32{0, 999, 1001, 165536} {
+		if c, ok := m.ToContainer(host); ok {
+			t.Errorf("host id %d is container id %d, want unmapped", host, c)
+		}
+	}
+	if c, ok := Identity.ToContainer(4294967294); !ok || c != 4294967294 {
+		t.Errorf("identity: %d %v", c, ok)
+	}
+}
+
 // mobyNameAndUID is what Docker 28.5 does (internal/usergroup
 // lookupSubRangesFile), written with the parser it uses.
 func mobyNameAndUID(t *testing.T, path string, o Owner) Map {

@@ -31,3 +31,7 @@ func firstStreamError(r io.Reader) (string, error) {
 		}
 	}
 }
+
+// StreamError drains a daemon progress stream (load, import) and returns
+// the first error it reports.
+func StreamError(r io.Reader) error { return readJSONStream(r) }

@@ -1,0 +1,228 @@
+package carry
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/api/types/volume"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+)
+
+// ownerMap is agent's owner layout: container 0 is host 999, 1.. are
+// 165536...
+var ownerMap = idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test chowns files: run it as root (the project's tests run as root)")
+	}
+}
+
+// tree makes a volume directory as a container of an unremapped daemon
+// leaves it: files of root and of uid 1000, a 0600 file, a symlink, a hard
+// link and a setgid directory.
+func tree(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(src, "db"), 0o750))
+	must(os.WriteFile(filepath.Join(src, "db", "data"), []byte("rows"), 0o600))
+	must(os.Chown(filepath.Join(src, "db"), 1000, 1000))
+	must(os.Chown(filepath.Join(src, "db", "data"), 1000, 1000))
+	must(os.WriteFile(filepath.Join(src, "root-file"), []byte("root's"), 0o644))
+	must(os.Link(filepath.Join(src, "root-file"), filepath.Join(src, "hard")))
+	must(os.Symlink("db/data", filepath.Join(src, "link")))
+	must(os.Lchown(filepath.Join(src, "link"), 1000, 1000))
+	must(os.Mkdir(filepath.Join(src, "shared"), 0o775))
+	must(os.Chmod(filepath.Join(src, "shared"), os.ModeSetgid|0o775))
+	return src
+}
+
+func owner(t *testing.T, p string) (uint32, uint32, os.FileMode) {
+	t.Helper()
+	info, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := info.Sys().(*syscall.Stat_t)
+	return st.Uid, st.Gid, info.Mode()
+}
+
+func TestCopyTreeShiftsOwnersIntoTheNewMap(t *testing.T) {
+	needRoot(t)
+	src, dst := tree(t), t.TempDir()
+	sh := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
+	n, err := CopyTree(src, dst, sh, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Bytes != int64(len("rows")+len("root's")) {
+		t.Errorf("bytes %d", n.Bytes)
+	}
+	for _, c := range []struct {
+		path     string
+		uid, gid uint32
+		mode     os.FileMode
+	}{
+		{"", 999, 999, os.ModeDir | 0o700},
+		{"db", 166535, 166535, os.ModeDir | 0o750},
+		{"db/data", 166535, 166535, 0o600},
+		{"root-file", 999, 999, 0o644},
+		{"link", 166535, 166535, os.ModeSymlink | 0o777},
+		{"shared", 999, 999, os.ModeDir | os.ModeSetgid | 0o775},
+	} {
+		uid, gid, mode := owner(t, filepath.Join(dst, c.path))
+		if c.path == "" {
+			// dst's own mode is the source root's (TempDir: 0700).
+			_, _, want := owner(t, src)
+			c.mode = want
+		}
+		if uid != c.uid || gid != c.gid || mode != c.mode {
+			t.Errorf("/%s: %d:%d %v, want %d:%d %v", c.path, uid, gid, mode, c.uid, c.gid, c.mode)
+		}
+	}
+	a, _ := os.Stat(filepath.Join(dst, "root-file"))
+	b, _ := os.Stat(filepath.Join(dst, "hard"))
+	if !os.SameFile(a, b) {
+		t.Error("the hard link was copied as a second file")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "db", "data")); string(got) != "rows" {
+		t.Errorf("content %q", got)
+	}
+}
+
+func TestCopyTreeBackUnshifts(t *testing.T) {
+	needRoot(t)
+	src, mid, back := tree(t), t.TempDir(), t.TempDir()
+	there := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
+	if _, err := CopyTree(src, mid, there, false); err != nil {
+		t.Fatal(err)
+	}
+	home := Shift{FromUID: ownerMap, FromGID: ownerMap, ToUID: idmap.Identity, ToGID: idmap.Identity}
+	// back holds a stale file: the copy replaces what it held.
+	if err := os.WriteFile(filepath.Join(back, "stale"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CopyTree(mid, back, home, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(back, "stale")); !os.IsNotExist(err) {
+		t.Errorf("stale file still there: %v", err)
+	}
+	if uid, gid, _ := owner(t, filepath.Join(back, "db", "data")); uid != 1000 || gid != 1000 {
+		t.Errorf("db/data back as %d:%d, want 1000:1000", uid, gid)
+	}
+	if uid, _, _ := owner(t, filepath.Join(back, "root-file")); uid != 0 {
+		t.Errorf("root-file back as uid %d", uid)
+	}
+}
+
+func TestCopyTreeRefusesAnIdTheNewMapCannotHold(t *testing.T) {
+	needRoot(t)
+	src := tree(t)
+	if err := os.Chown(filepath.Join(src, "db", "data"), 70000, 70000); err != nil {
+		t.Fatal(err)
+	}
+	sh := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
+	_, err := CopyTree(src, t.TempDir(), sh, false)
+	if err == nil || !strings.Contains(err.Error(), "/db/data: owner 70000:70000 cannot be carried") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestScanDirFindsTheHighestIds(t *testing.T) {
+	needRoot(t)
+	src := tree(t)
+	if err := os.Lchown(filepath.Join(src, "link"), 70000, 5); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ScanDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MaxUID != 70000 || s.UIDHolder != "/link" || s.MaxGID != 1000 || s.Files != 7 {
+		t.Errorf("scan %+v", s)
+	}
+}
+
+func TestMainCopyAnswersPerVolume(t *testing.T) {
+	needRoot(t)
+	src, dst := tree(t), t.TempDir()
+	var out, errOut bytes.Buffer
+	code := Main([]string{"copy", "0 0 4294967295", "0 0 4294967295", "0 999 1, 1 165536 65535", "0 999 1, 1 165536 65535", src, dst, "/nonexistent", t.TempDir()}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var res []CopyResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Error != "" || res[0].Files != 7 || res[1].Error == "" {
+		t.Fatalf("results %+v", res)
+	}
+}
+
+func TestCheckNamesWhatTheNewMapCannotHold(t *testing.T) {
+	p := &Plan{freeRoot: -1,
+		images: []imageItem{
+			{Item: Item{Kind: Image, Name: "app:1"}, needed: 1001},
+			{Item: Item{Kind: Image, Name: "wide:1"}, needed: 70001, holder: "highest uid 70000, gid 0: /opt/x"},
+		},
+		volumes: []volumeItem{{Item: Item{Kind: Volume, Name: "db"}, scan: VolumeScan{MaxUID: 70000, UIDHolder: "/pg", MaxGID: 70}}},
+	}
+	err := p.Check(65536)
+	if err == nil || !strings.Contains(err.Error(), "image wide:1 (highest uid 70000, gid 0: /opt/x), volume db (uid 70000: /pg)") || strings.Contains(err.Error(), "app:1") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := p.Check(131072); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(0); err != nil {
+		t.Fatalf("no limit: %v", err)
+	}
+	if p.Needed() != 70001 {
+		t.Errorf("needed %d", p.Needed())
+	}
+	p.freeRoot, p.images[0].Bytes = 10, 11
+	if err := p.Check(0); err == nil || !strings.Contains(err.Error(), "has 10 B free") {
+		t.Fatalf("no room: %v", err)
+	}
+}
+
+func TestLeaveAloneSaysWhy(t *testing.T) {
+	for _, c := range []struct {
+		v    volume.Volume
+		want string
+	}{
+		{volume.Volume{Name: "data", Driver: "local"}, ""},
+		{volume.Volume{Name: "nfs", Driver: "local", Options: map[string]string{"type": "nfs", "o": "addr=10.0.0.1"}}, "mount options (type=nfs o=addr=10.0.0.1)"},
+		{volume.Volume{Name: "x", Driver: "rexray"}, `driver "rexray"`},
+		{volume.Volume{Name: strings.Repeat("ab", 32), Driver: "local"}, "anonymous"},
+		{volume.Volume{Name: "y", Driver: "local", Labels: map[string]string{anonymousLabel: ""}}, "anonymous"},
+	} {
+		got := leaveAlone(c.v)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.v.Name, got, c.want)
+		}
+	}
+}
+
+func TestNormalTag(t *testing.T) {
+	for in, want := range map[string]string{"alpine": "alpine:latest", "alpine:3": "alpine:3", "localhost:5000/a": "localhost:5000/a:latest", "a@sha256:00": "a@sha256:00"} {
+		if got := normalTag(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}

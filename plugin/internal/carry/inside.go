@@ -1,0 +1,307 @@
+package carry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+)
+
+// Command is the hidden first argument that makes the plugin binary scan or
+// copy volumes inside a container, instead of acting as a CLI.
+const Command = "__carry"
+
+// VolumeScan is what a volume holds, in the ids of the containers of the
+// daemon that scanned it.
+type VolumeScan struct {
+	Files  int64 `json:"files"`
+	Bytes  int64 `json:"bytes"`
+	MaxUID int64 `json:"maxUID"`
+	MaxGID int64 `json:"maxGID"`
+	// UIDHolder and GIDHolder are a path (inside the volume) holding MaxUID
+	// and MaxGID.
+	UIDHolder string `json:"uidHolder,omitempty"`
+	GIDHolder string `json:"gidHolder,omitempty"`
+}
+
+// ScanResult is the scan container's answer: the daemon's id maps (its own
+// /proc/self/uid_map and gid_map), the volumes in the order given, and the
+// free bytes of the file system of the daemon's data root.
+type ScanResult struct {
+	UIDMap   string       `json:"uidMap"`
+	GIDMap   string       `json:"gidMap"`
+	Volumes  []VolumeScan `json:"volumes"`
+	FreeRoot int64        `json:"freeRoot"`
+}
+
+// CopyResult is what the copy container did to one volume.
+type CopyResult struct {
+	Files int64  `json:"files"`
+	Bytes int64  `json:"bytes"`
+	Error string `json:"error,omitempty"`
+}
+
+// Shift turns the host ids of the old data root into those of the new one:
+// host id -> container id by the old daemon's map -> host id by the new one.
+type Shift struct {
+	FromUID, FromGID, ToUID, ToGID idmap.Map
+}
+
+// uid and gid shift one id; false when the old map does not hold it or the
+// new map cannot.
+func (s Shift) uid(host uint32) (uint32, bool) { return shift(s.FromUID, s.ToUID, host) }
+func (s Shift) gid(host uint32) (uint32, bool) { return shift(s.FromGID, s.ToGID, host) }
+
+func shift(from, to idmap.Map, host uint32) (uint32, bool) {
+	c, ok := from.ToContainer(host)
+	if !ok {
+		return 0, false
+	}
+	return to.ToHost(uint64(c))
+}
+
+// Main runs inside a carry container. Actions:
+//
+//	scan DATAROOT VOLUMEDIR...   print a ScanResult as JSON
+//	copy UIDFROM GIDFROM UIDTO GIDTO [--replace] SRC DST [SRC DST...]
+//	                             copy each SRC into DST shifting owners
+//	                             (maps as "0 999 1, 1 165536 65535"); print
+//	                             a CopyResult per pair as JSON
+func Main(args []string, stdout, stderr io.Writer) int {
+	var err error
+	switch {
+	case len(args) >= 2 && args[0] == "scan":
+		err = mainScan(args[1], args[2:], stdout)
+	case len(args) >= 5 && args[0] == "copy":
+		err = mainCopy(args[1:], stdout)
+	default:
+		err = fmt.Errorf("carry: unknown action %q", args)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func mainScan(dataRoot string, dirs []string, stdout io.Writer) error {
+	var res ScanResult
+	uid, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return err
+	}
+	gid, err := os.ReadFile("/proc/self/gid_map")
+	if err != nil {
+		return err
+	}
+	res.UIDMap, res.GIDMap = string(uid), string(gid)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dataRoot, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dataRoot, err)
+	}
+	res.FreeRoot = int64(st.Bavail) * int64(st.Bsize)
+	for _, d := range dirs {
+		s, err := ScanDir(d)
+		if err != nil {
+			return err
+		}
+		res.Volumes = append(res.Volumes, s)
+	}
+	return json.NewEncoder(stdout).Encode(res)
+}
+
+// ScanDir walks dir (not following links) for its files, bytes and
+// highest ids.
+func ScanDir(dir string) (VolumeScan, error) {
+	s := VolumeScan{MaxUID: -1, MaxGID: -1}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		s.Files++
+		if info.Mode().IsRegular() {
+			s.Bytes += info.Size()
+		}
+		if int64(st.Uid) > s.MaxUID {
+			s.MaxUID, s.UIDHolder = int64(st.Uid), rel
+		}
+		if int64(st.Gid) > s.MaxGID {
+			s.MaxGID, s.GIDHolder = int64(st.Gid), rel
+		}
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("scan %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+func mainCopy(args []string, stdout io.Writer) error {
+	var maps [4]idmap.Map
+	for i := range maps {
+		m, err := idmap.Parse(strings.ReplaceAll(args[i], ",", "\n"))
+		if err != nil {
+			return err
+		}
+		maps[i] = m
+	}
+	sh := Shift{FromUID: maps[0], FromGID: maps[1], ToUID: maps[2], ToGID: maps[3]}
+	pairs := args[4:]
+	replace := len(pairs) > 0 && pairs[0] == "--replace"
+	if replace {
+		pairs = pairs[1:]
+	}
+	if len(pairs)%2 != 0 {
+		return fmt.Errorf("carry copy: want SRC DST pairs, got %q", pairs)
+	}
+	var results []CopyResult
+	for i := 0; i < len(pairs); i += 2 {
+		var r CopyResult
+		n, err := CopyTree(pairs[i], pairs[i+1], sh, replace)
+		r.Files, r.Bytes = n.Files, n.Bytes
+		if err != nil {
+			r.Error = err.Error()
+		}
+		results = append(results, r)
+	}
+	return json.NewEncoder(stdout).Encode(results)
+}
+
+// CopyTree copies src into the existing directory dst: every entry with
+// its mode, times and owners shifted by sh (regular files, directories,
+// symlinks, hard links, fifos and device nodes; sockets are skipped).
+// With replace, what dst held goes first. An id sh cannot shift stops the
+// copy, naming the path.
+func CopyTree(src, dst string, sh Shift, replace bool) (VolumeScan, error) {
+	var n VolumeScan
+	if replace {
+		entries, err := os.ReadDir(dst)
+		if err != nil {
+			return n, err
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dst, e.Name())); err != nil {
+				return n, err
+			}
+		}
+	}
+	type dirMeta struct {
+		path string
+		st   *syscall.Stat_t
+	}
+	var dirs []dirMeta // times and modes of directories are set last
+	links := map[[2]uint64]string{}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, src), "/")
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		uid, okU := sh.uid(st.Uid)
+		gid, okG := sh.gid(st.Gid)
+		if !okU || !okG {
+			return fmt.Errorf("/%s: owner %d:%d cannot be carried: the new map does not hold it", rel, st.Uid, st.Gid)
+		}
+		n.Files++
+		mode := info.Mode()
+		switch {
+		case mode.IsDir():
+			if rel != "" {
+				if err := os.Mkdir(target, 0o700); err != nil {
+					return err
+				}
+			}
+			dirs = append(dirs, dirMeta{target, st})
+		case mode&fs.ModeSymlink != 0:
+			dest, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(dest, target); err != nil {
+				return err
+			}
+			if err := os.Lchown(target, int(uid), int(gid)); err != nil {
+				return err
+			}
+			return unix.Lutimes(target, []unix.Timeval{unix.NsecToTimeval(st.Atim.Nano()), unix.NsecToTimeval(st.Mtim.Nano())})
+		case mode&fs.ModeSocket != 0:
+			n.Files--
+			return nil
+		default:
+			key := [2]uint64{st.Dev, st.Ino}
+			if first, ok := links[key]; ok && st.Nlink > 1 {
+				return os.Link(first, target)
+			}
+			if mode.IsRegular() {
+				written, err := copyFile(p, target)
+				if err != nil {
+					return err
+				}
+				n.Bytes += written
+			} else if err := unix.Mknod(target, st.Mode, int(st.Rdev)); err != nil {
+				return fmt.Errorf("mknod %s: %w", target, err)
+			}
+			if st.Nlink > 1 {
+				links[key] = target
+			}
+		}
+		return setMeta(target, st, uid, gid)
+	})
+	if err != nil {
+		return n, err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		uid, _ := sh.uid(dirs[i].st.Uid)
+		gid, _ := sh.gid(dirs[i].st.Gid)
+		if err := setMeta(dirs[i].path, dirs[i].st, uid, gid); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// setMeta gives path its owner, then its mode (chown clears set-id bits),
+// then its times.
+func setMeta(path string, st *syscall.Stat_t, uid, gid uint32) error {
+	if err := os.Lchown(path, int(uid), int(gid)); err != nil {
+		return err
+	}
+	if err := unix.Chmod(path, st.Mode&0o7777); err != nil {
+		return err
+	}
+	return unix.UtimesNano(path, []unix.Timespec{unix.NsecToTimespec(st.Atim.Nano()), unix.NsecToTimespec(st.Mtim.Nano())})
+}
+
+func copyFile(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	return n, errors.Join(err, out.Close())
+}

@@ -1,0 +1,224 @@
+package carry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/moby/moby/api/types/volume"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// volumeItem is a named volume of the local driver to carry.
+type volumeItem struct {
+	Item
+	mountpoint string // its directory on the host, in the old root
+	labels     map[string]string
+	scan       VolumeScan
+}
+
+func (v volumeItem) needed() uint64 {
+	return uint64(max(v.scan.MaxUID, v.scan.MaxGID, 0)) + 1
+}
+
+func (v volumeItem) holder() string {
+	if v.scan.MaxUID >= v.scan.MaxGID {
+		return fmt.Sprintf("uid %d: %s", v.scan.MaxUID, v.scan.UIDHolder)
+	}
+	return fmt.Sprintf("gid %d: %s", v.scan.MaxGID, v.scan.GIDHolder)
+}
+
+// anonymousName is how the daemon names a container's anonymous volume.
+var anonymousName = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// anonymousLabel marks an anonymous volume (Docker 23 and newer).
+const anonymousLabel = "com.docker.volume.anonymous"
+
+// listVolumes sorts the daemon's volumes into those to carry (named, local
+// driver, data in the data root) and those left alone, with the reason.
+func (p *Plan) listVolumes(ctx context.Context, api API) error {
+	list, err := api.VolumeList(ctx, client.VolumeListOptions{})
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	for _, v := range list.Items {
+		if why := leaveAlone(v); why != "" {
+			p.others = append(p.others, Item{Kind: Volume, Name: v.Name, Result: LeftAlone, Note: why})
+			p.say("warning: volume %s is not carried: %s", v.Name, why)
+			continue
+		}
+		p.volumes = append(p.volumes, volumeItem{Item: Item{Kind: Volume, Name: v.Name}, mountpoint: v.Mountpoint, labels: v.Labels})
+	}
+	return nil
+}
+
+// leaveAlone says why a volume is not carried ("" when it is).
+func leaveAlone(v volume.Volume) string {
+	switch {
+	case v.Driver != "local":
+		return fmt.Sprintf("driver %q: only volumes of the local driver are carried; the driver keeps its data outside the data root", v.Driver)
+	case len(v.Options) > 0:
+		return "local volume with mount options (" + options(v.Options) + "): its data is not in the data root; create it again after the switch"
+	case hasLabel(v.Labels, anonymousLabel) || anonymousName.MatchString(v.Name):
+		return "anonymous volume of a container (containers are not carried)"
+	}
+	return ""
+}
+
+func hasLabel(labels map[string]string, key string) bool {
+	_, ok := labels[key]
+	return ok
+}
+
+func options(o map[string]string) string {
+	var parts []string
+	for _, k := range []string{"type", "device", "o"} {
+		if o[k] != "" {
+			parts = append(parts, k+"="+o[k])
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// scanVolumes runs one container of this binary on the old daemon that
+// mounts every volume to carry read-only: their files, bytes and highest
+// ids as its containers see them, the daemon's id maps, and the free space
+// of its data root.
+func (p *Plan) scanVolumes(ctx context.Context, api API) error {
+	if len(p.volumes) == 0 && len(p.images) == 0 {
+		return nil
+	}
+	info, err := api.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return fmt.Errorf("ask the daemon its data root: %w", err)
+	}
+	args := []string{"scan", "/data-root"}
+	binds := []string{info.Info.DockerRootDir + ":/data-root:ro"}
+	for i, v := range p.volumes {
+		dir := fmt.Sprintf("/v/%d", i)
+		args = append(args, dir)
+		binds = append(binds, v.Name+":"+dir+":ro")
+	}
+	if len(p.volumes) > 0 {
+		p.say("scanning %d volume(s) in a container", len(p.volumes))
+	}
+	var res ScanResult
+	if err := runCarry(ctx, api, p.opts.Binary, probe.RunOptions{Args: args, Binds: binds}, &res); err != nil {
+		return fmt.Errorf("scan volumes: %w", err)
+	}
+	if len(res.Volumes) != len(p.volumes) {
+		return fmt.Errorf("scan volumes: %d results for %d volumes", len(res.Volumes), len(p.volumes))
+	}
+	if p.fromUID, err = idmap.Parse(res.UIDMap); err != nil {
+		return err
+	}
+	if p.fromGID, err = idmap.Parse(res.GIDMap); err != nil {
+		return err
+	}
+	p.freeRoot = res.FreeRoot
+	for i := range p.volumes {
+		p.volumes[i].scan = res.Volumes[i]
+		p.volumes[i].Bytes, p.volumes[i].Files = res.Volumes[i].Bytes, res.Volumes[i].Files
+	}
+	return nil
+}
+
+// copyVolumes creates each volume in the new daemon (with its labels) and
+// copies the old one's directory into it in one container of this binary,
+// outside remapping (--userns=host) so that it reads and writes the host's
+// own ids and shifts each owner itself. A volume of the same name that the
+// new root already holds gets the old one's content in place of its own,
+// unless a container there uses it: then it is left as it is.
+func (p *Plan) copyVolumes(ctx context.Context, api API, toUID, toGID idmap.Map) {
+	args := []string{"copy", p.fromUID.String(), p.fromGID.String(), toUID.String(), toGID.String()}
+	var binds []string
+	var copied []*volumeItem
+	for i := range p.volumes {
+		v := &p.volumes[i]
+		v.Result, v.Note = NotCarried, ""
+		replaced, err := p.targetVolume(ctx, api, v)
+		if err != nil {
+			v.Note = err.Error()
+			continue
+		}
+		if replaced {
+			v.Note = "replaced what the new data root's volume of that name held"
+		}
+		args = append(args, fmt.Sprintf("/src/%d", i), fmt.Sprintf("/dst/%d", i))
+		binds = append(binds, v.mountpoint+fmt.Sprintf(":/src/%d:ro", i), v.Name+fmt.Sprintf(":/dst/%d:nocopy", i))
+		copied = append(copied, v)
+	}
+	if len(copied) == 0 {
+		return
+	}
+	p.say("copying %d volume(s) into the new data root, owners shifted to the map %s", len(copied), toUID)
+	var results []CopyResult
+	err := runCarry(ctx, api, p.opts.Binary, probe.RunOptions{Args: args, Binds: binds, UsernsMode: "host"}, &results)
+	if err == nil && len(results) != len(copied) {
+		err = fmt.Errorf("%d results for %d volumes", len(results), len(copied))
+	}
+	for i, v := range copied {
+		switch {
+		case err != nil:
+			v.Note = "copy: " + err.Error()
+		case results[i].Error != "":
+			v.Note = "copy: " + results[i].Error
+		default:
+			v.Result = Carried
+		}
+	}
+}
+
+// targetVolume makes v in the new daemon; true when it was there already
+// (and no container uses it).
+func (p *Plan) targetVolume(ctx context.Context, api API, v *volumeItem) (bool, error) {
+	if _, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err == nil {
+		users, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("volume", v.Name)})
+		if err != nil {
+			return false, fmt.Errorf("ask which containers use the new root's volume %s: %w", v.Name, err)
+		}
+		if len(users.Items) > 0 {
+			return false, fmt.Errorf("the new data root has a volume %s used by container %s: left as it is", v.Name, strings.TrimPrefix(firstName(users.Items[0].Names), "/"))
+		}
+		return true, nil
+	}
+	if _, err := api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: v.Name, Driver: "local", Labels: v.labels}); err != nil {
+		return false, fmt.Errorf("create the volume in the new data root: %w", err)
+	}
+	return false, nil
+}
+
+func firstName(names []string) string {
+	if len(names) == 0 {
+		return "?"
+	}
+	return names[0]
+}
+
+// runCarry runs this binary's carry action in a container made of it and
+// decodes its JSON answer into v.
+func runCarry(ctx context.Context, api API, binary string, opts probe.RunOptions, v any) (err error) {
+	img, err := probe.Build(ctx, api, binary)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, img.Remove(context.WithoutCancel(ctx))) }()
+	opts.Entrypoint = []string{probe.BinaryPath, Command}
+	res, err := img.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("exit status %d: %s", res.ExitCode, strings.TrimSpace(res.Stderr))
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), v); err != nil {
+		return fmt.Errorf("read its answer %q: %w", res.Stdout, err)
+	}
+	return nil
+}
