@@ -18,8 +18,9 @@ import (
 // clientFlags say where a command runs from here (a fleet, --via, --root):
 // a helper container never gets them.
 // Nor --keep-images and --keep-volumes: the client carries, through the
-// daemon's API, before and after the helper's change.
-var clientFlags = []string{"context", "canary", "parallel", "max-failures", "via", "root", "keep-images", "keep-volumes"}
+// daemon's API, before and after the helper's change. Nor test's --junit:
+// the client writes it.
+var clientFlags = []string{"context", "canary", "parallel", "max-failures", "via", "root", "keep-images", "keep-volumes", "junit"}
 
 // helperCall is cmd as the user gave it, for a helper container on the
 // daemon's host to run again: the same command, flags and arguments.

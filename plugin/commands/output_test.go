@@ -137,7 +137,7 @@ func TestWriteTestReportGolden(t *testing.T) {
 	for golden_, r := range map[string]livecheck.Report{"test-pass.golden": pass, "test-fail.golden": left} {
 		t.Run(golden_, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writeTestReport(&buf, "", r); err != nil {
+			if err := writeTestReport(&buf, r); err != nil {
 				t.Fatal(err)
 			}
 			golden.Assert(t, buf.String(), golden_)

@@ -12,20 +12,25 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
+// exitIncomplete is test's exit status when checks could not run for want
+// of the host's files and none failed: not a pass, and not a failure (1).
+const exitIncomplete = 2
+
 type testOptions struct {
-	root    string
-	format  string
+	report  reportOptions
 	junit   string
 	tempDir string
 }
 
 func newTestCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	var opts testOptions
+	opts := testOptions{report: reportOptions{action: "test"}}
 	cmd := &cobra.Command{
 		Use:   "test [OPTIONS]",
 		Short: "Check live that the daemon remaps as the host files say",
@@ -48,75 +53,149 @@ Checks:
                              loads; one at the next uid is refused with
                              "cannot be mapped to a host ID"
 
-Exits 0 when every check passes, 1 naming the failed checks otherwise.
+When the daemon is not on this machine (a tcp, ssh or another machine's
+socket), the host part (reading the host files, the temporary bind-mount
+directories and the root-only file) runs on the daemon's host in a helper
+container started through the daemon, as enable does; it leaves nothing
+there. When the host's files cannot be reached at all (the daemon does not
+start the helper, a rootless daemon), the checks that need them are SKIP,
+"needs the host's files: why", and the run is incomplete.
 
-The bind-mount checks make temporary directories on this machine, so they
-only work when the daemon runs here too (not with a remote DOCKER_HOST or
-context). --root applies to the host files only, never to those directories.`,
+With --context, repeated, every host is tested at once: one line per host
+(or one JSON object per host), and --junit writes one testsuite per host.
+
+Exits 0 when every check passes, 1 naming the failed checks, 2 when none
+failed but some could not run (incomplete).
+
+--root applies to the host files only, never to the temporary directories.`,
 		Example: `  docker userns test
   docker userns test --format json
-  docker userns test --junit userns-test.xml`,
+  docker userns test --junit userns-test.xml
+  docker userns test --context ci-1 --context ci-2 --context ci-3`,
 		Args: cli.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.root = global.root
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.report.root, opts.report.call = global.root, helperCall(cmd, args)
 			return runTest(cmd.Context(), dockerCLI, opts)
 		},
 	}
 	flags := cmd.Flags()
-	addFormatFlag(flags, &opts.format)
+	addReportFlags(flags, &opts.report)
 	flags.StringVar(&opts.junit, "junit", "", "Also write a JUnit XML report to this file")
-	flags.StringVar(&opts.tempDir, "tmpdir", "", "Make the temporary bind-mount directories here (default $TMPDIR or /tmp); the remapped container root must be able to reach it")
+	flags.StringVar(&opts.tempDir, "tmpdir", "", "Make the temporary bind-mount directories here on the daemon's host (default $TMPDIR or /tmp); the remapped container root must be able to reach it")
 	return cmd
 }
 
+// runTest tests one host or a fleet: on this machine, or through the daemon
+// with the host part in a helper container.
 func runTest(ctx context.Context, dockerCLI command.Cli, opts testOptions) error {
-	root, err := hostfs.Open(opts.root)
-	if err != nil {
-		return err
-	}
-	if host := dockerCLI.DockerEndpoint().Host; !strings.HasPrefix(host, "unix://") && !strings.HasPrefix(host, "npipe://") {
-		fmt.Fprintf(dockerCLI.Err(), "WARNING: the daemon is at %s: the bind-mount checks use temporary directories on this machine and fail unless the daemon runs here\n", host)
-	}
-	binary, err := probe.SelfBinary()
-	if err != nil {
-		return err
-	}
-	report, err := livecheck.Run(ctx, livecheck.Env{
-		API:     dockerCLI.Client(),
-		Root:    root,
-		Binary:  binary,
-		TempDir: opts.tempDir,
+	return runReport(ctx, dockerCLI, opts.report, report[livecheck.Report]{
+		read: func(ctx context.Context, root hostfs.Root, t target) (livecheck.Report, error) {
+			return liveCheck(ctx, t, root, opts.tempDir, "")
+		},
+		through: func(ctx context.Context, t target) (livecheck.Report, error) {
+			return testThroughDaemon(ctx, t, opts)
+		},
+		write:   writeTestReport,
+		outcome: testOutcome,
+		exit:    testExit,
+		keep: func(reads []hostReport[livecheck.Report]) error {
+			return writeJUnitFile(opts.junit, reads)
+		},
 	})
-	if err != nil {
-		return err
-	}
-	if err := writeTestReport(dockerCLI.Out(), opts.format, report); err != nil {
-		return err
-	}
-	if opts.junit != "" {
-		if err := writeJUnitFile(opts.junit, report); err != nil {
-			return err
-		}
-	}
-	if report.OK {
-		return nil
-	}
-	var why []string
-	if len(report.Failed) > 0 {
-		why = append(why, fmt.Sprintf("%d of %d checks failed: %s", len(report.Failed), len(report.Checks), strings.Join(report.Failed, ", ")))
-	}
-	if len(report.Leftovers) > 0 {
-		why = append(why, "left behind: "+strings.Join(report.Leftovers, "; "))
-	}
-	return cli.StatusError{StatusCode: 1, Status: "test: " + strings.Join(why, "; ")}
 }
 
-func writeJUnitFile(path string, report livecheck.Report) error {
+// liveCheck runs the checks against t's daemon, the host part here: on the
+// daemon's host, or in a helper container mounting it.
+func liveCheck(ctx context.Context, t target, root hostfs.Root, tempDir, noHostFiles string) (livecheck.Report, error) {
+	binary, err := probe.SelfBinary()
+	if err != nil {
+		return livecheck.Report{}, err
+	}
+	env := livecheck.Env{API: t.cli.Client(), Root: root, Binary: binary, TempDir: tempDir, NoHostFiles: noHostFiles}
+	if helper.Inside(os.Getenv) {
+		env.HostRoot = helper.HostMount
+	}
+	return livecheck.Run(ctx, env)
+}
+
+// testThroughDaemon runs the test in a helper container on the daemon's
+// host. When no helper answers, the checks run from here without the host's
+// files: those that need them are reported as such, and the run is
+// incomplete.
+func testThroughDaemon(ctx context.Context, t target, opts testOptions) (livecheck.Report, error) {
+	var rep livecheck.Report
+	err := decodeThroughDaemon(ctx, t, opts.report, &rep)
+	if err == nil || ctx.Err() != nil {
+		return rep, err
+	}
+	why := fmt.Sprintf("the helper container that reads them through the daemon did not run (%v)", err)
+	return liveCheck(ctx, t, hostfs.Root{}, "", why)
+}
+
+// testVerdict is a report's result word (PASS, FAIL, INCOMPLETE) and what
+// it counts.
+func testVerdict(r livecheck.Report) (string, string) {
+	passed := fmt.Sprintf("%d of %d checks passed on Docker %s", len(r.Checks)-len(r.Failed)-len(r.Incomplete), len(r.Checks), r.Daemon)
+	switch {
+	case len(r.Failed) > 0 || len(r.Leftovers) > 0:
+		return "FAIL", fmt.Sprintf("%s; %s", passed, strings.Join(slices.Concat(r.Failed, leftWord(r.Leftovers)), ", "))
+	case len(r.Incomplete) > 0:
+		return "INCOMPLETE", fmt.Sprintf("%s; %d need the host's files: %s", passed, len(r.Incomplete), r.HostFilesError)
+	}
+	return "PASS", passed
+}
+
+// testOutcome is a host's test in a fleet's table: a FAIL is a failed host;
+// an incomplete one is not, but the fleet still exits non-zero (testExit).
+func testOutcome(r livecheck.Report) (fleet.Outcome, error) {
+	word, detail := testVerdict(r)
+	out := fleet.Outcome{Result: word, Message: detail}
+	if word == "FAIL" {
+		return out, fmt.Errorf("%s", detail)
+	}
+	return out, nil
+}
+
+// testExit is 1 when a check failed or something was left behind, else
+// exitIncomplete when checks could not run, else 0.
+func testExit(r livecheck.Report) error {
+	var why []string
+	if len(r.Failed) > 0 {
+		why = append(why, fmt.Sprintf("%d of %d checks failed: %s", len(r.Failed), len(r.Checks), strings.Join(r.Failed, ", ")))
+	}
+	if len(r.Leftovers) > 0 {
+		why = append(why, "left behind: "+strings.Join(r.Leftovers, "; "))
+	}
+	if len(why) > 0 {
+		return cli.StatusError{StatusCode: 1, Status: "test: " + strings.Join(why, "; ")}
+	}
+	if len(r.Incomplete) > 0 {
+		return cli.StatusError{StatusCode: exitIncomplete, Status: fmt.Sprintf("test: incomplete: %d of %d checks could not run, they need the host's files: %s",
+			len(r.Incomplete), len(r.Checks), r.HostFilesError)}
+	}
+	return nil
+}
+
+// writeJUnitFile writes the JUnit report of one host (one testsuite) or of
+// a fleet (one per host) to path; "" writes none.
+func writeJUnitFile(path string, reads []hostReport[livecheck.Report]) error {
+	if path == "" {
+		return nil
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}
-	if err := report.WriteJUnit(f); err != nil {
+	if len(reads) == 1 && reads[0].host == "" {
+		err = reads[0].value.WriteJUnit(f)
+	} else {
+		hosts := make([]livecheck.HostReport, len(reads))
+		for i, h := range reads {
+			hosts[i] = livecheck.HostReport{Host: h.host, Report: h.value, Err: h.err}
+		}
+		err = livecheck.WriteJUnitHosts(f, hosts)
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}
@@ -126,28 +205,33 @@ func writeJUnitFile(path string, report livecheck.Report) error {
 	return nil
 }
 
-// writeTestReport prints the report for people (each check with what was
-// expected and observed, then the verdict), as JSON, or through a template.
-func writeTestReport(out io.Writer, format string, report livecheck.Report) error {
-	return writeFormatted(out, format, report, func(out io.Writer) error {
-		var b strings.Builder
-		for _, c := range report.Checks {
-			fmt.Fprintf(&b, "%s  %s\n", c.Status, c.Name)
-			fmt.Fprintf(&b, "      expected  %s\n", c.Expected)
-			fmt.Fprintf(&b, "      observed  %s\n", c.Observed)
-		}
-		for _, l := range report.Leftovers {
-			fmt.Fprintf(&b, "LEFT  %s\n", l)
-		}
-		verdict := "PASS"
-		if !report.OK {
-			verdict = fmt.Sprintf("FAIL (%s)", strings.Join(slices.Concat(report.Failed, leftWord(report.Leftovers)), ", "))
-		}
-		fmt.Fprintf(&b, "\n%s: %d of %d checks passed on Docker %s in %.1fs\n",
-			verdict, len(report.Checks)-len(report.Failed), len(report.Checks), report.Daemon, report.Seconds)
-		_, err := io.WriteString(out, b.String())
-		return err
-	})
+// writeTestReport prints the report for people: each check with what was
+// expected and observed, then the verdict.
+func writeTestReport(out io.Writer, report livecheck.Report) error {
+	var b strings.Builder
+	for _, c := range report.Checks {
+		fmt.Fprintf(&b, "%s  %s\n", c.Status, c.Name)
+		fmt.Fprintf(&b, "      expected  %s\n", c.Expected)
+		fmt.Fprintf(&b, "      observed  %s\n", c.Observed)
+	}
+	for _, l := range report.Leftovers {
+		fmt.Fprintf(&b, "LEFT  %s\n", l)
+	}
+	word, _ := testVerdict(report)
+	var named []string
+	switch word {
+	case "FAIL":
+		named = slices.Concat(report.Failed, leftWord(report.Leftovers))
+	case "INCOMPLETE":
+		named = []string{fmt.Sprintf("%d need the host's files", len(report.Incomplete))}
+	}
+	if len(named) > 0 {
+		word += " (" + strings.Join(named, ", ") + ")"
+	}
+	fmt.Fprintf(&b, "\n%s: %d of %d checks passed on Docker %s in %.1fs\n",
+		word, len(report.Checks)-len(report.Failed)-len(report.Incomplete), len(report.Checks), report.Daemon, report.Seconds)
+	_, err := io.WriteString(out, b.String())
+	return err
 }
 
 // leftWord names leftovers in the verdict line.

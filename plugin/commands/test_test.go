@@ -3,11 +3,14 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/cli/cli"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
 )
@@ -28,7 +31,7 @@ func testReport() livecheck.Report {
 
 func TestWriteTestReportTable(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeTestReport(&buf, "", testReport()); err != nil {
+	if err := writeTestReport(&buf, testReport()); err != nil {
 		t.Fatal(err)
 	}
 	want := `PASS  remapping on
@@ -47,7 +50,7 @@ FAIL (bind mount owner): 1 of 2 checks passed on Docker 26.1.5 in 2.2s
 
 func TestWriteTestReportJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeTestReport(&buf, "json", testReport()); err != nil {
+	if err := writeFormatted(&buf, "json", testReport(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -75,7 +78,7 @@ func TestWriteTestReportJSON(t *testing.T) {
 
 func TestWriteTestReportTemplate(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeTestReport(&buf, `{{range .Checks}}{{.Name}}={{.Status}};{{end}}`, testReport()); err != nil {
+	if err := writeFormatted(&buf, `{{range .Checks}}{{.Name}}={{.Status}};{{end}}`, testReport(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.TrimSpace(buf.String()); got != "remapping on=PASS;bind mount owner=FAIL;" {
@@ -85,7 +88,8 @@ func TestWriteTestReportTemplate(t *testing.T) {
 
 func TestWriteJUnitFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.xml")
-	if err := writeJUnitFile(path, testReport()); err != nil {
+	r := testReport()
+	if err := writeJUnitFile(path, []hostReport[livecheck.Report]{{value: &r}}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -97,7 +101,7 @@ func TestWriteJUnitFile(t *testing.T) {
 			t.Errorf("junit file lacks %s:\n%s", want, data)
 		}
 	}
-	if err := writeJUnitFile(filepath.Join(t.TempDir(), "no", "such", "dir.xml"), testReport()); err == nil {
+	if err := writeJUnitFile(filepath.Join(t.TempDir(), "no", "such", "dir.xml"), []hostReport[livecheck.Report]{{value: &r}}); err == nil {
 		t.Error("want an error for a directory that does not exist")
 	}
 }
@@ -106,7 +110,7 @@ func TestWriteTestReportLeftovers(t *testing.T) {
 	r := testReport()
 	r.Leftovers = []string{"remove temporary directory /tmp/x: busy"}
 	var buf bytes.Buffer
-	if err := writeTestReport(&buf, "", r); err != nil {
+	if err := writeTestReport(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"LEFT  remove temporary directory /tmp/x: busy\n", "FAIL (bind mount owner, 1 left behind): 1 of 2 checks passed"} {
@@ -116,5 +120,79 @@ func TestWriteTestReportLeftovers(t *testing.T) {
 	}
 	if len(r.Failed) != 1 {
 		t.Errorf("writing the report changed Failed: %v", r.Failed)
+	}
+}
+
+// incompleteReport is a run that could not reach the host's files.
+func incompleteReport() livecheck.Report {
+	why := "the helper container that reads them through the daemon did not run (create probe container: forbidden)"
+	return livecheck.Report{
+		Daemon: "28.5.2", Seconds: 1,
+		Checks: []livecheck.Check{
+			{Name: livecheck.CheckRemapping, OK: true, Status: livecheck.StatusPass, Expected: "name=userns", Observed: "listed"},
+			{Name: livecheck.CheckBindOwner, Skipped: true, Status: livecheck.StatusSkip, Expected: "owned by container root's host user", Observed: "needs the host's files: " + why},
+		},
+		Incomplete:     []string{livecheck.CheckBindOwner},
+		HostFilesError: why,
+	}
+}
+
+// TestIncompleteIsNeitherPassNorFail: a run without the host's files
+// exits 2 saying it was incomplete, a failed check 1 (also beside
+// incomplete ones), a pass 0; in a fleet an incomplete host is not a
+// failed one.
+func TestIncompleteIsNeitherPassNorFail(t *testing.T) {
+	inc := incompleteReport()
+	var buf bytes.Buffer
+	if err := writeTestReport(&buf, inc); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SKIP  bind mount owner\n", "observed  needs the host's files: the helper container", "INCOMPLETE (1 need the host's files): 1 of 2 checks passed on Docker 28.5.2"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	var status cli.StatusError
+	if err := testExit(inc); !errors.As(err, &status) || status.StatusCode != exitIncomplete || !strings.Contains(status.Status, "incomplete") || strings.Contains(status.Status, "failed") {
+		t.Errorf("incomplete run exits %v", err)
+	}
+	if out, err := testOutcome(inc); err != nil || out.Result != "INCOMPLETE" || !strings.Contains(out.Message, "need the host's files") {
+		t.Errorf("incomplete host in a fleet: %+v, %v", out, err)
+	}
+
+	both := incompleteReport()
+	both.Failed = []string{livecheck.CheckRemapping}
+	if err := testExit(both); !errors.As(err, &status) || status.StatusCode != 1 {
+		t.Errorf("failed and incomplete run exits %v, want 1", err)
+	}
+	if out, err := testOutcome(both); err == nil || out.Result != "FAIL" {
+		t.Errorf("failed host in a fleet: %+v, %v", out, err)
+	}
+	pass := testReport()
+	pass.Failed = nil
+	if err := testExit(pass); err != nil {
+		t.Errorf("passing run exits %v", err)
+	}
+}
+
+// TestJUnitOfAFleetHasASuitePerHost: --junit with --context writes one
+// testsuite per host; an incomplete host's checks are skipped, a host that
+// could not be tested is in error.
+func TestJUnitOfAFleetHasASuitePerHost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fleet.xml")
+	pass, inc := testReport(), incompleteReport()
+	reads := []hostReport[livecheck.Report]{{host: "h1", value: &pass}, {host: "h2", value: &inc}, {host: "h3", err: errors.New("ask the daemon for its info: connection refused")}}
+	if err := writeJUnitFile(path, reads); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<testsuite name="docker userns test (h1)"`, `<testsuite name="docker userns test (h2)" tests="2" failures="0" errors="0" skipped="1"`,
+		`<skipped message="needs the host&#39;s files: the helper container`, `<testsuite name="docker userns test (h3)"`, `<error message="ask the daemon for its info: connection refused"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("junit lacks %s:\n%s", want, data)
+		}
 	}
 }

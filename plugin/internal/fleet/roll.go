@@ -26,6 +26,9 @@ type Options struct {
 type Outcome struct {
 	Result  string
 	Message string
+	// Detail is the host's whole answer (a status, a test report), kept
+	// in the JSON of the fleet; nil for none.
+	Detail any
 }
 
 // Result is one host's line in the final table.
@@ -37,6 +40,7 @@ type Result struct {
 	Message  string        `json:"message"` // Outcome.Message, else the error text; for skipped: why it was not started
 	Failed   bool          `json:"failed"`  // run returned an error
 	Canary   bool          `json:"canary,omitempty"`
+	Detail   any           `json:"detail,omitempty"` // Outcome.Detail
 }
 
 // Words used in Result.Result when run gave none.
@@ -109,7 +113,7 @@ func runOne(ctx context.Context, r *Result, run func(ctx context.Context, host s
 	out, err := run(ctx, r.Host)
 	r.Duration = time.Since(began)
 	r.Seconds = math.Round(r.Duration.Seconds()*10) / 10
-	r.Result, r.Message = out.Result, out.Message
+	r.Result, r.Message, r.Detail = out.Result, out.Message, out.Detail
 	r.Failed = err != nil
 	if r.Result == "" {
 		r.Result = resultDone

@@ -86,6 +86,9 @@ func Leftovers(getenv func(string) string) hostagent.Leftovers {
 	return hostagent.Leftovers{Container: getenv(EnvContainer), Image: getenv(EnvImage)}
 }
 
+// Inside tells whether this process runs in a helper container.
+func Inside(getenv func(string) string) bool { return getenv(EnvContainer) != "" }
+
 // Failure words a helper's failed run: its last line on stderr.
 func Failure(res probe.Result) error {
 	lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
