@@ -17,7 +17,11 @@ FUZZ_TIME ?= 50000x
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## Build the plugin as a static binary into bin/docker-userns
+# The small probe program the plugin embeds (probe.BuildSmall): built first.
+PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe
+
+build: ## Build the plugin as a static binary into bin/docker-userns (the small probe program embedded)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PLUGIN) ./plugin
 
 install: build ## Install the plugin for the docker CLI (PLUGIN_DIR=... to choose where)

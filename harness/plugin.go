@@ -12,13 +12,48 @@ import (
 // PluginPackage is the import path of the plugin's main package.
 const PluginPackage = "github.com/docker-userns/docker-userns/plugin"
 
+// ProbeProgramPackage is the small probe program the plugin embeds.
+const ProbeProgramPackage = PluginPackage + "/internal/probe/cmd/docker-userns-probe"
+
 // BuildPlugin builds the plugin at path as `make build` does: static
-// (CGO_ENABLED=0), since probe images hold nothing but this binary.
+// (CGO_ENABLED=0), since probe and helper images hold nothing but a
+// binary, with the small probe program built first into the source tree
+// (plugin/internal/probe/embedded), where the plugin embeds it from.
 func BuildPlugin(path string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", path, PluginPackage)
+	if err := buildProbeProgram(); err != nil {
+		return err
+	}
+	return BuildStatic(path, PluginPackage)
+}
+
+// buildProbeProgram builds the small probe program next to a temporary
+// name and renames it into place: test binaries build the plugin at the
+// same time, and a build must embed a whole file. The temporary name
+// starts with a dot, which go:embed leaves out.
+func buildProbeProgram() error {
+	dir, err := exec.Command("go", "list", "-f", "{{.Dir}}", PluginPackage+"/internal/probe").Output()
+	if err != nil {
+		return fmt.Errorf("build probe program: find its directory: %w", err)
+	}
+	final := filepath.Join(strings.TrimSpace(string(dir)), "embedded", "docker-userns-probe")
+	tmp, err := os.CreateTemp(filepath.Dir(final), ".docker-userns-probe-")
+	if err != nil {
+		return fmt.Errorf("build probe program: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := BuildStatic(tmp.Name(), ProbeProgramPackage); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), final)
+}
+
+// BuildStatic builds pkg as a static binary at path.
+func BuildStatic(path, pkg string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", path, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build plugin: %w: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("build %s: %w: %s", pkg, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ const mappedMessage = "cannot be mapped to a host id"
 // withProbe runs the checks that need a probe container, from one probe
 // image removed afterwards.
 func (r *runner) withProbe(ctx context.Context) {
-	img, err := probe.Build(ctx, r.env.API, r.env.Binary)
+	img, err := probe.BuildSmall(ctx, r.env.API, r.env.Binary)
 	if err != nil {
 		r.run(CheckIDMap, func() Check { return failed("a probe container runs", err) })
 		for _, name := range []string{CheckBindOwner, CheckRootOnly} {
@@ -188,7 +188,7 @@ func (r *runner) boundaryCheck(ctx context.Context) Check {
 
 	var observed []string
 	lastOK := false
-	if img, err := probe.Build(ctx, r.env.API, r.env.Binary, boundaryFile(last, lastGID)); err != nil {
+	if img, err := probe.BuildSmall(ctx, r.env.API, r.env.Binary, boundaryFile(last, lastGID)); err != nil {
 		observed = append(observed, fmt.Sprintf("uid %d refused: %s", last, daemonMessage(err)))
 	} else {
 		lastOK = true
@@ -196,7 +196,7 @@ func (r *runner) boundaryCheck(ctx context.Context) Check {
 		r.cleanup(img.Remove(context.WithoutCancel(ctx)))
 	}
 	nextOK := false
-	if img, err := probe.Build(ctx, r.env.API, r.env.Binary, boundaryFile(next, lastGID)); err != nil {
+	if img, err := probe.BuildSmall(ctx, r.env.API, r.env.Binary, boundaryFile(next, lastGID)); err != nil {
 		msg := daemonMessage(err)
 		observed = append(observed, fmt.Sprintf("uid %d refused: %s", next, msg))
 		nextOK = strings.Contains(strings.ToLower(msg), fmt.Sprintf("id %d %s", next, mappedMessage))

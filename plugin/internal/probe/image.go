@@ -1,6 +1,7 @@
-// Package probe builds throwaway images from the plugin's own static binary
-// (no registry, no pull) and runs them as containers to observe what the
-// daemon really does: the id map, file owners on bind mounts, reads.
+// Package probe builds throwaway images from the small probe program the
+// plugin embeds, or from the plugin's own static binary (no registry, no
+// pull), and runs them as containers to observe what the daemon really
+// does: the id map, file owners on bind mounts, reads.
 package probe
 
 import (
@@ -8,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,14 +47,26 @@ func SelfBinary() (string, error) {
 	return self, nil
 }
 
-// Build imports an image holding binary (and extra files) into the daemon.
-// The binary must be static: the image has nothing else.
+// Build imports an image holding binary, the plugin's own (and extra
+// files), into the daemon: what helper containers run. The binary must be
+// static: the image has nothing else. A probe wants BuildSmall.
 func Build(ctx context.Context, api client.APIClient, binary string, extra ...File) (Image, error) {
+	prog, closer, err := openProgram(binary)
+	if err != nil {
+		return Image{}, fmt.Errorf("build probe image: %w", err)
+	}
+	defer closer.Close()
+	return build(ctx, api, prog, extra)
+}
+
+// build imports an image of prog at BinaryPath and the extra files.
+func build(ctx context.Context, api client.APIClient, prog program, extra []File) (Image, error) {
 	ref := "docker-userns-probe:" + randomTag()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeLayer(pw, binary, extra)) }()
+	go func() { pw.CloseWithError(writeLayer(pw, prog, extra)) }()
+	entrypoint, _ := json.Marshal(append([]string{BinaryPath}, prog.args...))
 	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: []string{`ENTRYPOINT ["` + BinaryPath + `", "` + Command + `"]`, labelChanges("probe")}})
+		client.ImageImportOptions{Changes: []string{"ENTRYPOINT " + string(entrypoint), labelChanges("probe")}})
 	if err != nil {
 		pr.CloseWithError(err)
 		return Image{}, fmt.Errorf("build probe image %s: %w", ref, err)
@@ -82,23 +96,14 @@ func randomTag() string {
 	return hex.EncodeToString(b)
 }
 
-// writeLayer writes a tar with the binary at BinaryPath and the extra files.
-func writeLayer(w io.Writer, binary string, extra []File) error {
+// writeLayer writes a tar with the program at BinaryPath and the extra files.
+func writeLayer(w io.Writer, prog program, extra []File) error {
 	tw := tar.NewWriter(w)
-	bin, err := os.Open(binary)
-	if err != nil {
-		return err
-	}
-	defer bin.Close()
-	st, err := bin.Stat()
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	if err := tw.WriteHeader(&tar.Header{Name: BinaryPath[1:], Mode: 0o755, Size: st.Size(), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: BinaryPath[1:], Mode: 0o755, Size: prog.size, ModTime: now, Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}
-	if _, err := io.Copy(tw, bin); err != nil {
+	if _, err := io.Copy(tw, prog.content); err != nil {
 		return err
 	}
 	// Containers get /tmp as a mount target for the file checks.

@@ -35,25 +35,63 @@ func dockerClient(t *testing.T) client.APIClient {
 	return api
 }
 
-func TestProbeOnUnremappedDaemon(t *testing.T) {
-	ctx := context.Background()
-	api := dockerClient(t)
-	img, err := Build(ctx, api, pluginBinary(t), File{Path: "/etc/secret", Mode: 0o600, Content: []byte("s3cret")})
+// smallProgramFile builds the small probe program, as `make build` does before
+// embedding it.
+func smallProgramFile(t *testing.T) program {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), SmallProgram)
+	if err := harness.BuildStatic(bin, harness.ProbeProgramPackage); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := img.Remove(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return program{content: f, size: st.Size()}
+}
 
+// TestProbeOnUnremappedDaemon: an image of the plugin's binary and one of
+// the small probe program answer the same actions alike.
+func TestProbeOnUnremappedDaemon(t *testing.T) {
+	ctx := context.Background()
+	api := dockerClient(t)
+	secret := File{Path: "/etc/secret", Mode: 0o600, Content: []byte("s3cret")}
+	for _, c := range []struct {
+		name  string
+		build func() (Image, error)
+	}{
+		{"plugin binary", func() (Image, error) { return Build(ctx, api, pluginBinary(t), secret) }},
+		{"small probe program", func() (Image, error) { return build(ctx, api, smallProgramFile(t), []File{secret}) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, err := c.build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := img.Remove(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+			probeUnremapped(t, img)
+		})
+	}
+}
+
+func probeUnremapped(t *testing.T, img Image) {
+	ctx := context.Background()
 	res, err := img.Run(ctx, RunOptions{Args: []string{"idmap"}})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("idmap: %v %+v", err, res)
 	}
-	if !strings.Contains(res.Stdout, `0          0 4294967295`) {
-		t.Errorf("unremapped daemon: want the identity uid_map, got %s", res.Stdout)
+	maps, err := DecodeIDMaps(res.Stdout)
+	if err != nil || !strings.Contains(maps.UIDMap, `0          0 4294967295`) {
+		t.Errorf("unremapped daemon: want the identity uid_map, got %s (%v)", res.Stdout, err)
 	}
 
 	dir := t.TempDir()

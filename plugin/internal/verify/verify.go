@@ -59,35 +59,48 @@ func (r Report) Failed() Report {
 	return failed
 }
 
-// Daemon compares what the daemon says, and what a probe container built
-// from binary observes, with exp.
+// Daemon compares what the daemon says, and what a probe container
+// observes (made of the small probe program, or of binary), with exp. The
+// API's answer and the probe are asked at once: neither waits for the other.
 func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Report, error) {
-	state, err := daemon.Inspect(ctx, api)
-	if err != nil {
-		return nil, err
+	type inspected struct {
+		state daemon.State
+		err   error
 	}
-	report := Report{remapCheck(state, exp), dataRootCheck(state, exp)}
+	answer := make(chan inspected, 1)
+	go func() {
+		state, err := daemon.Inspect(ctx, api)
+		answer <- inspected{state, err}
+	}()
+	maps, probeErr := probeMaps(ctx, api, binary)
+	a := <-answer
+	if a.err != nil {
+		return nil, a.err
+	}
+	report := Report{remapCheck(a.state, exp), dataRootCheck(a.state, exp)}
+	if probeErr != nil {
+		return report, probeErr
+	}
+	return append(report,
+		mapCheck("container uid_map", exp.UIDMap, maps.UIDMap),
+		mapCheck("container gid_map", exp.GIDMap, maps.GIDMap)), nil
+}
 
-	img, err := probe.Build(ctx, api, binary)
+// probeMaps runs a probe container and returns the id maps it got.
+func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.IDMaps, error) {
+	img, err := probe.BuildSmall(ctx, api, binary)
 	if err != nil {
-		return report, err
+		return probe.IDMaps{}, err
 	}
 	defer img.Remove(context.WithoutCancel(ctx))
 	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"idmap"}})
 	if err != nil {
-		return report, err
+		return probe.IDMaps{}, err
 	}
 	if res.ExitCode != 0 {
-		return report, fmt.Errorf("probe container exited %d: %s", res.ExitCode, res.Stderr)
+		return probe.IDMaps{}, fmt.Errorf("probe container exited %d: %s", res.ExitCode, res.Stderr)
 	}
-	maps, err := probe.DecodeIDMaps(res.Stdout)
-	if err != nil {
-		return report, err
-	}
-	report = append(report,
-		mapCheck("container uid_map", exp.UIDMap, maps.UIDMap),
-		mapCheck("container gid_map", exp.GIDMap, maps.GIDMap))
-	return report, nil
+	return probe.DecodeIDMaps(res.Stdout)
 }
 
 func remapCheck(state daemon.State, exp Expectation) Check {

@@ -1,4 +1,9 @@
-package probe
+// Package inside is what a probe container runs: a few actions that
+// observe the container's user namespace and file ownership. It depends on
+// the standard library only, so that the small probe program built from it
+// (cmd/docker-userns-probe) stays a tenth of the plugin's size: its image is
+// imported into the daemon on every verification.
+package inside
 
 import (
 	"encoding/json"
@@ -7,10 +12,6 @@ import (
 	"os"
 	"strconv"
 )
-
-// Command is the hidden first argument that makes the plugin binary act as
-// the probe inside a container instead of as a CLI.
-const Command = "__probe"
 
 // IDMaps is what the kernel says about the probe's user namespace.
 type IDMaps struct {
