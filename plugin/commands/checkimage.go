@@ -12,18 +12,24 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 type checkImageOptions struct {
-	images  []string
-	root    string
-	source  string
-	size    uint64
-	sizeSet bool // --size was given
-	user    string
-	format  string
+	images   []string
+	root     string
+	source   string
+	size     uint64
+	sizeSet  bool // --size was given
+	user     string
+	platform string
+	contexts []string
+	format   string
 }
 
 func newCheckImageCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
@@ -41,11 +47,19 @@ that hold them, and whether they fit. It exits 1 when an image does not fit.
 
 IMAGE is a path to a docker save tarball or an OCI layout, an image in the
 local daemon (streamed, nothing written to disk), or an image in a registry
-(read with the docker CLI's credentials, not pulled into the daemon).`,
+(read with the docker CLI's credentials, not pulled into the daemon; of a
+multi-platform image, the daemon's platform unless --platform says).
+
+With --context, repeated, every daemon of a fleet judges the images at once,
+each against its own mapping (a daemon on another machine tells it through
+a helper container, as status does), one line per host.`,
 		Example: `  docker userns check-image alpine:3.20
   docker userns check-image --size 65536 registry.example.com/app:1.2
+  docker userns check-image --platform linux/arm64 registry.example.com/app:1.2
+  docker userns check-image --context ci-1 --context ci-2 registry.example.com/app:1.2
   docker userns check-image --source file --format json app.tar`,
-		Args: cli.RequiresMinArgs(1),
+		Args:              cli.RequiresMinArgs(1),
+		ValidArgsFunction: completeImageArgs(dockerCLI, &opts),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.images, opts.root, opts.sizeSet = args, global.root, cmd.Flags().Changed("size")
 			return runCheckImage(cmd.Context(), dockerCLI, opts)
@@ -55,6 +69,8 @@ local daemon (streamed, nothing written to disk), or an image in a registry
 	flags.StringVar(&opts.source, "source", "auto", "Where to read images: auto (a path, else the daemon, else the registry), daemon, registry, file")
 	flags.Uint64Var(&opts.size, "size", 0, "Judge against this many mapped ids instead of the daemon's mapping")
 	flags.StringVar(&opts.user, "user", "", "Judge against the subordinate ranges of USER[:GROUP] in /etc/subuid and /etc/subgid")
+	flags.StringVar(&opts.platform, "platform", "", `Read this platform of a multi-platform registry image, "os/arch[/variant]" (default: the daemon's)`)
+	flags.StringArrayVar(&opts.contexts, "context", nil, "Judge on the daemon of this Docker context; repeat for a fleet")
 	addFormatFlag(flags, &opts.format)
 	return cmd
 }
@@ -67,6 +83,26 @@ type checkImageRow struct {
 	imagescan.Verdict
 }
 
+// checkImageResult is what one daemon made of the images: a row for each
+// image read, the images that could not be read, and why the mapping to
+// judge against is unknown (nil: known).
+type checkImageResult struct {
+	rows       []checkImageRow
+	failed     []error
+	mappingErr error
+}
+
+// misfits counts the images that do not fit a known mapping.
+func (r checkImageResult) misfits() int {
+	n := 0
+	for _, row := range r.rows {
+		if row.Known && !row.Fits {
+			n++
+		}
+	}
+	return n
+}
+
 func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) error {
 	// As enable's --size: 2^32-1 is no id, so a range holds one less.
 	if opts.sizeSet && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
@@ -75,53 +111,125 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if opts.sizeSet && opts.user != "" {
 		return errors.New("check --size and --user: give one of them")
 	}
+	if opts.user != "" && len(opts.contexts) > 0 {
+		return errors.New("check-image --user reads this machine's /etc/subuid: not with --context (give --size)")
+	}
 	src, err := imagescan.ParseSource(opts.source)
 	if err != nil {
 		return err
 	}
-	mapping, mappingErr := imagefit.MappingFor(ctx, dockerCLI.Client(), opts.root, opts.size, opts.user)
-	if opts.user != "" && mappingErr != nil {
-		return fmt.Errorf("check-image --user %s: %w", opts.user, mappingErr)
+	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
+		return err
 	}
-	scanner := &imagescan.Scanner{Keychain: imagescan.CLIKeychain(dockerCLI.ConfigFile())}
+	ts, err := targets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
+	if err != nil {
+		return err
+	}
+	if len(opts.contexts) > 0 {
+		return rollout(ctx, dockerCLI, "check-image", ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+			return checkImageOutcome(checkImagesOn(ctx, t, src, opts))
+		})
+	}
+	res := checkImagesOn(ctx, ts[0], src, opts)
+	if opts.user != "" && res.mappingErr != nil {
+		return fmt.Errorf("check-image --user %s: %w", opts.user, res.mappingErr)
+	}
+	if res.mappingErr != nil && len(res.rows) > 0 {
+		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", res.mappingErr)
+	}
+	if err := writeCheckImage(dockerCLI.Out(), opts.format, res.rows); err != nil {
+		return err
+	}
+	for _, err := range res.failed {
+		fmt.Fprintln(dockerCLI.Err(), err)
+	}
+	switch n := res.misfits(); {
+	case n > 0:
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", n, len(res.rows))}
+	case len(res.failed) > 0:
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(res.failed), len(opts.images))}
+	}
+	return nil
+}
+
+// checkImagesOn scans the images as the daemon of t would get them (its
+// images, its platform in a registry) and judges them against its mapping.
+func checkImagesOn(ctx context.Context, t target, src imagescan.Source, opts checkImageOptions) checkImageResult {
+	var res checkImageResult
+	mapping, err := mappingOn(ctx, t, opts)
+	if err != nil {
+		res.mappingErr = err
+	}
+	scanner := &imagescan.Scanner{Keychain: imagescan.CLIKeychain(t.cli.ConfigFile())}
 	if src != imagescan.SourceFile {
-		scanner.Daemon = dockerCLI.Client()
+		scanner.Daemon = t.cli.Client()
+		// A file of the wrong flag is refused before any host is asked.
+		scanner.Platform, _ = imagescan.PlatformFor(ctx, t.cli.Client(), opts.platform)
 	}
-	var (
-		rows    []checkImageRow
-		failed  []error
-		misfits int
-	)
 	for _, ref := range opts.images {
 		images, err := scanner.Scan(ctx, ref, src)
 		if err != nil {
-			failed = append(failed, fmt.Errorf("check-image %s: %w", ref, err))
+			res.failed = append(res.failed, fmt.Errorf("check-image %s: %w", ref, err))
 			continue
 		}
 		for _, img := range images {
-			row := checkImageRow{Ref: ref, Image: img, Verdict: imagescan.Judge(img, mapping)}
-			if row.Known && !row.Fits {
-				misfits++
-			}
-			rows = append(rows, row)
+			res.rows = append(res.rows, checkImageRow{Ref: ref, Image: img, Verdict: imagescan.Judge(img, mapping)})
 		}
 	}
-	if mappingErr != nil && len(rows) > 0 {
-		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", mappingErr)
+	return res
+}
+
+// mappingOn is what t's daemon maps: --size or --user when given; else,
+// on this machine (or under --root), the daemon's setting read with the
+// host's files; on another machine, its status read by a helper container
+// there, since this machine's files say nothing of that host's ranges.
+func mappingOn(ctx context.Context, t target, opts checkImageOptions) (*imagescan.Mapping, error) {
+	if t.local || opts.size > 0 || opts.user != "" {
+		return imagefit.MappingFor(ctx, t.cli.Client(), opts.root, opts.size, opts.user)
 	}
-	if err := writeCheckImage(dockerCLI.Out(), opts.format, rows); err != nil {
-		return err
-	}
-	for _, err := range failed {
-		fmt.Fprintln(dockerCLI.Err(), err)
+	var st remap.Status
+	status := reportOptions{call: helper.Call{Command: "status"}, host: hostOptions{daemonSocket: remap.DefaultSocket}}
+	if err := decodeThroughDaemon(ctx, t, status, &st); err != nil {
+		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", mapsize.ErrUnknown, err)
 	}
 	switch {
-	case misfits > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", misfits, len(rows))}
-	case len(failed) > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(failed), len(opts.images))}
+	case st.Daemon == nil:
+		return nil, fmt.Errorf("%w (%s)", mapsize.ErrUnknown, st.DaemonError)
+	case !st.Daemon.Remapped:
+		return &imagescan.Mapping{From: "the host's status", DaemonVersion: st.Daemon.Version}, nil
+	case st.UIDMap.Size() == 0 || st.GIDMap.Size() == 0:
+		return nil, fmt.Errorf("%w (the host's status shows no id map)", mapsize.ErrUnknown)
 	}
-	return nil
+	return &imagescan.Mapping{Remapped: true, UIDs: st.UIDMap.Size(), GIDs: st.GIDMap.Size(), From: "the host's status", DaemonVersion: st.Daemon.Version}, nil
+}
+
+// checkImageOutcome is one host's line of a fleet: whether every image
+// fits there, and the verdict of each that does not.
+func checkImageOutcome(res checkImageResult) (fleet.Outcome, error) {
+	var bad []string
+	for _, row := range res.rows {
+		if !row.Known || !row.Fits {
+			bad = append(bad, row.Name+" "+row.Message)
+		}
+	}
+	for _, err := range res.failed {
+		bad = append(bad, err.Error())
+	}
+	out := fleet.Outcome{Result: "fits", Message: fmt.Sprintf("%d image(s) fit", len(res.rows))}
+	if len(bad) > 0 {
+		out.Message = strings.Join(bad, "; ")
+	}
+	switch {
+	case res.misfits() > 0:
+		out.Result = "does not fit"
+		return out, fmt.Errorf("%d of %d images do not fit", res.misfits(), len(res.rows))
+	case len(res.failed) > 0:
+		out.Result = "unreadable"
+		return out, fmt.Errorf("%d of %d images could not be read", len(res.failed), len(res.failed)+len(res.rows))
+	case len(bad) > 0:
+		out.Result = "unknown"
+	}
+	return out, nil
 }
 
 func writeCheckImage(out io.Writer, format string, rows []checkImageRow) error {

@@ -52,7 +52,8 @@ Images and containers made before remapping are not visible while it is on
   sudo docker userns enable --size auto --for-image registry.example.com/app:1.2 agent
   sudo docker userns enable --create-user ci:ci
   sudo docker userns enable default`,
-		Args: cli.ExactArgs(1),
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: completeUsers(dockerCLI, global, true, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			opts.sizeSet = cmd.Flags().Changed("size")

@@ -57,6 +57,7 @@ that mounts / cannot read what only host root may read.`,
 	}
 	cmd.PersistentFlags().StringVar(&global.root, "root", "/", "Look up every host path (passwd, subuid, daemon.json, units, /proc) under this directory")
 	cmd.AddCommand(subcommands(dockerCLI, &global)...)
+	addFlagCompletions(cmd, dockerCLI, &global)
 	return cmd
 }
 

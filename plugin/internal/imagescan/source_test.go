@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -27,23 +28,7 @@ func pushFixtures(t *testing.T) string {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	var buf bytes.Buffer
-	if err := imagegen.WriteDockerSave(&buf, fixtureImages(), imagegen.SaveOptions{TempDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "fixtures.tar")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, ref := range []string{"fits:latest", "high:latest"} {
-		tag, err := name.NewTag(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := tarball.ImageFromPath(p, &tag)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for ref, img := range loadFixtures(t) {
 		dst, err := name.NewTag(host + "/" + ref)
 		if err != nil {
 			t.Fatal(err)
@@ -53,6 +38,30 @@ func pushFixtures(t *testing.T) string {
 		}
 	}
 	return host
+}
+
+// loadFixtures is each fixture image (fits:latest, high:latest) by its ref.
+func loadFixtures(t *testing.T) map[string]v1.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := imagegen.WriteDockerSave(&buf, fixtureImages(), imagegen.SaveOptions{TempDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "fixtures.tar")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	images := map[string]v1.Image{}
+	for _, ref := range []string{"fits:latest", "high:latest"} {
+		tag, err := name.NewTag(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if images[ref], err = tarball.ImageFromPath(p, &tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return images
 }
 
 func TestScanRegistryFixtures(t *testing.T) {
