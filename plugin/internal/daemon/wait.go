@@ -8,9 +8,12 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// pollInterval is how often WaitReady asks; a restarted dockerd answers
-// within a second or two, so a short interval keeps `enable` quick.
-const pollInterval = 100 * time.Millisecond
+// pollInterval is how often WaitReady asks (and a terminated dockerd is
+// looked for): a restarted dockerd answers within a second or two, and
+// every poll interval is added, half of it on average, to `enable`'s
+// wait. A refused connection costs next to nothing; a dockerd already
+// listening but not yet serving holds the request until it answers.
+const pollInterval = 25 * time.Millisecond
 
 // WaitReady polls the daemon until it answers Info or the timeout passes.
 func WaitReady(ctx context.Context, api client.APIClient, timeout time.Duration) (State, error) {

@@ -51,7 +51,10 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	if out.Pending == nil {
 		return out, nil
 	}
-	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: opts.Runner}, Restart: restarted}
+	// After the restart, one helper image serves every call to the agent.
+	after := opts.Runner.Keeping()
+	defer after.Release(ctx)
+	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: after}, Restart: restarted}
 	return remap.FinishOrRevert(ctx, client, &out)
 }
 

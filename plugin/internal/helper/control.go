@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
@@ -23,8 +24,11 @@ func (c Control) Confirm(ctx context.Context, token string) (*hostagent.Record, 
 	return c.run(ctx, "confirm", token)
 }
 
+// AskRevert also removes a kept helper image at once: the agent's revert
+// restarts the daemon, which would strand it in the data root it leaves.
 func (c Control) AskRevert(ctx context.Context, token, reason string) (*hostagent.Record, error) {
-	return c.run(ctx, "revert", token, reason)
+	rec, err := c.run(ctx, "revert", token, reason)
+	return rec, errors.Join(err, c.Runner.Release(ctx))
 }
 
 func (c Control) Collect(ctx context.Context, token string) (*hostagent.Record, error) {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
@@ -48,18 +49,41 @@ type Runner struct {
 	Binary string
 	// Socket is the daemon's unix socket path on its host.
 	Socket string
+	// kept is the image shared by the calls of a Keeping runner.
+	kept *keptImage
 }
 
 // Run runs the plugin with args in a helper container and returns what it
-// printed and its exit status. The container and the image are gone when
-// Run returns, also when it fails.
+// printed and its exit status. The container is gone when Run returns,
+// also when it fails, and so is the image, unless the runner keeps it.
 func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
-	img, err := probe.Build(ctx, r.API, r.Binary)
+	img, err := r.image(ctx)
 	if err != nil {
 		return probe.Result{}, fmt.Errorf("helper: %w", err)
 	}
+	res, err := r.runIn(ctx, img, args)
+	if r.kept != nil && cerrdefs.IsNotFound(err) {
+		// The daemon restarted onto another data root since the import.
+		r.kept.forget(img)
+		if img, err = r.image(ctx); err != nil {
+			return probe.Result{}, fmt.Errorf("helper: %w", err)
+		}
+		res, err = r.runIn(ctx, img, args)
+	}
+	if r.kept == nil {
+		if rmErr := img.Remove(context.WithoutCancel(ctx)); rmErr != nil && err == nil {
+			err = rmErr
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("helper: %w", err)
+	}
+	return res, nil
+}
+
+func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (probe.Result, error) {
 	name := "docker-userns-helper-" + randomSuffix()
-	res, err := img.Run(ctx, probe.RunOptions{
+	return img.Run(ctx, probe.RunOptions{
 		Name:         name,
 		Entrypoint:   []string{probe.BinaryPath},
 		Args:         args,
@@ -71,13 +95,6 @@ func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
 		CapAdd:       capabilities,
 		SecurityOpt:  []string{"seccomp=unconfined", "apparmor=unconfined", "label=disable"},
 	})
-	if rmErr := img.Remove(context.WithoutCancel(ctx)); rmErr != nil && err == nil {
-		err = fmt.Errorf("helper: %w", rmErr)
-	}
-	if err != nil {
-		return res, fmt.Errorf("helper: %w", err)
-	}
-	return res, nil
 }
 
 // Leftovers are the helper's own container and image, read from its

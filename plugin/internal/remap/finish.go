@@ -180,10 +180,15 @@ func (c ClientEnv) awaitPhase(ctx context.Context, local LocalControl, token str
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(recordPoll):
 		}
 	}
 }
+
+// recordPoll is how often the client reads the agent's record on this
+// host: a file read, cheap, and on enable's path from the daemon's start
+// to the verification.
+const recordPoll = 25 * time.Millisecond
 
 // awaitRevert waits until the agent has reverted, collecting its record.
 func (c ClientEnv) awaitRevert(ctx context.Context, token string) (*hostagent.Record, error) {

@@ -1,0 +1,71 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// keptImage is one helper image shared by several calls: importing the
+// plugin's 20 MB binary is most of a helper call's cost.
+type keptImage struct {
+	mu  sync.Mutex
+	img probe.Image
+}
+
+// Keeping returns a runner whose calls share one helper image, imported by
+// the first call; Release removes it. A call that finds it gone (a restart
+// moved the daemon's data root, as remapping does) imports it again.
+//
+// Only calls made after the last restart of a change may share it: an
+// image left in the data root a restart leaves behind is stranded there,
+// and the host agent waits for the arming helper's image to be removed
+// before it restarts.
+func (r Runner) Keeping() Runner {
+	r.kept = &keptImage{}
+	return r
+}
+
+// Release removes the kept image, if any; the next call imports a new one.
+func (r Runner) Release(ctx context.Context) error {
+	if r.kept == nil {
+		return nil
+	}
+	r.kept.mu.Lock()
+	img := r.kept.img
+	r.kept.img = probe.Image{}
+	r.kept.mu.Unlock()
+	if err := img.Remove(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("helper: %w", err)
+	}
+	return nil
+}
+
+// image is the kept image, imported now if there is none, or a new image
+// for this call alone.
+func (r Runner) image(ctx context.Context) (probe.Image, error) {
+	if r.kept == nil {
+		return probe.Build(ctx, r.API, r.Binary)
+	}
+	r.kept.mu.Lock()
+	defer r.kept.mu.Unlock()
+	if r.kept.img.Ref == "" {
+		img, err := probe.Build(ctx, r.API, r.Binary)
+		if err != nil {
+			return probe.Image{}, err
+		}
+		r.kept.img = img
+	}
+	return r.kept.img, nil
+}
+
+// forget drops img as the kept image once the daemon no longer has it.
+func (k *keptImage) forget(img probe.Image) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.img.Ref == img.Ref {
+		k.img = probe.Image{}
+	}
+}
