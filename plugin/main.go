@@ -16,6 +16,7 @@ import (
 
 	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/commands"
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
@@ -34,6 +35,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == remap.ControlCommand {
 		// In a helper container: confirm, revert or ask the host agent.
 		os.Exit(remap.ControlMain(os.Args[2:], helper.Leftovers(os.Getenv), os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == carry.Command {
+		// In a carry container: scan or copy volumes.
+		os.Exit(carry.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())

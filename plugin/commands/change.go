@@ -11,6 +11,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
@@ -25,6 +26,7 @@ type changeOptions struct {
 	call    helper.Call // the command as given, for a helper container
 	restart restartOptions
 	host    hostOptions
+	keep    keepOptions
 	format  string
 }
 
@@ -53,6 +55,7 @@ func (o restartOptions) check() error {
 func addChangeFlags(flags *pflag.FlagSet, opts *changeOptions) {
 	addRestartFlags(flags, &opts.restart)
 	addHostFlags(flags, &opts.host, true)
+	addKeepFlags(flags, &opts.keep)
 	addFormatFlag(flags, &opts.format)
 }
 
@@ -70,12 +73,19 @@ func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 type hostChange struct {
 	local     func(context.Context, remap.Env) (remap.Outcome, error)
 	overrides map[string]string
+	dryRun    bool
+	// mapped is how many ids the new map holds at least (0: no limit, the
+	// daemon will not remap), for what --keep-* carries.
+	mapped uint64
 }
 
 // runChange is enable or disable on one host, or a rollout over a fleet
 // (--context): prepare makes the change ready for each host, which is then
 // made on its files here or through its daemon.
 func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, prepare func(context.Context, target, io.Writer) (hostChange, error)) error {
+	if err := opts.keep.checkRestart(opts.restart.restart); err != nil {
+		return err
+	}
 	ts, err := targets(dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
@@ -85,35 +95,45 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		if err != nil {
 			return remap.Outcome{}, err
 		}
-		if !t.local {
-			runner, err := t.runner(opts.host.daemonSocket)
-			if err != nil {
-				return remap.Outcome{}, err
-			}
-			return helper.Change(ctx, helper.ChangeOptions{
-				Runner:   runner,
-				Argv:     changeArgv(opts.call, opts.host.daemonSocket, c.overrides),
-				Timeout:  opts.restart.timeout,
-				Progress: progress,
-			})
-		}
-		env, err := hostEnv(t, opts.root, opts.restart, opts.host, progress)
-		if err != nil {
-			return remap.Outcome{}, err
-		}
-		return c.local(ctx, env)
+		return withCarrying(ctx, t, opts.keep, c, progress, func() (remap.Outcome, error) { return changeFiles(ctx, t, opts, c, progress) })
 	}
 	if len(opts.host.contexts) == 0 {
 		out, err := changeOn(ctx, ts[0], dockerCLI.Err())
-		if err != nil {
+		var incomplete *carry.IncompleteError
+		if err != nil && !errors.As(err, &incomplete) {
 			return err
 		}
-		return writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) })
+		if werr := writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+			return werr
+		}
+		return err
 	}
 	return rollout(ctx, dockerCLI, opts.action, ts, opts.host.rollout, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
 		out, err := changeOn(ctx, t, progress)
 		return changeOutcome(out, err, t)
 	})
+}
+
+// changeFiles makes the change of one host's files: here, or through its
+// daemon in a helper container.
+func changeFiles(ctx context.Context, t target, opts changeOptions, c hostChange, progress io.Writer) (remap.Outcome, error) {
+	if !t.local {
+		runner, err := t.runner(opts.host.daemonSocket)
+		if err != nil {
+			return remap.Outcome{}, err
+		}
+		return helper.Change(ctx, helper.ChangeOptions{
+			Runner:   runner,
+			Argv:     changeArgv(opts.call, opts.host.daemonSocket, c.overrides),
+			Timeout:  opts.restart.timeout,
+			Progress: progress,
+		})
+	}
+	env, err := hostEnv(t, opts.root, opts.restart, opts.host, progress)
+	if err != nil {
+		return remap.Outcome{}, err
+	}
+	return c.local(ctx, env)
 }
 
 // changeOutcome is an enable or disable on one host of a fleet.
@@ -136,6 +156,7 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 	if out.Plan != nil {
 		msg += "; uid map " + out.Plan.UID.Map.String()
 	}
+	msg += carriedSummary(out.Carried)
 	return fleet.Outcome{Result: string(out.Result), Message: msg}, nil
 }
 
@@ -169,6 +190,7 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 	if out.Plan != nil {
 		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
 	}
+	writeCarried(&b, out.Carried)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

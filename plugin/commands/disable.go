@@ -31,10 +31,12 @@ remapping off), and is named. The subordinate ranges stay (a later enable
 reuses them) unless --remove-ranges is given, which removes the ranges enable
 added and nothing else, and puts back those enable --force removed. Lines
 others wrote stay. Images and containers made before enable are visible
-again.`,
+again; --keep-images and --keep-volumes carry back those made or changed
+while remapped (the remapped root keeps its copies).`,
 		Example: `  sudo docker userns disable
   sudo docker userns disable --remove-ranges
-  sudo docker userns disable --dry-run`,
+  sudo docker userns disable --dry-run
+  sudo docker userns disable --keep-images --keep-volumes`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.change.root, opts.change.call = global.root, helperCall(cmd, args)
@@ -57,6 +59,6 @@ func runDisable(ctx context.Context, dockerCLI command.Cli, opts disableOptions)
 	return runChange(ctx, dockerCLI, opts.change, func(context.Context, target, io.Writer) (hostChange, error) {
 		return hostChange{local: func(ctx context.Context, env remap.Env) (remap.Outcome, error) {
 			return remap.Disable(ctx, env, opts.DisableOptions)
-		}}, nil
+		}, dryRun: opts.DryRun}, nil
 	})
 }

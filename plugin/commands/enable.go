@@ -44,12 +44,18 @@ Layouts:
   contiguous  USER:UID:SIZE: container uid 1 is host uid UID+1, maybe a real user
   isolated    one free range: container root is an unused id (default for "default")
 
-Images and containers made before remapping are not visible while it is on
-(the daemon uses <data-root>/<uid>.<gid>); they come back after disable.`,
+Images, containers and volumes made before remapping are not visible while
+it is on (the daemon uses <data-root>/<uid>.<gid>); they come back after
+disable. --keep-images and --keep-volumes carry images and named volumes
+into the new data root (through the daemon: save before the restart, load
+after it; volumes copied with their owners shifted by the new map); the
+old root keeps its copies.`,
 		Example: `  sudo docker userns enable agent
   sudo docker userns enable --dry-run agent
   sudo docker userns enable --size 200000 agent
   sudo docker userns enable --size auto --for-image registry.example.com/app:1.2 agent
+  sudo docker userns enable --keep-images --keep-volumes agent
+  sudo docker userns enable --keep-images=app:1.2,postgres:16 agent
   sudo docker userns enable --create-user ci:ci
   sudo docker userns enable default`,
 		Args:              cli.ExactArgs(1),
@@ -101,9 +107,15 @@ func runEnable(ctx context.Context, dockerCLI command.Cli, opts enableOptions) e
 			onHost.Size = size
 			overrides = map[string]string{"size": fmt.Sprint(size), "for-image": ""}
 		}
+		mapped := uint64(onHost.Size)
+		if mapped == 0 {
+			mapped = rangeplan.DefaultSize
+		}
 		return hostChange{
 			local:     func(ctx context.Context, env remap.Env) (remap.Outcome, error) { return remap.Enable(ctx, env, onHost) },
 			overrides: overrides,
+			dryRun:    onHost.DryRun,
+			mapped:    mapped,
 		}, nil
 	})
 }

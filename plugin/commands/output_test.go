@@ -10,6 +10,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"gotest.tools/v3/golden"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
@@ -68,6 +69,22 @@ func TestWriteOutcomeGolden(t *testing.T) {
 			Checks: verify.Report{{Name: "daemon reports name=userns", OK: true, Observed: "remapping off"}},
 		}},
 		{"disable-already.golden", remap.Outcome{Action: "disable", Result: "already disabled"}},
+		// --keep-images --keep-volumes: one item a line, what was left
+		// behind with the reason.
+		{"enable-carried.golden", remap.Outcome{
+			Action: "enable", Result: "enabled", Remap: "agent", Plan: ownerPlan(),
+			Files: []string{"/etc/docker/daemon.json"},
+			Carried: &carry.Report{Items: []carry.Item{
+				{Kind: carry.Image, Name: "app:1, app:latest", Bytes: 412_000_000, Result: carry.Carried},
+				{Kind: carry.Volume, Name: "pgdata", Bytes: 48_213, Files: 12, Result: carry.Carried},
+				{Kind: carry.Volume, Name: "cache", Bytes: 0, Result: carry.NotCarried, Note: "the new data root has a volume cache used by container web: left as it is"},
+				{Kind: carry.Volume, Name: "shared", Result: carry.LeftAlone, Note: `driver "nfs": only volumes of the local driver are carried`},
+			}},
+		}},
+		{"disable-dry-run-carried.golden", remap.Outcome{
+			Action: "disable", Result: "dry run", Restart: "signal the daemon",
+			Carried: &carry.Report{Items: []carry.Item{{Kind: carry.Image, Name: "app:1", Bytes: 412_000_000, Result: carry.WouldCarry}}},
+		}},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			var buf bytes.Buffer

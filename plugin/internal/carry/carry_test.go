@@ -64,7 +64,7 @@ func TestCopyTreeShiftsOwnersIntoTheNewMap(t *testing.T) {
 	needRoot(t)
 	src, dst := tree(t), t.TempDir()
 	sh := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
-	n, err := CopyTree(src, dst, sh, false)
+	n, err := CopyTree(src, dst, sh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestCopyTreeBackUnshifts(t *testing.T) {
 	needRoot(t)
 	src, mid, back := tree(t), t.TempDir(), t.TempDir()
 	there := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
-	if _, err := CopyTree(src, mid, there, false); err != nil {
+	if _, err := CopyTree(src, mid, there); err != nil {
 		t.Fatal(err)
 	}
 	home := Shift{FromUID: ownerMap, FromGID: ownerMap, ToUID: idmap.Identity, ToGID: idmap.Identity}
@@ -115,7 +115,7 @@ func TestCopyTreeBackUnshifts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(back, "stale"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CopyTree(mid, back, home, true); err != nil {
+	if _, err := CopyTree(mid, back, home); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(back, "stale")); !os.IsNotExist(err) {
@@ -136,7 +136,7 @@ func TestCopyTreeRefusesAnIdTheNewMapCannotHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	sh := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
-	_, err := CopyTree(src, t.TempDir(), sh, false)
+	_, err := CopyTree(src, t.TempDir(), sh)
 	if err == nil || !strings.Contains(err.Error(), "/db/data: owner 70000:70000 cannot be carried") {
 		t.Fatalf("err = %v", err)
 	}

@@ -72,10 +72,11 @@ func shift(from, to idmap.Map, host uint32) (uint32, bool) {
 // Main runs inside a carry container. Actions:
 //
 //	scan DATAROOT VOLUMEDIR...   print a ScanResult as JSON
-//	copy UIDFROM GIDFROM UIDTO GIDTO [--replace] SRC DST [SRC DST...]
-//	                             copy each SRC into DST shifting owners
-//	                             (maps as "0 999 1, 1 165536 65535"); print
-//	                             a CopyResult per pair as JSON
+//	copy UIDFROM GIDFROM UIDTO GIDTO SRC DST [SRC DST...]
+//	                             copy each SRC into DST in place of what DST
+//	                             held, shifting owners (maps as "0 999 1,
+//	                             1 165536 65535"); print a CopyResult per
+//	                             pair as JSON
 func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
@@ -162,17 +163,13 @@ func mainCopy(args []string, stdout io.Writer) error {
 	}
 	sh := Shift{FromUID: maps[0], FromGID: maps[1], ToUID: maps[2], ToGID: maps[3]}
 	pairs := args[4:]
-	replace := len(pairs) > 0 && pairs[0] == "--replace"
-	if replace {
-		pairs = pairs[1:]
-	}
 	if len(pairs)%2 != 0 {
 		return fmt.Errorf("carry copy: want SRC DST pairs, got %q", pairs)
 	}
 	var results []CopyResult
 	for i := 0; i < len(pairs); i += 2 {
 		var r CopyResult
-		n, err := CopyTree(pairs[i], pairs[i+1], sh, replace)
+		n, err := CopyTree(pairs[i], pairs[i+1], sh)
 		r.Files, r.Bytes = n.Files, n.Bytes
 		if err != nil {
 			r.Error = err.Error()
@@ -182,22 +179,21 @@ func mainCopy(args []string, stdout io.Writer) error {
 	return json.NewEncoder(stdout).Encode(results)
 }
 
-// CopyTree copies src into the existing directory dst: every entry with
-// its mode, times and owners shifted by sh (regular files, directories,
-// symlinks, hard links, fifos and device nodes; sockets are skipped).
-// With replace, what dst held goes first. An id sh cannot shift stops the
-// copy, naming the path.
-func CopyTree(src, dst string, sh Shift, replace bool) (VolumeScan, error) {
+// CopyTree copies src into the existing directory dst in place of what
+// dst held (a volume of the new root that an earlier switch filled):
+// every entry with its mode, times and owners shifted by sh (regular
+// files, directories, symlinks, hard links, fifos and device nodes;
+// sockets are skipped). An id sh cannot shift stops the copy, naming the
+// path.
+func CopyTree(src, dst string, sh Shift) (VolumeScan, error) {
 	var n VolumeScan
-	if replace {
-		entries, err := os.ReadDir(dst)
-		if err != nil {
+	entries, err := os.ReadDir(dst)
+	if err != nil {
+		return n, err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dst, e.Name())); err != nil {
 			return n, err
-		}
-		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(dst, e.Name())); err != nil {
-				return n, err
-			}
 		}
 	}
 	type dirMeta struct {
@@ -206,7 +202,7 @@ func CopyTree(src, dst string, sh Shift, replace bool) (VolumeScan, error) {
 	}
 	var dirs []dirMeta // times and modes of directories are set last
 	links := map[[2]uint64]string{}
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

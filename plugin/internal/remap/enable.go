@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
@@ -79,6 +80,9 @@ type Outcome struct {
 	// Pending is set between arming the host agent and the client's
 	// confirmation (what a helper container hands to its client).
 	Pending *Pending `json:"pending,omitempty"`
+	// Carried is what --keep-images and --keep-volumes carried across the
+	// switch of data root (the client fills it in after the change).
+	Carried *carry.Report `json:"carried,omitempty"`
 }
 
 // Enable turns remapping on for opts.Spec.
