@@ -1,0 +1,103 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/docker-userns/docker-userns/harness/fixtureimage"
+)
+
+// keepImages are the images of the keep scenario: busybox, and one whose
+// only file is owned by 70000:70000, past a default range.
+var keepImages = []string{"busybox:latest", "fixture/high:1"}
+
+// TestKeepImagesAndVolumes: enable and disable with --keep-images and
+// --keep-volumes carry a host's images and a named volume across the switch
+// of data root, both ways; the volume's files come out owned through the
+// new map (container root's files are agent's), a container of the new
+// daemon reads them and writes new ones, and the old root keeps its copies.
+func TestKeepImagesAndVolumes(t *testing.T) {
+	forEachVersion(t, "Keep: enable and disable --keep-images --keep-volumes carry two images (one with a uid-70000 file) and a named volume both ways, owners shifted", func(s *scenario) {
+		var ids string
+		s.Step("a fresh unremapped host has busybox, an image with a file of uid 70000, and a volume a container wrote", func() {
+			s.Start()
+			s.ImportBusybox()
+			img, err := fixtureimage.Image(fixtureimage.File{Path: "/data/owned", UID: 70000, GID: 70000})
+			if err != nil {
+				s.Fail("the fixture image builds", err.Error())
+			}
+			if err := s.d.LoadImage(s.ctx, keepImages[1], img); err != nil {
+				s.Fail("the fixture image loads into the unremapped daemon", err.Error())
+			}
+			ids = s.imageIDs()
+			s.Run("docker", "volume", "create", "--label", "app=db", "data")
+			s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c",
+				"echo rows > /data/db && chmod 600 /data/db && mkdir /data/sub && echo x > /data/sub/f && chown -R 1000:1000 /data/sub")
+		})
+		createAgent(s)
+		s.Step("enable --keep-images with the default range refuses, naming the uid-70000 image, and writes nothing", func() {
+			res := s.Try("docker", "userns", "enable", "--keep-images", "agent")
+			s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, "fixture/high:1") && strings.Contains(res.Stderr, "uid 70000"),
+				"exit non-zero naming fixture/high:1 and its uid 70000", describe(res))
+			s.Check(!s.Remapped(), "the daemon still unremapped", "it remaps")
+			s.Check(s.Try("grep", "-q", "^agent:", "/etc/subuid").ExitCode != 0, "no range written for agent", s.Run("cat", "/etc/subuid"))
+		})
+		var oldVolume string
+		s.Step("enable --keep-images --keep-volumes --size 131072 agent remaps and says what it carried", func() {
+			oldVolume = s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+			out := s.Run("docker", "userns", "enable", "--keep-images", "--keep-volumes", "--size", "131072", "agent")
+			s.Check(s.Remapped(), "docker info lists name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
+			for _, want := range []string{"carried      image   busybox:latest", "carried      image   fixture/high:1", "carried      volume  data"} {
+				s.Check(strings.Contains(out, want), "the output says "+want, out)
+			}
+		})
+		s.Step("the images list the same, by id, in the remapped data root", func() {
+			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			want := s.uidMap().host(70000)
+			got := s.imageFileOwner(keepImages[1], "/data/owned")
+			s.Check(got == want+":"+want, "the uid-70000 file on host "+want+":"+want, got)
+		})
+		s.Step("the volume keeps its label, a container reads its files, and on the host they are owned through the new map", func() {
+			s.Check(s.Run("docker", "volume", "inspect", "-f", "{{.Labels.app}}", "data") == "db", "label app=db", s.Run("docker", "volume", "inspect", "data"))
+			s.Check(s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/db") == "rows", "/data/db reads rows", "")
+			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+			s.Check(dir != oldVolume, "a directory in the remapped data root", dir)
+			agent, m := s.IDs("agent"), s.uidMap()
+			s.Check(s.Owner(dir+"/db") == agent, "db (container root's) owned by agent "+agent, s.Owner(dir+"/db"))
+			sub := m.host(1000) + ":" + m.host(1000)
+			s.Check(s.Owner(dir+"/sub/f") == sub, "sub/f (container uid 1000) owned by "+sub, s.Owner(dir+"/sub/f"))
+			s.Check(s.Run("stat", "-c", "%a", dir+"/db") == "600", "db keeps mode 600", s.Run("stat", "-c", "%a", dir+"/db"))
+		})
+		s.Step("a container writes a new file into the volume: it is agent's on the host; the old root still holds the original", func() {
+			s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo new > /data/new")
+			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+			s.Check(s.Owner(dir+"/new") == s.IDs("agent"), "new owned by agent", s.Owner(dir+"/new"))
+			s.Check(s.Owner(oldVolume+"/db") == "0:0" && s.Try("test", "-e", oldVolume+"/new").ExitCode != 0,
+				"the old root's db still root's, without new", s.Run("ls", "-ln", oldVolume))
+		})
+		s.Step("disable --keep-images --keep-volumes turns remapping off and carries them back", func() {
+			out := s.Run("docker", "userns", "disable", "--keep-images", "--keep-volumes")
+			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
+			s.Check(strings.Contains(out, "carried      volume  data"), "the output says the volume was carried", out)
+		})
+		s.Step("back in the old data root: the same images, and the volume holds what was written while remapped, owned as containers wrote it", func() {
+			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+			s.Check(dir == oldVolume, "the volume in the old root, "+oldVolume, dir)
+			s.Check(s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/new") == "new", "/data/new reads new", "")
+			for path, want := range map[string]string{"/db": "0:0", "/new": "0:0", "/sub/f": "1000:1000"} {
+				s.Check(s.Owner(dir+path) == want, path+" owned by "+want, s.Owner(dir+path))
+			}
+		})
+	})
+}
+
+// imageIDs is "ref id" of each keep image, one a line: the daemon's answer.
+func (s *scenario) imageIDs() string {
+	s.t.Helper()
+	var lines []string
+	for _, ref := range keepImages {
+		lines = append(lines, ref+" "+s.Run("docker", "image", "inspect", "-f", "{{.Id}}", ref))
+	}
+	return strings.Join(lines, "\n")
+}
