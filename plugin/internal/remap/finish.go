@@ -72,13 +72,24 @@ func (e *RevertedError) Error() string {
 func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	p := out.Pending
 	c.say("restarting: the host agent restarts the daemon and reverts by itself unless it is confirmed within %s", p.ConfirmTimeout)
-	rec, err := c.awaitRestart(ctx, p.Token)
+	// Through the daemon, the verification starts as soon as the new daemon
+	// answers, while a helper container reads the agent's phase; it counts
+	// only if that phase is waiting for a confirmation.
+	var early *verification
+	rec, err := c.awaitRestart(ctx, p.Token, func() { early = c.startVerify(ctx, p.Expect) })
+	if early != nil {
+		defer early.wait()
+	}
 	if err != nil {
 		return *out, fmt.Errorf("%s: %w", out.Action, err)
 	}
 	if rec.Phase == hostagent.Waiting {
 		c.say("verifying through the daemon's API and a probe container")
-		if failure := c.verify(ctx, p.Expect, out); failure != nil {
+		v := early
+		if v == nil {
+			v = c.startVerify(ctx, p.Expect)
+		}
+		if failure := v.wait().apply(out); failure != nil {
 			c.say("%v; asking the host to revert", failure)
 			if _, err := c.Control.AskRevert(ctx, p.Token, failure.Error()); err != nil {
 				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
@@ -90,6 +101,9 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		} else if !errors.Is(err, hostagent.ErrNotWaiting) {
 			return *out, fmt.Errorf("%s: confirm: %w", out.Action, err)
 		}
+	}
+	if early != nil {
+		early.wait() // its probe container is gone before the agent's revert restarts the daemon
 	}
 	rec, err = c.awaitRevert(ctx, p.Token)
 	if err != nil {
@@ -112,7 +126,10 @@ const restartAllowance = 30 * time.Second
 // starts a helper container, the old daemon's end (its event stream), and
 // only then the phase. No helper runs while the old daemon may still be
 // stopped: its container would be stranded there.
-func (c ClientEnv) awaitRestart(ctx context.Context, token string) (*hostagent.Record, error) {
+//
+// ready is called once, when a daemon first answers after the old one was
+// seen gone (through the daemon only): the new one, or the old config's.
+func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func()) (*hostagent.Record, error) {
 	if local, ok := c.Control.(LocalControl); ok {
 		return c.awaitPhase(ctx, local, token)
 	}
@@ -140,11 +157,17 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string) (*hostagent.R
 		if rec.Phase != hostagent.Restarting {
 			return rec, nil
 		}
+		// The daemon that answers next may still be the old one.
+		ready = nil
 	}
 	for {
 		// Up to twice the timeout: the new daemon's, then the revert's.
 		if _, err := daemon.WaitReady(ctx, c.API, 2*c.Timeout); err != nil {
 			return nil, fmt.Errorf("the daemon did not answer again within %s, not even with the old config the host agent restores: %w", 2*c.Timeout, err)
+		}
+		if ready != nil {
+			ready()
+			ready = nil
 		}
 		rec, err := c.Control.Status(ctx, token)
 		if err != nil {
@@ -214,23 +237,55 @@ func (c ClientEnv) awaitRevert(ctx context.Context, token string) (*hostagent.Re
 	return nil, fmt.Errorf("the host agent did not finish its revert within %s", 3*c.Timeout)
 }
 
-// verify checks the new daemon against exp and records the checks.
-func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation, out *Outcome) error {
+// verification is a check of the new daemon running on its own.
+type verification struct {
+	done   chan struct{}
+	checks verify.Report
+	state  *daemon.State
+	err    error
+}
+
+// startVerify checks the new daemon against exp, meanwhile.
+func (c ClientEnv) startVerify(ctx context.Context, exp verify.Expectation) *verification {
+	v := &verification{done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		v.checks, v.state, v.err = c.verify(ctx, exp)
+	}()
+	return v
+}
+
+// wait returns the verification once it has ended.
+func (v *verification) wait() *verification {
+	<-v.done
+	return v
+}
+
+// apply records the checks and the daemon's state in out and returns why
+// the verification failed, if it did.
+func (v *verification) apply(out *Outcome) error {
+	out.Checks = v.checks
+	if v.err == nil {
+		out.Daemon = v.state
+	}
+	return v.err
+}
+
+// verify checks the new daemon against exp.
+func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation) (verify.Report, *daemon.State, error) {
 	report, err := verify.Daemon(ctx, c.API, c.Binary, exp)
-	out.Checks = report
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return report, nil, fmt.Errorf("verify: %w", err)
 	}
 	if failed := report.Failed(); len(failed) > 0 {
 		f := failed[0]
-		return fmt.Errorf("verify: %s: expected %s, observed %s", f.Name, f.Expected, f.Observed)
+		return report, nil, fmt.Errorf("verify: %s: expected %s, observed %s", f.Name, f.Expected, f.Observed)
 	}
 	state, err := daemon.Inspect(ctx, c.API)
 	if err != nil {
-		return err
+		return report, nil, err
 	}
-	out.Daemon = &state
-	return nil
+	return report, &state, nil
 }
 
 // waitDown polls until the daemon stops answering, within timeout.

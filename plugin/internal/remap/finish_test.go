@@ -95,7 +95,7 @@ func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	rec, err := c.awaitRestart(ctx, token)
+	rec, err := c.awaitRestart(ctx, token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	rec, err := c.awaitRestart(ctx, token)
+	rec, err := c.awaitRestart(ctx, token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
