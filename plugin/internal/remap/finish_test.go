@@ -148,7 +148,16 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	rec, err := c.awaitRestart(ctx, token, nil)
+	// The verification may start once the old daemon is gone, not before.
+	readyCalls, readyEarly := 0, false
+	rec, err := c.awaitRestart(ctx, token, func() {
+		readyCalls++
+		select {
+		case <-stop:
+		default:
+			readyEarly = true
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +166,9 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("saw the restart after %s, want under a second", took)
+	}
+	if readyCalls != 1 || readyEarly {
+		t.Errorf("ready called %d times (want 1), before the old daemon stopped: %v", readyCalls, readyEarly)
 	}
 	if control.early > 0 {
 		t.Errorf("%d helper(s) ran before the old daemon stopped", control.early)
