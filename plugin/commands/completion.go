@@ -19,10 +19,10 @@ import (
 )
 
 // Shell completion. The docker CLI completes a plugin's words by running
-// it as `docker-userns __complete userns ...` (docker/cli cmd/docker
-// plugin completion, cli-plugins/plugin newPluginCommand), whose
-// framework turns file completion off unless a completion asks for it
-// (ShellCompDirectiveDefault). The framework's PersistentPreRunE has
+// it as `docker-userns __complete userns ...` (docker/cli
+// cli-plugins/manager/cobra.go AddPluginCommandStubs), whose framework
+// turns file completion off unless a completion asks for it
+// (ShellCompDirectiveDefault; cli-plugins/plugin newPluginCommand). The framework's PersistentPreRunE has
 // initialised the docker CLI by then; ours (the sweep) does not run.
 
 // addFlagCompletions gives each flag of every command under root its
