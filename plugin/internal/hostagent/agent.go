@@ -25,6 +25,10 @@ const journalLag = 2 * time.Second
 // leftoverTimeout bounds the wait for the client to remove its helper.
 const leftoverTimeout = 30 * time.Second
 
+// leftoverPoll is how often the agent asks the daemon whether the helper
+// is gone: the restart waits for it, through the daemon on every enable.
+const leftoverPoll = 25 * time.Millisecond
+
 // agent runs one armed change on the host.
 type agent struct {
 	root hostfs.Root
@@ -187,7 +191,7 @@ func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string
 			a.gone = left
 			return ""
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(leftoverPoll)
 	}
 	return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
 }
