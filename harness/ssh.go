@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -141,9 +142,11 @@ func SSHPasswordOnly() SSHHostOption {
 }
 
 // AddHost makes d reachable as the ssh host name (ssh name, URL(name)):
-// it copies the server side into d with a host key of its own, adds
-// SSHUser (uid 2000, group docker) and sshd's privilege separation user,
-// and adds name to the client's ssh_config and known_hosts.
+// it copies the server side into d with a host key and an sshd_config of
+// name's own (in /opt/userns-ssh/hosts/NAME: one container may serve
+// several names, say one with SSHPasswordOnly), adds SSHUser (uid 2000,
+// group docker) and sshd's privilege separation user, and adds name to the
+// client's ssh_config and known_hosts.
 func (s *SSH) AddHost(ctx context.Context, name string, d *DinD, opts ...SSHHostOption) error {
 	var h sshHost
 	for _, o := range opts {
@@ -152,14 +155,14 @@ func (s *SSH) AddHost(ctx context.Context, name string, d *DinD, opts ...SSHHost
 	if d == nil || d.Container == nil {
 		return fmt.Errorf("add ssh host %s: %w", name, errNotRunning)
 	}
-	if strings.ContainsAny(name, " \t\n*?!") {
-		return fmt.Errorf("add ssh host %s: a host name holds no blanks or patterns", name)
+	if !sshHostName.MatchString(name) {
+		return fmt.Errorf("add ssh host %q: want letters, digits, '.', '-' or '_'", name)
 	}
 	hostKey := s.path("host_" + name)
 	if err := keygen(ctx, hostKey); err != nil {
 		return fmt.Errorf("add ssh host %s: %w", name, err)
 	}
-	archive, err := s.hostArchive(hostKey, h)
+	archive, err := s.hostArchive(name, hostKey, h)
 	if err != nil {
 		return fmt.Errorf("add ssh host %s: %w", name, err)
 	}
@@ -191,8 +194,8 @@ usermod -p '*' ` + SSHUser // '!' (useradd's) is a locked account to sshd
   UserKnownHostsFile %s
   StrictHostKeyChecking yes
   BatchMode yes
-  ProxyCommand %s --host %s exec -i %s %s/sshd-inetd
-`, name, SSHUser, s.path("id_ed25519"), s.path("known_hosts"), docker, api.DaemonHost(), d.GetContainerID(), sshHostDir)
+  ProxyCommand %s --host %s exec -i %s %s/sshd-inetd %s
+`, name, SSHUser, s.path("id_ed25519"), s.path("known_hosts"), docker, api.DaemonHost(), d.GetContainerID(), sshHostDir, name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := appendFile(s.path("ssh_config"), entry); err != nil {
@@ -224,9 +227,9 @@ func (d *DinD) SSHDLog(ctx context.Context) string {
 	return string(out)
 }
 
-// hostArchive is the server side for one host: the shared part, its host
-// key, its sshd_config and authorized_keys.
-func (s *SSH) hostArchive(hostKey string, h sshHost) ([]byte, error) {
+// hostArchive is the server side for one host name: the shared part, its
+// host key, its sshd_config and authorized_keys.
+func (s *SSH) hostArchive(name, hostKey string, h sshHost) ([]byte, error) {
 	key, err := os.ReadFile(hostKey)
 	if err != nil {
 		return nil, err
@@ -240,17 +243,18 @@ func (s *SSH) hostArchive(hostKey string, h sshHost) ([]byte, error) {
 		password, authorized = "yes", nil
 	}
 	// StrictModes no: the files are root's, in a directory of ours.
+	dir := sshHostDir + "/hosts/" + name
 	config := fmt.Sprintf(`HostKey %[1]s/host_key
 AuthorizedKeysFile %[1]s/authorized_keys
 StrictModes no
 UsePAM no
 PasswordAuthentication %[2]s
 KbdInteractiveAuthentication no
-`, sshHostDir, password)
+`, dir, password)
 	return tarOf(append(slices.Clip(s.server),
-		tarFile{sshHostDir + "/host_key", key, 0o600},
-		tarFile{sshHostDir + "/sshd_config", []byte(config), 0o644},
-		tarFile{sshHostDir + "/authorized_keys", authorized, 0o644},
+		tarFile{dir + "/host_key", key, 0o600},
+		tarFile{dir + "/sshd_config", []byte(config), 0o644},
+		tarFile{dir + "/authorized_keys", authorized, 0o644},
 	))
 }
 
@@ -303,10 +307,11 @@ func readServer() ([]tarFile, error) {
 	// /run/sshd is sshd's privilege separation directory; /run is a tmpfs
 	// in the systemd flavour, so it is made at each connection.
 	inetd := fmt.Sprintf(`#!/bin/sh
-# One ssh connection on stdin/stdout (sshd -i), on sshd's own loader and
-# libraries; the login shell and what it runs are the host's.
+# sshd-inetd NAME: one ssh connection on stdin/stdout (sshd -i) for the
+# host name NAME, on sshd's own loader and libraries; the login shell and
+# what it runs are the host's.
 mkdir -p /run/sshd
-exec %[1]s/lib/%[2]s --library-path %[1]s/lib %[1]s/sshd -i -f %[1]s/sshd_config -E %[3]s
+exec %[1]s/lib/%[2]s --library-path %[1]s/lib %[1]s/sshd -i -f %[1]s/hosts/"$1"/sshd_config -E %[3]s
 `, sshHostDir, filepath.Base(loader), SSHDLog)
 	return append(files, tarFile{sshHostDir + "/sshd-inetd", []byte(inetd), 0o755}), nil
 }
@@ -361,6 +366,10 @@ func tarOf(files []tarFile) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// sshHostName is what AddHost takes as a host name: it goes into a path
+// and a Host line.
+var sshHostName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 func keygen(ctx context.Context, path string) error {
 	cmd := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "docker-userns-test", "-f", path)

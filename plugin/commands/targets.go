@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/docker/cli/cli/command"
 	cliflags "github.com/docker/cli/cli/flags"
@@ -16,6 +18,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostident"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
 )
 
 // Where a command's host part runs (--via).
@@ -73,6 +76,9 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 	if len(opts.contexts) == 0 {
 		t := target{cli: dockerCLI}
 		t.local = isLocal(dockerCLI, root, opts.via)
+		if err := reachAll([]target{t}); err != nil {
+			return nil, err
+		}
 		return []target{t}, nil
 	}
 	if err := fleet.CheckHosts(opts.contexts); err != nil {
@@ -94,6 +100,9 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 		}
 		ts = append(ts, target{name: name, cli: c, local: isLocal(c, root, opts.via)})
 	}
+	if err := reachAll(ts); err != nil {
+		return nil, err
+	}
 	// Two contexts that lead to one daemon are one host.
 	daemons := make([]hostident.Named, len(ts))
 	for i, t := range ts {
@@ -103,6 +112,40 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 		return nil, err
 	}
 	return ts, nil
+}
+
+// reachTimeout bounds the first answer of a daemon reached over ssh (ssh's
+// own ConnectTimeout, set by the docker CLI, is 30 s).
+const reachTimeout = 60 * time.Second
+
+// reachAll asks every target reached over ssh, at once, whether its daemon
+// answers, so that a host whose ssh fails is named in one line (no docker
+// CLI there, a password asked for: sshreach) before any host is touched,
+// instead of a wrapped connection error from the middle of a change. The
+// answer's connection stays with the target's client.
+func reachAll(ts []target) error {
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+			defer cancel()
+			if err := sshreach.Check(ctx, t.cli.Client(), t.cli.DockerEndpoint().Host); err != nil {
+				errs[i] = fmt.Errorf("context %s: %w", t.contextName(), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// contextName is the target's Docker context: its --context, else the
+// CLI's current one.
+func (t target) contextName() string {
+	if t.name != "" {
+		return t.name
+	}
+	return t.cli.CurrentContext()
 }
 
 func isLocal(c command.Cli, root string, via string) bool {

@@ -1,0 +1,94 @@
+package sshreach
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeSSH puts an `ssh` first on the PATH that records its arguments in
+// args and then runs script.
+func fakeSSH(t *testing.T, script string) (args string) {
+	t.Helper()
+	dir := t.TempDir()
+	args = filepath.Join(dir, "args")
+	body := "#!/bin/sh\nprintf '%s\\n' \"$@\" >" + args + "\ncat >/dev/null\n" + script + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return args
+}
+
+func TestDiagnoseNamesTheCauseInOneLine(t *testing.T) {
+	cases := []struct {
+		name, script string
+		want         []string
+	}{
+		{"no docker CLI on the host", `echo "sh: 1: docker: not found" >&2; exit 127`,
+			[]string{"ssh deploy@h1: no docker CLI there", `"sh: 1: docker: not found"`, "docker system dial-stdio"}},
+		{"a docker CLI without dial-stdio", `echo "docker: 'system dial-stdio' is not a docker command." >&2; exit 1`,
+			[]string{`has no "docker system dial-stdio"`, "18.09"}},
+		{"a password asked for", `echo "ssh_askpass: exec(/usr/bin/ssh-askpass): No such file or directory" >&2; echo "deploy@h1: Permission denied (publickey,password)." >&2; exit 255`,
+			[]string{"ssh deploy@h1 asks for a password", "Permission denied (publickey,password)", "key"}},
+		{"no key taken", `echo "deploy@h1: Permission denied (publickey)." >&2; exit 255`,
+			[]string{"took none of the keys", "authorized_keys"}},
+		{"an unknown host key", `echo "Host key verification failed." >&2; exit 255`,
+			[]string{"known_hosts", `"ssh deploy@h1"`}},
+		{"anything else", `echo "ssh: connect to host h1 port 22: Connection refused" >&2; exit 255`,
+			[]string{"ssh deploy@h1 failed (exit 255): ssh: connect to host h1 port 22: Connection refused"}},
+		{"works the second time", `printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK'`,
+			[]string{"did not answer at first (error during connect: write |1: broken pipe)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fakeSSH(t, c.script)
+			err := Diagnose(context.Background(), "ssh://deploy@h1", errors.New("error during connect:\n write |1: broken pipe"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("more than one line: %q", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestDiagnoseRunsTheDockerCLIsCommand: the same ssh command as the docker
+// CLI's connection helper, plus BatchMode; a path in the URL is the far
+// side's socket.
+func TestDiagnoseRunsTheDockerCLIsCommand(t *testing.T) {
+	for host, want := range map[string]string{
+		"ssh://deploy@h1":                         "-l deploy -o ConnectTimeout=30 -o BatchMode=yes -T -- h1 docker system dial-stdio",
+		"ssh://h2:2222/run/user/1000/docker.sock": "-p 2222 -o ConnectTimeout=30 -o BatchMode=yes -T -- h2 docker '--host=unix:///run/user/1000/docker.sock' system dial-stdio", // quoted by docker/cli's ssh.Spec
+	} {
+		args := fakeSSH(t, "exit 255")
+		err := Diagnose(context.Background(), host, errors.New("ping failed"))
+		got, rerr := os.ReadFile(args)
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		if s := strings.Join(strings.Fields(string(got)), " "); s != want {
+			t.Errorf("%s: ssh %s\nwant ssh %s", host, s, want)
+		}
+		if err == nil || !strings.Contains(err.Error(), "said nothing") {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+}
+
+func TestOnlySSHIsChecked(t *testing.T) {
+	for _, host := range []string{"unix:///var/run/docker.sock", "tcp://docker:2375", ""} {
+		if err := Check(context.Background(), nil, host); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+}
