@@ -92,6 +92,9 @@ func writeStatus(w io.Writer, st remap.Status) error {
 			fmt.Fprintf(tw, "Container root:\t%s\n", st.Root)
 		}
 	}
+	for _, r := range st.LeftBehind {
+		fmt.Fprintf(tw, "Other data root:\t%s (out of the daemon's view)\n", r)
+	}
 	for _, warning := range st.Warnings {
 		fmt.Fprintf(tw, "WARNING:\t%s\n", warning)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/volume"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 )
 
@@ -224,5 +225,35 @@ func TestNormalTag(t *testing.T) {
 		if got := normalTag(in); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestLeftBehindCountsTheRootsNotInUse(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(p string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{
+		"var/lib/docker/image/overlay2/imagedb/content/sha256/aaa", "var/lib/docker/image/overlay2/imagedb/content/sha256/bbb",
+		"var/lib/docker/containers/c1", "var/lib/docker/volumes/data/_data", "var/lib/docker/volumes/metadata.db",
+		"var/lib/docker/999.999/image/overlay2/imagedb/content/sha256/aaa", "var/lib/docker/999.999/volumes/data/_data",
+		"var/lib/docker/1000.1000/volumes", "var/lib/docker/1.x/containers/c",
+	} {
+		mk(p)
+	}
+	root, err := hostfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := LeftBehind(root, "/var/lib/docker/999.999", true)
+	if len(got) != 1 || got[0].String() != "/var/lib/docker: 2 images, 1 containers, 1 volumes" {
+		t.Errorf("remapped: %v", got)
+	}
+	got = LeftBehind(root, "/var/lib/docker", false)
+	if len(got) != 1 || got[0].String() != "/var/lib/docker/999.999: 1 images, 0 containers, 1 volumes" {
+		t.Errorf("unremapped: %v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerdflags"
@@ -113,6 +114,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 	daemonFinding(state, err, add)
 	if err == nil {
 		dataRootCheck(root, state.DataRoot, state.Remapped, add)
+		leftBehindCheck(root, state, add)
 		if cfgErr == nil {
 			imageStoreCheck(state, cfg, setting != "", add)
 		}
@@ -258,4 +260,22 @@ func blockedParents(root hostfs.Root, dataRoot string, remapped bool) (base stri
 		}
 	}
 	return base, blocked
+}
+
+// leftBehindCheck reminds of the data roots the daemon no longer uses:
+// their images and volumes are on disk, out of the daemon's view.
+func leftBehindCheck(root hostfs.Root, state daemon.State, add func(check, verdict, detail, fix string)) {
+	roots := carry.LeftBehind(root, state.DataRoot, state.Remapped)
+	if len(roots) == 0 {
+		return
+	}
+	var parts []string
+	for _, r := range roots {
+		parts = append(parts, r.String())
+	}
+	back := "disable"
+	if !state.Remapped {
+		back = "enable"
+	}
+	add("other data roots", Pass, fmt.Sprintf("out of the daemon's view, on disk: %s (`docker userns %s --keep-images --keep-volumes` carries what the daemon holds now across; the next switch shows the other root again)", strings.Join(parts, "; "), back), "")
 }

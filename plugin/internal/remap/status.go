@@ -7,6 +7,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
@@ -38,6 +39,9 @@ type Status struct {
 	// HostUserns lists running containers started with --userns=host, which
 	// bypass remapping.
 	HostUserns []string `json:"hostUsernsContainers,omitempty"`
+	// LeftBehind are the data roots the daemon does not use that hold
+	// images, containers or volumes (the one before the last switch).
+	LeftBehind []carry.RootContent `json:"leftBehind,omitempty"`
 }
 
 // ReadStatus gathers the status; a daemon that does not answer is reported
@@ -52,6 +56,7 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 		st.DaemonError = err.Error()
 	} else {
 		st.Daemon = &state
+		st.LeftBehind = carry.LeftBehind(root, state.DataRoot, state.Remapped)
 		if st.HostUserns, err = HostUsernsContainers(ctx, api); err != nil {
 			st.Warnings = append(st.Warnings, err.Error())
 		}

@@ -1,0 +1,74 @@
+package carry
+
+import (
+	"fmt"
+	"path"
+	"slices"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+)
+
+// RootContent is what a data root the daemon does not use holds, counted
+// from its directories (read only; no sizes: walking a data root is slow).
+type RootContent struct {
+	Path       string `json:"path"`
+	Images     int    `json:"images"`
+	Containers int    `json:"containers"`
+	Volumes    int    `json:"volumes"`
+}
+
+func (c RootContent) String() string {
+	return fmt.Sprintf("%s: %d images, %d containers, %d volumes", c.Path, c.Images, c.Containers, c.Volumes)
+}
+
+// LeftBehind lists the data roots beside dataRoot, the one in use, that
+// hold anything: the unremapped root when remapped (its parent), and the
+// <uid>.<gid> roots of other maps. Roots this process may not read (a
+// status as a member of group docker) are not listed.
+func LeftBehind(root hostfs.Root, dataRoot string, remapped bool) []RootContent {
+	base := dataRoot
+	if remapped {
+		base = path.Dir(dataRoot)
+	}
+	candidates := glob(root, path.Join(base, "[0-9]*.[0-9]*"))
+	if remapped {
+		candidates = append([]string{base}, candidates...)
+	}
+	var out []RootContent
+	for _, dir := range candidates {
+		if dir == dataRoot || !isRoot(dir, base) {
+			continue
+		}
+		c := RootContent{Path: dir, Containers: len(glob(root, path.Join(dir, "containers/*")))}
+		// One image store per graph driver (image/overlay2, image/vfs).
+		for _, store := range glob(root, path.Join(dir, "image/*")) {
+			c.Images += len(glob(root, path.Join(store, "imagedb/content/sha256/*")))
+		}
+		for _, v := range glob(root, path.Join(dir, "volumes/*")) {
+			if root.Exists(path.Join(v, "_data")) {
+				c.Volumes++
+			}
+		}
+		if c.Images+c.Containers+c.Volumes > 0 {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b RootContent) int { return len(a.Path) - len(b.Path) })
+	return out
+}
+
+// isRoot is true for base itself and its <uid>.<gid> children.
+func isRoot(dir, base string) bool {
+	if dir == base {
+		return true
+	}
+	var uid, gid uint32
+	n, err := fmt.Sscanf(path.Base(dir), "%d.%d", &uid, &gid)
+	return err == nil && n == 2 && path.Base(dir) == fmt.Sprintf("%d.%d", uid, gid)
+}
+
+// glob is root.Glob with nothing for what cannot be read.
+func glob(root hostfs.Root, pattern string) []string {
+	m, _ := root.Glob(pattern)
+	return m
+}
