@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,46 +14,52 @@ import (
 	"github.com/docker-userns/docker-userns/harness"
 )
 
-// The benchmarks below start a DinD host and time commands inside it with
-// the shell's clock, so `docker exec` round trips stay out of the figures.
-// `make bench` runs them with -run '^$' -bench ... -benchtime 5x; each loop
-// iteration is one sample and the reported metrics are medians.
+// The benchmarks below start DinD hosts and time commands in them with the
+// shell's clock, so `docker exec` round trips stay out of the figures, or
+// from here for commands that go through the daemon. `make bench` runs them
+// with -run '^$' -bench ... -benchtime Nx; each loop iteration is one
+// sample of every figure the benchmark reports, and the reported metrics
+// are medians. Nothing here asserts a time: the machine is shared, and only
+// a ratio of two medians taken in the same run means something.
 
-// benchHost starts a DinD host of USERNS_BENCH_VERSION (default 20.10) with
-// the plugin built from this tree and the CI user agent.
-func benchHost(b *testing.B) *harness.DinD {
+// benchImage is the DinD image of USERNS_BENCH_VERSION (default 20.10) in
+// the flavour asked.
+func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 	b.Helper()
-	v := benchVersion(b)
+	name := os.Getenv("USERNS_BENCH_VERSION")
+	if name == "" {
+		name = "20.10"
+	}
+	if flavour == harness.Systemd {
+		name += "-systemd"
+	}
+	img, ok := harness.ImageByName(name)
+	if !ok {
+		b.Fatalf("start bench host: no harness image %q", name)
+	}
+	return img
+}
+
+// benchHost starts a DinD host of img with the plugin built from this tree
+// and the CI user agent.
+func benchHost(b *testing.B, img harness.Image) *harness.DinD {
+	b.Helper()
 	bin := filepath.Join(b.TempDir(), "docker-userns")
 	if err := harness.BuildPlugin(bin); err != nil {
 		b.Fatal(err)
 	}
-	d := harness.Start(b, v.Image, harness.WithPlugin(bin))
+	d := harness.Start(b, img.Ref, harness.WithPlugin(bin))
 	if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
 		b.Fatal(err)
 	}
 	return d
 }
 
-// benchVersion is the harness version of USERNS_BENCH_VERSION (default 20.10).
-func benchVersion(b *testing.B) harness.Version {
-	b.Helper()
-	name := os.Getenv("USERNS_BENCH_VERSION")
-	if name == "" {
-		name = "20.10"
-	}
-	v, ok := harness.VersionByName(name)
-	if !ok {
-		b.Fatalf("start bench host: no harness version %q", name)
-	}
-	return v
-}
-
 // timed runs script in the container between two reads of the clock and
 // returns the time between them.
 func timed(b *testing.B, d *harness.DinD, script string) time.Duration {
 	b.Helper()
-	out, err := d.ExecOK(b.Context(), "sh", "-c", `s=$(date +%s%N); { `+script+`; } >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))`)
+	out, err := d.ExecOK(b.Context(), "bash", "-c", `s=$(date +%s%N); { `+script+`; } >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s))`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,6 +68,14 @@ func timed(b *testing.B, d *harness.DinD, script string) time.Duration {
 		b.Fatalf("time %q: %v", script, err)
 	}
 	return time.Duration(ns)
+}
+
+// run runs script in the container, untimed.
+func run(b *testing.B, d *harness.DinD, script string) {
+	b.Helper()
+	if _, err := d.ExecOK(b.Context(), "bash", "-c", script); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -75,7 +90,39 @@ func median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// report gives the medians of what and its baseline in ms and their ratio.
+// figure is one row of `make bench`: samples of what is measured and of
+// its baseline, taken alternately in the same run, and the machine's load
+// while they were.
+type figure struct {
+	name      string
+	got, base []time.Duration
+	loads     []float64
+}
+
+// add records one sample of each side and the load after them.
+func (f *figure) add(got, base time.Duration) {
+	f.got = append(f.got, got)
+	f.base = append(f.base, base)
+	f.loads = append(f.loads, load1())
+}
+
+// report gives the medians in ms, the sample count and the median
+// one-minute load, each as NAME-UNIT metrics for scripts/bench.
+func (f *figure) report(b *testing.B) {
+	b.Helper()
+	b.ReportMetric(float64(median(f.got).Microseconds())/1000, f.name+"-ms")
+	b.ReportMetric(float64(median(f.base).Microseconds())/1000, f.name+"-base-ms")
+	b.ReportMetric(float64(len(f.got)), f.name+"-runs")
+	loads := slices.Clone(f.loads)
+	slices.Sort(loads)
+	if len(loads) > 0 {
+		b.ReportMetric(loads[len(loads)/2], f.name+"-load")
+	}
+	b.Logf("%s %v, baseline %v, loads %v", f.name, f.got, f.base, f.loads)
+}
+
+// report gives the medians of what and its baseline in ms and their ratio,
+// for a benchmark of one figure.
 func report(b *testing.B, what, base string, got, baseline []time.Duration) {
 	m, mb := median(got), median(baseline)
 	b.ReportMetric(float64(m.Microseconds())/1000, what+"-ms")
@@ -84,44 +131,85 @@ func report(b *testing.B, what, base string, got, baseline []time.Duration) {
 	b.Logf("%s %v, %s %v", what, got, base, baseline)
 }
 
-// bareRestart stops dockerd and waits for the entry script's next one to
-// answer, polling as often as the plugin does (100 ms).
-const bareRestart = `old=$(cat /var/run/docker.pid) && kill "$old" &&
-while [ -e /proc/"$old" ]; do sleep 0.1; done &&
-until docker info >/dev/null 2>&1; do sleep 0.1; done`
-
-// BenchmarkEnableVsRestart: `docker userns enable agent` end to end (plan,
-// writes, restart, verification) against a bare restart-to-ready of the
-// same daemon: how much of enable's wait is the daemon's own.
-func BenchmarkEnableVsRestart(b *testing.B) {
-	d := benchHost(b)
-	// The first enable creates the remapped data root; time the steady state.
-	timed(b, d, "docker userns enable agent && docker userns disable")
-	var enable, restart []time.Duration
-	for b.Loop() {
-		enable = append(enable, timed(b, d, "docker userns enable agent"))
-		b.StopTimer()
-		timed(b, d, "docker userns disable")
-		b.StartTimer()
-		restart = append(restart, timed(b, d, bareRestart))
+// load1 is the machine's one-minute load average.
+func load1() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
 	}
-	report(b, "enable", "restart", enable, restart)
+	v, err := strconv.ParseFloat(strings.Fields(string(raw))[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
-// BenchmarkStatusVsInfo: `docker userns status` against `docker info` on
-// the same remapped daemon: the plugin's start-up and host-file reading on
-// top of the one API call both make.
-func BenchmarkStatusVsInfo(b *testing.B) {
-	d := benchHost(b)
-	timed(b, d, "docker userns enable agent")
-	timed(b, d, "docker userns status && docker info") // warm the page cache
-	var status, info []time.Duration
-	for b.Loop() {
-		status = append(status, timed(b, d, "docker userns status"))
-		info = append(info, timed(b, d, "docker info"))
-	}
-	report(b, "status", "info", status, info)
+// The three files `enable agent` writes, which the hand-made change copies
+// in; saveFiles and restoreFiles keep and put back a copy under dir
+// (missing files stay missing).
+const remapFiles = "/etc/docker/daemon.json /etc/subuid /etc/subgid"
+
+func saveFiles(dir string) string {
+	return fmt.Sprintf(`rm -rf %[1]s && mkdir -p %[1]s && for f in %[2]s; do [ ! -e "$f" ] || cp -a --parents "$f" %[1]s; done`, dir, remapFiles)
 }
+
+func restoreFiles(dir string) string {
+	return fmt.Sprintf(`rm -f %s && cp -a %s/. /`, remapFiles, dir)
+}
+
+// restartByHand restarts the daemon as an operator would: under systemd
+// `systemctl restart docker`; supervised, terminate dockerd and wait for
+// its supervisor's next one.
+func restartByHand(flavour harness.Flavour) string {
+	if flavour == harness.Systemd {
+		return `systemctl restart docker`
+	}
+	return `old=$(cat /var/run/docker.pid) && kill "$old" && while [ -e /proc/"$old" ]; do sleep 0.1; done`
+}
+
+// untilRemapped and untilUnremapped wait, polling every 100 ms, for a
+// daemon that answers remapped, or not.
+const (
+	untilRemapped   = `until docker info --format '{{json .SecurityOptions}}' 2>/dev/null | grep -q name=userns; do sleep 0.1; done`
+	untilUnremapped = `until o=$(docker info --format '{{json .SecurityOptions}}' 2>/dev/null) && ! echo "$o" | grep -q name=userns; do sleep 0.1; done`
+)
+
+// benchEnableByHand: `docker userns enable agent` end to end against the
+// same change made by hand (the three files it writes copied in, the
+// daemon restarted, until a remapping daemon answers), both from the same
+// unremapped state and onto the same already initialised data root. With
+// status, `docker userns status` against `docker info` on the remapped
+// daemon.
+func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
+	d := benchHost(b, benchImage(b, flavour))
+	// The first enable creates the remapped data root and the ranges; what
+	// disable leaves is the state both sides start from.
+	run(b, d, "docker userns enable agent && "+saveFiles("/tmp/bench/byhand")+" && docker userns disable && "+saveFiles("/tmp/bench/before"))
+	run(b, d, "docker userns status && docker info") // warm the page cache
+	enable := &figure{name: "enable-" + string(flavour)}
+	status := &figure{name: "status"}
+	for b.Loop() {
+		e := timed(b, d, "docker userns enable agent")
+		if withStatus {
+			status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
+		}
+		run(b, d, "docker userns disable")
+		byHand := timed(b, d, restoreFiles("/tmp/bench/byhand")+" && "+restartByHand(flavour)+" && "+untilRemapped)
+		enable.add(e, byHand)
+		run(b, d, restoreFiles("/tmp/bench/before")+" && "+restartByHand(flavour)+" && "+untilUnremapped)
+	}
+	enable.report(b)
+	if withStatus {
+		status.report(b)
+	}
+}
+
+// BenchmarkEnableByHand is rows (a) and (f) on a supervised daemon.
+func BenchmarkEnableByHand(b *testing.B) { benchEnableByHand(b, harness.Supervised, true) }
+
+// BenchmarkEnableByHandSystemd is row (b): docker.service under systemd,
+// `systemctl restart docker` as the hand-made restart.
+func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.Systemd, false) }
 
 // wallTime runs the docker CLI of the test process and returns how long it took.
 func wallTime(b *testing.B, config string, args ...string) time.Duration {
@@ -136,17 +224,16 @@ func wallTime(b *testing.B, config string, args ...string) time.Duration {
 	return time.Since(start)
 }
 
-// benchFleet starts n hosts of USERNS_BENCH_VERSION with the plugin inside
-// (for the local baseline) and contexts h1..hn in a config dir.
+// benchFleet starts n hosts with the plugin inside (for the local
+// baseline) and contexts h1..hn in a config dir.
 func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	b.Helper()
-	v := benchVersion(b)
 	config := b.TempDir()
 	bin := filepath.Join(config, "cli-plugins", "docker-userns")
 	if err := harness.BuildPlugin(bin); err != nil {
 		b.Fatal(err)
 	}
-	hosts := harness.StartHosts(b, v.Image, n, harness.WithPlugin(bin))
+	hosts := harness.StartHosts(b, benchImage(b, harness.Supervised).Ref, n, harness.WithPlugin(bin))
 	for i, d := range hosts {
 		if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
 			b.Fatal(err)
@@ -158,31 +245,103 @@ func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	return hosts, config
 }
 
-// BenchmarkEnableThroughDaemon: `enable agent` through the daemon from
-// outside the host (helper container, host agent, confirm) against the
-// same enable run on the host itself.
-func BenchmarkEnableThroughDaemon(b *testing.B) {
-	hosts, config := benchFleet(b, 1)
-	var via, local []time.Duration
-	for b.Loop() {
-		via = append(via, wallTime(b, config, "--context", "h1", "userns", "enable", "agent"))
-		wallTime(b, config, "--context", "h1", "userns", "disable")
-		local = append(local, timed(b, hosts[0], "docker userns enable agent"))
-		timed(b, hosts[0], "docker userns disable")
+// benchHosts is BENCH_HOSTS, the size of the large rollout (default 10).
+func benchHosts(b *testing.B) int {
+	n := 10
+	if s := os.Getenv("BENCH_HOSTS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 4 {
+			b.Fatalf("BENCH_HOSTS=%q: want a number of hosts, at least 4", s)
+		}
 	}
-	report(b, "through-daemon", "local", via, local)
+	return n
 }
 
-// BenchmarkFleetRollout3: `enable agent` over three hosts (canary, then the
-// other two at once) against one host through the daemon.
-func BenchmarkFleetRollout3(b *testing.B) {
-	_, config := benchFleet(b, 3)
-	var fleet, single []time.Duration
-	for b.Loop() {
-		fleet = append(fleet, wallTime(b, config, "userns", "enable", "--context", "h1", "--context", "h2", "--context", "h3", "--parallel", "2", "agent"))
-		wallTime(b, config, "userns", "disable", "--context", "h1", "--context", "h2", "--context", "h3", "--parallel", "3")
-		single = append(single, wallTime(b, config, "--context", "h1", "userns", "enable", "agent"))
-		wallTime(b, config, "--context", "h1", "userns", "disable")
+// contexts is --context h1 ... --context hn.
+func contexts(n int) []string {
+	var args []string
+	for i := 1; i <= n; i++ {
+		args = append(args, "--context", "h"+strconv.Itoa(i))
 	}
-	report(b, "fleet-of-3", "one-host", fleet, single)
+	return args
+}
+
+// BenchmarkThroughTheDaemon is rows (c), (d) and (e) on one set of hosts:
+// enable through the daemon against the same enable run on the host; three
+// hosts (canary, then two at once) against one host through the daemon;
+// BENCH_HOSTS hosts (canary 1, parallel 4) against their floor, the canary
+// and ceil((n-1)/4) batches, each taking one host's time through the
+// daemon, measured in the same iteration.
+func BenchmarkThroughTheDaemon(b *testing.B) {
+	n := benchHosts(b)
+	hosts, config := benchFleet(b, n)
+	fleet := func(k int, action string, more ...string) time.Duration {
+		args := append(append([]string{"userns", action}, contexts(k)...), more...)
+		if action == "enable" {
+			args = append(args, "agent")
+		}
+		return wallTime(b, config, args...)
+	}
+	via := &figure{name: "through-daemon"}
+	three := &figure{name: "fleet-3"}
+	many := &figure{name: "fleet-" + strconv.Itoa(n)}
+	batches := 1 + (n-1+3)/4
+	for b.Loop() {
+		one := wallTime(b, config, "--context", "h1", "userns", "enable", "agent")
+		wallTime(b, config, "--context", "h1", "userns", "disable")
+		via.add(one, timed(b, hosts[0], "docker userns enable agent"))
+		run(b, hosts[0], "docker userns disable")
+		three.add(fleet(3, "enable", "--parallel", "2"), one)
+		fleet(3, "disable", "--parallel", "3")
+		many.add(fleet(n, "enable", "--canary", "1", "--parallel", "4"), time.Duration(batches)*one)
+		fleet(n, "disable", "--parallel", strconv.Itoa(n))
+	}
+	via.report(b)
+	three.report(b)
+	many.report(b)
+	reportMemory(b, hosts)
+}
+
+// reportMemory gives the memory of one DinD host (the median over hosts,
+// as `docker stats` counts it) after the rollouts, in MiB: what says how
+// many hosts fit beside the other work of the machine.
+func reportMemory(b *testing.B, hosts []*harness.DinD) {
+	b.Helper()
+	args := []string{"stats", "--no-stream", "--format", "{{.MemUsage}}"}
+	for _, d := range hosts {
+		args = append(args, d.GetContainerID())
+	}
+	out, err := exec.Command("docker", args...).Output()
+	if err != nil {
+		b.Fatalf("docker stats: %v", err)
+	}
+	var mibs []float64
+	for line := range strings.Lines(string(out)) {
+		used, _, _ := strings.Cut(line, " / ")
+		mib, err := mebibytes(strings.TrimSpace(used))
+		if err != nil {
+			b.Fatalf("docker stats: %v", err)
+		}
+		mibs = append(mibs, mib)
+	}
+	slices.Sort(mibs)
+	b.ReportMetric(mibs[len(mibs)/2], "host-MiB")
+	b.ReportMetric(mibs[len(mibs)-1], "host-max-MiB")
+}
+
+// mebibytes reads a size as docker stats prints it ("41.57MiB", "1.2GiB").
+func mebibytes(s string) (float64, error) {
+	for _, u := range []struct {
+		suffix string
+		mib    float64
+	}{{"GiB", 1024}, {"MiB", 1}, {"KiB", 1.0 / 1024}, {"B", 1.0 / (1 << 20)}} {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return 0, fmt.Errorf("size %q: %w", s, err)
+			}
+			return v * u.mib, nil
+		}
+	}
+	return 0, fmt.Errorf("size %q: unknown unit", s)
 }
