@@ -138,7 +138,7 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 		img.needed = s.Needed()
 		img.holder = fmt.Sprintf("highest uid %d, gid %d", s.MaxUID, s.MaxGID)
 		if len(s.Holders) > 0 {
-			img.holder += ": " + s.Holders[0].Path
+			img.holder += ": /" + s.Holders[0].Path
 		}
 	}
 	return nil
