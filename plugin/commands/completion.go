@@ -38,9 +38,9 @@ func addFlagCompletions(root *cobra.Command, dockerCLI command.Cli, global *glob
 		"size":     completion.FromList("auto"),
 		"context":  completeContexts(dockerCLI),
 		"platform": completion.Platforms(),
-		// --for-image is a list: every image may come again.
-		"for-image": completion.ImageNames(dockerCLI, -1),
-		"user":      completeUsers(dockerCLI, global, false, -1),
+		// Lists of the daemon's images (--keep-images=IMAGE,...).
+		"for-image": completion.ImageNames(dockerCLI, -1), "keep-images": completion.ImageNames(dockerCLI, -1),
+		"user": completeUsers(dockerCLI, global, false, -1),
 		// Paths: the shell's own file completion.
 		"root": completion.FileNames(), "pidfile": completion.FileNames(), "daemon-socket": completion.FileNames(),
 		"junit": completion.FileNames(), "tmpdir": completion.FileNames(),

@@ -8,9 +8,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"text/template/parse"
 	"unicode"
 
 	"github.com/docker/cli/cli/command/formatter"
+	"github.com/docker/cli/templates"
 	"github.com/spf13/pflag"
 )
 
@@ -40,6 +42,9 @@ func writeFormatted(out io.Writer, format string, value any, table func(io.Write
 	}
 	items, header, err := formatItems(value)
 	if err != nil {
+		return err
+	}
+	if err := checkTemplateFields(format, header.Header.(formatHeader)); err != nil {
 		return err
 	}
 	fctx := formatter.Context{Output: out, Format: formatter.Format(format)}
@@ -98,7 +103,7 @@ func (it formatItem) MarshalJSON() ([]byte, error) {
 
 // formatItems turns value into the items writeFormatted prints and the
 // header their type gives.
-func formatItems(value any) ([]formatter.SubContext, formatter.SubContext, error) {
+func formatItems(value any) ([]formatter.SubContext, *formatter.HeaderContext, error) {
 	v := reflect.ValueOf(value)
 	var elems []reflect.Value
 	typ := v.Type()
@@ -193,7 +198,104 @@ func newFormatHeader(t reflect.Type, title string, outer []reflect.Type) formatH
 			}
 		}
 	}
+	if len(outer) > 1 {
+		// A nested value is itself: its methods answer too ({{.Started.Unix}}).
+		ptr := reflect.PointerTo(t)
+		for i := range ptr.NumMethod() {
+			if name := ptr.Method(i).Name; h[name] == nil {
+				h[name] = columnTitle(name)
+			}
+		}
+	}
 	return h
+}
+
+// checkTemplateFields refuses a template that names a field the items do
+// not have, as docker does ("can't evaluate field"): over a formatItem,
+// a map, text/template would print "<no value>" for it. Fields are
+// checked as deep as the items' structs go, where the dot is an item (not
+// inside range or with). A template that does not parse is left to
+// formatter.Context.Write, which says so in docker's words.
+func checkTemplateFields(format string, header formatHeader) error {
+	tmpl, err := templates.Parse(strings.TrimPrefix(format, formatter.TableFormatKey))
+	if err != nil || tmpl.Tree == nil {
+		return nil
+	}
+	var bad []string
+	var walkPipe func(*parse.PipeNode)
+	var walk func(parse.Node)
+	walkPipe = func(p *parse.PipeNode) {
+		if p == nil {
+			return
+		}
+		for _, cmd := range p.Cmds {
+			for _, arg := range cmd.Args {
+				switch a := arg.(type) {
+				case *parse.FieldNode:
+					if missing := header.missing(a.Ident); missing != "" {
+						bad = append(bad, missing)
+					}
+				case *parse.PipeNode:
+					walkPipe(a)
+				}
+			}
+		}
+	}
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walkPipe(n.Pipe)
+		case *parse.IfNode:
+			walkPipe(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode: // the body's dot is an element
+			walkPipe(n.Pipe)
+			walk(n.ElseList)
+		case *parse.WithNode: // the body's dot is the value
+			walkPipe(n.Pipe)
+			walk(n.ElseList)
+		}
+	}
+	walk(tmpl.Tree.Root)
+	if len(bad) > 0 {
+		return fmt.Errorf("--format: can't evaluate field %s: no such field (an item has %s)", bad[0], strings.Join(header.names(), ", "))
+	}
+	return nil
+}
+
+// missing is the first part of the field path .A.B.C that h does not
+// have, spelled as far as it goes (".Daemon.Nope"); "" when h has it, or
+// when the path leaves the structs h knows (a map's keys, a method's).
+func (h formatHeader) missing(path []string) string {
+	for i, name := range path {
+		v, ok := h[name]
+		if !ok || name == "" {
+			return "." + strings.Join(path[:i+1], ".")
+		}
+		if h, ok = v.(formatHeader); !ok {
+			return ""
+		}
+	}
+	return ""
+}
+
+// names are the fields h has, sorted.
+func (h formatHeader) names() []string {
+	var names []string
+	for name := range h {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // columnTitle spells a Go field name as docker's table headers are spelled:

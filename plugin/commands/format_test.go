@@ -70,6 +70,36 @@ func TestWriteFormattedAsDocker(t *testing.T) {
 	}
 }
 
+// TestWriteFormattedRefusesUnknownFields: a field the items lack is an
+// error naming it, as docker's "can't evaluate field", not "<no value>";
+// fields under range and with, map keys and methods of nested values are
+// left to the template.
+func TestWriteFormattedRefusesUnknownFields(t *testing.T) {
+	status := remap.Status{Daemon: &daemon.State{Version: "26.1.5"}, Setting: "agent", UIDMap: ownerPlan().UID.Map}
+	for _, tc := range []struct {
+		format string
+		value  any
+		bad    string
+	}{
+		{"{{.Nope}}", fleetResults(), ".Nope"},
+		{`table {{.Host}}\t{{.Daemon}}`, fleetResults(), ".Daemon"},
+		{"{{.Daemon.Nope}}", status, ".Daemon.Nope"},
+		{"{{if .Daemon}}{{.Setting}} {{.Sett}}{{end}}", status, ".Sett"},
+		{"{{.Setting | printf \"%s %v\" .Nope}}", status, ".Nope"},
+		{"{{.Daemon.Version}} {{.UIDMap.Size}} {{json .Daemon}}", status, ""},
+		{"{{range .UIDRanges}}{{.Owner}}{{end}}{{with .Daemon}}{{.Version}}{{end}}", status, ""},
+		{"{{.Started.Unix}} {{len .Checks}}", livecheck.Report{Started: time.Unix(1, 0)}, ""},
+	} {
+		err := writeFormatted(&bytes.Buffer{}, tc.format, tc.value, nil)
+		switch {
+		case tc.bad == "" && err != nil:
+			t.Errorf("--format %q: %v", tc.format, err)
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), "can't evaluate field "+tc.bad+":")):
+			t.Errorf("--format %q: %v, want an error naming %s", tc.format, err, tc.bad)
+		}
+	}
+}
+
 func TestWriteFormattedRefusesABadTemplate(t *testing.T) {
 	err := writeFormatted(&bytes.Buffer{}, "{{.Host", fleetResults(), nil)
 	if err == nil || !strings.Contains(err.Error(), "template parsing error") {
