@@ -43,4 +43,10 @@
 // status and doctor (remap.ReadStatus, remap.Doctor) read the same
 // snapshot and the same idmap model; `docker userns test` is livecheck;
 // check-image is imagescan, sized by imagescan/imagefit and mapsize.
+// status, doctor and test share runReport (report.go): one host, or every
+// host of a fleet at once (fleet.Options.NoCanary). Through the daemon a
+// helper runs the same command with --root /host --format json; test's
+// temporary directories are then made on the host it mounts
+// (livecheck.Env.HostRoot), and when no helper runs, test checks from here
+// without the host's files (livecheck.Env.NoHostFiles: SKIP, incomplete).
 package main
