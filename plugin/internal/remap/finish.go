@@ -105,9 +105,10 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	if early != nil {
 		early.wait() // its probe container is gone before the agent's revert restarts the daemon
 	}
-	rec, err = c.awaitRevert(ctx, p.Token)
-	if err != nil {
-		return *out, fmt.Errorf("%s: %w", out.Action, err)
+	if !rec.Finished() { // else awaitRestart collected the agent's revert already
+		if rec, err = c.awaitRevert(ctx, p.Token); err != nil {
+			return *out, fmt.Errorf("%s: %w", out.Action, err)
+		}
 	}
 	out.Pending = nil
 	out.Result = Reverted
@@ -120,12 +121,13 @@ const restartAllowance = 30 * time.Second
 
 // awaitRestart waits until the host agent has restarted the daemon and the
 // new one answered (or the agent gave up on it), and returns the agent's
-// record. What tells is what changed, not an outage: under systemd socket
-// activation the API never goes down across a restart. On the host itself
-// that is the agent's own phase; through the daemon, where reading it
-// starts a helper container, the old daemon's end (its event stream), and
-// only then the phase. No helper runs while the old daemon may still be
-// stopped: its container would be stranded there.
+// record; a finished one (the agent reverted already) it has collected,
+// as awaitRevert would. What tells is what changed, not an outage: under
+// systemd socket activation the API never goes down across a restart. On
+// the host itself that is the agent's own phase; through the daemon, where
+// reading it starts a helper container, the old daemon's end (its event
+// stream), and only then the phase. No helper runs while the old daemon
+// may still be stopped: its container would be stranded there.
 //
 // ready is called once, when a daemon first answers after the old one was
 // seen gone (through the daemon only): the new one, or the old config's.
@@ -147,7 +149,7 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 		seen = waitDown(ctx, c.API, c.Timeout+restartAllowance)
 	}
 	if !seen {
-		rec, err := c.Control.Status(ctx, token)
+		rec, err := c.Control.Collect(ctx, token)
 		if err != nil {
 			return nil, fmt.Errorf("the daemon was never seen restarting, and the host agent does not answer: %w", err)
 		}
@@ -169,7 +171,11 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 			ready()
 			ready = nil
 		}
-		rec, err := c.Control.Status(ctx, token)
+		// Collect, not Status: a read, unless the agent has already
+		// reverted (a daemon that could not start), when it also takes
+		// the finished record, saving the helper round trip of
+		// awaitRevert (each one a helper container).
+		rec, err := c.Control.Collect(ctx, token)
 		if err != nil {
 			if isUnreachable(err) {
 				continue // the agent is restarting the daemon again, to revert
@@ -193,6 +199,9 @@ func (c ClientEnv) awaitPhase(ctx context.Context, local LocalControl, token str
 		rec, err := local.Status(ctx, token)
 		if err != nil {
 			return nil, fmt.Errorf("ask the host agent: %w", err)
+		}
+		if rec.Finished() {
+			return local.Collect(ctx, token)
 		}
 		if rec.Phase != hostagent.Armed && rec.Phase != hostagent.Restarting {
 			return rec, nil

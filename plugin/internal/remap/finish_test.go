@@ -108,24 +108,34 @@ func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 }
 
 // recordingControl is the agent reached through helper containers: it
-// notes whether a helper ran while the old daemon still ran (it would be
-// stranded by the restart).
+// counts the helpers that read the record, and notes whether one ran while
+// the old daemon still ran (it would be stranded by the restart).
 type recordingControl struct {
 	LocalControl
 	oldDaemonGone <-chan struct{}
 	mu            sync.Mutex
-	early         int
+	early, reads  int
 }
 
-func (r *recordingControl) Status(ctx context.Context, token string) (*hostagent.Record, error) {
+func (r *recordingControl) note() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads++
 	select {
 	case <-r.oldDaemonGone:
 	default:
-		r.mu.Lock()
 		r.early++
-		r.mu.Unlock()
 	}
+}
+
+func (r *recordingControl) Status(ctx context.Context, token string) (*hostagent.Record, error) {
+	r.note()
 	return r.LocalControl.Status(ctx, token)
+}
+
+func (r *recordingControl) Collect(ctx context.Context, token string) (*hostagent.Record, error) {
+	r.note()
+	return r.LocalControl.Collect(ctx, token)
 }
 
 // TestAwaitRestartUnderSocketActivationThroughDaemon: through the daemon
@@ -172,5 +182,40 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	}
 	if control.early > 0 {
 		t.Errorf("%d helper(s) ran before the old daemon stopped", control.early)
+	}
+}
+
+// TestAwaitRestartCollectsARevert: through the daemon, when the new daemon
+// could not start and the agent has already reverted by the time the old
+// config's daemon answers, the one helper that reads the phase also
+// collects the finished record; Finish needs no second helper (awaitRevert)
+// to report the revert.
+func TestAwaitRestartCollectsARevert(t *testing.T) {
+	root, token := armedRoot(t)
+	stop := make(chan struct{})
+	api := socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}, stop: stop}
+	watch := daemon.WatchRestart(context.Background(), api)
+	control := &recordingControl{LocalControl: LocalControl{Root: root}, oldDaemonGone: stop}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		setPhase(t, root, token, hostagent.Restarting)
+		setPhase(t, root, token, hostagent.Reverted)
+		close(stop)
+	}()
+	c := ClientEnv{API: api, Timeout: 2 * time.Second, Control: control, Restart: watch}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rec, err := c.awaitRestart(ctx, token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Finished() {
+		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Reverted)
+	}
+	if _, err := hostagent.Status(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
+		t.Errorf("the finished record is still on the host: %v", err)
+	}
+	if control.reads != 1 || control.early != 0 {
+		t.Errorf("%d helper(s) read the record (%d before the old daemon stopped), want 1", control.reads, control.early)
 	}
 }
