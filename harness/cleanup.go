@@ -2,10 +2,17 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
@@ -64,4 +71,144 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+const (
+	// labelOwner names the test process that made a container, as
+	// "HOST/PID/START" (START: the process's start time in clock ticks after
+	// boot, so a reused pid is not taken for the owner).
+	labelOwner = labelHarness + ".owner"
+	// socketDirPrefix starts the names of WithHostSocket's directories in
+	// harnessTempDir.
+	socketDirPrefix = "sock-"
+	// staleSocketDirAge is how old a socket dir that no container names
+	// must be before the sweep removes it: a Run of another process may be
+	// between making it and creating its container.
+	staleSocketDirAge = 10 * time.Minute
+)
+
+var (
+	ownerOnce  sync.Once
+	ownerValue string
+	sweepMu    sync.Mutex
+	swept      bool
+)
+
+// owner is this process's labelOwner value.
+func owner() string {
+	ownerOnce.Do(func() {
+		host, _ := os.Hostname()
+		ownerValue = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), processStart(os.Getpid()))
+	})
+	return ownerValue
+}
+
+// processStart is field 22 of /proc/PID/stat, the start time; "" when the
+// process is gone.
+func processStart(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return ""
+	}
+	f := strings.Fields(rest)
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// harnessTempDir is this user's directory for the harness's files (built
+// tools, host socket dirs), made on first use.
+func harnessTempDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("docker-userns-harness-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// sweepOnce runs sweepOrphans at the first Run of the process.
+func sweepOnce(ctx context.Context, api *client.Client) error {
+	sweepMu.Lock()
+	defer sweepMu.Unlock()
+	if swept {
+		return nil
+	}
+	removed, err := sweepOrphans(ctx, api)
+	if err != nil {
+		return err
+	}
+	swept = true
+	if len(removed) > 0 {
+		tclog.Printf("harness: removed %d container(s) left by test processes that are gone: %s", len(removed), strings.Join(removed, ", "))
+	}
+	return nil
+}
+
+// sweepOrphans removes what a killed test process left behind (Cleanup
+// never ran): the containers whose labelOwner names a process of this
+// machine that is gone, with their volumes and host socket dirs, and
+// socket dirs older than staleSocketDirAge that no container names.
+// Containers of running processes (other tests), of other machines and
+// those without the label are left alone. It returns the short ids removed.
+func sweepOrphans(ctx context.Context, api *client.Client) ([]string, error) {
+	list, err := api.ContainerList(ctx, client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", labelHarness),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sweep left containers: %w", err)
+	}
+	host, _ := os.Hostname()
+	named := map[string]bool{}
+	var removed []string
+	for _, c := range list.Items {
+		dir := c.Labels[labelSocketDir]
+		if !orphaned(c.Labels[labelOwner], host) {
+			named[dir] = true
+			continue
+		}
+		if _, err := api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return removed, fmt.Errorf("sweep left container %s: %w", short(c.ID), err)
+		}
+		removed = append(removed, short(c.ID))
+		if dir != "" {
+			_ = removeSocketDir(dir)
+		}
+	}
+	parent, err := harnessTempDir()
+	if err != nil {
+		return removed, fmt.Errorf("sweep left socket dirs: %w", err)
+	}
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		dir := filepath.Join(parent, e.Name())
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), socketDirPrefix) || named[dir] {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleSocketDirAge {
+			_ = removeSocketDir(dir)
+		}
+	}
+	return removed, nil
+}
+
+// orphaned tells whether the owner label value names a process of host
+// that is gone (its pid free, or taken by a process started later).
+func orphaned(label, host string) bool {
+	h, rest, ok := strings.Cut(label, "/")
+	if !ok || h != host {
+		return false
+	}
+	pidText, start, ok := strings.Cut(rest, "/")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil || pid <= 0 || start == "" {
+		return false
+	}
+	return processStart(pid) != start
 }

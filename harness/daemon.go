@@ -139,43 +139,71 @@ func (d *DinD) restartUnit(ctx context.Context, old int) error {
 	return nil
 }
 
-// waitDaemon polls until a dockerd whose pid is not notPID answers.
+// waitDaemon waits until a dockerd whose pid is not notPID answers, with
+// one command in the container (waitDaemonScript): polling from here would
+// cost a docker exec and a file copy every round, which on 2 cores slowed
+// the very daemon being waited for.
 func (d *DinD) waitDaemon(ctx context.Context, notPID int) (int, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DaemonTimeout)
 		defer cancel()
 	}
-	var last error
-	for {
-		pid, err := d.DaemonPID(ctx)
-		if err == nil && pid == notPID {
-			err = fmt.Errorf("dockerd pid %d still running", pid)
+	deadline, _ := ctx.Deadline()
+	secs := max(int(time.Until(deadline).Seconds()), 1)
+	res, err := d.Exec(ctx, "sh", "-c", waitDaemonScript, "sh", strconv.Itoa(notPID), strconv.Itoa(secs), string(d.Flavour()))
+	if err == nil && res.ExitCode == 0 {
+		pid, perr := strconv.Atoi(strings.TrimSpace(res.Stdout))
+		if perr == nil {
+			return pid, nil
 		}
-		if err == nil {
-			// Not `docker info --format`: the 26.1 CLI exits 0 with it
-			// when no daemon answers.
-			var out string
-			out, err = d.ExecOK(ctx, "docker", "version", "--format", "{{.Server.Version}}")
-			if err == nil && strings.TrimSpace(out) != "" {
-				return pid, nil
-			}
-			if err == nil {
-				err = fmt.Errorf("docker version printed no server version")
-			}
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			err := fmt.Errorf("wait for dockerd: %w (last: %v)", ctx.Err(), last)
-			if tail := d.daemonLogTail(context.WithoutCancel(ctx), 5); tail != "" {
-				err = fmt.Errorf("%w; %s ends: %s", err, d.DaemonLogName(), tail)
-			}
-			return 0, err
-		case <-time.After(daemonPollInterval):
-		}
+		err = fmt.Errorf("%q is not a pid", res.Stdout)
 	}
+	if err == nil {
+		err = fmt.Errorf("timed out after %ds (last: %s)", secs, strings.TrimSpace(res.Stderr))
+	}
+	err = fmt.Errorf("wait for dockerd: %w", err)
+	if tail := d.daemonLogTail(context.WithoutCancel(ctx), 5); tail != "" {
+		err = fmt.Errorf("%w; %s ends: %s", err, d.DaemonLogName(), tail)
+	}
+	return 0, err
 }
+
+// waitDaemonScript polls, inside the container, until a dockerd other than
+// pid $1 answers `docker version`, for at most $2 seconds; $3 is the
+// flavour. It prints that dockerd's pid, or, at the deadline, what it saw
+// last on stderr and exits 1. The pid comes from the pidfile, or from
+// docker.service's MainPID once systemd has booted (running, or degraded
+// when a unit failed). Not `docker info --format`: the 26.1 CLI exits 0
+// with it when no daemon answers.
+const waitDaemonScript = `old=$1 end=$(($(date +%s) + $2))
+while :; do
+	pid= last=
+	if [ "$3" = systemd ]; then
+		case $(systemctl is-system-running 2>/dev/null) in
+		running | degraded) pid=$(systemctl show --property=MainPID --value docker.service 2>/dev/null) ;;
+		*) last="systemd still booting" ;;
+		esac
+	else
+		pid=$(cat /var/run/docker.pid 2>/dev/null)
+	fi
+	case $pid in
+	'' | 0) last=${last:-"no dockerd running"} ;;
+	"$old") last="dockerd pid $pid still running" ;;
+	*)
+		if v=$(docker version --format '{{.Server.Version}}' 2>&1) && [ -n "$v" ]; then
+			echo "$pid"
+			exit 0
+		fi
+		last="docker version: $v"
+		;;
+	esac
+	if [ "$(date +%s)" -ge "$end" ]; then
+		echo "$last" >&2
+		exit 1
+	fi
+	sleep 0.1
+done`
 
 // DaemonLog returns everything the inner dockerd logged since the container
 // started: in the supervised flavour DaemonLogPath (with the entry script's

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +78,22 @@ type DinD struct {
 
 	mu          sync.Mutex
 	toolsCopied bool
+
+	agentOnce sync.Once
+	execAgent *execAgent
+	agentErr  error
+}
+
+// Terminate ends the exec agent's stream and removes the container (see
+// testcontainers.Container's Terminate).
+func (d *DinD) Terminate(ctx context.Context, opts ...testcontainers.TerminateOption) error {
+	d.mu.Lock()
+	a := d.execAgent
+	d.mu.Unlock()
+	if a != nil {
+		a.close()
+	}
+	return d.Container.Terminate(ctx, opts...)
 }
 
 // Run starts a DinD container from image (an Image's Ref, a Version's
@@ -83,12 +101,13 @@ type DinD struct {
 // flavour label says how: a supervised image's entry script runs dockerd;
 // a systemd image boots systemd (with a tmpfs on /run and /run/lock) and Run
 // waits until systemd has finished booting and docker.service answers.
-// Options are applied after the defaults, so the caller's win;
-// testcontainers.WithHostConfigModifier (v0.45.0) runs after the harness's
-// own modifier (capabilities, volume, tmpfs), so it can change what that
-// set rather than replace it. On error the
-// partly built container is returned too, for Cleanup. Tests mostly want
-// Start, which also registers Cleanup.
+// It is testcontainers.Run with the harness's defaults as options and
+// opts after them, so the caller's win; testcontainers.WithHostConfigModifier
+// (v0.45.0 chains modifiers: options.go) runs after the harness's own
+// (capabilities, volume, tmpfs), so it can change what that set rather than
+// replace it. The first Run of a process sweeps what killed test processes
+// left (sweepOrphans). On error the partly built container is returned too,
+// for Cleanup. Tests mostly want Start, which also registers Cleanup.
 func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*DinD, error) {
 	api, err := hostClient(ctx)
 	if err != nil {
@@ -113,47 +132,55 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 		return nil, fmt.Errorf("run dind: %w", err)
 	}
 
-	stopTimeout := 1 // seconds; the entry script exits well within it on TERM
-	ready := []string{"docker", "info"}
-	if flavour == Systemd {
-		ready = []string{"sh", "-c", systemdReadyScript}
-	}
-	req := testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image:  image,
-			Labels: map[string]string{labelHarness: "dind", labelFlavour: string(flavour)},
-			ConfigModifier: func(c *container.Config) {
-				c.StopTimeout = &stopTimeout
-				if flavour == Systemd {
-					// systemd's way to be asked to shut down; the
-					// images cannot carry it (docker import takes no
-					// STOPSIGNAL).
-					c.StopSignal = "SIGRTMIN+3"
-				}
-			},
-			HostConfigModifier: func(hc *container.HostConfig) {
-				hostConfig(hc, privileged, flavour)
-			},
-			WaitingFor: wait.ForExec(ready).
-				WithStartupTimeout(ReadyTimeout).
-				WithPollInterval(100 * time.Millisecond),
-		},
-		Started: true,
-	}
-	for _, opt := range opts {
-		if err := opt.Customize(&req); err != nil {
-			discardSocketDir(&req)
-			return nil, fmt.Errorf("run dind: %w", err)
-		}
+	if err := sweepOnce(ctx, api); err != nil {
+		return nil, fmt.Errorf("run dind: %w", err)
 	}
 
-	ctr, err := testcontainers.GenericContainer(ctx, req)
+	stopTimeout := 1 // seconds; the entry script exits well within it on TERM
+	// One exec that waits inside (waitDaemonScript): an exec every 100 ms
+	// cost the booting daemon a third of a core.
+	ready := []string{"sh", "-c", waitDaemonScript, "sh", "0", strconv.Itoa(int(ReadyTimeout.Seconds())), string(flavour)}
+	defaults := []testcontainers.ContainerCustomizer{
+		testcontainers.WithLabels(map[string]string{labelHarness: "dind", labelFlavour: string(flavour), labelOwner: owner()}),
+		testcontainers.WithConfigModifier(func(c *container.Config) {
+			c.StopTimeout = &stopTimeout
+			if flavour == Systemd {
+				// systemd's way to be asked to shut down; the images
+				// cannot carry it (docker import takes no STOPSIGNAL).
+				c.StopSignal = "SIGRTMIN+3"
+			}
+		}),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hostConfig(hc, privileged, flavour)
+		}),
+		testcontainers.WithWaitStrategy(wait.ForExec(ready).
+			WithStartupTimeout(ReadyTimeout + 5*time.Second).
+			WithPollInterval(10 * time.Millisecond)),
+	}
+	if useAgent() {
+		// The exec agent goes in read-only, as the plugin does (WithPlugin).
+		agent, err := toolBinary(ctx, execAgentPackage)
+		if err != nil {
+			return nil, fmt.Errorf("run dind: %w", err)
+		}
+		defaults = append(defaults, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: agent, Target: execAgentPath, ReadOnly: true})
+		}))
+	}
+	// The request's socket dir (WithHostSocket), read once the options ran.
+	var socketDir string
+	seen := testcontainers.CustomizeRequestOption(func(req *testcontainers.GenericContainerRequest) error {
+		socketDir = req.Labels[labelSocketDir]
+		return nil
+	})
+	ctr, err := testcontainers.Run(ctx, image, append(append(defaults, opts...), seen)...)
 	var d *DinD
 	if ctr != nil {
 		// Terminate removes the socket dir from now on (WithHostSocket).
-		d = &DinD{Container: ctr, api: api, socketDir: req.Labels[labelSocketDir], flavour: flavour}
-	} else {
-		discardSocketDir(&req)
+		d = &DinD{Container: ctr, api: api, socketDir: socketDir, flavour: flavour}
+	} else if socketDir != "" {
+		// Never a container; one an option's failure left is swept.
+		_ = removeSocketDir(socketDir)
 	}
 	if err != nil {
 		if d != nil {
@@ -165,14 +192,6 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	}
 	return d, nil
 }
-
-// systemdReadyScript tells whether a systemd flavour's container is ready:
-// systemd has finished booting (running, or degraded when a unit failed)
-// and dockerd answers through docker.socket. `is-system-running --wait`
-// fails at once while systemd's bus is not up yet, so the wait polls.
-const systemdReadyScript = `state=$(systemctl is-system-running --wait 2>/dev/null)
-case $state in running | degraded) ;; *) exit 1 ;; esac
-systemctl is-active -q docker.service && docker version --format '{{.Server.Version}}' | grep -q .`
 
 // hostConfig sets what the inner daemon needs: privileged where the host
 // allows it, else every capability the host can give (not SYS_RESOURCE,
@@ -241,7 +260,7 @@ func probePrivileged(ctx context.Context, api *client.Client, image string) (boo
 		Config: &container.Config{
 			Image:      image,
 			Entrypoint: []string{"/bin/true"},
-			Labels:     map[string]string{labelHarness: "probe"},
+			Labels:     map[string]string{labelHarness: "probe", labelOwner: owner()},
 		},
 		HostConfig: &container.HostConfig{Privileged: true},
 	})
@@ -283,18 +302,26 @@ func hostClient(ctx context.Context) (*client.Client, error) {
 }
 
 // WithPlugin installs the plugin binary at hostPath into the container
-// (PluginPath), so the inner `docker userns ...` runs it.
+// (PluginPath), so the inner `docker userns ...` runs it. It is
+// bind-mounted read-only, not copied: a copy of its 28 MB into each of the
+// sixty-odd hosts of `make conformance` cost the machine's daemon more than
+// the bind mount ever will. Like WithHostSocket it needs the Docker engine
+// on this machine.
 func WithPlugin(hostPath string) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
-		if _, err := os.Stat(hostPath); err != nil {
+		abs, err := filepath.Abs(hostPath)
+		if err == nil {
+			var info os.FileInfo
+			if info, err = os.Stat(abs); err == nil && info.Mode()&0o111 == 0 {
+				err = fmt.Errorf("%s is not executable", abs)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("install plugin: %w (build it with `make build`)", err)
 		}
-		req.Files = append(req.Files, testcontainers.ContainerFile{
-			HostFilePath:      hostPath,
-			ContainerFilePath: PluginPath,
-			FileMode:          0o755,
-		})
-		return nil
+		return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: abs, Target: PluginPath, ReadOnly: true})
+		})(req)
 	}
 }
 
@@ -312,26 +339,22 @@ func WithDockerdFlags(flags ...string) testcontainers.CustomizeRequestOption {
 				return fmt.Errorf("set dockerd flags: %q holds white space", f)
 			}
 		}
-		req.Files = append(req.Files, testcontainers.ContainerFile{
+		return testcontainers.WithFiles(testcontainers.ContainerFile{
 			Reader:            strings.NewReader(strings.Join(flags, " ") + "\n"),
 			ContainerFilePath: DockerdFlagsPath,
 			FileMode:          0o644,
-		})
-		return nil
+		})(req)
 	}
 }
 
 // WithDaemonJSON starts the inner daemon with content as its
 // /etc/docker/daemon.json.
 func WithDaemonJSON(content string) testcontainers.CustomizeRequestOption {
-	return func(req *testcontainers.GenericContainerRequest) error {
-		req.Files = append(req.Files, testcontainers.ContainerFile{
-			Reader:            strings.NewReader(content),
-			ContainerFilePath: DaemonJSONPath,
-			FileMode:          0o644,
-		})
-		return nil
-	}
+	return testcontainers.WithFiles(testcontainers.ContainerFile{
+		Reader:            strings.NewReader(content),
+		ContainerFilePath: DaemonJSONPath,
+		FileMode:          0o644,
+	})
 }
 
 // errNotRunning is returned by methods called on a nil DinD.

@@ -40,12 +40,23 @@ func (d *DinD) Exec(ctx context.Context, cmd ...string) (ExecResult, error) {
 	return d.ExecAs(ctx, "", cmd...)
 }
 
-// ExecAs runs cmd as user (a name or uid[:gid] known in the container).
+// ExecAs runs cmd as user (a name or uid[:gid] known in the container), as
+// `docker exec -u` would; it goes through the container's exec agent (see
+// execAgent) unless USERNS_HARNESS_EXEC=docker.
 func (d *DinD) ExecAs(ctx context.Context, user string, cmd ...string) (ExecResult, error) {
 	res := ExecResult{Cmd: cmd, User: user, ExitCode: -1}
 	if d == nil {
 		return res, fmt.Errorf("exec %q: %w", strings.Join(cmd, " "), errNotRunning)
 	}
+	if useAgent() {
+		return d.execAgentRun(ctx, res)
+	}
+	return d.execDirect(ctx, res)
+}
+
+// execDirect runs res.Cmd as res.User with a docker exec of its own.
+func (d *DinD) execDirect(ctx context.Context, res ExecResult) (ExecResult, error) {
+	cmd, user := res.Cmd, res.User
 	id := d.GetContainerID()
 	created, err := d.api.ExecCreate(ctx, id, client.ExecCreateOptions{
 		User:         user,

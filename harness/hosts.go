@@ -56,8 +56,13 @@ func WithHostSocket() testcontainers.CustomizeRequestOption {
 		if req.Labels[labelSocketDir] != "" {
 			return nil
 		}
-		// Short: the socket path must fit in sun_path.
-		dir, err := os.MkdirTemp("", "userns-sock-")
+		// Short: the socket path must fit in sun_path. Under the
+		// harness's own dir, where the sweep finds those left behind.
+		parent, err := harnessTempDir()
+		if err != nil {
+			return fmt.Errorf("make host socket dir: %w", err)
+		}
+		dir, err := os.MkdirTemp(parent, socketDirPrefix)
 		if err != nil {
 			return fmt.Errorf("make host socket dir: %w", err)
 		}
@@ -66,38 +71,32 @@ func WithHostSocket() testcontainers.CustomizeRequestOption {
 			os.Remove(dir)
 			return fmt.Errorf("make host socket dir: %s is longer than %d bytes, too long for a unix socket (set a shorter TMPDIR)", sock, maxSocketPath)
 		}
-		if req.Labels == nil {
-			req.Labels = map[string]string{}
-		}
-		req.Labels[labelSocketDir] = dir
+		var args []string
 		if Flavour(req.Labels[labelFlavour]) != Systemd {
-			req.Cmd = append(req.Cmd, "-H", DefaultSocket)
+			args = append(args, "-H", DefaultSocket)
 		} // else docker.socket holds DefaultSocket, passed as -H fd://
-		req.Cmd = append(req.Cmd, "-H", "unix://"+HostSocketDir+"/"+hostSocketName)
-		prev := req.HostConfigModifier
-		req.HostConfigModifier = func(hc *container.HostConfig) {
-			if prev != nil {
-				prev(hc)
+		args = append(args, "-H", "unix://"+HostSocketDir+"/"+hostSocketName)
+		for _, opt := range []testcontainers.CustomizeRequestOption{
+			testcontainers.WithLabels(map[string]string{labelSocketDir: dir}),
+			testcontainers.WithCmdArgs(args...),
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: HostSocketDir})
+			}),
+			testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
+				PostReadies: []testcontainers.ContainerHook{func(ctx context.Context, _ testcontainers.Container) error {
+					return waitHostSocket(ctx, sock)
+				}},
+				PostTerminates: []testcontainers.ContainerHook{func(context.Context, testcontainers.Container) error {
+					return removeSocketDir(dir)
+				}},
+			}),
+		} {
+			if err := opt(req); err != nil {
+				_ = removeSocketDir(dir)
+				return err
 			}
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: HostSocketDir})
 		}
-		req.LifecycleHooks = append(req.LifecycleHooks, testcontainers.ContainerLifecycleHooks{
-			PostReadies: []testcontainers.ContainerHook{func(ctx context.Context, _ testcontainers.Container) error {
-				return waitHostSocket(ctx, sock)
-			}},
-			PostTerminates: []testcontainers.ContainerHook{func(context.Context, testcontainers.Container) error {
-				return removeSocketDir(dir)
-			}},
-		})
 		return nil
-	}
-}
-
-// discardSocketDir removes the directory WithHostSocket made for a request
-// that never became a container.
-func discardSocketDir(req *testcontainers.GenericContainerRequest) {
-	if dir := req.Labels[labelSocketDir]; dir != "" {
-		_ = removeSocketDir(dir)
 	}
 }
 

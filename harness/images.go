@@ -11,23 +11,35 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// busyboxImageScript builds a root file system from the container's static
-// busybox (Debian's busybox-static) and imports it into the inner daemon as
-// $1: /bin with busybox and a relative link per applet, /etc/passwd and
-// /etc/group with root and nobody, and /tmp.
+// busyboxImageScript imports a root file system made from the container's
+// static busybox (Debian's busybox-static) into the inner daemon as $1:
+// /bin with busybox and a relative link per applet, /etc/passwd and
+// /etc/group with root and nobody, and /tmp. The tarball is made once per
+// container (about 400 links, a process each) and kept in busyboxTarball
+// for the imports after each enable, whose new data root starts empty.
 const busyboxImageScript = `set -eu
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/bin" "$dir/etc" "$dir/root" "$dir/tmp"
-chmod 1777 "$dir/tmp"
-cp /bin/busybox "$dir/bin/busybox"
-for applet in $(/bin/busybox --list); do
-	[ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
-tar -C "$dir" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$1" >/dev/null
+tarball=` + busyboxTarball + `
+if [ ! -s "$tarball" ]; then
+	dir=$(mktemp -d)
+	trap 'rm -rf "$dir" "$tarball.$$"' EXIT
+	mkdir -p "$dir/bin" "$dir/etc" "$dir/root" "$dir/tmp"
+	chmod 1777 "$dir/tmp"
+	cp /bin/busybox "$dir/bin/busybox"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+	mkdir -p "${tarball%/*}"
+	tar -C "$dir" -cf "$tarball.$$" .
+	mv "$tarball.$$" "$tarball"
+fi
+docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' "$tarball" "$1" >/dev/null
 `
+
+// busyboxTarball is where busyboxImageScript keeps the busybox root file
+// system in the container, outside everything the plugin reads or writes.
+const busyboxTarball = "/var/cache/docker-userns-harness/busybox.tar"
 
 // ImportBusybox creates the image name (e.g. "busybox:latest") in the inner
 // daemon: a few megabytes of static busybox with a shell and the usual

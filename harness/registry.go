@@ -3,11 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness/fixtureimage"
@@ -25,50 +21,6 @@ const (
 	fixturePackage  = "github.com/docker-userns/docker-userns/harness/cmd/fixture-registry"
 )
 
-var (
-	fixtureMu   sync.Mutex
-	fixtureTool string
-)
-
-// fixtureBinary builds the registry fixture as a static binary once per
-// process (go build's cache makes later processes quick). All processes
-// share one file, replaced by rename, so nothing piles up in the temp dir.
-func fixtureBinary(ctx context.Context) (string, error) {
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if fixtureTool != "" {
-		return fixtureTool, nil
-	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("docker-userns-harness-%d", os.Getuid()))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("build registry fixture: %w", err)
-	}
-	tmp, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return "", fmt.Errorf("build registry fixture: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		if _, serr := os.Stat(goTool); serr != nil {
-			return "", fmt.Errorf("build registry fixture: go tool not in PATH: %w", err)
-		}
-	}
-	out := filepath.Join(tmp, "fixture-registry")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", out, fixturePackage)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build registry fixture: go build %s: %w: %s", fixturePackage, err, strings.TrimSpace(string(b)))
-	}
-	final := filepath.Join(dir, "fixture-registry")
-	if err := os.Rename(out, final); err != nil {
-		return "", fmt.Errorf("build registry fixture: %w", err)
-	}
-	fixtureTool = final
-	return final, nil
-}
-
 // copyFixtureTool puts the registry fixture binary into the container once.
 func (d *DinD) copyFixtureTool(ctx context.Context) error {
 	d.mu.Lock()
@@ -76,7 +28,7 @@ func (d *DinD) copyFixtureTool(ctx context.Context) error {
 	if d.toolsCopied {
 		return nil
 	}
-	bin, err := fixtureBinary(ctx)
+	bin, err := toolBinary(ctx, fixturePackage)
 	if err != nil {
 		return err
 	}

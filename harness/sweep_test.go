@@ -1,0 +1,130 @@
+package harness
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// killedChildEnv makes this test binary play a `go test` that starts a DinD
+// container and is then killed, for TestSweepRemovesWhatAKilledTestLeft.
+const killedChildEnv = "HARNESS_TEST_KILLED_CHILD"
+
+func TestOrphanedOwner(t *testing.T) {
+	host, _ := os.Hostname()
+	gone := exec.Command("true")
+	if err := gone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := processStart(gone.Process.Pid)
+	if err := gone.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		label string
+		want  bool
+	}{
+		{owner(), false},
+		{fmt.Sprintf("%s/%d/%s", host, gone.Process.Pid, start), true},
+		{fmt.Sprintf("%s/%d/%s1", host, os.Getpid(), processStart(os.Getpid())), true}, // the pid, reused
+		{fmt.Sprintf("elsewhere/%d/%s", gone.Process.Pid, start), false},
+		{"", false},
+		{host + "/notapid/1", false},
+		{fmt.Sprintf("%s/%d/", host, gone.Process.Pid), false},
+	} {
+		if got := orphaned(c.label, host); got != c.want {
+			t.Errorf("orphaned(%q) = %v, want %v", c.label, got, c.want)
+		}
+	}
+}
+
+// TestSweepRemovesWhatAKilledTestLeft: a test process that started a DinD
+// host (with a host socket dir) is killed with SIGKILL, so no Cleanup runs;
+// the sweep of the next Run removes its container, volume and socket dir,
+// and leaves alone the container of a live process (this one) and one
+// without an owner label.
+func TestSweepRemovesWhatAKilledTestLeft(t *testing.T) {
+	if os.Getenv(killedChildEnv) == "1" {
+		d, err := Run(t.Context(), Versions()[0].Image, WithHostSocket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("started %s %s\n", d.GetContainerID(), d.socketDir)
+		time.Sleep(time.Hour) // until killed
+		return
+	}
+	ctx := t.Context()
+	api, err := hostClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestSweepRemovesWhatAKilledTestLeft$", "-test.v")
+	child.Env = append(os.Environ(), killedChildEnv+"=1")
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var leftID, leftDir string
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if f := strings.Fields(lines.Text()); len(f) == 3 && f[0] == "started" {
+			leftID, leftDir = f[1], f[2]
+			break
+		}
+	}
+	_ = child.Process.Signal(syscall.SIGKILL)
+	_ = child.Wait()
+	if leftID == "" {
+		t.Fatal("the child started no DinD container")
+	}
+	t.Cleanup(func() { // should the sweep fail
+		_, _ = api.ContainerRemove(ctx, leftID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	})
+
+	// Two that must stay: one of this live process, one without an owner.
+	keep := map[string]string{}
+	for name, labels := range map[string]map[string]string{
+		"ours":     {labelHarness: "probe", labelOwner: owner()},
+		"no owner": {labelHarness: "probe"},
+	} {
+		created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config: &container.Config{Image: Versions()[0].Image, Entrypoint: []string{"/bin/true"}, Labels: labels},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep[name] = created.ID
+		t.Cleanup(func() {
+			_, _ = api.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true})
+		})
+	}
+
+	removed, err := sweepOrphans(ctx, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("swept %v", removed)
+	if _, err := api.ContainerInspect(ctx, leftID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("the killed test's container %s is still there (inspect: %v)", short(leftID), err)
+	}
+	if _, err := os.Stat(leftDir); !os.IsNotExist(err) {
+		t.Errorf("its socket dir %s is still there (%v)", leftDir, err)
+	}
+	for name, id := range keep {
+		if _, err := api.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err != nil {
+			t.Errorf("the container %s (%s) was removed: %v", name, short(id), err)
+		}
+	}
+}
