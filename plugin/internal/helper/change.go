@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -35,7 +36,8 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	restarted := daemon.WatchRestart(ctx, opts.Runner.API)
 	defer restarted.Close()
 	res, err := opts.Runner.Run(ctx, opts.Argv...)
-	if err != nil {
+	var removeErr *RemoveError
+	if err != nil && !errors.As(err, &removeErr) {
 		return remap.Outcome{}, err
 	}
 	Relay(opts.Progress, res)
@@ -46,10 +48,10 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 		}
 	}
 	if res.ExitCode != 0 {
-		return out, Failure(res)
+		return out, errors.Join(Failure(res), err)
 	}
 	if out.Pending == nil {
-		return out, nil
+		return out, err
 	}
 	// After the restart, one helper image serves every call to the agent.
 	after := opts.Runner.Keeping()

@@ -72,7 +72,7 @@ func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
 	}
 	if r.kept == nil {
 		if rmErr := img.Remove(context.WithoutCancel(ctx)); rmErr != nil && err == nil {
-			err = rmErr
+			err = &RemoveError{Err: rmErr}
 		}
 	}
 	if err != nil {
@@ -96,6 +96,17 @@ func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (prob
 		SecurityOpt:  []string{"seccomp=unconfined", "apparmor=unconfined", "label=disable"},
 	})
 }
+
+// RemoveError is a helper that ran, whose image could not be removed
+// afterwards. After a helper that armed the host agent, that is the
+// agent's to judge: it restarts the daemon once it no longer sees the
+// image, which can cut the removal's last step short ("error deleting
+// lease: transport is closing", seen on 20.10 under load), and reverts by
+// itself if the image stays.
+type RemoveError struct{ Err error }
+
+func (e *RemoveError) Error() string { return e.Err.Error() }
+func (e *RemoveError) Unwrap() error { return e.Err }
 
 // Leftovers are the helper's own container and image, read from its
 // environment ("" outside a helper).
