@@ -46,8 +46,9 @@ const (
 	// DaemonPIDPath is dockerd's default pidfile.
 	DaemonPIDPath = "/var/run/docker.pid"
 
-	// ReadyTimeout bounds the wait for the inner daemon after start.
-	ReadyTimeout = 60 * time.Second
+	// ReadyTimeout bounds the wait for the inner daemon after start: a
+	// systemd host took over 60 s to boot on the 2-core machine at load 28.
+	ReadyTimeout = 2 * time.Minute
 
 	labelHarness = "org.docker-userns.harness"
 	// labelFlavour carries the image's flavour from Run to the options
@@ -153,9 +154,9 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hostConfig(hc, privileged, flavour)
 		}),
-		testcontainers.WithWaitStrategy(wait.ForExec(ready).
-			WithStartupTimeout(ReadyTimeout + 5*time.Second).
-			WithPollInterval(10 * time.Millisecond)),
+		testcontainers.WithWaitStrategyAndDeadline(ReadyTimeout+5*time.Second, wait.ForExec(ready).
+			WithStartupTimeout(ReadyTimeout+5*time.Second).
+			WithPollInterval(10*time.Millisecond)),
 	}
 	if useAgent() {
 		// The exec agent goes in read-only, as the plugin does (WithPlugin).
