@@ -25,8 +25,9 @@
 //     daemon's log or the journal for "cannot start".
 //  6. remap.Finish (finish.go), back in the client, sees the restart by
 //     what changed (the agent's record, not an outage: socket activation
-//     hides it), verifies the new daemon through its API and a probe
-//     container built from this binary (verify.Daemon, probe), and
+//     hides it), verifies the new daemon through its API and, at the same
+//     time, a probe container made of the small probe program the plugin
+//     embeds (verify.Daemon, probe, probe/cmd/docker-userns-probe), and
 //     confirms (Control.Confirm) or asks the agent to revert. Without a
 //     confirmation in time the agent restores every file and restarts the
 //     daemon with its old config by itself.
