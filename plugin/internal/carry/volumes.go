@@ -89,9 +89,11 @@ func options(o map[string]string) string {
 // scanVolumes runs one container of this binary on the old daemon that
 // mounts every volume to carry read-only: their files, bytes and highest
 // ids as its containers see them, the daemon's id maps, and the free space
-// of its data root.
+// of its data root. Images alone do not start it (a probe image and a
+// container are seconds on a busy host): a load that finds no room fails
+// and leaves them, named, in the old root.
 func (p *Plan) scanVolumes(ctx context.Context, api API) error {
-	if len(p.volumes) == 0 && len(p.images) == 0 {
+	if len(p.volumes) == 0 {
 		return nil
 	}
 	info, err := api.Info(ctx, client.InfoOptions{})
