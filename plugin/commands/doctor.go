@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -49,7 +51,7 @@ the daemon itself. Exits 1 when any check FAILs.`,
 func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
 		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Findings, error) {
-			findings := remap.Doctor(ctx, root, t.cli.Client())
+			findings := remap.Doctor(ctx, root, t.cli.Client(), helper.Leftovers(os.Getenv))
 			if !opts.skipImages {
 				findings = append(findings, imagefit.LocalImagesFinding(ctx, t.cli.Client()))
 			}

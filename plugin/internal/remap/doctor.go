@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerdflags"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
@@ -53,7 +54,9 @@ func (fs Findings) Count(verdict string) int {
 
 // Doctor runs the preflight checks. It reads everything itself, so that a
 // broken file is a FAIL with a fix rather than an error that hides the rest.
-func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Findings {
+// self is the helper container and image running this (through the
+// daemon; none on the host): not a leftover.
+func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self hostagent.Leftovers) Findings {
 	var out Findings
 	add := func(check, verdict, detail, fix string) {
 		out = append(out, Finding{Check: check, Verdict: verdict, Detail: detail, Fix: fix})
@@ -118,7 +121,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient) Finding
 		if cfgErr == nil {
 			imageStoreCheck(state, cfg, setting != "", add)
 		}
-		leftoverCheck(ctx, api, add)
+		leftoverCheck(ctx, api, self, add)
 		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {
 			add("--userns=host containers", Warn, "running with remapping bypassed: "+strings.Join(names, ", "),
 				"start them without --userns=host unless they truly need the host's ids")

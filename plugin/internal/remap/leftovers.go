@@ -7,19 +7,25 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
 // leftoverCheck is doctor's view of the probe and helper containers and
 // images in the daemon (issue 12 case 12): those of a run now, or left by a
 // client that died, which the next command sweeps once older than a run.
-func leftoverCheck(ctx context.Context, api client.APIClient, add addFunc) {
+// self is the helper running this doctor (through the daemon), which is
+// neither.
+func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Leftovers, add addFunc) {
 	ls, err := probe.Leftovers(ctx, api)
 	if err != nil || len(ls) == 0 {
 		return
 	}
 	var old, young []string
 	for _, l := range ls {
+		if (l.Kind == "container" && l.Name == self.Container) || (l.Kind == "image" && l.Name == self.Image) {
+			continue
+		}
 		if time.Since(l.Created) >= probe.RunAge {
 			old = append(old, l.String())
 		} else {

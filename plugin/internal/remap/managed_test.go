@@ -9,6 +9,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
@@ -36,7 +37,7 @@ func TestEnableRefusesSignalWithoutSupervisor(t *testing.T) {
 	}
 	hostfstest.Unchanged(t, dir, before)
 
-	findings := Doctor(context.Background(), env.Root, downDaemon{})
+	findings := Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{})
 	f := findingOf(findings, "managed by")
 	if f.Verdict != Warn || !strings.Contains(f.Detail, "nothing") {
 		t.Errorf("doctor managed by = %+v, want WARN nothing", f)
@@ -48,7 +49,7 @@ func TestDoctorManagedBySupervisor(t *testing.T) {
 	files["/etc/systemd/system/docker.service.d/data.conf"] = "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --data-root=/srv/docker\n"
 	dir := hostfstest.Tree(t, files)
 	env := testEnv(t, dir)
-	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}), "managed by")
+	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{}), "managed by")
 	if f.Verdict != Pass || !strings.Contains(f.Detail, "entry.sh (pid 1)") || !strings.Contains(f.Detail, "--data-root=/srv/docker (/etc/systemd/system/docker.service.d/data.conf:3)") {
 		t.Errorf("doctor managed by = %+v", f)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
@@ -188,5 +189,22 @@ func TestStatusNeverWarnsAboutOurOwnContainers(t *testing.T) {
 		if strings.Contains(w, "docker-userns-helper") || strings.Contains(w, "eager_turing") {
 			t.Errorf("status warns about the plugin's own container: %s", w)
 		}
+	}
+}
+
+// TestDoctorDoesNotCallItsOwnHelperALeftover: doctor through the daemon
+// runs in a helper container, which the leftovers check listed as "in use
+// by a run now"; another run's probe is still named.
+func TestDoctorDoesNotCallItsOwnHelperALeftover(t *testing.T) {
+	d := ourDaemon()
+	d.containers = d.containers[:2] // the helper and a probe: ours only
+	d.images = []image.Summary{{ID: "sha256:h", RepoTags: []string{"docker-userns-probe:helper1"}, Labels: d.containers[0].Labels}}
+	var details []string
+	leftoverCheck(context.Background(), d, hostagent.Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_, _, detail, _ string) {
+		details = append(details, detail)
+	})
+	all := strings.Join(details, "\n")
+	if strings.Contains(all, "docker-userns-helper-1") || strings.Contains(all, "helper1") || !strings.Contains(all, "eager_turing") {
+		t.Errorf("leftovers: %q, want the other run's probe only", details)
 	}
 }
