@@ -6,7 +6,9 @@
 //
 //  1. commands: newEnableCommand fills enableOptions; runEnable hands them
 //     to runChange (change.go), shared with disable, for one host or a
-//     fleet rollout (rollout.go, over fleet).
+//     fleet rollout (rollout.go, over fleet). targets (targets.go) resolves
+//     the hosts (--context) and asks each ssh:// one at once whether its
+//     daemon answers; sshreach names in one line why ssh did not.
 //  2. remap.Enable (enable.go) reads the host once (ReadSnapshot: accounts,
 //     subid, daemonconfig, dockerdflags under a hostfs.Root), refuses a
 //     dockerd flag beside daemon.json, resolves the user (remapspec), and

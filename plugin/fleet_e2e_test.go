@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,8 +39,14 @@ type cliResult struct {
 // dockerWith runs the real docker CLI with config as its config dir.
 func dockerWith(t *testing.T, config string, args ...string) cliResult {
 	t.Helper()
+	return dockerEnv(t, append(os.Environ(), "DOCKER_CONFIG="+config), args...)
+}
+
+// dockerEnv runs the real docker CLI in the environment env.
+func dockerEnv(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
 	cmd := exec.Command("docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
+	cmd.Env = env
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -140,13 +145,7 @@ func TestFleetRollout(t *testing.T) {
 			t.Parallel()
 			hosts, config := fleetHosts(t, v, 3)
 			bad := hosts[1]
-			mustExec(t, bad, "install", "-d", "-m", "0700", "/srv/private")
-			if err := bad.WriteFile(t.Context(), "/etc/docker/daemon.json", []byte("{\"data-root\": \"/srv/private/docker\"}\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := bad.RestartDaemon(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			breakHost(t, bad)
 			before := make([]string, len(hosts))
 			for i, d := range hosts {
 				before[i] = mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
@@ -208,12 +207,18 @@ func decodeRows(t *testing.T, out string) []fleetRow {
 
 func wantResults(t *testing.T, rows []fleetRow, want ...string) {
 	t.Helper()
+	wantHostResults(t, rows, "h", want...)
+}
+
+// wantHostResults checks the results of hosts named prefix1, prefix2, ...
+func wantHostResults(t *testing.T, rows []fleetRow, prefix string, want ...string) {
+	t.Helper()
 	if len(rows) != len(want) {
 		t.Fatalf("got %d hosts, want %d: %+v", len(rows), len(want), rows)
 	}
 	for i, w := range want {
-		if rows[i].Host != fmt.Sprintf("h%d", i+1) || rows[i].Result != w {
-			t.Errorf("host %d: %+v, want h%d %s", i, rows[i], i+1, w)
+		if rows[i].Host != fmt.Sprintf("%s%d", prefix, i+1) || rows[i].Result != w {
+			t.Errorf("host %d: %+v, want %s%d %s", i, rows[i], prefix, i+1, w)
 		}
 	}
 }

@@ -138,15 +138,24 @@ func (r *recordingControl) Collect(ctx context.Context, token string) (*hostagen
 	return r.LocalControl.Collect(ctx, token)
 }
 
+// throughDaemon is a client of an armed host reached through the daemon:
+// helper containers (control), and the old daemon's end seen on its event
+// stream, which closing stop ends.
+func throughDaemon(t *testing.T) (hostfs.Root, string, chan struct{}, *recordingControl, ClientEnv) {
+	t.Helper()
+	root, token := armedRoot(t)
+	stop := make(chan struct{})
+	api := socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}, stop: stop}
+	control := &recordingControl{LocalControl: LocalControl{Root: root}, oldDaemonGone: stop}
+	c := ClientEnv{API: api, Timeout: 2 * time.Second, Control: control, Restart: daemon.WatchRestart(context.Background(), api)}
+	return root, token, stop, control, c
+}
+
 // TestAwaitRestartUnderSocketActivationThroughDaemon: through the daemon
 // the old daemon's end (its event stream) is the restart, and no helper
 // runs before it.
 func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
-	root, token := armedRoot(t)
-	stop := make(chan struct{})
-	api := socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}, stop: stop}
-	watch := daemon.WatchRestart(context.Background(), api)
-	control := &recordingControl{LocalControl: LocalControl{Root: root}, oldDaemonGone: stop}
+	root, token, stop, control, c := throughDaemon(t)
 	go func() {
 		time.Sleep(150 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
@@ -154,7 +163,6 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 		close(stop) // the old dockerd stops; the new one answers at once
 		setPhase(t, root, token, hostagent.Waiting)
 	}()
-	c := ClientEnv{API: api, Timeout: 2 * time.Second, Control: control, Restart: watch}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -191,18 +199,13 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 // collects the finished record; Finish needs no second helper (awaitRevert)
 // to report the revert.
 func TestAwaitRestartCollectsARevert(t *testing.T) {
-	root, token := armedRoot(t)
-	stop := make(chan struct{})
-	api := socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}, stop: stop}
-	watch := daemon.WatchRestart(context.Background(), api)
-	control := &recordingControl{LocalControl: LocalControl{Root: root}, oldDaemonGone: stop}
+	root, token, stop, control, c := throughDaemon(t)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		setPhase(t, root, token, hostagent.Reverted)
 		close(stop)
 	}()
-	c := ClientEnv{API: api, Timeout: 2 * time.Second, Control: control, Restart: watch}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rec, err := c.awaitRestart(ctx, token, nil)
