@@ -294,8 +294,9 @@ func repeat(s string, n int) []string {
 
 // BenchmarkFleetRolloutOverSSH: `enable agent` over three hosts reached
 // over ssh contexts (s1..s3, harness.SSH) against the same three hosts over
-// unix-socket contexts (h1..h3), in the same iteration, same flags. The
-// kit's ssh goes first on the benchmark's PATH, which wallTime passes on.
+// unix-socket contexts (h1..h3), in the same iteration, same flags (the
+// ssh tests' confirm window on both). The kit's ssh goes first on the
+// benchmark's PATH, which wallTime passes on.
 func BenchmarkFleetRolloutOverSSH(b *testing.B) {
 	hosts, config := benchFleet(b, 3)
 	kit, err := harness.NewSSH(b.Context(), b.TempDir())
@@ -321,10 +322,10 @@ func BenchmarkFleetRolloutOverSSH(b *testing.B) {
 	}
 	ssh := &figure{name: "fleet-3-ssh"}
 	for b.Loop() {
-		overSSH := rollout("s", "enable", "--parallel", "2", "agent")
-		rollout("s", "disable", "--parallel", "3")
-		overUnix := rollout("h", "enable", "--parallel", "2", "agent")
-		rollout("h", "disable", "--parallel", "3")
+		overSSH := rollout("s", "enable", "--parallel", "2", sshConfirmWindow, "agent")
+		rollout("s", "disable", "--parallel", "3", sshConfirmWindow)
+		overUnix := rollout("h", "enable", "--parallel", "2", sshConfirmWindow, "agent")
+		rollout("h", "disable", "--parallel", "3", sshConfirmWindow)
 		ssh.add(overSSH, overUnix)
 	}
 	ssh.report(b)
