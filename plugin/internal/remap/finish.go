@@ -94,12 +94,14 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 			if _, err := c.Control.AskRevert(ctx, p.Token, failure.Error()); err != nil {
 				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
 			}
-		} else if _, err := c.Control.Confirm(ctx, p.Token); err == nil {
+		} else if kept, reverted, err := c.confirm(ctx, p.Token); kept {
 			out.Pending = nil
 			out.Result = carriedOut(out.Action)
 			return *out, nil
-		} else if !errors.Is(err, hostagent.ErrNotWaiting) {
+		} else if err != nil {
 			return *out, fmt.Errorf("%s: confirm: %w", out.Action, err)
+		} else if reverted != nil {
+			rec = reverted
 		}
 	}
 	if early != nil {
@@ -113,6 +115,30 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	out.Pending = nil
 	out.Result = Reverted
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
+}
+
+// confirm asks the agent to keep the change. Not kept and no error: the
+// agent no longer waits for a confirmation and reverts; reverted is its
+// record, collected, when the confirmation failed because that revert was
+// under way. Over a slow link (every connection an ssh session) the
+// agent's window can pass while the client verifies; its revert restarts
+// the daemon under the helper that confirms, which then fails with the
+// daemon gone ("dial unix /var/run/docker.sock: no such file", EOF). What
+// happened is the revert, and that is what the client reports.
+func (c ClientEnv) confirm(ctx context.Context, token string) (kept bool, reverted *hostagent.Record, err error) {
+	_, err = c.Control.Confirm(ctx, token)
+	switch {
+	case err == nil:
+		return true, nil, nil
+	case errors.Is(err, hostagent.ErrNotWaiting):
+		return false, nil, nil
+	}
+	// A record that is gone was confirmed (the answer was lost): the
+	// confirmation's own error stands.
+	if rec, rerr := c.awaitRevert(ctx, token); rerr == nil {
+		return false, rec, nil
+	}
+	return false, nil, err
 }
 
 // restartAllowance is how long the agent may take before it restarts: it
@@ -313,6 +339,10 @@ func waitDown(ctx context.Context, api client.APIClient, timeout time.Duration) 
 }
 
 // isUnreachable is true for errors of a daemon that went away meanwhile.
+// Over ssh its missing socket is the far side's error, in text: `docker
+// system dial-stdio` says "dial unix /var/run/docker.sock: connect: no
+// such file or directory".
 func isUnreachable(err error) bool {
-	return client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "EOF")
+	msg := err.Error()
+	return client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") || strings.Contains(msg, "connect: no such file or directory")
 }

@@ -115,6 +115,16 @@ type recordingControl struct {
 	oldDaemonGone <-chan struct{}
 	mu            sync.Mutex
 	early, reads  int
+	// confirmErr, when set, is what Confirm returns, confirming nothing:
+	// the helper that confirms failed.
+	confirmErr error
+}
+
+func (r *recordingControl) Confirm(ctx context.Context, token string) (*hostagent.Record, error) {
+	if r.confirmErr != nil {
+		return nil, r.confirmErr
+	}
+	return r.LocalControl.Confirm(ctx, token)
 }
 
 func (r *recordingControl) note() {
@@ -220,5 +230,31 @@ func TestAwaitRestartCollectsARevert(t *testing.T) {
 	}
 	if control.reads != 1 || control.early != 0 {
 		t.Errorf("%d helper(s) read the record (%d before the old daemon stopped), want 1", control.reads, control.early)
+	}
+}
+
+// TestAConfirmationTooLateReportsTheRevert: over a slow link the agent's
+// confirm window passed while the client verified; the agent reverted, and
+// the helper that confirms failed with the daemon gone. The client reports
+// the revert it collects, not the helper's connection error; a
+// confirmation whose answer was lost (the record is gone) keeps its error.
+func TestAConfirmationTooLateReportsTheRevert(t *testing.T) {
+	root, token, stop, control, c := throughDaemon(t)
+	close(stop)
+	control.confirmErr = errors.New("helper: attach to probe container: dial unix /var/run/docker.sock: connect: no such file or directory")
+	setPhase(t, root, token, hostagent.Reverted)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kept, reverted, err := c.confirm(ctx, token)
+	if kept || err != nil || reverted == nil || !reverted.Finished() {
+		t.Fatalf("confirm: kept %v, reverted %+v, err %v; want the collected revert", kept, reverted, err)
+	}
+	if _, err := hostagent.Status(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
+		t.Errorf("the finished record is still on the host: %v", err)
+	}
+
+	kept, reverted, err = c.confirm(ctx, token) // the record is gone now
+	if kept || reverted != nil || err != control.confirmErr {
+		t.Errorf("confirm without a record: kept %v, reverted %+v, err %v; want the helper's error", kept, reverted, err)
 	}
 }
