@@ -23,22 +23,27 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
+// internalCommands are this binary's other roles, chosen by the first
+// argument before any docker CLI set-up: they run where there is no docker
+// CLI, config or daemon to set up.
+var internalCommands = map[string]func(args []string) int{
+	// Inside a probe container.
+	probe.Command: func(args []string) int { return probe.Main(args, os.Stdout, os.Stderr) },
+	// On the host, detached: restart, wait for a confirmation, or revert.
+	hostagent.Command: hostagent.Main,
+	// In a helper container: confirm, revert or ask the host agent.
+	remap.ControlCommand: func(args []string) int {
+		return remap.ControlMain(args, helper.Leftovers(os.Getenv), os.Stdout, os.Stderr)
+	},
+	// In a carry container: scan or copy volumes.
+	carry.Command: func(args []string) int { return carry.Main(args, os.Stdout, os.Stderr) },
+}
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == probe.Command {
-		// Inside a probe container: no docker CLI, no config, no daemon.
-		os.Exit(probe.Main(os.Args[2:], os.Stdout, os.Stderr))
-	}
-	if len(os.Args) > 1 && os.Args[1] == hostagent.Command {
-		// On the host, detached: restart, wait for a confirmation, or revert.
-		os.Exit(hostagent.Main(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == remap.ControlCommand {
-		// In a helper container: confirm, revert or ask the host agent.
-		os.Exit(remap.ControlMain(os.Args[2:], helper.Leftovers(os.Getenv), os.Stdout, os.Stderr))
-	}
-	if len(os.Args) > 1 && os.Args[1] == carry.Command {
-		// In a carry container: scan or copy volumes.
-		os.Exit(carry.Main(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		if run, ok := internalCommands[os.Args[1]]; ok {
+			os.Exit(run(os.Args[2:]))
+		}
 	}
 	if plugin.RunningStandalone() && !isMetadataCall() {
 		os.Exit(runStandalone())

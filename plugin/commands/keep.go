@@ -98,7 +98,7 @@ func withCarrying(ctx context.Context, t target, keep keepOptions, c hostChange,
 	case remap.Disabled:
 		out.Carried = plan.Carry(ctx, api, idmap.Identity, idmap.Identity)
 	default:
-		out.Carried = plan.Skipped(fmt.Sprintf("%s: the data root did not change", out.Result))
+		out.Carried = carry.Unchanged(fmt.Sprintf("%s: the data root did not change", out.Result))
 		return out, nil
 	}
 	if missing := out.Carried.Missing(); len(missing) > 0 {

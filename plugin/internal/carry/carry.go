@@ -32,6 +32,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/moby/moby/client"
+
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 )
 
@@ -125,6 +127,9 @@ type Plan struct {
 	volumes []volumeItem
 	others  []Item // left alone
 	archive string // the saved images
+	// oldRoot is the old daemon's data root: a "switch" that kept it (a
+	// wider map for the same user) has nothing to carry.
+	oldRoot string
 	// from are the old daemon's maps, read by the scan container.
 	fromUID, fromGID idmap.Map
 	freeRoot         int64 // bytes free where the data root is; -1 unknown
@@ -135,6 +140,11 @@ type Plan struct {
 // the images and scans the volumes. Close removes the saved images.
 func Prepare(ctx context.Context, api API, opts Options, dryRun bool) (*Plan, error) {
 	p := &Plan{opts: opts, freeRoot: -1, dryRun: dryRun}
+	info, err := api.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("ask the daemon its data root: %w", err)
+	}
+	p.oldRoot = info.Info.DockerRootDir
 	if opts.Images {
 		if err := p.listImages(ctx, api); err != nil {
 			return nil, err
@@ -226,6 +236,10 @@ func (p *Plan) Skipped(why string) *Report {
 	return &Report{Items: p.items(NotCarried, why), Note: why}
 }
 
+// Unchanged reports that there was nothing to carry: the daemon kept its
+// data root (why says how).
+func Unchanged(why string) *Report { return &Report{Note: why} }
+
 // DryRun is what Carry would do.
 func (p *Plan) DryRun() *Report {
 	return &Report{Items: p.items(WouldCarry, "")}
@@ -254,6 +268,14 @@ func (p *Plan) items(result Result, note string) []Item {
 // idmap.Identity when it does not remap). What could not be carried is
 // in the report, named with the reason; it is still in the old root.
 func (p *Plan) Carry(ctx context.Context, api API, toUID, toGID idmap.Map) *Report {
+	// Carrying a volume onto itself would empty it.
+	info, err := api.Info(ctx, client.InfoOptions{})
+	switch {
+	case err != nil:
+		return p.Skipped("ask the new daemon its data root: " + err.Error())
+	case info.Info.DockerRootDir == p.oldRoot:
+		return Unchanged("the data root did not change: " + p.oldRoot)
+	}
 	if len(p.images) > 0 {
 		p.loadImages(ctx, api)
 	}

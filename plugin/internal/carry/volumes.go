@@ -89,27 +89,24 @@ func options(o map[string]string) string {
 // scanVolumes runs one container of this binary on the old daemon that
 // mounts every volume to carry read-only: their files, bytes and highest
 // ids as its containers see them, the daemon's id maps, and the free space
-// of its data root.
+// of its data root. Images alone do not start it (a probe image and a
+// container are seconds on a busy host): a load that finds no room fails
+// and leaves them, named, in the old root.
 func (p *Plan) scanVolumes(ctx context.Context, api API) error {
-	if len(p.volumes) == 0 && len(p.images) == 0 {
+	if len(p.volumes) == 0 {
 		return nil
 	}
-	info, err := api.Info(ctx, client.InfoOptions{})
-	if err != nil {
-		return fmt.Errorf("ask the daemon its data root: %w", err)
-	}
 	args := []string{"scan", "/data-root"}
-	binds := []string{info.Info.DockerRootDir + ":/data-root:ro"}
+	binds := []string{p.oldRoot + ":/data-root:ro"}
 	for i, v := range p.volumes {
 		dir := fmt.Sprintf("/v/%d", i)
 		args = append(args, dir)
 		binds = append(binds, v.Name+":"+dir+":ro")
 	}
-	if len(p.volumes) > 0 {
-		p.say("scanning %d volume(s) in a container", len(p.volumes))
-	}
+	p.say("scanning %d volume(s) in a container", len(p.volumes))
 	var res ScanResult
-	if err := runCarry(ctx, api, p.opts.Binary, probe.RunOptions{Args: args, Binds: binds}, &res); err != nil {
+	err := runCarry(ctx, api, p.opts.Binary, probe.RunOptions{Args: args, Binds: binds}, &res)
+	if err != nil {
 		return fmt.Errorf("scan volumes: %w", err)
 	}
 	if len(res.Volumes) != len(p.volumes) {
@@ -178,7 +175,10 @@ func (p *Plan) copyVolumes(ctx context.Context, api API, toUID, toGID idmap.Map)
 // targetVolume makes v in the new daemon; true when it was there already
 // (and no container uses it).
 func (p *Plan) targetVolume(ctx context.Context, api API, v *volumeItem) (bool, error) {
-	if _, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err == nil {
+	if there, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err == nil {
+		if there.Volume.Mountpoint == v.mountpoint {
+			return false, fmt.Errorf("the new daemon's volume %s is the old one (%s): left as it is", v.Name, v.mountpoint)
+		}
 		users, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("volume", v.Name)})
 		if err != nil {
 			return false, fmt.Errorf("ask which containers use the new root's volume %s: %w", v.Name, err)

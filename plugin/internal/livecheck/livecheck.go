@@ -24,6 +24,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
 // Names of the checks, in the order they run.
@@ -35,24 +36,15 @@ const (
 	CheckUIDBoundary = "uid range boundary"
 )
 
-// Check is one observation compared with its expectation.
-type Check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Status string `json:"status"` // PASS, FAIL, or SKIP (needs the host's files)
-	// Skipped is a check that needs the host's files, which could not be
-	// reached: neither passed nor failed.
-	Skipped  bool    `json:"skipped,omitempty"`
-	Expected string  `json:"expected"`
-	Observed string  `json:"observed"`
-	Seconds  float64 `json:"seconds"`
-}
+// Check is one observation compared with its expectation; the checks of
+// a change's verification are the same type.
+type Check = verify.Check
 
 // Statuses of a check.
 const (
-	StatusPass = "PASS"
-	StatusFail = "FAIL"
-	StatusSkip = "SKIP"
+	StatusPass = verify.StatusPass
+	StatusFail = verify.StatusFail
+	StatusSkip = verify.StatusSkip
 )
 
 // Report is every check run against one daemon.

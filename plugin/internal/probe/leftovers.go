@@ -57,10 +57,21 @@ func (l Leftover) String() string {
 	return fmt.Sprintf("%s %s (%s, made %s)", l.Kind, l.Name, l.Role, l.Created.UTC().Format(time.RFC3339))
 }
 
-// Leftovers lists the plugin's containers and images in the daemon.
+// Leftovers lists the plugin's containers and images in the daemon. Every
+// command does first (SweepOnStart): the two lists are asked at once.
 func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 	f := make(client.Filters).Add("label", LabelCreated)
+	type images struct {
+		res client.ImageListResult
+		err error
+	}
+	imageList := make(chan images, 1)
+	go func() {
+		res, err := api.ImageList(ctx, client.ImageListOptions{Filters: f})
+		imageList <- images{res, err}
+	}()
 	cs, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	is := <-imageList
 	if err != nil {
 		return nil, fmt.Errorf("list the plugin's containers: %w", err)
 	}
@@ -72,11 +83,10 @@ func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 		}
 		out = append(out, Leftover{Kind: "container", Name: name, ID: c.ID, Role: c.Labels[LabelRole], Created: createdOf(c.Labels, c.Created)})
 	}
-	is, err := api.ImageList(ctx, client.ImageListOptions{Filters: f})
-	if err != nil {
-		return out, fmt.Errorf("list the plugin's images: %w", err)
+	if is.err != nil {
+		return out, fmt.Errorf("list the plugin's images: %w", is.err)
 	}
-	for _, i := range is.Items {
+	for _, i := range is.res.Items {
 		name := i.ID
 		if len(i.RepoTags) > 0 {
 			name = i.RepoTags[0]

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/moby/moby/client"
 
@@ -33,27 +34,30 @@ const SmallProgram = "docker-userns-probe"
 var embedded embed.FS
 
 // smallProgram is the embedded probe program, nil in a plugin built
-// without it.
-var smallProgram = func() []byte {
+// without it. Read on first use: ReadFile copies its 2 MB, which every
+// start of the plugin (each docker CLI call runs it at least once) would
+// pay for nothing.
+var smallProgram = sync.OnceValue(func() []byte {
 	b, err := embedded.ReadFile("embedded/" + SmallProgram)
 	if err != nil || len(b) == 0 {
 		return nil
 	}
 	return b
-}()
+})
 
 // HasSmallProgram tells whether this plugin carries the small probe program.
-func HasSmallProgram() bool { return smallProgram != nil }
+func HasSmallProgram() bool { return smallProgram() != nil }
 
 // BuildSmall imports a probe image: of the small probe program when this
 // plugin carries it (2 MB instead of the plugin's 20: the import is most of
 // a probe's cost, paid on every verification), else of binary, the
 // plugin's own. Both answer the same actions (inside.Main).
 func BuildSmall(ctx context.Context, api client.APIClient, binary string, extra ...File) (Image, error) {
-	if smallProgram == nil {
+	small := smallProgram()
+	if small == nil {
 		return Build(ctx, api, binary, extra...)
 	}
-	return build(ctx, api, program{content: bytes.NewReader(smallProgram), size: int64(len(smallProgram))}, extra)
+	return build(ctx, api, program{content: bytes.NewReader(small), size: int64(len(small))}, extra)
 }
 
 // program is the one executable of a probe image, at BinaryPath; args

@@ -32,13 +32,31 @@ func Unremapped() Expectation {
 	return Expectation{UIDMap: identity, GIDMap: identity}
 }
 
-// Check is one observation compared with the expectation.
+// Check is one observation compared with its expectation: the
+// verification after a change (Daemon) and `docker userns test`
+// (livecheck) both report in it.
 type Check struct {
-	Name     string `json:"name"`
-	OK       bool   `json:"ok"`
-	Expected string `json:"expected"`
-	Observed string `json:"observed"`
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Status is PASS, FAIL or SKIP where a report shows it (livecheck).
+	Status Status `json:"status,omitempty"`
+	// Skipped is a check that needs something that could not be reached
+	// (livecheck: the host's files): neither passed nor failed.
+	Skipped  bool    `json:"skipped,omitempty"`
+	Expected string  `json:"expected"`
+	Observed string  `json:"observed"`
+	Seconds  float64 `json:"seconds,omitempty"`
 }
+
+// Status is a check's verdict as reports print it.
+type Status string
+
+// The statuses of a check.
+const (
+	StatusPass Status = "PASS"
+	StatusFail Status = "FAIL"
+	StatusSkip Status = "SKIP"
+)
 
 // Report is the list of checks; it passes when every check does.
 type Report []Check
