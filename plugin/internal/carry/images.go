@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
@@ -110,6 +111,7 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 		}
 	}
 	p.say("saving %d image(s) (%s) from the daemon into %s", len(p.images), Size(p.imageBytes()), p.archive)
+	start := time.Now()
 	rc, err := api.ImageSave(ctx, refs)
 	if err != nil {
 		return fmt.Errorf("save images: %w", err)
@@ -128,6 +130,7 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("save images: %w", err)
 	}
+	p.say("saved in %s", time.Since(start).Round(time.Millisecond))
 	for i := range p.images {
 		img := &p.images[i]
 		j := slices.IndexFunc(scans, func(s imagescan.Image) bool { return s.ID == img.id })
@@ -156,7 +159,9 @@ func (p *Plan) imageBytes() int64 {
 // carried when all its tags name it there.
 func (p *Plan) loadImages(ctx context.Context, api API) {
 	p.say("loading %d image(s) (%s) into the new data root", len(p.images), Size(p.imageBytes()))
+	start := time.Now()
 	loadErr := p.load(ctx, api)
+	p.say("loaded in %s", time.Since(start).Round(time.Millisecond))
 	list, listErr := api.ImageList(ctx, client.ImageListOptions{})
 	have := map[string]string{}
 	for _, sum := range list.Items {
