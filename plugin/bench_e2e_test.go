@@ -22,12 +22,15 @@ import (
 // are medians. Nothing here asserts a time: the machine is shared, and only
 // a ratio of two medians taken in the same run means something.
 
-// benchImage is the DinD image of USERNS_BENCH_VERSION (default 20.10) in
-// the flavour asked.
+// benchImage is the DinD image of USERNS_BENCH_VERSION in the flavour
+// asked (default 20.10 supervised, 26.1 under systemd: a server's setup).
 func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 	b.Helper()
 	name := os.Getenv("USERNS_BENCH_VERSION")
-	if name == "" {
+	switch {
+	case name == "" && flavour == harness.Systemd:
+		name = "26.1"
+	case name == "":
 		name = "20.10"
 	}
 	if flavour == harness.Systemd {
