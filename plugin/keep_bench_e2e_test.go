@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-userns/docker-userns/harness"
 )
 
 // keepBenchMB is the size of the random image BenchmarkKeepImages carries
@@ -71,7 +73,7 @@ func phases(b *testing.B, log, first, third string) (prep, save, load time.Durat
 // outage of the API during enable with and without it (carrying happens
 // before and after the restart, so it should add none).
 func BenchmarkKeepImages(b *testing.B) {
-	d := benchHost(b)
+	d := benchHost(b, benchImage(b, harness.Supervised))
 	mb := keepBenchMB()
 	timed(b, d, fmt.Sprintf("mkdir -p /tmp/big && head -c %dM /dev/urandom >/tmp/big/blob && tar -C /tmp/big -c . | docker import - big:1 && rm -rf /tmp/big", mb))
 	// The first enable creates the remapped data root; time the steady state.
