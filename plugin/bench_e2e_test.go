@@ -43,15 +43,9 @@ func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 	return img
 }
 
-// benchHost starts a supervised DinD host of USERNS_BENCH_VERSION with the
-// plugin built from this tree and the CI user agent.
-func benchHost(b *testing.B) *harness.DinD {
-	b.Helper()
-	return benchHostOf(b, benchImage(b, harness.Supervised))
-}
-
-// benchHostOf is benchHost on the DinD image img.
-func benchHostOf(b *testing.B, img harness.Image) *harness.DinD {
+// benchHost starts a DinD host of img with the plugin built from this tree
+// and the CI user agent.
+func benchHost(b *testing.B, img harness.Image) *harness.DinD {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "docker-userns")
 	if err := harness.BuildPlugin(bin); err != nil {
@@ -190,7 +184,7 @@ const (
 // status, `docker userns status` against `docker info` on the remapped
 // daemon.
 func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
-	d := benchHostOf(b, benchImage(b, flavour))
+	d := benchHost(b, benchImage(b, flavour))
 	// The first enable creates the remapped data root and the ranges; what
 	// disable leaves is the state both sides start from.
 	run(b, d, "docker userns enable agent && "+saveFiles("/tmp/bench/byhand")+" && docker userns disable && "+saveFiles("/tmp/bench/before"))
