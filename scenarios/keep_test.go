@@ -89,6 +89,16 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 				s.Check(s.Owner(dir+path) == want, path+" owned by "+want, s.Owner(dir+path))
 			}
 		})
+		s.Step("enabled again, then again with a wider range (same data root): the second carries nothing and the volume keeps every file", func() {
+			s.Run("docker", "userns", "enable", "--keep-volumes", "--size", "131072", "agent")
+			out := s.Run("docker", "userns", "enable", "--keep-volumes", "--size", "196608", "agent")
+			s.Check(strings.Contains(out, "Nothing carried (the data root did not change"), "the output says nothing was carried", out)
+			// On the host: the in-place change of map is the daemon's own
+			// business (ids already on disk keep their old host ids).
+			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+			got := s.Run("ls", dir)
+			s.Check(got == "db\nnew\nsub", "db, new and sub in "+dir, got)
+		})
 	})
 }
 
