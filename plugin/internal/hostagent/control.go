@@ -72,12 +72,14 @@ func AskRevert(root hostfs.Root, token, reason string, left Leftovers) (*Record,
 }
 
 // Collect returns a finished record and removes it, so that nothing but the
-// backups stays on the host; an unfinished one is returned as it is.
+// backups stays on the host; an unfinished one is returned as it is, and
+// not written back: a read must not put back a phase a writer just moved
+// on (the client reads every 25 ms while the agent writes).
 func Collect(root hostfs.Root, token string) (*Record, error) {
 	return update(root, token, func(r *Record) error {
 		if r.Finished() {
 			return errDrop
 		}
-		return nil
+		return errUnchanged
 	})
 }

@@ -3,7 +3,6 @@ package hostagent
 import (
 	"context"
 	"testing"
-	"time"
 )
 
 // A revert after a daemon that cannot start must not wait for the helper
@@ -13,11 +12,8 @@ import (
 func TestRevertDoesNotWaitForLeftoversSeenGone(t *testing.T) {
 	left := Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:1"}
 	a := &agent{rec: &Record{Leftovers: left}, gone: left}
-	start := time.Now()
+	// A wait would ask the (nil) api and panic: no clock is needed.
 	if reason := a.waitLeftoversGone(context.Background(), false); reason != "" {
 		t.Fatalf("waitLeftoversGone = %q", reason)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("waited %s for leftovers already gone", took)
 	}
 }

@@ -190,6 +190,8 @@ func update(root hostfs.Root, token string, fn func(*Record) error) (*Record, er
 		switch err := fn(rec); {
 		case errors.Is(err, errDrop):
 			return remove(root)
+		case errors.Is(err, errUnchanged):
+			return nil
 		case err != nil:
 			return err
 		}
@@ -198,7 +200,12 @@ func update(root hostfs.Root, token string, fn func(*Record) error) (*Record, er
 	return rec, err
 }
 
-var errDrop = errors.New("drop record")
+// errDrop asks update to remove the record, errUnchanged to leave the
+// file as it is.
+var (
+	errDrop      = errors.New("drop record")
+	errUnchanged = errors.New("record unchanged")
+)
 
 // loadToken reads the record and checks that it is token's.
 func loadToken(root hostfs.Root, token string) (*Record, error) {

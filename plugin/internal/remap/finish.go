@@ -211,7 +211,11 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 		if rec.Phase != hostagent.Restarting && rec.Phase != hostagent.Armed {
 			return rec, nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

@@ -92,18 +92,17 @@ func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 		setPhase(t, root, token, hostagent.Waiting)
 	}()
 	c := ClientEnv{API: socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}}, Timeout: 2 * time.Second, Control: LocalControl{Root: root}}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Far less than waiting for an outage would take (Timeout plus the
+	// restart allowance, 32 s), and far more than the 0.45 s the agent
+	// takes here even on a loaded machine: no clock to flake on.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	start := time.Now()
 	rec, err := c.awaitRestart(ctx, token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.Phase != hostagent.Waiting {
 		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Waiting)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("saw the restart after %s; the agent was waiting after 0.45 s", took)
 	}
 }
 
@@ -175,7 +174,6 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	start := time.Now()
 	// The verification may start once the old daemon is gone, not before.
 	readyCalls, readyEarly := 0, false
 	rec, err := c.awaitRestart(ctx, token, func() {
@@ -192,9 +190,8 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	if rec.Phase != hostagent.Waiting {
 		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Waiting)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("saw the restart after %s, want under a second", took)
-	}
+	// ready is called only when the restart was seen (not after the
+	// allowance ran out): once is proof enough, with no clock to flake.
 	if readyCalls != 1 || readyEarly {
 		t.Errorf("ready called %d times (want 1), before the old daemon stopped: %v", readyCalls, readyEarly)
 	}
