@@ -30,10 +30,9 @@ var lockWait = 30 * time.Second
 // the directories made for it go again on Unlock, so that a run that
 // changes nothing leaves nothing behind.
 type hostLock struct {
-	f       *os.File
-	root    hostfs.Root
-	made    []string // directories made for the lock, deepest last
-	created bool
+	f    *os.File
+	root hostfs.Root
+	made []string // directories made for the lock, deepest last
 }
 
 // beginChange opens enable's and disable's work on the host: it takes the
@@ -101,7 +100,6 @@ func (l *hostLock) try() (bool, error) {
 		return false, err
 	}
 	f, err := l.root.OpenFile(LockPath, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	created := err == nil
 	if errors.Is(err, fs.ErrExist) {
 		f, err = l.root.OpenFile(LockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
 	}
@@ -128,7 +126,7 @@ func (l *hostLock) try() (bool, error) {
 		f.Close()
 		return false, nil
 	}
-	l.f, l.created = f, created
+	l.f = f
 	return true, nil
 }
 
@@ -160,19 +158,18 @@ func (l *hostLock) makeDirs() error {
 	return nil
 }
 
-// Unlock releases the lock; it may be called more than once. A lock file
-// this run created is removed while still held, and the directories made
-// for it when they are empty.
+// Unlock releases the lock; it may be called more than once. The lock file
+// is removed while still held, whoever created it (a run killed while it
+// held the lock left its file behind: try sees the removal and takes the
+// new file), and the directories this run made for it when they are empty.
 func (l *hostLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
 	}
-	if l.created {
-		_, _ = l.root.RemoveFile(LockPath, hostfs.WriteOptions{})
-		for i := len(l.made) - 1; i >= 0; i-- {
-			if os.Remove(l.root.Path(l.made[i])) != nil {
-				break
-			}
+	_, _ = l.root.RemoveFile(LockPath, hostfs.WriteOptions{})
+	for i := len(l.made) - 1; i >= 0; i-- {
+		if os.Remove(l.root.Path(l.made[i])) != nil {
+			break
 		}
 	}
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)

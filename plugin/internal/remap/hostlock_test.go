@@ -150,3 +150,22 @@ func TestAFinishedRecordOfADeadClientIsCollected(t *testing.T) {
 		t.Errorf("the collection does not say why the change was reverted:\n%s", progress.String())
 	}
 }
+
+// TestALockFileOfAKilledRunIsRemovedByTheNext: a client killed while it
+// held the lock leaves the lock file (its flock goes with the process).
+// The next run takes the lock and removes the file when done, although it
+// did not create it: the host keeps nothing of ours once no run holds it.
+func TestALockFileOfAKilledRunIsRemovedByTheNext(t *testing.T) {
+	env := testEnv(t, hostfstest.Tree(t, baseHost()))
+	if _, err := env.Root.WriteFile(LockPath, nil, hostfs.WriteOptions{Perm: 0o600, MakeDirs: true}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lockHost(context.Background(), env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Unlock()
+	if env.Root.Exists(LockPath) {
+		t.Errorf("%s left behind after the run that took it over", LockPath)
+	}
+}
