@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+	"github.com/docker-userns/docker-userns/plugin/internal/probe/inside"
 )
 
 // Command is the hidden first argument that makes the plugin binary scan or
@@ -96,15 +97,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 func mainScan(dataRoot string, dirs []string, stdout io.Writer) error {
 	var res ScanResult
-	uid, err := os.ReadFile("/proc/self/uid_map")
+	maps, err := inside.ReadIDMaps()
 	if err != nil {
 		return err
 	}
-	gid, err := os.ReadFile("/proc/self/gid_map")
-	if err != nil {
-		return err
-	}
-	res.UIDMap, res.GIDMap = string(uid), string(gid)
+	res.UIDMap, res.GIDMap = maps.UIDMap, maps.GIDMap
 	var st unix.Statfs_t
 	if err := unix.Statfs(dataRoot, &st); err != nil {
 		return fmt.Errorf("statfs %s: %w", dataRoot, err)

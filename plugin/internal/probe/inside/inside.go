@@ -67,15 +67,25 @@ func writeMode(path, mode string) error {
 }
 
 func printIDMaps(w io.Writer) error {
-	uid, err := os.ReadFile("/proc/self/uid_map")
+	maps, err := ReadIDMaps()
 	if err != nil {
 		return err
+	}
+	return json.NewEncoder(w).Encode(maps)
+}
+
+// ReadIDMaps reads this process's uid_map and gid_map as the kernel
+// prints them.
+func ReadIDMaps() (IDMaps, error) {
+	uid, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return IDMaps{}, err
 	}
 	gid, err := os.ReadFile("/proc/self/gid_map")
 	if err != nil {
-		return err
+		return IDMaps{}, err
 	}
-	return json.NewEncoder(w).Encode(IDMaps{UIDMap: string(uid), GIDMap: string(gid)})
+	return IDMaps{UIDMap: string(uid), GIDMap: string(gid)}, nil
 }
 
 // DecodeIDMaps reads the output of the idmap action.
