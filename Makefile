@@ -5,8 +5,9 @@ BIN_DIR ?= bin
 PLUGIN := $(BIN_DIR)/docker-userns
 # Where `make install` puts the plugin; /usr/local/lib/docker/cli-plugins serves all users.
 PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
-# Go test timeout for the suites that start Docker-in-Docker daemons.
-TEST_TIMEOUT ?= 60m
+# Go test timeout for the suites that start Docker-in-Docker daemons: one
+# package binary, under the 90 minutes a CI run may take in all.
+TEST_TIMEOUT ?= 80m
 # Fuzz runs are counted in inputs, not seconds: a time budget fails with
 # "context deadline exceeded" when a loaded machine stalls the workers.
 FUZZ_TIME ?= 50000x
