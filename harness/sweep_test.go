@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -89,8 +90,11 @@ func TestSweepRemovesWhatAKilledTestLeft(t *testing.T) {
 	if leftID == "" {
 		t.Fatal("the child started no DinD container")
 	}
+	// t.Context is cancelled before the cleanups run: they use a context of
+	// their own, or they remove nothing.
+	cleanupCtx := context.WithoutCancel(ctx)
 	t.Cleanup(func() { // should the sweep fail
-		_, _ = api.ContainerRemove(ctx, leftID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		_, _ = api.ContainerRemove(cleanupCtx, leftID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	})
 
 	// Two that must stay: one of this live process, one without an owner.
@@ -107,7 +111,7 @@ func TestSweepRemovesWhatAKilledTestLeft(t *testing.T) {
 		}
 		keep[name] = created.ID
 		t.Cleanup(func() {
-			_, _ = api.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true})
+			_, _ = api.ContainerRemove(cleanupCtx, created.ID, client.ContainerRemoveOptions{Force: true})
 		})
 	}
 
