@@ -31,6 +31,24 @@ func (s *scenario) phase() string {
 }
 
 // waitPhase polls the agent's record until it is in one of phases.
+// startWithOwnConfig starts a host with the CI user agent and a daemon.json
+// of its own, and returns the hashes of the host files as they are then.
+func (s *scenario) startWithOwnConfig() (hashes string) {
+	s.Start()
+	s.Run("useradd", "-r", "-M", "agent")
+	s.Write("/etc/docker/daemon.json", "{\n  \"log-level\": \"info\"\n}\n")
+	s.Restart()
+	return s.Hashes(hostFiles...)
+}
+
+// waitArmed waits until a change started by startChange has written the
+// files and armed the host agent (its record is there).
+func (s *scenario) waitArmed() {
+	s.WaitFor("the host agent armed (files written)", time.Minute, func() (bool, string) {
+		return s.Try("test", "-e", pendingRecord).ExitCode == 0, s.Shell("cat /tmp/change.log 2>/dev/null; true")
+	})
+}
+
 func (s *scenario) waitPhase(timeout time.Duration, phases ...string) {
 	s.t.Helper()
 	s.WaitFor("the host agent's record in phase "+strings.Join(phases, " or "), timeout, func() (bool, string) {
@@ -73,9 +91,7 @@ func TestOthersEditTheFiles(t *testing.T) {
 		})
 		s.Step("a disable whose client is killed once the files are written, a useradd while the agent waits: the agent's revert keeps carol's lines", func() {
 			kill := s.startChange("disable", "--confirm-timeout", "20s")
-			s.WaitFor("the host agent armed (files written)", time.Minute, func() (bool, string) {
-				return s.Try("test", "-e", pendingRecord).ExitCode == 0, s.Shell("cat /tmp/change.log 2>/dev/null; true")
-			})
+			s.waitArmed()
 			kill()
 			s.waitPhase(2*time.Minute, "waiting", "reverting", "reverted")
 			s.Run("useradd", "-m", "carol")
@@ -112,18 +128,10 @@ func TestOthersEditTheFiles(t *testing.T) {
 func TestClientDiesMidRestart(t *testing.T) {
 	forEachVersion(t, "Client dies mid-restart: the host reverts by itself, every file byte for byte as before, nothing of ours left but backups", func(s *scenario) {
 		var before string
-		s.Step("a host with the CI user agent and a daemon.json of its own", func() {
-			s.Start()
-			s.Run("useradd", "-r", "-M", "agent")
-			s.Write("/etc/docker/daemon.json", "{\n  \"log-level\": \"info\"\n}\n")
-			s.Restart()
-			before = s.Hashes(hostFiles...)
-		})
+		s.Step("a host with the CI user agent and a daemon.json of its own", func() { before = s.startWithOwnConfig() })
 		s.Step("enable agent is killed with SIGKILL once the files are written", func() {
 			kill := s.startChange("enable", "--confirm-timeout", "15s", "agent")
-			s.WaitFor("the host agent armed (files written)", time.Minute, func() (bool, string) {
-				return s.Try("test", "-e", pendingRecord).ExitCode == 0, s.Shell("cat /tmp/change.log 2>/dev/null; true")
-			})
+			s.waitArmed()
 			kill()
 		})
 		s.Step("the host agent reverts by itself and the daemon answers unremapped", func() {
@@ -152,18 +160,10 @@ func TestClientDiesMidRestart(t *testing.T) {
 func TestInterruptedClientReverts(t *testing.T) {
 	forEachVersion(t, "Interrupted client: Ctrl-C during the restart makes the client ask the host agent to revert, and say so", func(s *scenario) {
 		var before, plugin string
-		s.Step("a host with the CI user agent", func() {
-			s.Start()
-			s.Run("useradd", "-r", "-M", "agent")
-			s.Write("/etc/docker/daemon.json", "{\n  \"log-level\": \"info\"\n}\n")
-			s.Restart()
-			before = s.Hashes(hostFiles...)
-		})
+		s.Step("a host with the CI user agent and a daemon.json of its own", func() { before = s.startWithOwnConfig() })
 		s.Step("enable agent gets SIGINT while the host agent restarts the daemon", func() {
 			s.startChange("enable", "--confirm-timeout", "2m", "agent")
-			s.WaitFor("the host agent armed (files written)", time.Minute, func() (bool, string) {
-				return s.Try("test", "-e", pendingRecord).ExitCode == 0, s.Shell("cat /tmp/change.log 2>/dev/null; true")
-			})
+			s.waitArmed()
 			plugin = s.Shell(`p=$(cat /tmp/change.pid); for c in $(pgrep -P "$p") $(for x in $(pgrep -P "$p"); do pgrep -P "$x"; done) "$p"; do [ "$(cat /proc/$c/comm 2>/dev/null)" = docker-userns ] && echo "$c"; done | head -1`)
 			s.Check(plugin != "", "the plugin's process under the operator's shell", s.Shell("ps -ef; true"))
 			s.Run("kill", "-INT", plugin)
