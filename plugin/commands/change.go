@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -56,7 +57,7 @@ func addChangeFlags(flags *pflag.FlagSet, opts *changeOptions) {
 	addRestartFlags(flags, &opts.restart)
 	addHostFlags(flags, &opts.host, true)
 	addKeepFlags(flags, &opts.keep)
-	addFormatFlag(flags, &opts.format)
+	dockerformat.AddFlag(flags, &opts.format)
 }
 
 // addRestartFlags adds the flags of the commands that restart the daemon.
@@ -103,7 +104,7 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		if err != nil && !errors.As(err, &incomplete) {
 			return err
 		}
-		if werr := writeFormatted(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+		if werr := dockerformat.Write(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
 			return werr
 		}
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
@@ -71,7 +72,7 @@ a helper container, as status does), one line per host.`,
 	flags.StringVar(&opts.user, "user", "", "Judge against the subordinate ranges of USER[:GROUP] in /etc/subuid and /etc/subgid")
 	flags.StringVar(&opts.platform, "platform", "", `Read this platform of a multi-platform registry image, "os/arch[/variant]" (default: the daemon's)`)
 	flags.StringArrayVar(&opts.contexts, "context", nil, "Judge on the daemon of this Docker context; repeat for a fleet")
-	addFormatFlag(flags, &opts.format)
+	dockerformat.AddFlag(flags, &opts.format)
 	return cmd
 }
 
@@ -233,7 +234,7 @@ func checkImageOutcome(res checkImageResult) (fleet.Outcome, error) {
 }
 
 func writeCheckImage(out io.Writer, format string, rows []checkImageRow) error {
-	return writeFormatted(out, format, rows, func(out io.Writer) error {
+	return dockerformat.Write(out, format, rows, func(out io.Writer) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "IMAGE\tSOURCE\tLAYERS\tFILES\tMAX UID\tMAX GID\tVERDICT")
 		for _, r := range rows {

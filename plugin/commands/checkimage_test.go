@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/harness"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
 
@@ -123,7 +124,7 @@ type checkImageJSON struct {
 func decodeRows(t *testing.T, run checkImageRun) []checkImageJSON {
 	t.Helper()
 	var rows []checkImageJSON
-	if err := readFormatted(run.stdout, &rows); err != nil {
+	if err := dockerformat.Read(run.stdout, &rows); err != nil {
 		t.Fatalf("output is not JSON: %v\nstdout: %s\nstderr: %s", err, run.stdout, run.stderr)
 	}
 	return rows

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 )
 
@@ -90,7 +91,7 @@ func decodeThroughDaemon(ctx context.Context, t target, opts reportOptions, v an
 	if strings.TrimSpace(res.Stdout) == "" {
 		return helper.Failure(res)
 	}
-	if err := readFormatted(res.Stdout, v); err != nil {
+	if err := dockerformat.Read(res.Stdout, v); err != nil {
 		return fmt.Errorf("read the helper's answer: %w", err)
 	}
 	return nil

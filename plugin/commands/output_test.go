@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
@@ -88,7 +89,7 @@ func TestWriteOutcomeGolden(t *testing.T) {
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writeFormatted(&buf, "", c.out, func(w io.Writer) error { return writeOutcome(w, c.out) }); err != nil {
+			if err := dockerformat.Write(&buf, "", c.out, func(w io.Writer) error { return writeOutcome(w, c.out) }); err != nil {
 				t.Fatal(err)
 			}
 			golden.Assert(t, buf.String(), c.golden)
@@ -120,7 +121,7 @@ func TestWriteStatusGolden(t *testing.T) {
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writeFormatted(&buf, "", c.st, func(w io.Writer) error { return writeStatus(w, c.st) }); err != nil {
+			if err := dockerformat.Write(&buf, "", c.st, func(w io.Writer) error { return writeStatus(w, c.st) }); err != nil {
 				t.Fatal(err)
 			}
 			golden.Assert(t, buf.String(), c.golden)
@@ -140,7 +141,7 @@ func doctorFindings() remap.Findings {
 func TestWriteFindingsGolden(t *testing.T) {
 	var buf bytes.Buffer
 	findings := doctorFindings()
-	if err := writeFormatted(&buf, "", findings, func(w io.Writer) error { return writeFindings(w, findings) }); err != nil {
+	if err := dockerformat.Write(&buf, "", findings, func(w io.Writer) error { return writeFindings(w, findings) }); err != nil {
 		t.Fatal(err)
 	}
 	golden.Assert(t, buf.String(), "doctor.golden")

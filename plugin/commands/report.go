@@ -10,6 +10,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/pflag"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
@@ -29,7 +30,7 @@ type reportOptions struct {
 // --format.
 func addReportFlags(flags *pflag.FlagSet, opts *reportOptions) {
 	addHostFlags(flags, &opts.host, false)
-	addFormatFlag(flags, &opts.format)
+	dockerformat.AddFlag(flags, &opts.format)
 }
 
 // report is one kind of report (status, doctor, test) of type T: how it is
@@ -92,7 +93,7 @@ func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOpt
 				return err
 			}
 		}
-		if err := writeFormatted(dockerCLI.Out(), opts.format, v, func(w io.Writer) error { return r.write(w, v) }); err != nil {
+		if err := dockerformat.Write(dockerCLI.Out(), opts.format, v, func(w io.Writer) error { return r.write(w, v) }); err != nil {
 			return err
 		}
 		if r.exit == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 )
 
@@ -27,7 +28,7 @@ func rollout(ctx context.Context, dockerCLI command.Cli, action string, ts []tar
 		defer progress.Close()
 		return run(ctx, byName[host], progress)
 	})
-	if err := writeFormatted(dockerCLI.Out(), format, results, func(w io.Writer) error { return fleet.WriteTable(w, results) }); err != nil {
+	if err := dockerformat.Write(dockerCLI.Out(), format, results, func(w io.Writer) error { return fleet.WriteTable(w, results) }); err != nil {
 		return err
 	}
 	if fleet.Failed(results) > 0 {

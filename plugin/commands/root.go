@@ -7,7 +7,8 @@
 // and doctor in runReport (report.go): one host or a fleet either way.
 // targets.go chooses the daemons a command acts on (--context, --via),
 // forward.go turns the command as given into a helper container's command
-// line, rollout.go runs one over a fleet, format.go prints (--format).
+// line, rollout.go runs one over a fleet; internal/dockerformat prints
+// (--format).
 package commands
 
 import (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/cli/cli"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
 )
 
@@ -50,7 +51,7 @@ FAIL (bind mount owner): 1 of 2 checks passed on Docker 26.1.5 in 2.2s
 
 func TestWriteTestReportJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeFormatted(&buf, "json", testReport(), nil); err != nil {
+	if err := dockerformat.Write(&buf, "json", testReport(), nil); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -78,7 +79,7 @@ func TestWriteTestReportJSON(t *testing.T) {
 
 func TestWriteTestReportTemplate(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeFormatted(&buf, `{{range .Checks}}{{.Name}}={{.Status}};{{end}}`, testReport(), nil); err != nil {
+	if err := dockerformat.Write(&buf, `{{range .Checks}}{{.Name}}={{.Status}};{{end}}`, testReport(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.TrimSpace(buf.String()); got != "remapping on=PASS;bind mount owner=FAIL;" {

@@ -1,12 +1,9 @@
-package commands
+package dockerformat
 
 import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,10 +11,21 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
+
+// agentMap is the owner layout of agent (uid 999).
+var agentMap = idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}
+
+// imageRow is check-image's row: a struct of embedded structs.
+type imageRow struct {
+	Ref string `json:"ref"`
+	imagescan.Image
+	imagescan.Verdict
+}
 
 func fleetResults() []fleet.Result {
 	return []fleet.Result{
@@ -30,7 +38,7 @@ func fleetResults() []fleet.Result {
 // (docker/cli cli/command/formatter, Context.Write), on a fleet's results
 // and on one status.
 func TestWriteFormattedAsDocker(t *testing.T) {
-	status := remap.Status{Daemon: &daemon.State{Version: "26.1.5", Remapped: true, DataRoot: "/var/lib/docker/999.999"}, Setting: "agent", UIDMap: ownerPlan().UID.Map, HostUserns: []string{"bypass"}}
+	status := remap.Status{Daemon: &daemon.State{Version: "26.1.5", Remapped: true, DataRoot: "/var/lib/docker/999.999"}, Setting: "agent", UIDMap: agentMap, HostUserns: []string{"bypass"}}
 	for _, tc := range []struct {
 		name, format string
 		value        any
@@ -51,12 +59,12 @@ func TestWriteFormattedAsDocker(t *testing.T) {
 			"VERSION   SETTING\n26.1.5    agent\n"},
 		{"json of a field is that field's JSON", `{{json .UIDMap}}`, status, `[{"container":0,"host":999,"size":1},{"container":1,"host":165536,"size":65535}]` + "\n"},
 		{"a JSON key that is not the Go name names the field too", `{{.HostUsernsContainers}} {{.HostUserns}}`, status, "[bypass] [bypass]\n"},
-		{"promoted fields of embedded structs", `{{.Ref}} {{.Name}} {{.MaxUID}} {{.Fits}}`, []checkImageRow{{Ref: "a.tar", Image: imagescan.Image{Name: "a:1", MaxUID: 70000}}},
+		{"promoted fields of embedded structs", `{{.Ref}} {{.Name}} {{.MaxUID}} {{.Fits}}`, []imageRow{{Ref: "a.tar", Image: imagescan.Image{Name: "a:1", MaxUID: 70000}}},
 			"a.tar a:1 70000 false\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			err := writeFormatted(&buf, tc.format, tc.value, func(w io.Writer) error {
+			err := Write(&buf, tc.format, tc.value, func(w io.Writer) error {
 				_, err := io.WriteString(w, "DEFAULT\n")
 				return err
 			})
@@ -75,7 +83,7 @@ func TestWriteFormattedAsDocker(t *testing.T) {
 // fields under range and with, map keys and methods of nested values are
 // left to the template.
 func TestWriteFormattedRefusesUnknownFields(t *testing.T) {
-	status := remap.Status{Daemon: &daemon.State{Version: "26.1.5"}, Setting: "agent", UIDMap: ownerPlan().UID.Map}
+	status := remap.Status{Daemon: &daemon.State{Version: "26.1.5"}, Setting: "agent", UIDMap: agentMap}
 	for _, tc := range []struct {
 		format string
 		value  any
@@ -90,7 +98,7 @@ func TestWriteFormattedRefusesUnknownFields(t *testing.T) {
 		{"{{range .UIDRanges}}{{.Owner}}{{end}}{{with .Daemon}}{{.Version}}{{end}}", status, ""},
 		{"{{.Started.Unix}} {{len .Checks}}", livecheck.Report{Started: time.Unix(1, 0)}, ""},
 	} {
-		err := writeFormatted(&bytes.Buffer{}, tc.format, tc.value, nil)
+		err := Write(&bytes.Buffer{}, tc.format, tc.value, nil)
 		switch {
 		case tc.bad == "" && err != nil:
 			t.Errorf("--format %q: %v", tc.format, err)
@@ -101,7 +109,7 @@ func TestWriteFormattedRefusesUnknownFields(t *testing.T) {
 }
 
 func TestWriteFormattedRefusesABadTemplate(t *testing.T) {
-	err := writeFormatted(&bytes.Buffer{}, "{{.Host", fleetResults(), nil)
+	err := Write(&bytes.Buffer{}, "{{.Host", fleetResults(), nil)
 	if err == nil || !strings.Contains(err.Error(), "template parsing error") {
 		t.Errorf("got %v, want docker's template parsing error", err)
 	}
@@ -111,24 +119,27 @@ func TestWriteFormattedRefusesABadTemplate(t *testing.T) {
 // json, the client reads back, one item or a list.
 func TestJSONLinesReadBack(t *testing.T) {
 	var buf bytes.Buffer
-	findings := doctorFindings()
-	if err := writeFormatted(&buf, "json", findings, nil); err != nil {
+	findings := remap.Findings{
+		{Check: "subuid", Verdict: remap.Warn, Detail: "agent has no range", Fix: "docker userns enable agent"},
+		{Check: "daemon.json", Verdict: remap.Fail, Detail: "/etc/docker/daemon.json line 3: invalid character '}'"},
+	}
+	if err := Write(&buf, "json", findings, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != len(findings) {
 		t.Fatalf("%d lines for %d findings:\n%s", n, len(findings), buf.String())
 	}
 	var back remap.Findings
-	if err := readFormatted(buf.String(), &back); err != nil || !reflect.DeepEqual(back, findings) {
+	if err := Read(buf.String(), &back); err != nil || !reflect.DeepEqual(back, findings) {
 		t.Errorf("read back %+v, %v; want %+v", back, err, findings)
 	}
 	buf.Reset()
 	st := remap.Status{Setting: "agent", Warnings: []string{"w"}}
-	if err := writeFormatted(&buf, "json", st, nil); err != nil {
+	if err := Write(&buf, "json", st, nil); err != nil {
 		t.Fatal(err)
 	}
 	var stBack remap.Status
-	if err := readFormatted(buf.String(), &stBack); err != nil || !reflect.DeepEqual(stBack, st) {
+	if err := Read(buf.String(), &stBack); err != nil || !reflect.DeepEqual(stBack, st) {
 		t.Errorf("read back %+v, %v; want %+v", stBack, err, st)
 	}
 }
@@ -138,7 +149,7 @@ func TestJSONLinesReadBack(t *testing.T) {
 // each type a command prints with --format.
 func TestTemplatesSeeTheJSONFields(t *testing.T) {
 	for _, v := range []any{
-		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, checkImageRow{}, remap.Outcome{}, fleet.Result{},
+		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, imageRow{}, remap.Outcome{}, fleet.Result{},
 	} {
 		t.Run(reflect.TypeOf(v).String(), func(t *testing.T) {
 			keys := map[string]any{}
@@ -191,55 +202,4 @@ func filled(t reflect.Type) reflect.Value {
 		}
 	}
 	return v
-}
-
-// TestStatusFormatThroughDockerCLI runs the real `docker userns status`
-// on a temporary --root, with no daemon behind DOCKER_HOST: a table
-// template prints docker's headers, json one object on one line.
-func TestStatusFormatThroughDockerCLI(t *testing.T) {
-	root := t.TempDir()
-	for name, content := range map[string]string{
-		"etc/passwd":             "root:x:0:0:root:/root:/bin/bash\nagent:x:999:995::/home/agent:/usr/sbin/nologin\n",
-		"etc/group":              "root:x:0:\nagent:x:995:\n",
-		"etc/subuid":             "agent:999:1\nagent:165536:65535\n",
-		"etc/subgid":             "agent:995:1\nagent:165536:65535\n",
-		"etc/docker/daemon.json": `{"userns-remap": "agent"}` + "\n",
-	} {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	config := completionConfig(t)
-	status := func(format string) string {
-		t.Helper()
-		cmd := exec.Command("docker", "userns", "status", "--root", root, "--format", format)
-		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config, "DOCKER_HOST=unix:///nonexistent.sock", "DOCKER_CONTEXT=")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("docker userns status --format %q: %v\n%s", format, err, out)
-		}
-		return string(out)
-	}
-	table := status(`table {{.Setting}}\t{{.Source}}\t{{.UIDMap}}\t{{.Root.User}}`)
-	want := "SETTING   SOURCE                    UID MAP                   USER\n" +
-		"agent     /etc/docker/daemon.json   0 999 1, 1 165536 65535   agent\n"
-	if table != want {
-		t.Errorf("table template:\n got %q\nwant %q", table, want)
-	}
-	line := status("json")
-	var st struct {
-		Setting     string `json:"setting"`
-		DaemonError string `json:"daemonError"`
-		UIDMap      []struct{ Container, Host, Size uint64 }
-	}
-	if strings.Count(line, "\n") != 1 || json.Unmarshal([]byte(line), &st) != nil || st.Setting != "agent" || st.DaemonError == "" || len(st.UIDMap) != 2 {
-		t.Errorf("json: want one line, one object with the setting, the daemon's error and the map; got %q", line)
-	}
-	if got := status(`{{.Setting}} {{len .UIDRanges}}`); got != "agent 2\n" {
-		t.Errorf("template: got %q", got)
-	}
 }

@@ -1,4 +1,8 @@
-package commands
+// Package dockerformat prints the plugin's values as docker's own list
+// commands print theirs under --format (a default table, "json", "table
+// TEMPLATE", "TEMPLATE"), through docker/cli's formatter, and reads back
+// the "json" lines a helper container printed. It knows no command.
+package dockerformat
 
 import (
 	"bytes"
@@ -16,19 +20,20 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// formatFlagUsage is the --format help, worded as docker's own commands word it.
-const formatFlagUsage = `Format output using a custom template:
+// flagUsage is the --format help, worded as docker's own commands word it.
+const flagUsage = `Format output using a custom template:
 'table':            Print output in table format (default)
 'table TEMPLATE':   Print output in table format using the given Go template
 'json':             Print in JSON format
 'TEMPLATE':         Print output using the given Go template.
 Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`
 
-func addFormatFlag(flags *pflag.FlagSet, format *string) {
-	flags.StringVar(format, "format", "", formatFlagUsage)
+// AddFlag adds --format, whose value Write takes.
+func AddFlag(flags *pflag.FlagSet, format *string) {
+	flags.StringVar(format, "format", "", flagUsage)
 }
 
-// writeFormatted prints value as docker's list commands print theirs,
+// Write prints value as docker's list commands print theirs,
 // through docker/cli's formatter (Context.Write): "" and "table" draw the
 // default table (table); "json" prints each item as one compact JSON object
 // on a line ({{json .}}, as `docker image ls --format json`); "table
@@ -36,7 +41,7 @@ func addFormatFlag(flags *pflag.FlagSet, format *string) {
 // item alone. The items of a slice are its elements; any other value is
 // one item. A template sees an item's fields by their Go names
 // (formatItem), and by its JSON keys with a capital first letter.
-func writeFormatted(out io.Writer, format string, value any, table func(io.Writer) error) error {
+func Write(out io.Writer, format string, value any, table func(io.Writer) error) error {
 	if format == "" || format == formatter.TableFormatKey {
 		return table(out)
 	}
@@ -58,10 +63,10 @@ func writeFormatted(out io.Writer, format string, value any, table func(io.Write
 	})
 }
 
-// readFormatted decodes what writeFormatted printed with "json" into v: one
+// Read decodes what Write printed with "json" into v: one
 // object per line, appended to *v when v points to a slice (a helper
 // container's answer, read back by the client).
-func readFormatted(data string, v any) error {
+func Read(data string, v any) error {
 	dst := reflect.ValueOf(v).Elem()
 	dec := json.NewDecoder(strings.NewReader(data))
 	if dst.Kind() != reflect.Slice {
@@ -101,7 +106,7 @@ func (it formatItem) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// formatItems turns value into the items writeFormatted prints and the
+// formatItems turns value into the items Write prints and the
 // header their type gives.
 func formatItems(value any) ([]formatter.SubContext, *formatter.HeaderContext, error) {
 	v := reflect.ValueOf(value)
