@@ -207,6 +207,23 @@ usermod -p '*' ` + SSHUser // '!' (useradd's) is a locked account to sshd
 	return nil
 }
 
+// AddSilentHost adds the ssh host name whose connection never answers,
+// as a machine that is off: its ProxyCommand only waits, so ssh gives up
+// after its ConnectTimeout (30 s as the docker CLI sets it) with
+// "Connection timed out during banner exchange".
+func (s *SSH) AddSilentHost(name string) error {
+	if !sshHostName.MatchString(name) {
+		return fmt.Errorf("add ssh host %q: want letters, digits, '.', '-' or '_'", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	entry := fmt.Sprintf("Host %s\n  User %s\n  BatchMode yes\n  ProxyCommand sleep 600\n", name, SSHUser)
+	if err := appendFile(s.path("ssh_config"), entry); err != nil {
+		return fmt.Errorf("add ssh host %s: %w", name, err)
+	}
+	return nil
+}
+
 // CreateContext makes a Docker context name in configDir whose host is
 // URL(name), as an operator would: `docker context create NAME --docker
 // host=ssh://deploy@NAME`.

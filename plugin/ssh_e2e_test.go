@@ -118,11 +118,17 @@ func TestSSHContexts(t *testing.T) {
 			res := f.docker(t, "--context", "pw1", "userns", "status")
 			wantOneLineError(t, "password", res, "context pw1: ssh deploy@pw1 asks for a password", "Permission denied (publickey,password)")
 
-			// No docker CLI on the host: nothing runs dial-stdio there.
+			// No docker CLI on the host: nothing runs dial-stdio there. A
+			// rollout refuses before it touches any host.
 			mustExec(t, s1, "mv", "/usr/bin/docker", "/usr/bin/docker.away")
-			res = f.docker(t, append([]string{"userns", "status"}, f.contexts()...)...)
+			res = f.docker(t, append(append([]string{"userns", "enable", sshConfirmWindow}, f.contexts()...), "agent")...)
 			mustExec(t, s1, "mv", "/usr/bin/docker.away", "/usr/bin/docker")
 			wantOneLineError(t, "no docker CLI", res, "context s1: ssh deploy@s1: no docker CLI there", "docker system dial-stdio")
+			for i, d := range f.hosts {
+				if after := mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i] {
+					t.Errorf("s%d files changed by a refused rollout:\n%s\nwant:\n%s", i+1, after, before[i])
+				}
+			}
 
 			if n == 3 {
 				sshRollout(t, f, before[1])
@@ -143,6 +149,7 @@ func TestSSHContexts(t *testing.T) {
 			}
 			rows := decodeRows(t, st.stdout)
 			wantHostResults(t, rows, "s", repeat("remapping on", n)...)
+			sshStatusWithSilentHost(t, f)
 			doc := f.docker(t, append([]string{"userns", "doctor", "--format", "json"}, f.contexts()...)...)
 			if doc.code != 0 {
 				t.Errorf("doctor over ssh: exit %d\n%s%s", doc.code, doc.stdout, doc.stderr)
@@ -167,6 +174,29 @@ func TestSSHContexts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sshStatusWithSilentHost: a fleet's status with one more host that does
+// not answer (AddSilentHost) reads the others and gives that host a row of
+// its own naming why; the run exits 1.
+func sshStatusWithSilentHost(t *testing.T, f sshFleet) {
+	t.Helper()
+	if err := f.kit.AddSilentHost("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.kit.CreateContext(t.Context(), f.config, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.docker(t, append([]string{"userns", "status", "--format", "json", "--context", "gone"}, f.contexts()...)...)
+	t.Logf("status with a host that does not answer:\n%s%s", res.stdout, res.stderr)
+	if res.code != 1 {
+		t.Errorf("status with a host that does not answer: exit %d, want 1", res.code)
+	}
+	rows := decodeRows(t, res.stdout)
+	if len(rows) == 0 || rows[0].Host != "gone" || !rows[0].Failed || !strings.Contains(rows[0].Message, "ssh deploy@gone: no answer") {
+		t.Fatalf("status with a host that does not answer: want its own failed row first, got %+v", rows)
+	}
+	wantHostResults(t, rows[1:], "s", repeat("remapping on", len(f.hosts))...)
 }
 
 // breakHost makes d a host that cannot start remapped: its data root is

@@ -122,12 +122,15 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
 		return err
 	}
-	ts, err := targets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
+	ts, err := reportTargets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
 	if err != nil {
 		return err
 	}
 	if len(opts.contexts) > 0 {
 		return rollout(ctx, dockerCLI, "check-image", ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+			if t.unreachable != nil {
+				return fleet.Outcome{}, t.unreachable
+			}
 			return checkImageOutcome(checkImagesOn(ctx, t, src, opts))
 		})
 	}

@@ -62,7 +62,7 @@ type hostReport[T any] struct {
 // fleet (--context): reading changes nothing, so no failure stops the rest
 // and every host is read at once (readEveryHost).
 func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
-	ts, err := targets(dockerCLI, opts.root, opts.host)
+	ts, err := reportTargets(dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,9 @@ func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOpt
 	}
 	readOn := func(ctx context.Context, t target) (T, error) {
 		var v T
+		if t.unreachable != nil {
+			return v, t.unreachable
+		}
 		if !t.local {
 			if r.through != nil {
 				return r.through(ctx, t)

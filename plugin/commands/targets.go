@@ -60,10 +60,34 @@ type target struct {
 	name  string // Docker context ("" for the current one)
 	cli   command.Cli
 	local bool
+	// unreachable is why the daemon did not answer over ssh (reachAll);
+	// only reportTargets hands such a target on.
+	unreachable error
 }
 
-// targets resolves the daemons of a command: the current one, or each --context.
+// targets resolves the daemons of a command that changes them: the
+// current one, or each --context. Every daemon must answer: a rollout
+// refuses before it touches any host rather than leave a fleet half done.
 func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
+	ts, err := reportTargets(dockerCLI, root, opts)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ts))
+	for i, t := range ts {
+		errs[i] = t.unreachable
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// reportTargets resolves the daemons of a command that only reads them
+// (status, doctor, test, check-image): a fleet's host whose daemon does
+// not answer is kept, with why in unreachable, to get a row of its own
+// while the others are read. One daemon (no --context) must answer.
+func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
 	if err := hostident.CheckRootFlag(root); err != nil {
 		return nil, err
 	}
@@ -76,7 +100,7 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 	if len(opts.contexts) == 0 {
 		t := target{cli: dockerCLI}
 		t.local = isLocal(dockerCLI, root, opts.via)
-		if err := reachAll([]target{t}); err != nil {
+		if err := reachAll([]target{t})[0]; err != nil {
 			return nil, err
 		}
 		return []target{t}, nil
@@ -100,13 +124,14 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 		}
 		ts = append(ts, target{name: name, cli: c, local: isLocal(c, root, opts.via)})
 	}
-	if err := reachAll(ts); err != nil {
-		return nil, err
-	}
-	// Two contexts that lead to one daemon are one host.
-	daemons := make([]hostident.Named, len(ts))
-	for i, t := range ts {
-		daemons[i] = hostident.Named{Name: t.name, API: t.cli.Client()}
+	// Two contexts that lead to one daemon are one host; a daemon that
+	// did not answer is not asked again.
+	var daemons []hostident.Named
+	for i, err := range reachAll(ts) {
+		ts[i].unreachable = err
+		if err == nil {
+			daemons = append(daemons, hostident.Named{Name: ts[i].name, API: ts[i].cli.Client()})
+		}
 	}
 	if err := hostident.OneEach(context.Background(), daemons); err != nil {
 		return nil, err
@@ -122,8 +147,9 @@ const reachTimeout = 60 * time.Second
 // answers, so that a host whose ssh fails is named in one line (no docker
 // CLI there, a password asked for: sshreach) before any host is touched,
 // instead of a wrapped connection error from the middle of a change. The
-// answer's connection stays with the target's client.
-func reachAll(ts []target) error {
+// answer's connection stays with the target's client. The errors are the
+// targets', in order (nil: it answered, or it is not reached over ssh).
+func reachAll(ts []target) []error {
 	errs := make([]error, len(ts))
 	var wg sync.WaitGroup
 	for i, t := range ts {
@@ -136,7 +162,7 @@ func reachAll(ts []target) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errs
 }
 
 // contextName is the target's Docker context: its --context, else the

@@ -52,7 +52,9 @@ func Check(ctx context.Context, api client.APIClient, host string) error {
 	if err == nil {
 		return nil
 	}
-	return Diagnose(ctx, host, err)
+	// A host that does not answer took ssh's ConnectTimeout (30 s) of
+	// ctx's time already: the second run has its own bound.
+	return Diagnose(context.WithoutCancel(ctx), host, err)
 }
 
 // Diagnose runs host's ssh command with an API ping on its stdin and
@@ -120,6 +122,10 @@ func Explain(dest string, code int, stderr string) error {
 		return fmt.Errorf(`ssh %s asks for a password (%q): the docker CLI's ssh cannot answer a prompt; log in with a key (ssh-agent, or IdentityFile in ~/.ssh/config)`, dest, last)
 	case strings.Contains(stderr, "Permission denied ("):
 		return fmt.Errorf(`ssh %s took none of the keys offered (%q): add the key to the user's authorized_keys there, or offer the right one (ssh-agent, IdentityFile in ~/.ssh/config)`, dest, last)
+	case strings.Contains(stderr, "timed out"):
+		// OpenSSH's ConnectTimeout covers the connect and, through a
+		// ProxyCommand too, the banner exchange (sshconnect.c).
+		return fmt.Errorf(`ssh %s: no answer (%q): the host is down, or unreachable from here`, dest, last)
 	case strings.Contains(stderr, "Host key verification failed"):
 		return fmt.Errorf(`ssh %s: its host key is not in known_hosts, or changed (%q): check it, and accept it once with "ssh %s"`, dest, last, dest)
 	case last != "":

@@ -38,6 +38,8 @@ func TestDiagnoseNamesTheCauseInOneLine(t *testing.T) {
 			[]string{"took none of the keys", "authorized_keys"}},
 		{"an unknown host key", `echo "Host key verification failed." >&2; exit 255`,
 			[]string{"known_hosts", `"ssh deploy@h1"`}},
+		{"a host that does not answer", `echo "Connection timed out during banner exchange" >&2; echo "Connection to UNKNOWN port 65535 timed out" >&2; exit 255`,
+			[]string{"ssh deploy@h1: no answer", "the host is down"}},
 		{"anything else", `echo "ssh: connect to host h1 port 22: Connection refused" >&2; exit 255`,
 			[]string{"ssh deploy@h1 failed (exit 255): ssh: connect to host h1 port 22: Connection refused"}},
 		{"works the second time", `printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK'`,
