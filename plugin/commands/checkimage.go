@@ -76,34 +76,6 @@ a helper container, as status does), one line per host.`,
 	return cmd
 }
 
-// checkImageRow is one image's line of output: the scan and the verdict.
-type checkImageRow struct {
-	// Ref is the IMAGE argument it came from.
-	Ref string `json:"ref"`
-	imagescan.Image
-	imagescan.Verdict
-}
-
-// checkImageResult is what one daemon made of the images: a row for each
-// image read, the images that could not be read, and why the mapping to
-// judge against is unknown (nil: known).
-type checkImageResult struct {
-	rows       []checkImageRow
-	failed     []error
-	mappingErr error
-}
-
-// misfits counts the images that do not fit a known mapping.
-func (r checkImageResult) misfits() int {
-	n := 0
-	for _, row := range r.rows {
-		if row.Known && !row.Fits {
-			n++
-		}
-	}
-	return n
-}
-
 func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) error {
 	// As enable's --size: 2^32-1 is no id, so a range holds one less.
 	if opts.sizeSet && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
@@ -131,56 +103,44 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 			if t.unreachable != nil {
 				return fleet.Outcome{}, t.unreachable
 			}
-			return checkImageOutcome(checkImagesOn(ctx, t, src, opts))
+			checked, _ := checkImagesOn(ctx, t, src, opts)
+			return checkImageOutcome(checked)
 		})
 	}
-	res := checkImagesOn(ctx, ts[0], src, opts)
-	if opts.user != "" && res.mappingErr != nil {
-		return fmt.Errorf("check-image --user %s: %w", opts.user, res.mappingErr)
+	res, mappingErr := checkImagesOn(ctx, ts[0], src, opts)
+	if opts.user != "" && mappingErr != nil {
+		return fmt.Errorf("check-image --user %s: %w", opts.user, mappingErr)
 	}
-	if res.mappingErr != nil && len(res.rows) > 0 {
-		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", res.mappingErr)
+	if mappingErr != nil && len(res.Rows) > 0 {
+		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", mappingErr)
 	}
-	if err := writeCheckImage(dockerCLI.Out(), opts.format, res.rows); err != nil {
+	if err := writeCheckImage(dockerCLI.Out(), opts.format, res.Rows); err != nil {
 		return err
 	}
-	for _, err := range res.failed {
+	for _, err := range res.Failed {
 		fmt.Fprintln(dockerCLI.Err(), err)
 	}
-	switch n := res.misfits(); {
+	switch n := res.Misfits(); {
 	case n > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", n, len(res.rows))}
-	case len(res.failed) > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(res.failed), len(opts.images))}
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", n, len(res.Rows))}
+	case len(res.Failed) > 0:
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(res.Failed), len(opts.images))}
 	}
 	return nil
 }
 
 // checkImagesOn scans the images as the daemon of t would get them (its
-// images, its platform in a registry) and judges them against its mapping.
-func checkImagesOn(ctx context.Context, t target, src imagescan.Source, opts checkImageOptions) checkImageResult {
-	var res checkImageResult
-	mapping, err := mappingOn(ctx, t, opts)
-	if err != nil {
-		res.mappingErr = err
-	}
-	scanner := &imagescan.Scanner{Keychain: imagescan.CLIKeychain(t.cli.ConfigFile())}
+// images, its platform in a registry) and judges them against its mapping,
+// unknown for the reason given.
+func checkImagesOn(ctx context.Context, t target, src imagescan.Source, opts checkImageOptions) (imagescan.Checked, error) {
+	mapping, mappingErr := mappingOn(ctx, t, opts)
+	keychain := imagescan.CLIKeychain(t.cli.ConfigFile())
+	scanner := &imagescan.Scanner{Keychain: keychain}
 	if src != imagescan.SourceFile {
-		scanner.Daemon = t.cli.Client()
 		// A file of the wrong flag is refused before any host is asked.
-		scanner.Platform, _ = imagescan.PlatformFor(ctx, t.cli.Client(), opts.platform)
+		scanner = imagescan.ForDaemon(ctx, t.cli.Client(), keychain, opts.platform)
 	}
-	for _, ref := range opts.images {
-		images, err := scanner.Scan(ctx, ref, src)
-		if err != nil {
-			res.failed = append(res.failed, fmt.Errorf("check-image %s: %w", ref, err))
-			continue
-		}
-		for _, img := range images {
-			res.rows = append(res.rows, checkImageRow{Ref: ref, Image: img, Verdict: imagescan.Judge(img, mapping)})
-		}
-	}
-	return res
+	return imagescan.Check(ctx, scanner, opts.images, src, mapping), mappingErr
 }
 
 // mappingOn is what t's daemon maps: --size or --user when given; else,
@@ -196,47 +156,39 @@ func mappingOn(ctx context.Context, t target, opts checkImageOptions) (*imagesca
 	if err := decodeThroughDaemon(ctx, t, status, &st); err != nil {
 		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", mapsize.ErrUnknown, err)
 	}
-	switch {
-	case st.Daemon == nil:
-		return nil, fmt.Errorf("%w (%s)", mapsize.ErrUnknown, st.DaemonError)
-	case !st.Daemon.Remapped:
-		return &imagescan.Mapping{From: "the host's status", DaemonVersion: st.Daemon.Version}, nil
-	case st.UIDMap.Size() == 0 || st.GIDMap.Size() == 0:
-		return nil, fmt.Errorf("%w (the host's status shows no id map)", mapsize.ErrUnknown)
-	}
-	return &imagescan.Mapping{Remapped: true, UIDs: st.UIDMap.Size(), GIDs: st.GIDMap.Size(), From: "the host's status", DaemonVersion: st.Daemon.Version}, nil
+	return imagefit.MappingFromStatus(st)
 }
 
 // checkImageOutcome is one host's line of a fleet: whether every image
 // fits there, and the verdict of each that does not.
-func checkImageOutcome(res checkImageResult) (fleet.Outcome, error) {
+func checkImageOutcome(res imagescan.Checked) (fleet.Outcome, error) {
 	var bad []string
-	for _, row := range res.rows {
+	for _, row := range res.Rows {
 		if !row.Known || !row.Fits {
 			bad = append(bad, row.Name+" "+row.Message)
 		}
 	}
-	for _, err := range res.failed {
+	for _, err := range res.Failed {
 		bad = append(bad, err.Error())
 	}
-	out := fleet.Outcome{Result: "fits", Message: fmt.Sprintf("%d image(s) fit", len(res.rows))}
+	out := fleet.Outcome{Result: "fits", Message: fmt.Sprintf("%d image(s) fit", len(res.Rows))}
 	if len(bad) > 0 {
 		out.Message = strings.Join(bad, "; ")
 	}
 	switch {
-	case res.misfits() > 0:
+	case res.Misfits() > 0:
 		out.Result = "does not fit"
-		return out, fmt.Errorf("%d of %d images do not fit", res.misfits(), len(res.rows))
-	case len(res.failed) > 0:
+		return out, fmt.Errorf("%d of %d images do not fit", res.Misfits(), len(res.Rows))
+	case len(res.Failed) > 0:
 		out.Result = "unreadable"
-		return out, fmt.Errorf("%d of %d images could not be read", len(res.failed), len(res.failed)+len(res.rows))
+		return out, fmt.Errorf("%d of %d images could not be read", len(res.Failed), len(res.Failed)+len(res.Rows))
 	case len(bad) > 0:
 		out.Result = "unknown"
 	}
 	return out, nil
 }
 
-func writeCheckImage(out io.Writer, format string, rows []checkImageRow) error {
+func writeCheckImage(out io.Writer, format string, rows []imagescan.Row) error {
 	return dockerformat.Write(out, format, rows, func(out io.Writer) error {
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "IMAGE\tSOURCE\tLAYERS\tFILES\tMAX UID\tMAX GID\tVERDICT")

@@ -172,7 +172,7 @@ func TestWriteCheckImageGolden(t *testing.T) {
 			{Path: "etc/.wh.motd", Layer: "sha256:0123456789abcdef0123456789abcdef", LayerIndex: 1, UID: 0, GID: 75000},
 		}}
 	m := &imagescan.Mapping{Remapped: true, UIDs: 65536, GIDs: 65536, From: "--size"}
-	rows := []checkImageRow{
+	rows := []imagescan.Row{
 		{Ref: "images.tar", Image: fits, Verdict: imagescan.Judge(fits, m)},
 		{Ref: "images.tar", Image: high, Verdict: imagescan.Judge(high, m)},
 	}

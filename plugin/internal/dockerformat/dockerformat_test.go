@@ -20,13 +20,6 @@ import (
 // agentMap is the owner layout of agent (uid 999).
 var agentMap = idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}
 
-// imageRow is check-image's row: a struct of embedded structs.
-type imageRow struct {
-	Ref string `json:"ref"`
-	imagescan.Image
-	imagescan.Verdict
-}
-
 func fleetResults() []fleet.Result {
 	return []fleet.Result{
 		{Host: "h1", Result: "enabled", Seconds: 12.5, Message: `userns-remap "agent" -> uid map 0 999 1`, Canary: true},
@@ -59,7 +52,7 @@ func TestWriteFormattedAsDocker(t *testing.T) {
 			"VERSION   SETTING\n26.1.5    agent\n"},
 		{"json of a field is that field's JSON", `{{json .UIDMap}}`, status, `[{"container":0,"host":999,"size":1},{"container":1,"host":165536,"size":65535}]` + "\n"},
 		{"a JSON key that is not the Go name names the field too", `{{.HostUsernsContainers}} {{.HostUserns}}`, status, "[bypass] [bypass]\n"},
-		{"promoted fields of embedded structs", `{{.Ref}} {{.Name}} {{.MaxUID}} {{.Fits}}`, []imageRow{{Ref: "a.tar", Image: imagescan.Image{Name: "a:1", MaxUID: 70000}}},
+		{"promoted fields of embedded structs", `{{.Ref}} {{.Name}} {{.MaxUID}} {{.Fits}}`, []imagescan.Row{{Ref: "a.tar", Image: imagescan.Image{Name: "a:1", MaxUID: 70000}}},
 			"a.tar a:1 70000 false\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +142,7 @@ func TestJSONLinesReadBack(t *testing.T) {
 // each type a command prints with --format.
 func TestTemplatesSeeTheJSONFields(t *testing.T) {
 	for _, v := range []any{
-		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, imageRow{}, remap.Outcome{}, fleet.Result{},
+		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, imagescan.Row{}, remap.Outcome{}, fleet.Result{},
 	} {
 		t.Run(reflect.TypeOf(v).String(), func(t *testing.T) {
 			keys := map[string]any{}

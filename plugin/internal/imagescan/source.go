@@ -216,3 +216,14 @@ func (s *Scanner) ScanRegistry(ctx context.Context, ref string) (Image, error) {
 	}
 	return newImage(ref, SourceRegistry, id, results), nil
 }
+
+// ForDaemon is a Scanner that reads images as api's daemon would get them:
+// its own images, and of a multi-platform registry image the platform that
+// flag names, else the daemon's own (PlatformFor; a flag that does not
+// parse counts as none, so check it first).
+func ForDaemon(ctx context.Context, api DaemonAPI, keychain authn.Keychain, flag string) *Scanner {
+	s := &Scanner{Daemon: api, Keychain: keychain}
+	version, _ := api.(VersionAPI)
+	s.Platform, _ = PlatformFor(ctx, version, flag)
+	return s
+}

@@ -25,11 +25,8 @@ import (
 // for the highest uid and gid and returns a size that maps them all,
 // saying so on progress.
 func SizeForImages(ctx context.Context, api imagescan.DaemonAPI, keychain authn.Keychain, refs []string, progress io.Writer) (uint32, error) {
-	scanner := &imagescan.Scanner{Daemon: api, Keychain: keychain}
-	if v, ok := api.(imagescan.VersionAPI); ok {
-		// A registry image as this daemon would pull it, not this client.
-		scanner.Platform, _ = imagescan.PlatformFor(ctx, v, "")
-	}
+	// A registry image as this daemon would pull it, not this client.
+	scanner := imagescan.ForDaemon(ctx, api, keychain, "")
 	size, images, err := imagescan.SizeFor(ctx, scanner, refs, imagescan.SourceAuto)
 	if err != nil {
 		return 0, fmt.Errorf("size for images: %w", err)

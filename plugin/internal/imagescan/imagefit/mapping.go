@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 // MappingFor is what check-image judges images against: size ids when size
@@ -39,4 +40,21 @@ func MappingFor(ctx context.Context, api client.APIClient, root string, size uin
 		return nil, err
 	}
 	return &m, nil
+}
+
+// MappingFromStatus is the mapping in force on a host as its status says
+// (remap.Status, read by a helper container there: this machine's files
+// say nothing of another host's ranges); nil with the reason
+// (mapsize.ErrUnknown) when the status does not tell.
+func MappingFromStatus(st remap.Status) (*imagescan.Mapping, error) {
+	const from = "the host's status"
+	switch {
+	case st.Daemon == nil:
+		return nil, fmt.Errorf("%w (%s)", mapsize.ErrUnknown, st.DaemonError)
+	case !st.Daemon.Remapped:
+		return &imagescan.Mapping{From: from, DaemonVersion: st.Daemon.Version}, nil
+	case st.UIDMap.Size() == 0 || st.GIDMap.Size() == 0:
+		return nil, fmt.Errorf("%w (the host's status shows no id map)", mapsize.ErrUnknown)
+	}
+	return &imagescan.Mapping{Remapped: true, UIDs: st.UIDMap.Size(), GIDs: st.GIDMap.Size(), From: from, DaemonVersion: st.Daemon.Version}, nil
 }

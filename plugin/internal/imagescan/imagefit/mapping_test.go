@@ -9,6 +9,8 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
+	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
@@ -49,5 +51,28 @@ func TestLocalImagesFindingWithoutDaemon(t *testing.T) {
 	f := LocalImagesFinding(context.Background(), noDaemon(t))
 	if f.Check != "local images" || f.Verdict != remap.Warn || !strings.HasPrefix(f.Detail, "not scanned: ") {
 		t.Errorf("finding %+v", f)
+	}
+}
+
+// TestMappingFromStatus: another host's status gives its map's sizes, a
+// daemon that does not remap maps nothing, and no daemon or no map leaves
+// the mapping unknown, saying why.
+func TestMappingFromStatus(t *testing.T) {
+	m := idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}
+	got, err := MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "26.1.5", Remapped: true}, UIDMap: m, GIDMap: m})
+	if err != nil || !got.Remapped || got.UIDs != 65536 || got.GIDs != 65536 || got.DaemonVersion != "26.1.5" || got.From != "the host's status" {
+		t.Errorf("remapped: %+v, %v", got, err)
+	}
+	got, err = MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "20.10.24"}})
+	if err != nil || got.Remapped || got.DaemonVersion != "20.10.24" {
+		t.Errorf("not remapped: %+v, %v", got, err)
+	}
+	for _, st := range []remap.Status{
+		{DaemonError: "connection refused"},
+		{Daemon: &daemon.State{Remapped: true}},
+	} {
+		if got, err := MappingFromStatus(st); got != nil || !errors.Is(err, mapsize.ErrUnknown) {
+			t.Errorf("%+v: %+v, %v; want unknown", st, got, err)
+		}
 	}
 }
