@@ -2,14 +2,17 @@ package daemon
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
 
@@ -25,7 +28,7 @@ var ErrConfigRefused = errors.New("dockerd refuses the new daemon.json")
 // ValidateConfig asks the host's own dockerd whether it would start with
 // config as its daemon.json: `dockerd --validate --config-file F` (Docker 23
 // and newer; older ones answer "unknown flag: --validate", and are not
-// asked). Under a root that is not "/" (the host at /host in a helper, a
+// asked: one whose build info names its version is not even started). Under a root that is not "/" (the host at /host in a helper, a
 // test tree) dockerd runs chrooted there, so it is the host's binary with
 // the host's libraries. A root without a dockerd is not asked. Only a
 // refusal is an error (ErrConfigRefused); a dockerd that could not be asked
@@ -38,7 +41,7 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error 
 			break
 		}
 	}
-	if binary == "" {
+	if binary == "" || !canValidate(root, binary) {
 		return nil
 	}
 	tmp, err := os.CreateTemp(root.Path("/run"), "docker-userns-validate-*.json")
@@ -72,6 +75,53 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error 
 		return nil // did not run (no chroot, killed by the timeout): not a verdict
 	}
 	return fmt.Errorf("%w: %s", ErrConfigRefused, reasonIn(text))
+}
+
+// canValidate is false for a dockerd that says it is older than the
+// --validate flag: moby's cmd/dockerd/options.go installFlags has it from
+// v22.06.0-beta.0 on (released as 23.0), not in v20.10.24. Starting one only
+// to hear "unknown flag" costs half a second on a busy host. The version is
+// the -X .../dockerversion.Version= of the -ldflags its Go build info keeps
+// (Debian's 20.10 packages); a build that does not keep it (-trimpath, as
+// 26.1 and 28.5 are) is asked.
+func canValidate(root hostfs.Root, binary string) bool {
+	f, err := root.OpenFile(binary, os.O_RDONLY, 0)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	info, err := buildinfo.Read(f)
+	if err != nil {
+		return true
+	}
+	return hasValidateFlag(info)
+}
+
+// hasValidateFlag: a dockerd built as version 22 or newer, or not saying.
+func hasValidateFlag(info *debug.BuildInfo) bool {
+	major, ok := dockerversion.Major(builtVersion(info))
+	return !ok || major >= 22
+}
+
+// builtVersion is the version in a dockerd's -ldflags build setting, "" if
+// none is there.
+func builtVersion(info *debug.BuildInfo) string {
+	const key = "/dockerversion.Version="
+	for _, s := range info.Settings {
+		if s.Key != "-ldflags" {
+			continue
+		}
+		_, after, found := strings.Cut(s.Value, key)
+		if !found {
+			return ""
+		}
+		after = strings.TrimLeft(after, `"`)
+		if end := strings.IndexAny(after, "\" \t"); end >= 0 {
+			after = after[:end]
+		}
+		return after
+	}
+	return ""
 }
 
 // reasonIn picks dockerd's reason from its --validate output: the last line

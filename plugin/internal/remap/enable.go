@@ -83,6 +83,10 @@ type Outcome struct {
 	// Carried is what --keep-images and --keep-volumes carried across the
 	// switch of data root (the client fills it in after the change).
 	Carried *carry.Report `json:"carried,omitempty"`
+	// Reappeared is what a disable shows again of the unremapped data
+	// root, and what stays out of view in the remapped one (the client
+	// fills it in after the change; nil when the daemon did not answer).
+	Reappeared *carry.Reappeared `json:"reappeared,omitempty"`
 }
 
 // Enable turns remapping on for opts.Spec.
@@ -93,6 +97,10 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.Remap = spec.String()
+	// The checks before the change share one answer of the daemon's info;
+	// what follows the restart asks afresh.
+	api := env.API
+	env.API = daemon.OneInfo(api)
 	snap, done, err := beginChange(ctx, &env, opts.DryRun, opts.DiscardPending)
 	if err != nil {
 		return out, err
@@ -107,6 +115,12 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	} else if set && cur != spec.String() && !opts.Force {
 		return out, fmt.Errorf("%s already sets userns-remap to %q: run `docker userns disable` first, or pass --force to replace it", snap.DaemonJSON.Path(), cur)
 	}
+	newJSON, err := snap.DaemonJSON.Set(daemonconfig.UsernsRemap, spec.String())
+	if err != nil {
+		return out, err
+	}
+	validated := startValidation(ctx, env, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(), newJSON)
+	defer validated.stop()
 
 	ident, err := resolveIdentity(ctx, env, &snap, spec, opts)
 	if err != nil {
@@ -157,7 +171,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if out.Work, err = checkRunningWork(ctx, env, inspectErr == nil, before, plan, opts); err != nil {
 		return out, err
 	}
-	if err := validateDaemonJSON(ctx, env, changes, snap.DaemonJSON.Path()); err != nil {
+	if err := validated.wait(); err != nil {
 		return out, err
 	}
 	if opts.DryRun {
@@ -179,6 +193,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 			return out, nil
 		}
 	}
+	env.API = api
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
 		st.Remap = spec.String()
 		st.DaemonJSON = snap.DaemonJSON.Path()

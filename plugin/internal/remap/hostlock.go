@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -64,7 +65,8 @@ func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
 	}
 	l := &hostLock{root: env.Root}
 	deadline := time.Now().Add(lockWait)
-	for said := false; ; {
+	said := false
+	for {
 		ok, err := l.try()
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", LockPath, err)
@@ -84,6 +86,10 @@ func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
 			return nil, fmt.Errorf("lock %s: %w", LockPath, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	if said {
+		// The run that held the lock may have restarted the daemon.
+		daemon.ForgetInfo(env.API)
 	}
 	if err := checkPending(env, discard); err != nil {
 		l.Unlock()
