@@ -2,10 +2,10 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -132,26 +132,12 @@ func testThroughDaemon(ctx context.Context, t target, opts testOptions) (liveche
 	return liveCheck(ctx, t, hostfs.Root{}, "", why)
 }
 
-// testVerdict is a report's result word (PASS, FAIL, INCOMPLETE) and what
-// it counts.
-func testVerdict(r livecheck.Report) (string, string) {
-	passed := fmt.Sprintf("%d of %d checks passed on Docker %s", len(r.Checks)-len(r.Failed)-len(r.Incomplete), len(r.Checks), r.Daemon)
-	switch {
-	case len(r.Failed) > 0 || len(r.Leftovers) > 0:
-		return "FAIL", fmt.Sprintf("%s; %s", passed, strings.Join(slices.Concat(r.Failed, leftWord(r.Leftovers)), ", "))
-	case len(r.Incomplete) > 0:
-		return "INCOMPLETE", fmt.Sprintf("%s; %d need the host's files: %s", passed, len(r.Incomplete), r.HostFilesError)
-	}
-	return "PASS", passed
-}
-
 // testOutcome is a host's test in a fleet's table: a FAIL is a failed host;
 // an incomplete one is not, but the fleet still exits non-zero (testExit).
 func testOutcome(r livecheck.Report) (fleet.Outcome, error) {
-	word, detail := testVerdict(r)
-	out := fleet.Outcome{Result: word, Message: detail}
-	if word == "FAIL" {
-		return out, fmt.Errorf("%s", detail)
+	out := fleet.Outcome{Result: string(r.Verdict()), Message: r.Summary()}
+	if r.Verdict() == livecheck.Fail {
+		return out, errors.New(out.Message)
 	}
 	return out, nil
 }
@@ -217,27 +203,17 @@ func writeTestReport(out io.Writer, report livecheck.Report) error {
 	for _, l := range report.Leftovers {
 		fmt.Fprintf(&b, "LEFT  %s\n", l)
 	}
-	word, _ := testVerdict(report)
-	var named []string
-	switch word {
-	case "FAIL":
-		named = slices.Concat(report.Failed, leftWord(report.Leftovers))
-	case "INCOMPLETE":
-		named = []string{fmt.Sprintf("%d need the host's files", len(report.Incomplete))}
-	}
-	if len(named) > 0 {
-		word += " (" + strings.Join(named, ", ") + ")"
+	word := string(report.Verdict())
+	switch report.Verdict() {
+	case livecheck.Fail:
+		word += " (" + strings.Join(report.Failures(), ", ") + ")"
+	case livecheck.Incomplete:
+		word += fmt.Sprintf(" (%d need the host's files)", len(report.Incomplete))
 	}
 	fmt.Fprintf(&b, "\n%s: %d of %d checks passed on Docker %s in %.1fs\n",
-		word, len(report.Checks)-len(report.Failed)-len(report.Incomplete), len(report.Checks), report.Daemon, report.Seconds)
+		word, report.Passed(), len(report.Checks), report.Daemon, report.Seconds)
 	_, err := io.WriteString(out, b.String())
 	return err
 }
 
-// leftWord names leftovers in the verdict line.
-func leftWord(leftovers []string) []string {
-	if len(leftovers) == 0 {
-		return nil
-	}
-	return []string{fmt.Sprintf("%d left behind", len(leftovers))}
-}
+//END
