@@ -52,8 +52,11 @@ func (o restartOptions) check() error {
 }
 
 // addChangeFlags adds the flags enable and disable share: the restart,
-// the hosts (with the rollout's) and --format.
-func addChangeFlags(flags *pflag.FlagSet, opts *changeOptions) {
+// the hosts (with the rollout's), --keep-*, --format, and --dry-run and
+// --discard-pending, which remap keeps in each one's own options.
+func addChangeFlags(flags *pflag.FlagSet, opts *changeOptions, dryRun, discardPending *bool) {
+	flags.BoolVar(dryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
+	flags.BoolVar(discardPending, "discard-pending", false, "Drop the record of an unfinished change whose host agent is gone (a copy stays beside it) instead of refusing")
 	addRestartFlags(flags, &opts.restart)
 	addHostFlags(flags, &opts.host, true)
 	addKeepFlags(flags, &opts.keep)

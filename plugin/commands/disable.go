@@ -45,9 +45,7 @@ while remapped (the remapped root keeps its copies).`,
 	}
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.RemoveRanges, "remove-ranges", false, "Also remove the /etc/subuid and /etc/subgid ranges enable added")
-	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
-	flags.BoolVar(&opts.DiscardPending, "discard-pending", false, "Drop the record of an unfinished change whose host agent is gone (a copy stays beside it) instead of refusing")
-	addChangeFlags(flags, &opts.change)
+	addChangeFlags(flags, &opts.change, &opts.DryRun, &opts.DiscardPending)
 	return cmd
 }
 

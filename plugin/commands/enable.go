@@ -73,9 +73,7 @@ old root keeps its copies.`,
 	flags.StringSliceVar(&opts.forImages, "for-image", nil, "With --size auto: the images to size for (default: every image in the daemon)")
 	flags.BoolVar(&opts.CreateUser, "create-user", false, "Create USER (and its group) as a system user when missing")
 	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
-	flags.BoolVar(&opts.DryRun, "dry-run", false, "Print the change of each file and the restart, change nothing")
-	flags.BoolVar(&opts.DiscardPending, "discard-pending", false, "Drop the record of an unfinished change whose host agent is gone (a copy stays beside it) instead of refusing")
-	addChangeFlags(flags, &opts.change)
+	addChangeFlags(flags, &opts.change, &opts.DryRun, &opts.DiscardPending)
 	return cmd
 }
 
