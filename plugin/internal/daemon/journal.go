@@ -168,13 +168,8 @@ func LastFatal(entries []JournalEntry) string {
 	return ""
 }
 
-// isFatal is isStartFailure for a line known to be dockerd's own.
+// isFatal is isStartFailure for a line known to be dockerd's own: it gives
+// up, or it is printed plainly, not in its log's level= form.
 func isFatal(msg string) bool {
-	switch {
-	case msg == "":
-		return false
-	case strings.Contains(msg, "level=fatal"), strings.Contains(msg, "failed to start daemon"):
-		return true
-	}
-	return !strings.HasPrefix(msg, "time=") && !strings.Contains(msg, " level=")
+	return givesUp(msg) || msg != "" && !strings.HasPrefix(msg, "time=") && !strings.Contains(msg, " level=")
 }

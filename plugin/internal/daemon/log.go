@@ -90,13 +90,19 @@ func isStartFailure(line string) bool {
 	switch {
 	case line == "":
 		return false
-	case strings.Contains(line, "level=fatal"), strings.Contains(line, "failed to start daemon"):
+	case givesUp(line):
 		return true
 	case strings.HasPrefix(line, "time="), strings.HasPrefix(line, "INFO"), strings.HasPrefix(line, "WARN"):
 		return false
 	}
 	// A supervisor's own note about the exit is not the reason.
 	return !strings.Contains(line, "exited") && !strings.Contains(line, "restarting")
+}
+
+// givesUp is a line in which dockerd says it gives up: a fatal log entry
+// or its last words ("failed to start daemon").
+func givesUp(line string) bool {
+	return strings.Contains(line, "level=fatal") || strings.Contains(line, "failed to start daemon")
 }
 
 // LogWatch reads what the daemon's log says after the point it was opened
