@@ -75,10 +75,14 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			s.Check(s.Owner(oldVolume+"/db") == "0:0" && s.Try("test", "-e", oldVolume+"/new").ExitCode != 0,
 				"the old root's db still root's, without new", s.Run("ls", "-ln", oldVolume))
 		})
-		s.Step("disable --keep-images --keep-volumes turns remapping off and carries them back", func() {
+		s.Step("disable --keep-images --keep-volumes turns remapping off, carries them back and says the old root's content is visible again", func() {
 			out := s.Run("docker", "userns", "disable", "--keep-images", "--keep-volumes")
 			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
 			s.Check(strings.Contains(out, "carried      volume  data"), "the output says the volume was carried", out)
+			// Counted before carrying: busybox, fixture/high:1 and data as they
+			// were; the remapped root holds only what was carried into it.
+			s.Check(strings.Contains(out, "The daemon's data root is /var/lib/docker again: its 2 images, 0 containers and 1 volume from before remapping are visible again.") &&
+				!strings.Contains(out, "Made while remapped"), "the output says the old root's 2 images and 1 volume are visible again, nothing made while remapped", out)
 		})
 		s.Step("back in the old data root: the same images, and the volume holds what was written while remapped, owned as containers wrote it", func() {
 			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
@@ -98,6 +102,14 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
 			got := s.Run("ls", dir)
 			s.Check(got == "db\nnew\nsub", "db, new and sub in "+dir, got)
+		})
+		s.Step("a file of container uid 70000 in the volume, the map narrowed in place (--size 65536, same data root): disable --keep-volumes refuses before any change, naming the volume and the file", func() {
+			s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo w > /data/wide && chown 70000:70000 /data/wide")
+			s.Run("docker", "userns", "enable", "--size", "65536", "agent")
+			res := s.Try("docker", "userns", "disable", "--keep-volumes")
+			s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, "cannot carry volume data (/wide: host owner") && strings.Contains(res.Stderr, "outside the daemon's map"),
+				"exit non-zero naming volume data, /wide and its host owner outside the map", describe(res))
+			s.Check(s.Remapped(), "the daemon still remapped", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
 		})
 	})
 }

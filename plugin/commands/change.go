@@ -195,6 +195,7 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
 	}
 	writeCarried(&b, out.Carried)
+	writeReappeared(&b, out.Reappeared)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

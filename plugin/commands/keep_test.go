@@ -5,6 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gotest.tools/v3/golden"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/carry"
+	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 // TestKeepFlagsStayWithTheClient: the client carries through the daemon's
@@ -42,5 +47,35 @@ func TestKeepOptions(t *testing.T) {
 	}
 	if err := (keepOptions{}).checkRestart("none"); err != nil {
 		t.Errorf("--restart none without keeping: %v", err)
+	}
+}
+
+// TestWriteKeepGolden: a dry run with --keep-* says how long carrying is
+// expected to take; a disable says which data root is in use again and
+// what it shows, and, when something made while remapped stays out of
+// view, where and how much.
+func TestWriteKeepGolden(t *testing.T) {
+	disabled := func(r *carry.Reappeared) remap.Outcome {
+		return remap.Outcome{Action: "disable", Result: remap.Disabled, Files: []string{"/etc/docker/daemon.json"}, Reappeared: r}
+	}
+	visible := carry.RootContent{Path: "/var/lib/docker", Images: 2, Containers: 1, Volumes: 1}
+	for name, out := range map[string]remap.Outcome{
+		"enable-dry-run-expected.golden": {Action: "enable", Result: remap.DryRun, Restart: "signal the daemon",
+			Carried: &carry.Report{ExpectedSeconds: 75, Items: []carry.Item{
+				{Kind: carry.Image, Name: "app:1", Bytes: 1_073_741_824, Result: carry.WouldCarry},
+				{Kind: carry.Volume, Name: "pgdata", Bytes: 200_000_000, Files: 812, Result: carry.WouldCarry},
+				{Kind: carry.Volume, Name: "shared", Result: carry.LeftAlone, Note: `driver "nfs": only volumes of the local driver are carried`},
+			}}},
+		"disable-reappeared.golden": disabled(&carry.Reappeared{Visible: visible}),
+		"disable-made-while-remapped.golden": disabled(&carry.Reappeared{Visible: visible,
+			MadeWhileRemapped: &carry.RootContent{Path: "/var/lib/docker/165536.165536", Images: 1, Containers: 3}}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			if err := writeOutcome(&b, out); err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, b.String(), name)
+		})
 	}
 }

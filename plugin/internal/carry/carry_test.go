@@ -149,12 +149,53 @@ func TestScanDirFindsTheHighestIds(t *testing.T) {
 	if err := os.Lchown(filepath.Join(src, "link"), 70000, 5); err != nil {
 		t.Fatal(err)
 	}
-	s, err := ScanDir(src)
+	s, err := ScanDir(src, -1, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.MaxUID != 70000 || s.UIDHolder != "/link" || s.MaxGID != 1000 || s.Files != 7 {
+	if s.MaxUID != 70000 || s.UIDHolder != "/link" || s.MaxGID != 1000 || s.Files != 7 || s.Overflow != "" {
 		t.Errorf("scan %+v", s)
+	}
+	// Inside a user namespace an owner outside the map reads as the
+	// overflow id: the scan names the first entry of it.
+	if err := os.Chown(filepath.Join(src, "db", "data"), 1000, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = ScanDir(src, 65534, 65534); err != nil || s.Overflow != "/db/data" {
+		t.Errorf("overflow: %+v %v", s, err)
+	}
+}
+
+// TestOwnersNamesTheFirstOwnerOutsideTheMap: the check before the change
+// reads host owners against the old daemon's map, as the copy would.
+func TestOwnersNamesTheFirstOwnerOutsideTheMap(t *testing.T) {
+	needRoot(t)
+	inMap, outside := t.TempDir(), t.TempDir()
+	for _, dir := range []string{inMap, outside} {
+		if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{dir, filepath.Join(dir, "f")} {
+			if err := os.Chown(p, 165536+999, 999); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Left by a wider map of the same data root: container uid 70000.
+	if err := os.Chown(filepath.Join(outside, "f"), 165536+69999, 999); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	m := ownerMap.String()
+	if code := Main([]string{"owners", m, m, inMap, outside}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var found []string
+	if err := json.Unmarshal(out.Bytes(), &found); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 || found[0] != "" || found[1] != "/f: host owner 235535:999" {
+		t.Fatalf("found %q", found)
 	}
 }
 
@@ -199,6 +240,11 @@ func TestCheckNamesWhatTheNewMapCannotHold(t *testing.T) {
 	p.freeRoot, p.images[0].Bytes = 10, 11
 	if err := p.Check(0); err == nil || !strings.Contains(err.Error(), "has 10 B free") {
 		t.Fatalf("no room: %v", err)
+	}
+	p.freeRoot, p.fromUID, p.fromGID = -1, ownerMap, ownerMap
+	p.volumes[0].outside = "/f: host owner 235535:999"
+	if err := p.Check(0); err == nil || !strings.Contains(err.Error(), "cannot carry volume db (/f: host owner 235535:999): owners outside the daemon's map (uid 0 999 1, 1 165536 65535;") {
+		t.Fatalf("owner outside the old map: %v", err)
 	}
 }
 
@@ -255,5 +301,28 @@ func TestLeftBehindCountsTheRootsNotInUse(t *testing.T) {
 	got = LeftBehind(root, "/var/lib/docker", false)
 	if len(got) != 1 || got[0].String() != "/var/lib/docker/999.999: 1 images, 0 containers, 1 volumes" {
 		t.Errorf("unremapped: %v", got)
+	}
+}
+
+// TestDryRunExpectsTimeFromTheSizes: a dry run's expected time is the
+// images' bytes at ImageRate plus the volumes' at VolumeRate, rounded up
+// to a second; those left alone take none.
+func TestDryRunExpectsTimeFromTheSizes(t *testing.T) {
+	p := &Plan{
+		images:  []imageItem{{Item: Item{Kind: Image, Name: "app:1", Bytes: 3 * ImageRate}}},
+		volumes: []volumeItem{{Item: Item{Kind: Volume, Name: "db", Bytes: VolumeRate / 2}}},
+		others:  []Item{{Kind: Volume, Name: "nfs", Bytes: 100 * VolumeRate, Result: LeftAlone}},
+	}
+	r := p.DryRun()
+	if r.ExpectedSeconds != 4 {
+		t.Errorf("expected %d s, want 4 (3 s of image, 0.5 s of volume, rounded up)", r.ExpectedSeconds)
+	}
+	for _, it := range r.Items[:2] {
+		if it.Result != WouldCarry {
+			t.Errorf("%s: %s", it.Name, it.Result)
+		}
+	}
+	if got := Expect(0, 0); got != 0 {
+		t.Errorf("nothing to carry: %v", got)
 	}
 }

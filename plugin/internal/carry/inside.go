@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,10 @@ type VolumeScan struct {
 	// and MaxGID.
 	UIDHolder string `json:"uidHolder,omitempty"`
 	GIDHolder string `json:"gidHolder,omitempty"`
+	// Overflow is a path owned by the kernel's overflow uid or gid: inside
+	// a user namespace an owner outside its map reads as that id (nobody,
+	// 65534), as does one really mapped to it. "" when there is none.
+	Overflow string `json:"overflow,omitempty"`
 }
 
 // ScanResult is the scan container's answer: the daemon's id maps (its own
@@ -78,6 +83,8 @@ func shift(from, to idmap.Map, host uint32) (uint32, bool) {
 //	                             held, shifting owners (maps as "0 999 1,
 //	                             1 165536 65535"); print a CopyResult per
 //	                             pair as JSON
+//	owners UIDMAP GIDMAP DIR...  print, per DIR, its first entry whose owner
+//	                             the maps do not hold (OutsideMap), as JSON
 func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
@@ -85,6 +92,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = mainScan(args[1], args[2:], stdout)
 	case len(args) >= 5 && args[0] == "copy":
 		err = mainCopy(args[1:], stdout)
+	case len(args) >= 4 && args[0] == "owners":
+		err = mainOwners(args[1:], stdout)
 	default:
 		err = fmt.Errorf("carry: unknown action %q", args)
 	}
@@ -107,8 +116,9 @@ func mainScan(dataRoot string, dirs []string, stdout io.Writer) error {
 		return fmt.Errorf("statfs %s: %w", dataRoot, err)
 	}
 	res.FreeRoot = int64(st.Bavail) * int64(st.Bsize)
+	overflowUID, overflowGID := overflowID("uid"), overflowID("gid")
 	for _, d := range dirs {
-		s, err := ScanDir(d)
+		s, err := ScanDir(d, overflowUID, overflowGID)
 		if err != nil {
 			return err
 		}
@@ -117,9 +127,23 @@ func mainScan(dataRoot string, dirs []string, stdout io.Writer) error {
 	return json.NewEncoder(stdout).Encode(res)
 }
 
+// overflowID is the kernel's overflow uid or gid (/proc/sys/kernel/
+// overflowuid, overflowgid); -1 when it cannot be read.
+func overflowID(kind string) int64 {
+	raw, err := os.ReadFile("/proc/sys/kernel/overflow" + kind)
+	if err != nil {
+		return -1
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return id
+}
+
 // ScanDir walks dir (not following links) for its files, bytes and
-// highest ids.
-func ScanDir(dir string) (VolumeScan, error) {
+// highest ids, and the first entry owned by the overflow uid or gid.
+func ScanDir(dir string, overflowUID, overflowGID int64) (VolumeScan, error) {
 	s := VolumeScan{MaxUID: -1, MaxGID: -1}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -141,6 +165,9 @@ func ScanDir(dir string) (VolumeScan, error) {
 		if int64(st.Gid) > s.MaxGID {
 			s.MaxGID, s.GIDHolder = int64(st.Gid), rel
 		}
+		if s.Overflow == "" && (int64(st.Uid) == overflowUID || int64(st.Gid) == overflowGID) {
+			s.Overflow = rel
+		}
 		return nil
 	})
 	if err != nil {
@@ -149,14 +176,68 @@ func ScanDir(dir string) (VolumeScan, error) {
 	return s, nil
 }
 
-func mainCopy(args []string, stdout io.Writer) error {
-	var maps [4]idmap.Map
-	for i := range maps {
-		m, err := idmap.Parse(strings.ReplaceAll(args[i], ",", "\n"))
+// parseMaps reads the maps of a command line, each as Map.String writes
+// it ("0 999 1, 1 165536 65535").
+func parseMaps(args []string) ([]idmap.Map, error) {
+	var maps []idmap.Map
+	for _, a := range args {
+		m, err := idmap.Parse(strings.ReplaceAll(a, ",", "\n"))
+		if err != nil {
+			return nil, err
+		}
+		maps = append(maps, m)
+	}
+	return maps, nil
+}
+
+func mainOwners(args []string, stdout io.Writer) error {
+	maps, err := parseMaps(args[:2])
+	if err != nil {
+		return err
+	}
+	var found []string
+	for _, dir := range args[2:] {
+		f, err := OutsideMap(dir, maps[0], maps[1])
 		if err != nil {
 			return err
 		}
-		maps[i] = m
+		found = append(found, f)
+	}
+	return json.NewEncoder(stdout).Encode(found)
+}
+
+// OutsideMap is the first entry of dir (not following links) whose owner,
+// read as a host id, uidMap or gidMap does not hold, as "/path: host owner
+// UID:GID"; "" when every owner is in the maps.
+func OutsideMap(dir string, uidMap, gidMap idmap.Map) (string, error) {
+	found := ""
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		_, okU := uidMap.ToContainer(st.Uid)
+		_, okG := gidMap.ToContainer(st.Gid)
+		if !okU || !okG {
+			found = fmt.Sprintf("/%s: host owner %d:%d", strings.TrimPrefix(strings.TrimPrefix(p, dir), "/"), st.Uid, st.Gid)
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read the owners of %s: %w", dir, err)
+	}
+	return found, nil
+}
+
+func mainCopy(args []string, stdout io.Writer) error {
+	maps, err := parseMaps(args[:4])
+	if err != nil {
+		return err
 	}
 	sh := Shift{FromUID: maps[0], FromGID: maps[1], ToUID: maps[2], ToGID: maps[3]}
 	pairs := args[4:]

@@ -21,6 +21,10 @@ type volumeItem struct {
 	mountpoint string // its directory on the host, in the old root
 	labels     map[string]string
 	scan       VolumeScan
+	// outside is the first entry whose host owner the old daemon's map
+	// does not hold, and that owner ("" when there is none): the copy
+	// could not shift it.
+	outside string
 }
 
 func (v volumeItem) needed() uint64 {
@@ -122,6 +126,46 @@ func (p *Plan) scanVolumes(ctx context.Context, api API) error {
 	for i := range p.volumes {
 		p.volumes[i].scan = res.Volumes[i]
 		p.volumes[i].Bytes, p.volumes[i].Files = res.Volumes[i].Bytes, res.Volumes[i].Files
+	}
+	return p.checkOwners(ctx, api)
+}
+
+// checkOwners finds, before the change, the files the copy could not
+// shift: those whose host owner is outside the old daemon's map (left by a
+// wider map of the same data root, changed in place since, or written
+// from the host). The scan container, inside that map, sees such an owner
+// as the kernel's overflow id, as it sees one really mapped to it; so
+// only when a remapping daemon's volume holds an overflow-owned entry does
+// one more container, outside remapping as the copy is (--userns=host),
+// read the host owners of those volumes.
+func (p *Plan) checkOwners(ctx context.Context, api API) error {
+	if p.fromUID.Equal(idmap.Identity) && p.fromGID.Equal(idmap.Identity) {
+		return nil
+	}
+	args := []string{"owners", p.fromUID.String(), p.fromGID.String()}
+	var binds []string
+	var suspects []*volumeItem
+	for i := range p.volumes {
+		if v := &p.volumes[i]; v.scan.Overflow != "" {
+			args = append(args, fmt.Sprintf("/src/%d", i))
+			binds = append(binds, v.mountpoint+fmt.Sprintf(":/src/%d:ro", i))
+			suspects = append(suspects, v)
+		}
+	}
+	if len(suspects) == 0 {
+		return nil
+	}
+	p.say("reading the host owners of %d volume(s) with files of the overflow id (%s first), outside remapping", len(suspects), suspects[0].scan.Overflow)
+	var outside []string
+	err := runCarry(ctx, api, p.opts.Binary, probe.RunOptions{Args: args, Binds: binds, UsernsMode: "host"}, &outside)
+	if err == nil && len(outside) != len(suspects) {
+		err = fmt.Errorf("%d results for %d volumes", len(outside), len(suspects))
+	}
+	if err != nil {
+		return fmt.Errorf("read volume owners: %w", err)
+	}
+	for i, v := range suspects {
+		v.outside = outside[i]
 	}
 	return nil
 }

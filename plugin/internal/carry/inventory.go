@@ -1,0 +1,115 @@
+package carry
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+)
+
+// Inventory is what a daemon shows through its API: its data root, the
+// ids of its images (as `docker image ls` lists them), its containers
+// (`docker ps -a`) and the names of its volumes, the plugin's own probe
+// and helper objects left out.
+type Inventory struct {
+	root       string
+	images     map[string]bool
+	containers int
+	volumes    map[string]bool
+}
+
+// TakeInventory lists what the daemon shows; nil when it does not answer
+// (what is said from it is a courtesy, never a reason to fail).
+func TakeInventory(ctx context.Context, api API) *Inventory {
+	info, err := api.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil
+	}
+	images, err := api.ImageList(ctx, client.ImageListOptions{})
+	if err != nil {
+		return nil
+	}
+	containers, err := api.ContainerList(ctx, client.ContainerListOptions{All: true})
+	if err != nil {
+		return nil
+	}
+	volumes, err := api.VolumeList(ctx, client.VolumeListOptions{})
+	if err != nil {
+		return nil
+	}
+	inv := &Inventory{root: info.Info.DockerRootDir, images: map[string]bool{}, volumes: map[string]bool{}}
+	for _, img := range images.Items {
+		if !probe.Ours(img.Labels) {
+			inv.images[img.ID] = true
+		}
+	}
+	for _, c := range containers.Items {
+		if !probe.Ours(c.Labels) {
+			inv.containers++
+		}
+	}
+	for _, v := range volumes.Items {
+		inv.volumes[v.Name] = true
+	}
+	return inv
+}
+
+// Content counts the inventory.
+func (inv *Inventory) Content() RootContent {
+	return RootContent{Path: inv.root, Images: len(inv.images), Containers: inv.containers, Volumes: len(inv.volumes)}
+}
+
+// Reappeared is what turning remapping off shows again: the unremapped
+// daemon uses <data-root> itself again (moby daemon/daemon_unix.go
+// setupDaemonRoot, v20.10.24, v26.1.5, v28.5.2: config.Root is the data
+// root unless RemappedRoot is set), with what it held before remapping.
+type Reappeared struct {
+	// Visible is the data root in use again and what it holds, counted
+	// before anything was carried into it.
+	Visible RootContent `json:"visible"`
+	// MadeWhileRemapped is what the remapped data root holds that the
+	// root in use does not, once carried: images (by id) and volumes (by
+	// name) made there and not carried back, and its containers (never
+	// carried). Nil when there is none: nothing made while remapped is
+	// out of view.
+	MadeWhileRemapped *RootContent `json:"madeWhileRemapped,omitempty"`
+}
+
+// Reappear compares the remapped daemon's inventory (before the switch)
+// with the unremapped one's, before anything was carried into it
+// (visible) and after (after); nil when the data root did not change.
+func Reappear(remapped, visible, after *Inventory) *Reappeared {
+	if remapped == nil || visible == nil || after == nil || remapped.root == visible.root {
+		return nil
+	}
+	r := &Reappeared{Visible: visible.Content()}
+	left := RootContent{Path: remapped.root, Containers: remapped.containers}
+	for id := range remapped.images {
+		if !after.images[id] {
+			left.Images++
+		}
+	}
+	for name := range remapped.volumes {
+		if !after.volumes[name] {
+			left.Volumes++
+		}
+	}
+	if left.Images+left.Containers+left.Volumes > 0 {
+		r.MadeWhileRemapped = &left
+	}
+	return r
+}
+
+// Counted words the counts of c: "2 images, 1 container and 0 volumes".
+func (c RootContent) Counted() string {
+	return fmt.Sprintf("%s, %s and %s", plural(c.Images, "image"), plural(c.Containers, "container"), plural(c.Volumes, "volume"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
