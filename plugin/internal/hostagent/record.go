@@ -13,10 +13,8 @@ package hostagent
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -147,16 +145,13 @@ func locked(root hostfs.Root, fn func() error) error {
 
 // load reads the record; ErrNoRecord when there is none.
 func load(root hostfs.Root) (*Record, error) {
-	data, err := root.ReadFile(RecordPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNoRecord
+	var r Record
+	found, err := root.ReadJSON(RecordPath, &r)
+	if !found && err == nil {
+		err = ErrNoRecord
 	}
 	if err != nil {
 		return nil, err
-	}
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", RecordPath, err)
 	}
 	return &r, nil
 }
@@ -165,12 +160,7 @@ func load(root hostfs.Root) (*Record, error) {
 // old contents of the files).
 func save(root hostfs.Root, r *Record) error {
 	r.Updated = time.Now().UTC()
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", RecordPath, err)
-	}
-	_, err = root.WriteFile(RecordPath, append(data, '\n'), hostfs.WriteOptions{Perm: 0o600, MakeDirs: true})
-	return err
+	return root.WriteJSON(RecordPath, r)
 }
 
 func remove(root hostfs.Root) error {

@@ -1,7 +1,6 @@
 package hostchange
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,16 +37,9 @@ type State struct {
 
 // LoadState reads the state record; nil (and no error) when there is none.
 func LoadState(root hostfs.Root) (*State, error) {
-	data, err := root.ReadFile(StatePath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("read %s: %w", StatePath, err)
+	if found, err := root.ReadJSON(StatePath, &s); !found || err != nil {
+		return nil, err
 	}
 	if s.Version != stateVersion {
 		return nil, fmt.Errorf("read %s: version %d, this tool knows %d", StatePath, s.Version, stateVersion)
@@ -58,12 +50,7 @@ func LoadState(root hostfs.Root) (*State, error) {
 // Save writes the state record atomically (0600, directory made as needed).
 func (s *State) Save(root hostfs.Root) error {
 	s.Version = stateVersion
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", StatePath, err)
-	}
-	_, err = root.WriteFile(StatePath, append(data, '\n'), hostfs.WriteOptions{Perm: 0o600, MakeDirs: true})
-	return err
+	return root.WriteJSON(StatePath, s)
 }
 
 // RemoveState deletes the state record (after disable undid everything).
