@@ -86,70 +86,58 @@ func (r *runner) bindOwnerCheck(ctx context.Context, img probe.Image) Check {
 	if r.exp != nil {
 		c.Expected = fmt.Sprintf("owned by %s on the host", r.exp.rootOwner())
 	}
-	if r.report.HostFilesError != "" {
-		return r.needsHost(c.Expected)
-	}
-	dir, err := r.tempDir("docker-userns-test-bind-*", 0o777)
-	if err != nil {
-		return failed(c.Expected, err)
-	}
-	defer r.removeDir(dir)
-	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"write", "/mnt/out"}, Binds: []string{dir.onHost + ":/mnt"}})
-	if err != nil {
-		return failed(c.Expected, err)
-	}
-	if res.ExitCode != 0 {
-		return failed(c.Expected, fmt.Errorf("container root could not write into %s: exit %d: %s", dir.onHost, res.ExitCode, strings.TrimSpace(res.Stderr)))
-	}
-	uid, gid, err := owner(filepath.Join(dir.path, "out"))
-	if err != nil {
-		return failed(c.Expected, err)
-	}
-	c.Observed = fmt.Sprintf("owned by %d:%d on the host", uid, gid)
-	if r.exp == nil {
-		c.Expected = r.noExpectation("an owner")
+	return r.inHostDir(c.Expected, "docker-userns-test-bind-*", 0o777, func(dir hostDir) Check {
+		res, err := img.Run(ctx, probe.RunOptions{Args: []string{"write", "/mnt/out"}, Binds: []string{dir.onHost + ":/mnt"}})
+		if err != nil {
+			return failed(c.Expected, err)
+		}
+		if res.ExitCode != 0 {
+			return failed(c.Expected, fmt.Errorf("container root could not write into %s: exit %d: %s", dir.onHost, res.ExitCode, strings.TrimSpace(res.Stderr)))
+		}
+		uid, gid, err := owner(filepath.Join(dir.path, "out"))
+		if err != nil {
+			return failed(c.Expected, err)
+		}
+		c.Observed = fmt.Sprintf("owned by %d:%d on the host", uid, gid)
+		if r.exp == nil {
+			c.Expected = r.noExpectation("an owner")
+			return c
+		}
+		c.OK = uid == r.exp.RootUID() && gid == r.exp.RootGID()
 		return c
-	}
-	c.OK = uid == r.exp.RootUID() && gid == r.exp.RootGID()
-	return c
+	})
 }
 
 // rootOnlyCheck mounts a directory holding a 0600 file of host root and
 // has container root read it: remapped root is nobody to that file.
 func (r *runner) rootOnlyCheck(ctx context.Context, img probe.Image) Check {
 	c := Check{Expected: "container root cannot read a 0600 file of host root: permission denied"}
-	if r.report.HostFilesError != "" {
-		return r.needsHost(c.Expected)
-	}
-	dir, err := r.tempDir("docker-userns-test-secret-*", 0o755)
-	if err != nil {
-		return failed(c.Expected, err)
-	}
-	defer r.removeDir(dir)
-	secret := filepath.Join(dir.path, "secret")
-	if err := r.writeRootOnly(ctx, img, dir); err != nil {
-		return failed(c.Expected, err)
-	}
-	if uid, _, err := owner(secret); err != nil {
-		return failed(c.Expected, err)
-	} else if uid != 0 {
-		return failed(c.Expected, fmt.Errorf("make a root-only file: %s is owned by uid %d", secret, uid))
-	}
-	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"read", "/mnt/secret"}, Binds: []string{dir.onHost + ":/mnt:ro"}})
-	if err != nil {
-		return failed(c.Expected, err)
-	}
-	stderr := strings.TrimSpace(res.Stderr)
-	switch {
-	case res.ExitCode == 0:
-		c.Observed = fmt.Sprintf("read %d bytes: the root-only file is readable", len(res.Stdout))
-	case strings.Contains(stderr, "permission denied"):
-		c.Observed = stderr
-		c.OK = true
-	default:
-		c.Observed = fmt.Sprintf("exit %d: %s", res.ExitCode, stderr)
-	}
-	return c
+	return r.inHostDir(c.Expected, "docker-userns-test-secret-*", 0o755, func(dir hostDir) Check {
+		secret := filepath.Join(dir.path, "secret")
+		if err := r.writeRootOnly(ctx, img, dir); err != nil {
+			return failed(c.Expected, err)
+		}
+		if uid, _, err := owner(secret); err != nil {
+			return failed(c.Expected, err)
+		} else if uid != 0 {
+			return failed(c.Expected, fmt.Errorf("make a root-only file: %s is owned by uid %d", secret, uid))
+		}
+		res, err := img.Run(ctx, probe.RunOptions{Args: []string{"read", "/mnt/secret"}, Binds: []string{dir.onHost + ":/mnt:ro"}})
+		if err != nil {
+			return failed(c.Expected, err)
+		}
+		stderr := strings.TrimSpace(res.Stderr)
+		switch {
+		case res.ExitCode == 0:
+			c.Observed = fmt.Sprintf("read %d bytes: the root-only file is readable", len(res.Stdout))
+		case strings.Contains(stderr, "permission denied"):
+			c.Observed = stderr
+			c.OK = true
+		default:
+			c.Observed = fmt.Sprintf("exit %d: %s", res.ExitCode, stderr)
+		}
+		return c
+	})
 }
 
 // writeRootOnly makes dir/secret, mode 0600, owned by host root: directly

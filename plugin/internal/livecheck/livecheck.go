@@ -191,6 +191,21 @@ func (r *runner) tempDir(pattern string, mode os.FileMode) (hostDir, error) {
 	return d, nil
 }
 
+// inHostDir runs check with a temporary directory on the daemon's host,
+// removed afterwards. Without the host's files the check needs them, and
+// a directory that cannot be made fails it (against expected).
+func (r *runner) inHostDir(expected, pattern string, mode os.FileMode, check func(hostDir) Check) Check {
+	if r.report.HostFilesError != "" {
+		return r.needsHost(expected)
+	}
+	dir, err := r.tempDir(pattern, mode)
+	if err != nil {
+		return failed(expected, err)
+	}
+	defer r.removeDir(dir)
+	return check(dir)
+}
+
 func (r *runner) removeDir(dir hostDir) {
 	if err := os.RemoveAll(dir.path); err != nil {
 		r.cleanup(fmt.Errorf("remove temporary directory %s: %w", dir.onHost, err))
