@@ -153,84 +153,75 @@ func ParseGroup(path string, data []byte) ([]Group, error) {
 
 // UserByName finds a user by name.
 func (db *DB) UserByName(name string) (User, bool) {
-	for _, u := range db.Users {
-		if u.Name == name {
-			return u, true
-		}
-	}
-	return User{}, false
+	return find(db.Users, func(u User) bool { return u.Name == name })
 }
 
 // UserByID finds the first user with uid.
 func (db *DB) UserByID(uid uint32) (User, bool) {
-	for _, u := range db.Users {
-		if u.UID == uid {
-			return u, true
-		}
-	}
-	return User{}, false
+	return find(db.Users, func(u User) bool { return u.UID == uid })
 }
 
 // LookupUser finds a user by name, or by uid when s is a number, the way
 // dockerd reads a userns-remap value.
 func (db *DB) LookupUser(s string) (User, bool) {
-	u, ok := db.UserByName(s)
-	if id, err := parseID(s); err == nil {
-		u, ok = db.UserByID(id)
-	}
-	if ok || db.Directory == nil {
-		return u, ok
-	}
-	out, err := db.Directory("passwd", s)
-	if err != nil {
-		return User{}, false
-	}
-	found, err := ParsePasswd("getent passwd "+s, out)
-	if err != nil || len(found) != 1 {
-		return User{}, false
-	}
-	db.Users = append(db.Users, found[0])
-	return found[0], true
+	return lookup(db, &db.Users, "passwd", s, ParsePasswd)
 }
 
 // GroupByName finds a group by name.
 func (db *DB) GroupByName(name string) (Group, bool) {
-	for _, g := range db.Groups {
-		if g.Name == name {
-			return g, true
-		}
-	}
-	return Group{}, false
+	return find(db.Groups, func(g Group) bool { return g.Name == name })
 }
 
 // GroupByID finds the first group with gid.
 func (db *DB) GroupByID(gid uint32) (Group, bool) {
-	for _, g := range db.Groups {
-		if g.GID == gid {
-			return g, true
-		}
-	}
-	return Group{}, false
+	return find(db.Groups, func(g Group) bool { return g.GID == gid })
 }
 
 // LookupGroup finds a group by name, or by gid when s is a number.
 func (db *DB) LookupGroup(s string) (Group, bool) {
-	g, ok := db.GroupByName(s)
+	return lookup(db, &db.Groups, "group", s, ParseGroup)
+}
+
+// entry is a passwd or a group entry, which dockerd looks up alike.
+type entry interface {
+	key() (name string, id uint32)
+}
+
+func (u User) key() (string, uint32)  { return u.Name, u.UID }
+func (g Group) key() (string, uint32) { return g.Name, g.GID }
+
+// find is the first entry of list that matches.
+func find[T any](list []T, match func(T) bool) (T, bool) {
+	for _, e := range list {
+		if match(e) {
+			return e, true
+		}
+	}
+	var none T
+	return none, false
+}
+
+// lookup finds s in one account database (passwd or group, in *list) by
+// name, or by id when s is a number; one the files do not hold is asked of
+// the directory (getent) and kept in *list.
+func lookup[T entry](db *DB, list *[]T, database, s string, parse func(path string, data []byte) ([]T, error)) (T, bool) {
+	match := func(e T) bool { name, _ := e.key(); return name == s }
 	if id, err := parseID(s); err == nil {
-		g, ok = db.GroupByID(id)
+		match = func(e T) bool { _, eid := e.key(); return eid == id }
 	}
-	if ok || db.Directory == nil {
-		return g, ok
+	var none T
+	if e, ok := find(*list, match); ok || db.Directory == nil {
+		return e, ok
 	}
-	out, err := db.Directory("group", s)
+	out, err := db.Directory(database, s)
 	if err != nil {
-		return Group{}, false
+		return none, false
 	}
-	found, err := ParseGroup("getent group "+s, out)
+	found, err := parse("getent "+database+" "+s, out)
 	if err != nil || len(found) != 1 {
-		return Group{}, false
+		return none, false
 	}
-	db.Groups = append(db.Groups, found[0])
+	*list = append(*list, found[0])
 	return found[0], true
 }
 
