@@ -17,7 +17,6 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -153,10 +152,8 @@ func mappingOn(ctx context.Context, t target, opts checkImageOptions) (*imagesca
 	}
 	var st remap.Status
 	status := reportOptions{call: helper.Call{Command: "status"}, host: hostOptions{daemonSocket: remap.DefaultSocket}}
-	if err := decodeThroughDaemon(ctx, t, status, &st); err != nil {
-		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", mapsize.ErrUnknown, err)
-	}
-	return imagefit.MappingFromStatus(st)
+	err := decodeThroughDaemon(ctx, t, status, &st)
+	return imagefit.MappingFromStatus(st, err)
 }
 
 // checkImageOutcome is one host's line of a fleet: whether every image

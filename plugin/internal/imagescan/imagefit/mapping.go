@@ -45,10 +45,13 @@ func MappingFor(ctx context.Context, api client.APIClient, root string, size uin
 // MappingFromStatus is the mapping in force on a host as its status says
 // (remap.Status, read by a helper container there: this machine's files
 // say nothing of another host's ranges); nil with the reason
-// (mapsize.ErrUnknown) when the status does not tell.
-func MappingFromStatus(st remap.Status) (*imagescan.Mapping, error) {
+// (mapsize.ErrUnknown) when the status could not be read (readErr) or
+// does not tell.
+func MappingFromStatus(st remap.Status, readErr error) (*imagescan.Mapping, error) {
 	const from = "the host's status"
 	switch {
+	case readErr != nil:
+		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", mapsize.ErrUnknown, readErr)
 	case st.Daemon == nil:
 		return nil, fmt.Errorf("%w (%s)", mapsize.ErrUnknown, st.DaemonError)
 	case !st.Daemon.Remapped:

@@ -59,20 +59,25 @@ func TestLocalImagesFindingWithoutDaemon(t *testing.T) {
 // the mapping unknown, saying why.
 func TestMappingFromStatus(t *testing.T) {
 	m := idmap.Map{{Container: 0, Host: 999, Size: 1}, {Container: 1, Host: 165536, Size: 65535}}
-	got, err := MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "26.1.5", Remapped: true}, UIDMap: m, GIDMap: m})
+	got, err := MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "26.1.5", Remapped: true}, UIDMap: m, GIDMap: m}, nil)
 	if err != nil || !got.Remapped || got.UIDs != 65536 || got.GIDs != 65536 || got.DaemonVersion != "26.1.5" || got.From != "the host's status" {
 		t.Errorf("remapped: %+v, %v", got, err)
 	}
-	got, err = MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "20.10.24"}})
+	got, err = MappingFromStatus(remap.Status{Daemon: &daemon.State{Version: "20.10.24"}}, nil)
 	if err != nil || got.Remapped || got.DaemonVersion != "20.10.24" {
 		t.Errorf("not remapped: %+v, %v", got, err)
 	}
-	for _, st := range []remap.Status{
-		{DaemonError: "connection refused"},
-		{Daemon: &daemon.State{Remapped: true}},
+	for _, tc := range []struct {
+		st      remap.Status
+		readErr error
+		why     string
+	}{
+		{remap.Status{DaemonError: "connection refused"}, nil, "(connection refused)"},
+		{remap.Status{Daemon: &daemon.State{Remapped: true}}, nil, "(the host's status shows no id map)"},
+		{remap.Status{}, errors.New("no helper"), "(the status of the daemon's host: no helper)"},
 	} {
-		if got, err := MappingFromStatus(st); got != nil || !errors.Is(err, mapsize.ErrUnknown) {
-			t.Errorf("%+v: %+v, %v; want unknown", st, got, err)
+		if got, err := MappingFromStatus(tc.st, tc.readErr); got != nil || !errors.Is(err, mapsize.ErrUnknown) || !strings.HasSuffix(err.Error(), tc.why) {
+			t.Errorf("%+v, %v: %+v, %v; want unknown %s", tc.st, tc.readErr, got, err, tc.why)
 		}
 	}
 }
