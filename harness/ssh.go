@@ -210,14 +210,18 @@ usermod -p '*' ` + SSHUser // '!' (useradd's) is a locked account to sshd
 // AddSilentHost adds the ssh host name whose connection never answers,
 // as a machine that is off: its ProxyCommand only waits, so ssh gives up
 // after its ConnectTimeout (30 s as the docker CLI sets it) with
-// "Connection timed out during banner exchange".
+// "Connection timed out during banner exchange". The wait ends by itself
+// and holds no stderr of ssh's: an ssh killed by its caller (SIGTERM)
+// leaves its ProxyCommand running, and a caller that reads ssh's stderr
+// to its end (os/exec's Wait in the docker CLI's commandconn) would wait
+// for it.
 func (s *SSH) AddSilentHost(name string) error {
 	if !sshHostName.MatchString(name) {
 		return fmt.Errorf("add ssh host %q: want letters, digits, '.', '-' or '_'", name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	entry := fmt.Sprintf("Host %s\n  User %s\n  BatchMode yes\n  ProxyCommand sleep 600\n", name, SSHUser)
+	entry := fmt.Sprintf("Host %s\n  User %s\n  BatchMode yes\n  ProxyCommand sleep 45 2>/dev/null\n", name, SSHUser)
 	if err := appendFile(s.path("ssh_config"), entry); err != nil {
 		return fmt.Errorf("add ssh host %s: %w", name, err)
 	}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/context/docker"
 	cliflags "github.com/docker/cli/cli/flags"
+	"github.com/moby/moby/client"
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
@@ -98,8 +100,12 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 		return nil, errors.New("--root goes with --via local: through the daemon the host root is the daemon's")
 	}
 	if len(opts.contexts) == 0 {
-		t := target{cli: dockerCLI}
-		t.local = isLocal(dockerCLI, root, opts.via)
+		c, err := overSSH(dockerCLI, dockerCLI.DockerEndpoint())
+		if err != nil {
+			return nil, err
+		}
+		t := target{cli: c}
+		t.local = isLocal(c, root, opts.via)
 		if err := reachAll([]target{t})[0]; err != nil {
 			return nil, err
 		}
@@ -119,10 +125,15 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 		if err := c.Initialize(clientOpts); err != nil {
 			return nil, fmt.Errorf("context %s: %w", name, err)
 		}
-		if _, err := c.ContextStore().GetMetadata(name); err != nil {
+		ep, err := contextEndpoint(c, name)
+		if err != nil {
 			return nil, fmt.Errorf("context %s: %w", name, err)
 		}
-		ts = append(ts, target{name: name, cli: c, local: isLocal(c, root, opts.via)})
+		tc, err := overSSH(c, ep)
+		if err != nil {
+			return nil, fmt.Errorf("context %s: %w", name, err)
+		}
+		ts = append(ts, target{name: name, cli: tc, local: isLocal(tc, root, opts.via)})
 	}
 	// Two contexts that lead to one daemon are one host; a daemon that
 	// did not answer is not asked again.
@@ -137,6 +148,60 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 		return nil, err
 	}
 	return ts, nil
+}
+
+// contextEndpoint is the docker endpoint of the context name, read from
+// the store as the docker CLI reads it (cli/command/cli.go,
+// resolveDockerEndpoint), without the CLI's first-use ping.
+func contextEndpoint(c command.Cli, name string) (docker.Endpoint, error) {
+	meta, err := c.ContextStore().GetMetadata(name)
+	if err != nil {
+		return docker.Endpoint{}, err
+	}
+	epMeta, err := docker.EndpointFromContext(meta)
+	if err != nil {
+		return docker.Endpoint{}, err
+	}
+	return docker.WithTLSData(c.ContextStore(), name, epMeta)
+}
+
+// sshCLI is a docker CLI whose daemon is reached over ssh with one shared
+// ssh connection (sshreach.ClientOpts) instead of the CLI's own client, an
+// ssh login per API connection. Its endpoint is given, not resolved: the
+// CLI's first use pings with a 2 s bound (cli/command/cli.go,
+// initializeFromClient), which an ssh login on a slow link outlasts, and
+// the cancelled ping kills that ssh, a login for nothing.
+type sshCLI struct {
+	command.Cli
+	api      client.APIClient
+	endpoint docker.Endpoint
+}
+
+func (c sshCLI) Client() client.APIClient        { return c.api }
+func (c sshCLI) DockerEndpoint() docker.Endpoint { return c.endpoint }
+
+// overSSH is c with an API client sharing one ssh connection when ep is
+// ssh://, else c.
+func overSSH(c command.Cli, ep docker.Endpoint) (command.Cli, error) {
+	if !sshreach.IsSSH(ep.Host) {
+		return c, nil
+	}
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	shared, err := sshreach.ClientOpts(ep.Host)
+	if err != nil {
+		return nil, err
+	}
+	if headers := c.ConfigFile().HTTPHeaders; len(headers) > 0 {
+		opts = append(opts, client.WithHTTPHeaders(headers))
+	}
+	api, err := client.New(append(opts, shared...)...)
+	if err != nil {
+		return nil, err
+	}
+	return sshCLI{Cli: c, api: api, endpoint: ep}, nil
 }
 
 // reachTimeout bounds the first answer of a daemon reached over ssh (ssh's

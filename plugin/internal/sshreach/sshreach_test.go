@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/moby/moby/client"
 )
 
 // fakeSSH puts an `ssh` first on the PATH that records its arguments in
@@ -92,5 +94,47 @@ func TestOnlySSHIsChecked(t *testing.T) {
 		if err := Check(context.Background(), nil, host); err != nil {
 			t.Errorf("%s: %v", host, err)
 		}
+	}
+}
+
+// TestClientOptsShareOneConnection: the API client's ssh runs with
+// OpenSSH's connection sharing, its control socket in a directory of this
+// user's alone, besides the docker CLI's own flags.
+func TestClientOptsShareOneConnection(t *testing.T) {
+	// An ssh that ends at once, not reading the request: the ping fails
+	// on its EOF.
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >" + args + "\nexit 255\n"
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	opts, err := ClientOpts("ssh://deploy@h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := client.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Ping(context.Background(), client.PingOptions{}); err == nil {
+		t.Fatal("a ping through an ssh that fails worked")
+	}
+	got, err := os.ReadFile(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	muxDir, err := MuxDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ControlMaster=auto", "ControlPath=" + filepath.Join(muxDir, "%C"), "ControlPersist=" + muxPersist, "ConnectTimeout=30", "-T", "deploy", "h1", "docker system dial-stdio"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("ssh args lack %q:\n%s", want, got)
+		}
+	}
+	if info, err := os.Stat(muxDir); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("control socket dir %s: %v %v, want mode 0700", muxDir, info.Mode(), err)
 	}
 }

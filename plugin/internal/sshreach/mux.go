@@ -1,0 +1,80 @@
+package sshreach
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/docker/cli/cli/connhelper"
+	"github.com/moby/moby/client"
+)
+
+// Sharing one ssh connection per host.
+//
+// The docker CLI's ssh endpoint runs a new `ssh ... docker system
+// dial-stdio` for every API connection (connhelper.getConnectionHelper's
+// Dialer: commandconn.New per dial), and an API client opens many: every
+// attach to a helper or probe container is hijacked and never goes back to
+// the pool, every wait holds one while it waits, and net/http keeps at most
+// two idle (DefaultMaxIdleConnsPerHost). Each is an ssh login of its own:
+// TCP, key exchange, authentication, a login shell, a docker CLI. The
+// connhelper takes extra ssh flags (GetConnectionHelperWithSSHOpts), which
+// the CLI's own contexts never pass: with OpenSSH's connection sharing the
+// first connection to a host becomes a master in the background and the
+// others are channels in it, so a command logs in once per host.
+
+// muxPersist is how long a master outlives its last channel: long enough
+// to bridge the gaps of one command (a restart, a wait), short enough that
+// no ssh of ours stays long after the command ends.
+const muxPersist = "30s"
+
+// maxIdle is how many idle API connections a client keeps per host for
+// reuse (net/http keeps two by default): a fleet command's reads run at
+// once, and each connection not kept is a new channel later.
+const maxIdle = 16
+
+// ClientOpts are API client options for the ssh:// Docker endpoint host
+// that share one ssh connection among all of the client's connections
+// (OpenSSH's ControlMaster=auto, ControlPersist) through a control socket
+// in MuxDir. They go after the endpoint's own options, which they replace
+// for the transport.
+func ClientOpts(host string) ([]client.Opt, error) {
+	dir, err := MuxDir()
+	if err != nil {
+		return nil, err
+	}
+	// %C is a hash of the local host, the remote host, port and user
+	// (ssh_config(5), TOKENS): one socket per destination.
+	flags := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, "%C"), "-o", "ControlPersist=" + muxPersist}
+	helper, err := connhelper.GetConnectionHelperWithSSHOpts(host, flags)
+	if err != nil {
+		return nil, err
+	}
+	transport := &http.Transport{DialContext: helper.Dialer, MaxIdleConnsPerHost: maxIdle}
+	return []client.Opt{
+		client.WithHTTPClient(&http.Client{Transport: transport}),
+		client.WithHost(helper.Host),
+		client.WithDialContext(helper.Dialer),
+	}, nil
+}
+
+// MuxDir is the directory of this user's ssh control sockets: made 0700,
+// and refused when another user owns it or others may enter it (a socket
+// there is a logged-in session to a daemon's host).
+func MuxDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("docker-userns-ssh-%d", os.Getuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return "", fmt.Errorf("ssh control sockets: %w", err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("ssh control sockets: %w", err)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("ssh control sockets: %s is not a directory of this user's alone (mode %v)", dir, info.Mode())
+	}
+	return dir, nil
+}
