@@ -48,7 +48,19 @@ type Result struct {
 
 // Run starts a container from the probe image, waits for it, collects its
 // output and removes it, also when anything fails on the way.
-func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err error) {
+func (img Image) Run(ctx context.Context, opts RunOptions) (Result, error) {
+	res, remove, err := img.RunLeaving(ctx, opts)
+	if rmErr := remove(); rmErr != nil && err == nil {
+		err = rmErr
+	}
+	return res, err
+}
+
+// RunLeaving is Run without the container's removal, which it returns
+// (remove, never nil, also when the run failed): the caller does it
+// meanwhile with what comes next.
+func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, remove func() error, err error) {
+	remove = func() error { return nil }
 	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:   opts.Name,
 		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: labels(opts.role())},
@@ -63,18 +75,19 @@ func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err erro
 		},
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("create probe container: %w", err)
+		return Result{}, remove, fmt.Errorf("create probe container: %w", err)
 	}
-	defer func() {
-		if _, rmErr := img.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}); rmErr != nil && err == nil {
-			err = fmt.Errorf("remove probe container: %w", rmErr)
+	remove = func() error {
+		if _, err := img.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+			return fmt.Errorf("remove probe container: %w", err)
 		}
-	}()
+		return nil
+	}
 	// Attached before start, the output is complete when the stream ends;
 	// logs read right after the exit can still miss it (seen on 26.1).
 	att, err := img.api.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return Result{}, fmt.Errorf("attach to probe container: %w", err)
+		return Result{}, remove, fmt.Errorf("attach to probe container: %w", err)
 	}
 	defer att.Close()
 	type output struct {
@@ -89,26 +102,26 @@ func (img Image) Run(ctx context.Context, opts RunOptions) (res Result, err erro
 	}()
 	wait := img.api.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := img.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return Result{}, fmt.Errorf("start probe container: %w", err)
+		return Result{}, remove, fmt.Errorf("start probe container: %w", err)
 	}
 	select {
 	case status := <-wait.Result:
 		res.ExitCode = int(status.StatusCode)
 	case err := <-wait.Error:
-		return Result{}, fmt.Errorf("wait for probe container: %w", err)
+		return Result{}, remove, fmt.Errorf("wait for probe container: %w", err)
 	}
 	select {
 	case o := <-done:
 		res.Stdout, res.Stderr = o.stdout, o.stderr
 		if o.err != nil {
-			return res, fmt.Errorf("read probe container output: %w", o.err)
+			return res, remove, fmt.Errorf("read probe container output: %w", o.err)
 		}
 	case <-time.After(outputGrace):
-		return res, fmt.Errorf("read probe container output: stream still open %s after the exit", outputGrace)
+		return res, remove, fmt.Errorf("read probe container output: stream still open %s after the exit", outputGrace)
 	case <-ctx.Done():
-		return res, fmt.Errorf("read probe container output: %w", ctx.Err())
+		return res, remove, fmt.Errorf("read probe container output: %w", ctx.Err())
 	}
-	return res, nil
+	return res, remove, nil
 }
 
 // outputGrace bounds the wait for the attach stream to end after the exit.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -78,7 +79,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	var early *verification
 	rec, err := c.awaitRestart(ctx, p.Token, func() { early = c.startVerify(ctx, p.Expect) })
 	if early != nil {
-		defer early.wait()
+		defer early.remove()
 	}
 	if err != nil {
 		return *out, fmt.Errorf("%s: %w", out.Action, err)
@@ -88,13 +89,15 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		v := early
 		if v == nil {
 			v = c.startVerify(ctx, p.Expect)
+			defer v.remove()
 		}
 		if failure := v.wait().apply(out); failure != nil {
+			v.remove() // gone before the agent's revert restarts the daemon
 			c.say("%v; asking the host to revert", failure)
 			if _, err := c.Control.AskRevert(ctx, p.Token, failure.Error()); err != nil {
 				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
 			}
-		} else if kept, reverted, err := c.confirm(ctx, p.Token); kept {
+		} else if kept, reverted, err := c.confirmRemoving(ctx, p.Token, v); kept {
 			out.Pending = nil
 			out.Result = carriedOut(out.Action)
 			return *out, nil
@@ -105,7 +108,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		}
 	}
 	if early != nil {
-		early.wait() // its probe container is gone before the agent's revert restarts the daemon
+		early.remove() // its probe is gone before the agent's revert restarts the daemon
 	}
 	if !rec.Finished() { // else awaitRestart collected the agent's revert already
 		if rec, err = c.awaitRevert(ctx, p.Token); err != nil {
@@ -139,6 +142,22 @@ func (c ClientEnv) confirm(ctx context.Context, token string) (kept bool, revert
 		return false, rec, nil
 	}
 	return false, nil, err
+}
+
+// confirmRemoving is confirm while the verification's probe container and
+// image are removed: neither waits for the other. A probe that could not
+// be removed is said, not reverted for. Should the agent have given up
+// waiting meanwhile, its revert may restart the daemon before the removal
+// is done, stranding the probe in the remapped data root (swept by the
+// next run on that data root: probe.SweepOnStart).
+func (c ClientEnv) confirmRemoving(ctx context.Context, token string, v *verification) (kept bool, reverted *hostagent.Record, err error) {
+	removed := make(chan error, 1)
+	go func() { removed <- v.remove() }()
+	kept, reverted, err = c.confirm(ctx, token)
+	if rmErr := <-removed; rmErr != nil {
+		c.say("WARNING: %v", rmErr)
+	}
+	return kept, reverted, err
 }
 
 // restartAllowance is how long the agent may take before it restarts: it
@@ -282,6 +301,10 @@ type verification struct {
 	checks verify.Report
 	state  *daemon.State
 	err    error
+	// cleanup removes the probe's container and image, once (remove).
+	cleanup   func() error
+	removed   sync.Once
+	removeErr error
 }
 
 // startVerify checks the new daemon against exp, meanwhile.
@@ -289,7 +312,7 @@ func (c ClientEnv) startVerify(ctx context.Context, exp verify.Expectation) *ver
 	v := &verification{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
-		v.checks, v.state, v.err = c.verify(ctx, exp)
+		v.checks, v.state, v.cleanup, v.err = c.verify(ctx, exp)
 	}()
 	return v
 }
@@ -298,6 +321,13 @@ func (c ClientEnv) startVerify(ctx context.Context, exp verify.Expectation) *ver
 func (v *verification) wait() *verification {
 	<-v.done
 	return v
+}
+
+// remove removes the verification's probe container and image once it has
+// ended; later calls only return the first one's error.
+func (v *verification) remove() error {
+	v.wait().removed.Do(func() { v.removeErr = v.cleanup() })
+	return v.removeErr
 }
 
 // apply records the checks and the daemon's state in out and returns why
@@ -310,21 +340,17 @@ func (v *verification) apply(out *Outcome) error {
 	return v.err
 }
 
-// verify checks the new daemon against exp.
-func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation) (verify.Report, *daemon.State, error) {
-	report, err := verify.Daemon(ctx, c.API, c.Binary, exp)
+// verify checks the new daemon against exp; cleanup removes its probe.
+func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation) (verify.Report, *daemon.State, func() error, error) {
+	res, err := verify.Daemon(ctx, c.API, c.Binary, exp)
 	if err != nil {
-		return report, nil, fmt.Errorf("verify: %w", err)
+		return res.Report, nil, res.Remove, fmt.Errorf("verify: %w", err)
 	}
-	if failed := report.Failed(); len(failed) > 0 {
+	if failed := res.Report.Failed(); len(failed) > 0 {
 		f := failed[0]
-		return report, nil, fmt.Errorf("verify: %s: expected %s, observed %s", f.Name, f.Expected, f.Observed)
+		return res.Report, nil, res.Remove, fmt.Errorf("verify: %s: expected %s, observed %s", f.Name, f.Expected, f.Observed)
 	}
-	state, err := daemon.Inspect(ctx, c.API)
-	if err != nil {
-		return report, nil, err
-	}
-	return report, &state, nil
+	return res.Report, &res.State, res.Remove, nil
 }
 
 // waitDown polls until the daemon stops answering, within timeout.

@@ -5,6 +5,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -77,10 +78,23 @@ func (r Report) Failed() Report {
 	return failed
 }
 
+// Result is what Daemon found.
+type Result struct {
+	Report Report
+	// State is the daemon's own answer, asked beside the probe.
+	State daemon.State
+	// Remove removes the probe's container and image (never nil): the
+	// caller does it meanwhile with what comes next (the confirmation),
+	// and before anything restarts the daemon, whose data root would
+	// otherwise keep them.
+	Remove func() error
+}
+
 // Daemon compares what the daemon says, and what a probe container
 // observes (made of the small probe program, or of binary), with exp. The
-// API's answer and the probe are asked at once: neither waits for the other.
-func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Report, error) {
+// API's answer and the probe are asked at once: neither waits for the
+// other, and neither waits for the probe's removal.
+func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Result, error) {
 	type inspected struct {
 		state daemon.State
 		err   error
@@ -90,35 +104,42 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 		state, err := daemon.Inspect(ctx, api)
 		answer <- inspected{state, err}
 	}()
-	maps, probeErr := probeMaps(ctx, api, binary)
+	maps, remove, probeErr := probeMaps(ctx, api, binary)
+	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
-		return nil, a.err
+		return res, a.err
 	}
-	report := Report{remapCheck(a.state, exp), dataRootCheck(a.state, exp)}
+	res.State = a.state
+	res.Report = Report{remapCheck(a.state, exp), dataRootCheck(a.state, exp)}
 	if probeErr != nil {
-		return report, probeErr
+		return res, probeErr
 	}
-	return append(report,
+	res.Report = append(res.Report,
 		mapCheck("container uid_map", exp.UIDMap, maps.UIDMap),
-		mapCheck("container gid_map", exp.GIDMap, maps.GIDMap)), nil
+		mapCheck("container gid_map", exp.GIDMap, maps.GIDMap))
+	return res, nil
 }
 
-// probeMaps runs a probe container and returns the id maps it got.
-func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.IDMaps, error) {
+// probeMaps runs a probe container and returns the id maps it got, and how
+// to remove the container and its image.
+func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.IDMaps, func() error, error) {
 	img, err := probe.BuildSmall(ctx, api, binary)
 	if err != nil {
-		return probe.IDMaps{}, err
+		return probe.IDMaps{}, func() error { return nil }, err
 	}
-	defer img.Remove(context.WithoutCancel(ctx))
-	res, err := img.Run(ctx, probe.RunOptions{Args: []string{"idmap"}})
+	res, removeContainer, err := img.RunLeaving(ctx, probe.RunOptions{Args: []string{"idmap"}})
+	remove := func() error {
+		return errors.Join(removeContainer(), img.Remove(context.WithoutCancel(ctx)))
+	}
 	if err != nil {
-		return probe.IDMaps{}, err
+		return probe.IDMaps{}, remove, err
 	}
 	if res.ExitCode != 0 {
-		return probe.IDMaps{}, fmt.Errorf("probe container exited %d: %s", res.ExitCode, res.Stderr)
+		return probe.IDMaps{}, remove, fmt.Errorf("probe container exited %d: %s", res.ExitCode, res.Stderr)
 	}
-	return probe.DecodeIDMaps(res.Stdout)
+	maps, err := probe.DecodeIDMaps(res.Stdout)
+	return maps, remove, err
 }
 
 func remapCheck(state daemon.State, exp Expectation) Check {
