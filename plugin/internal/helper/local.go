@@ -29,8 +29,15 @@ func DaemonIsLocal(host string) bool {
 	if err != nil || u.Scheme != "unix" {
 		return false
 	}
-	if !peerIsLocal(u.Path) {
+	local, pid := peerIsLocal(u.Path)
+	if !local {
 		return false
+	}
+	if pid > 0 && isDockerd(pid) {
+		// dockerd itself listens, in this machine's root: no forwarder
+		// between. Asking its identity would cost an Info, which costs the
+		// daemon two forks (runc and docker-init --version).
+		return true
 	}
 	id, err := hostident.AtSocket(context.Background(), u.Path, 5*time.Second)
 	if err != nil {
@@ -49,31 +56,39 @@ var localRoot = func() hostfs.Root { r, _ := hostfs.Open("/"); return r }()
 var standardSockets = []string{"/var/run/docker.sock", "/run/docker.sock"}
 
 // peerIsLocal asks who listens on a unix socket: a process sharing this
-// machine's root. With nobody listening, only the standard socket counts
-// as this machine's (its daemon down); any other path may be a forwarder
-// that is gone.
-func peerIsLocal(socket string) bool {
+// machine's root, and its pid when known. With nobody listening, only the
+// standard socket counts as this machine's (its daemon down); any other
+// path may be a forwarder that is gone.
+func peerIsLocal(socket string) (local bool, pid int) {
 	conn, err := net.DialTimeout("unix", socket, 2*time.Second)
 	if err != nil {
-		return slices.Contains(standardSockets, path.Clean(socket))
+		return slices.Contains(standardSockets, path.Clean(socket)), 0
 	}
 	defer conn.Close()
 	raw, err := conn.(*net.UnixConn).SyscallConn()
 	if err != nil {
-		return true
+		return true, 0
 	}
 	var cred *unix.Ucred
 	_ = raw.Control(func(fd uintptr) {
 		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	})
 	if err != nil || cred == nil {
-		return true
+		return true, 0
 	}
 	if cred.Pid == 0 {
 		// The daemon's process is outside our PID namespace.
-		return false
+		return false, 0
 	}
-	return sameFile("/proc/"+strconv.Itoa(int(cred.Pid))+"/root", "/")
+	return sameFile("/proc/"+strconv.Itoa(int(cred.Pid))+"/root", "/"), int(cred.Pid)
+}
+
+// isDockerd tells whether the process pid runs a dockerd binary. Under
+// systemd's socket activation the listener is systemd's (pid 1), and the
+// daemon's identity is asked instead. Tests replace it.
+var isDockerd = func(pid int) bool {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return err == nil && path.Base(exe) == "dockerd"
 }
 
 // sameFile compares two paths by device and inode; unknown counts as same.

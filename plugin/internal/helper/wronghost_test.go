@@ -3,7 +3,9 @@ package helper
 import (
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -42,5 +44,38 @@ func TestDaemonIsLocalSeesAForwardedDaemon(t *testing.T) {
 func TestDaemonIsLocalWithoutAListener(t *testing.T) {
 	if DaemonIsLocal("unix://" + filepath.Join(t.TempDir(), "gone.sock")) {
 		t.Errorf("a socket nobody serves counts as local")
+	}
+}
+
+// TestDaemonIsLocalTakesDockerdAtItsWord: when the process that listens,
+// in this machine's root, is dockerd itself, there is no forwarder between
+// and its identity is not asked (an Info costs the daemon two forks); any
+// other local listener is asked.
+func TestDaemonIsLocalTakesDockerdAtItsWord(t *testing.T) {
+	var asked atomic.Int32
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ID":"remote-id","Name":"far-away-host","DockerRootDir":"/nonexistent/far/docker"}`))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	if isDockerd(os.Getpid()) {
+		t.Fatalf("this test process counts as dockerd")
+	}
+	if DaemonIsLocal("unix://"+sock) || asked.Load() != 1 {
+		t.Fatalf("a listener that is not dockerd: local, or asked %d times, want not local after one ask", asked.Load())
+	}
+	real := isDockerd
+	t.Cleanup(func() { isDockerd = real })
+	isDockerd = func(pid int) bool { return pid == os.Getpid() }
+	if !DaemonIsLocal("unix://"+sock) || asked.Load() != 1 {
+		t.Errorf("dockerd listening in this root: want local without asking, asked %d more times", asked.Load()-1)
 	}
 }
