@@ -93,18 +93,25 @@ type Result struct {
 // Daemon compares what the daemon says, and what a probe container
 // observes (made of the small probe program, or of binary), with exp. The
 // API's answer and the probe are asked at once: neither waits for the
-// other, and neither waits for the probe's removal.
+// other, and neither waits for the probe's removal. A daemon whose own
+// answer fails exp (the old config's, back after a revert) stops the
+// probe: what it would see no longer matters.
 func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Result, error) {
 	type inspected struct {
 		state daemon.State
 		err   error
 	}
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	defer stopProbe()
 	answer := make(chan inspected, 1)
 	go func() {
 		state, err := daemon.Inspect(ctx, api)
+		if err == nil && !(remapCheck(state, exp).OK && dataRootCheck(state, exp).OK) {
+			stopProbe()
+		}
 		answer <- inspected{state, err}
 	}()
-	maps, remove, probeErr := probeMaps(ctx, api, binary)
+	maps, remove, probeErr := probeMaps(probeCtx, api, binary)
 	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
@@ -112,6 +119,9 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 	}
 	res.State = a.state
 	res.Report = Report{remapCheck(a.state, exp), dataRootCheck(a.state, exp)}
+	if probeErr != nil && !res.Report.OK() && ctx.Err() == nil {
+		return res, nil // stopped: the daemon's own answer failed already
+	}
 	if probeErr != nil {
 		return res, probeErr
 	}
