@@ -74,7 +74,7 @@ validate: ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod t
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 
-bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~40 min; BENCH_PARTS=enable or keep for those DinD rows only)
+bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~30 min; BENCH_PARTS=enable or keep for those DinD rows only)
 	BENCH_PLUGIN=$(PLUGIN) GO=$(GO) scripts/bench
 
 # make conformance: where the report files go, and how many scenario runs go

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestWriteKeepGolden(t *testing.T) {
 	visible := carry.RootContent{Path: "/var/lib/docker", Images: 2, Containers: 1, Volumes: 1}
 	for name, out := range map[string]remap.Outcome{
 		"enable-dry-run-expected.golden": {Action: "enable", Result: remap.DryRun, Restart: "signal the daemon",
-			Carried: &carry.Report{ExpectedSeconds: 75, Items: []carry.Item{
+			Carried: &carry.Report{ExpectedSeconds: int64(math.Ceil(carry.Expect(1_073_741_824, 200_000_000).Seconds())), Items: []carry.Item{
 				{Kind: carry.Image, Name: "app:1", Bytes: 1_073_741_824, Result: carry.WouldCarry},
 				{Kind: carry.Volume, Name: "pgdata", Bytes: 200_000_000, Files: 812, Result: carry.WouldCarry},
 				{Kind: carry.Volume, Name: "shared", Result: carry.LeftAlone, Note: `driver "nfs": only volumes of the local driver are carried`},
