@@ -145,16 +145,7 @@ func overflowID(kind string) int64 {
 // highest ids, and the first entry owned by the overflow uid or gid.
 func ScanDir(dir string, overflowUID, overflowGID int64) (VolumeScan, error) {
 	s := VolumeScan{MaxUID: -1, MaxGID: -1}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+	err := walkOwned(dir, func(_, rel string, info fs.FileInfo, st *syscall.Stat_t) error {
 		s.Files++
 		if info.Mode().IsRegular() {
 			s.Bytes += info.Size()
@@ -174,6 +165,22 @@ func ScanDir(dir string, overflowUID, overflowGID int64) (VolumeScan, error) {
 		return s, fmt.Errorf("scan %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// walkOwned walks dir, not following links, giving fn each entry's path,
+// its path under dir ("/" for dir itself, "/a/b" below it), its info and
+// its owner.
+func walkOwned(dir string, fn func(p, rel string, info fs.FileInfo, st *syscall.Stat_t) error) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return fn(p, "/"+strings.TrimPrefix(strings.TrimPrefix(p, dir), "/"), info, info.Sys().(*syscall.Stat_t))
+	})
 }
 
 // parseMaps reads the maps of a command line, each as Map.String writes
@@ -211,19 +218,11 @@ func mainOwners(args []string, stdout io.Writer) error {
 // UID:GID"; "" when every owner is in the maps.
 func OutsideMap(dir string, uidMap, gidMap idmap.Map) (string, error) {
 	found := ""
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
+	err := walkOwned(dir, func(_, rel string, _ fs.FileInfo, st *syscall.Stat_t) error {
 		_, okU := uidMap.ToContainer(st.Uid)
 		_, okG := gidMap.ToContainer(st.Gid)
 		if !okU || !okG {
-			found = fmt.Sprintf("/%s: host owner %d:%d", strings.TrimPrefix(strings.TrimPrefix(p, dir), "/"), st.Uid, st.Gid)
+			found = fmt.Sprintf("%s: host owner %d:%d", rel, st.Uid, st.Gid)
 			return fs.SkipAll
 		}
 		return nil
@@ -280,27 +279,18 @@ func CopyTree(src, dst string, sh Shift) (VolumeScan, error) {
 	}
 	var dirs []dirMeta // times and modes of directories are set last
 	links := map[[2]uint64]string{}
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(p, src), "/")
+	err = walkOwned(src, func(p, rel string, info fs.FileInfo, st *syscall.Stat_t) error {
 		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
 		uid, okU := sh.uid(st.Uid)
 		gid, okG := sh.gid(st.Gid)
 		if !okU || !okG {
-			return fmt.Errorf("/%s: owner %d:%d cannot be carried: the new map does not hold it", rel, st.Uid, st.Gid)
+			return fmt.Errorf("%s: owner %d:%d cannot be carried: the new map does not hold it", rel, st.Uid, st.Gid)
 		}
 		n.Files++
 		mode := info.Mode()
 		switch {
 		case mode.IsDir():
-			if rel != "" {
+			if rel != "/" {
 				if err := os.Mkdir(target, 0o700); err != nil {
 					return err
 				}
