@@ -115,6 +115,11 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 			return *out, fmt.Errorf("%s: %w", out.Action, err)
 		}
 	}
+	if early != nil && rec.DaemonBack {
+		// Again, now that the daemon answers for good, if the revert
+		// restarted it under the first try.
+		_ = early.remove()
+	}
 	out.Pending = nil
 	out.Result = Reverted
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
@@ -301,10 +306,10 @@ type verification struct {
 	checks verify.Report
 	state  *daemon.State
 	err    error
-	// cleanup removes the probe's container and image, once (remove).
-	cleanup   func() error
-	removed   sync.Once
-	removeErr error
+	// cleanup removes the probe's container and image (remove).
+	cleanup func() error
+	mu      sync.Mutex
+	removed bool
 }
 
 // startVerify checks the new daemon against exp, meanwhile.
@@ -324,10 +329,21 @@ func (v *verification) wait() *verification {
 }
 
 // remove removes the verification's probe container and image once it has
-// ended; later calls only return the first one's error.
+// ended. A call after one that failed tries again: the daemon may have
+// been restarting under it (the agent's revert kills a daemon of the old
+// config that its supervisor had started already).
 func (v *verification) remove() error {
-	v.wait().removed.Do(func() { v.removeErr = v.cleanup() })
-	return v.removeErr
+	v.wait()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.removed {
+		return nil
+	}
+	if err := v.cleanup(); err != nil {
+		return err
+	}
+	v.removed = true
+	return nil
 }
 
 // apply records the checks and the daemon's state in out and returns why

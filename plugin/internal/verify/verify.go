@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
@@ -139,8 +140,9 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.
 		return probe.IDMaps{}, func() error { return nil }, err
 	}
 	res, removeContainer, err := img.RunLeaving(ctx, probe.RunOptions{Args: []string{"idmap"}})
+	// Either may be gone already: removed by an earlier try.
 	remove := func() error {
-		return errors.Join(removeContainer(), img.Remove(context.WithoutCancel(ctx)))
+		return errors.Join(unlessGone(removeContainer()), unlessGone(img.Remove(context.WithoutCancel(ctx))))
 	}
 	if err != nil {
 		return probe.IDMaps{}, remove, err
@@ -150,6 +152,14 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.
 	}
 	maps, err := probe.DecodeIDMaps(res.Stdout)
 	return maps, remove, err
+}
+
+// unlessGone is err, unless it says that what was to be removed is not there.
+func unlessGone(err error) error {
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 func remapCheck(state daemon.State, exp Expectation) Check {
