@@ -45,6 +45,11 @@ func TestKeepThroughTheDaemon(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("disable through the daemon: exit %d", res.code)
 	}
+	// Counted through the API after the switch, before carrying back: the
+	// helper's own container and image left out.
+	if want := "The daemon's data root is /var/lib/docker again: its 1 image, 0 containers and 1 volume from before remapping are visible again."; !strings.Contains(res.stdout, want) {
+		t.Errorf("disable's output lacks %q", want)
+	}
 	if got := mustExec(t, d, "docker", "run", "--rm", "-v", "data:/data", "busybox", "stat", "-c", "%u:%g", "/data/db"); got != "0:0" {
 		t.Errorf("back unremapped: /data/db owned by %s, want 0:0", got)
 	}
