@@ -102,17 +102,16 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 		state daemon.State
 		err   error
 	}
-	probeCtx, stopProbe := context.WithCancel(ctx)
-	defer stopProbe()
+	stop := make(chan struct{})
 	answer := make(chan inspected, 1)
 	go func() {
 		state, err := daemon.Inspect(ctx, api)
 		if err == nil && !(remapCheck(state, exp).OK && dataRootCheck(state, exp).OK) {
-			stopProbe()
+			close(stop)
 		}
 		answer <- inspected{state, err}
 	}()
-	maps, remove, probeErr := probeMaps(probeCtx, api, binary)
+	maps, remove, probeErr := probeMaps(ctx, api, binary, stop)
 	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
@@ -120,8 +119,8 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 	}
 	res.State = a.state
 	res.Report = Report{remapCheck(a.state, exp), dataRootCheck(a.state, exp)}
-	if probeErr != nil && !res.Report.OK() && ctx.Err() == nil {
-		return res, nil // stopped: the daemon's own answer failed already
+	if errors.Is(probeErr, errProbeStopped) {
+		return res, nil // the daemon's own answer failed already
 	}
 	if probeErr != nil {
 		return res, probeErr
@@ -133,11 +132,18 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 }
 
 // probeMaps runs a probe container and returns the id maps it got, and how
-// to remove the container and its image.
-func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.IDMaps, func() error, error) {
+// to remove the container and its image. Once stop is closed it starts no
+// container: a call is never cut short (a create cut short could leave a
+// container nobody knows the ID of), the next step is not taken.
+func probeMaps(ctx context.Context, api client.APIClient, binary string, stop <-chan struct{}) (probe.IDMaps, func() error, error) {
 	img, err := probe.BuildSmall(ctx, api, binary)
 	if err != nil {
 		return probe.IDMaps{}, func() error { return nil }, err
+	}
+	select {
+	case <-stop:
+		return probe.IDMaps{}, func() error { return unlessGone(img.Remove(context.WithoutCancel(ctx))) }, errProbeStopped
+	default:
 	}
 	res, removeContainer, err := img.RunLeaving(ctx, probe.RunOptions{Args: []string{"idmap"}})
 	// Either may be gone already: removed by an earlier try.
@@ -153,6 +159,9 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string) (probe.
 	maps, err := probe.DecodeIDMaps(res.Stdout)
 	return maps, remove, err
 }
+
+// errProbeStopped: the probe started no container, its answer being moot.
+var errProbeStopped = errors.New("probe stopped")
 
 // unlessGone is err, unless it says that what was to be removed is not there.
 func unlessGone(err error) error {
