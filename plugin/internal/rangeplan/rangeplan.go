@@ -5,6 +5,7 @@ package rangeplan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,12 +215,17 @@ type planner struct {
 }
 
 // free finds the lowest start >= from where count ids hit no host id and no
-// subordinate range, below 2^32-1.
-func (pl *planner) free(from uint64, count uint32, what Kind) (uint32, error) {
+// subordinate range other than the ignored ones, below 2^32-1.
+func (pl *planner) free(from uint64, count uint32, what Kind, ignore ...span) (uint32, error) {
 	if from < MinStart {
 		from = MinStart
 	}
-	blocked := append([]span(nil), pl.taken...)
+	var blocked []span
+	for _, t := range pl.taken {
+		if !slices.Contains(ignore, t) {
+			blocked = append(blocked, t)
+		}
+	}
 	for _, id := range pl.hostIDs {
 		blocked = append(blocked, span{uint64(id), uint64(id) + 1})
 	}
@@ -238,6 +244,26 @@ func (pl *planner) free(from uint64, count uint32, what Kind) (uint32, error) {
 		return 0, fmt.Errorf("no free range of %d %ss left above %d: every id up to %d is a host id or in a subordinate range", count, what, from, uint64(subid.MaxID-1))
 	}
 	return uint32(start), nil
+}
+
+// replacement finds where the new wide line of count ids goes when the
+// user's lines are replaced: where the old map put container id from, when
+// the wider line still fits there once the user's own lines are gone (the
+// ids already on disk then keep their host ids, and so does a data root
+// named after container root), else at the lowest free start >= lowest.
+func (pl *planner) replacement(old idmap.Map, from uint32, lowest uint64, count uint32, what Kind) (uint32, error) {
+	if host, ok := old.ToHost(uint64(from)); ok {
+		var own []span
+		for _, f := range []*subid.File{pl.req.Subuid, pl.req.Subgid} {
+			for _, r := range pl.req.Rule.Lines(f, pl.owner) {
+				own = append(own, span{uint64(r.Start), r.End()})
+			}
+		}
+		if start, err := pl.free(uint64(host), count, what, own...); err == nil && start == host {
+			return start, nil
+		}
+	}
+	return pl.free(lowest, count, what)
 }
 
 func total(rs []subid.Range) uint64 {
@@ -325,7 +351,7 @@ func (pl *planner) side(f *subid.File, id uint32, what Kind) (Side, error) {
 		case Owner:
 			s.Add = []subid.Range{mk(id, 1)}
 			if req.Size > 1 {
-				start, err := pl.free(uint64(id)+1, req.Size-1, what)
+				start, err := pl.replacement(idmap.Build(existing), 1, uint64(id)+1, req.Size-1, what)
 				if err != nil {
 					return Side{}, fmt.Errorf("%s: %w", f.Path(), err)
 				}
@@ -341,7 +367,7 @@ func (pl *planner) side(f *subid.File, id uint32, what Kind) (Side, error) {
 			}
 			s.Add = []subid.Range{r}
 		case Isolated:
-			start, err := pl.free(MinStart, req.Size, what)
+			start, err := pl.replacement(idmap.Build(existing), 0, MinStart, req.Size, what)
 			if err != nil {
 				return Side{}, fmt.Errorf("%s: %w", f.Path(), err)
 			}

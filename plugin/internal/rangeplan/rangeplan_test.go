@@ -152,6 +152,23 @@ func TestMakeCases(t *testing.T) {
 		{name: "no free range left", req: Request{Layout: Isolated, User: "agent", UID: 999, GID: 999, Exists: true},
 			subuid: "big:100000:4294867295\n",
 			err:    "/etc/subuid: no free range of 65536 uids left above 100000: every id up to 4294967294 is a host id or in a subordinate range"},
+		// An earlier enable's lines (Replace), widened: the wide range keeps
+		// its start, so ids already on disk keep their host ids.
+		{name: "owner widens an earlier enable's range in place", req: Request{User: "agent", UID: 999, GID: 999, Exists: true, Replace: true, Size: 196608},
+			subuid: "agent:999:1\nagent:100000:131071\n", subgid: "agent:999:1\nagent:100000:131071\n",
+			removeUID: rs("agent", 999, 1, 100000, 131071),
+			addUID:    rs("agent", 999, 1, 100000, 196607), addGID: rs("agent", 999, 1, 100000, 196607),
+			uidMap: maps("0 999 1", "1 100000 196607"), gidMap: maps("0 999 1", "1 100000 196607"), dataRoot: "/var/lib/docker/999.999"},
+		{name: "owner moves an earlier enable's range when widening in place hits another range", req: Request{User: "agent", UID: 999, GID: 999, Exists: true, Replace: true, Size: 196608},
+			subuid: "agent:999:1\nagent:100000:131071\nbob:231071:10\n", subgid: "agent:999:1\nagent:100000:131071\n",
+			removeUID: rs("agent", 999, 1, 100000, 131071),
+			addUID:    rs("agent", 999, 1, 231081, 196607), addGID: rs("agent", 999, 1, 231081, 196607),
+			uidMap: maps("0 999 1", "1 231081 196607"), gidMap: maps("0 999 1", "1 231081 196607"), dataRoot: "/var/lib/docker/999.999"},
+		{name: "isolated widens an earlier enable's range in place", req: Request{Layout: Isolated, User: "agent", UID: 999, GID: 999, Exists: true, Replace: true, Size: 131072},
+			subuid: "agent:100000:65536\n", subgid: "agent:100000:65536\n",
+			removeUID: rs("agent", 100000, 65536),
+			addUID:    rs("agent", 100000, 131072), addGID: rs("agent", 100000, 131072),
+			uidMap: maps("0 100000 131072"), gidMap: maps("0 100000 131072"), dataRoot: "/var/lib/docker/100000.100000"},
 		{name: "owner for a user that does not exist", req: Request{Layout: Owner, User: "ghost"},
 			err: "layout owner: user ghost does not exist yet, only the isolated layout can be planned for it"},
 	}
