@@ -256,3 +256,26 @@ func (m Map) Equal(o Map) bool {
 	}
 	return true
 }
+
+// Keeps reports whether every container id of m lands on the same host id
+// in o: files already written under m still read as the same container ids
+// under o (a wider map that only adds ids keeps them).
+func (m Map) Keeps(o Map) bool {
+	for _, l := range m {
+		end := uint64(l.Container) + uint64(l.Size)
+		for c := uint64(l.Container); c < end; {
+			host, ok := o.ToHost(c)
+			if !ok || uint64(host) != uint64(l.Host)+c-uint64(l.Container) {
+				return false
+			}
+			// The rest of o's line holding c keeps the same offset.
+			for _, n := range o {
+				if c >= uint64(n.Container) && c < uint64(n.Container)+uint64(n.Size) {
+					c = uint64(n.Container) + uint64(n.Size)
+					break
+				}
+			}
+		}
+	}
+	return true
+}

@@ -202,3 +202,25 @@ func TestParseKernelText(t *testing.T) {
 		t.Fatalf("a short line: %v", err)
 	}
 }
+
+func TestKeeps(t *testing.T) {
+	narrow := Map{{0, 999, 1}, {1, 100000, 131071}}
+	for _, tt := range []struct {
+		name string
+		to   Map
+		want bool
+	}{
+		{"the same map", narrow, true},
+		{"widened in place", Map{{0, 999, 1}, {1, 100000, 196607}}, true},
+		{"widened by a line beside", Map{{0, 999, 1}, {1, 100000, 131071}, {131072, 300000, 65536}}, true},
+		{"the wide line moved", Map{{0, 999, 1}, {1, 231071, 196607}}, false},
+		{"narrowed", Map{{0, 999, 1}, {1, 100000, 65535}}, false},
+		{"another root", Map{{0, 998, 1}, {1, 100000, 131071}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := narrow.Keeps(tt.to); got != tt.want {
+				t.Errorf("%s keeps %s: %v, want %v", narrow, tt.to, got, tt.want)
+			}
+		})
+	}
+}

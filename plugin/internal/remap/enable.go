@@ -77,6 +77,9 @@ type Outcome struct {
 	Removed []string        `json:"removedRanges,omitempty"`
 	// Work is what the change does to the daemon's images and containers.
 	Work *RunningWork `json:"runningWork,omitempty"`
+	// MapChange is a change of map under a data root that stays and holds
+	// images, containers or volumes.
+	MapChange *MapChange `json:"mapChange,omitempty"`
 	// Pending is set between arming the host agent and the client's
 	// confirmation (what a helper container hands to its client).
 	Pending *Pending `json:"pending,omitempty"`
@@ -163,12 +166,17 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	}
 	out.Plan = &plan
 
+	// Read before enableChanges applies the plan to the files.
+	old := mapsBefore(snap, spec, req.Rule, ident)
 	changes, err := enableChanges(snap, plan, spec)
 	if err != nil {
 		return out, err
 	}
 	out.describe(env, changes)
 	if out.Work, err = checkRunningWork(ctx, env, inspectErr == nil, before, plan, opts); err != nil {
+		return out, err
+	}
+	if out.MapChange, err = checkMapChange(ctx, env, inspectErr == nil, before, old, plan, opts); err != nil {
 		return out, err
 	}
 	if err := validated.wait(); err != nil {

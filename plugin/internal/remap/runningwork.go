@@ -157,11 +157,7 @@ func checkRunningWork(ctx context.Context, env Env, haveDaemon bool, before daem
 	if !haveDaemon {
 		return nil, nil
 	}
-	base := before.DataRoot
-	if before.Remapped {
-		base = path.Dir(strings.TrimSuffix(base, "/"))
-	}
-	to := plan.DataRoot(base)
+	to := dataRootAfter(before, plan)
 	if path.Clean(to) == path.Clean(before.DataRoot) {
 		return nil, nil
 	}
