@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,17 +95,46 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 				s.Check(s.Owner(dir+path) == want, path+" owned by "+want, s.Owner(dir+path))
 			}
 		})
-		s.Step("enabled again, then again with a wider range (same data root): the second carries nothing and the volume keeps every file", func() {
+		s.Step("enabled again, then again with a wider range (same data root): the range grows in place, nothing is carried and a container still reads the volume's sub as uid 1000", func() {
 			s.Run("docker", "userns", "enable", "--keep-volumes", "--size", "131072", "agent")
+			first := s.uidMap().host(1)
 			out := s.Run("docker", "userns", "enable", "--keep-volumes", "--size", "196608", "agent")
 			s.Check(strings.Contains(out, "Nothing carried (the data root did not change"), "the output says nothing was carried", out)
-			// On the host: the in-place change of map is the daemon's own
-			// business (ids already on disk keep their old host ids).
+			m := s.uidMap()
+			s.Check(m.host(1) == first && m.host(196607) != "", "container uid 1 still on host "+first+", 196608 uids mapped", m.String())
 			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
 			got := s.Run("ls", dir)
 			s.Check(got == "db\nnew\nsub", "db, new and sub in "+dir, got)
+			got = s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "stat", "-c", "%u:%g", "/data/sub/f")
+			s.Check(got == "1000:1000", "/data/sub/f reads as 1000:1000 in a container", got)
 		})
-		s.Step("after that in-place change of map (the wider range starts elsewhere on the host), sub (container uid 1000 by the earlier range) is outside the map: disable --keep-volumes refuses before any change, naming the volume, /sub and its host owner", func() {
+		s.Step("a range that cannot grow in place (another line right after it): enable --size 262144 refuses before any change, naming the data root, the old and new map and the volume; --dry-run says the same", func() {
+			end, err := strconv.ParseUint(s.uidMap().host(196607), 10, 64)
+			if err != nil {
+				s.Fail("the map's last host uid", err.Error())
+			}
+			line := fmt.Sprintf("blocker:%d:10", end+1)
+			s.Run("sh", "-c", "echo "+line+" >> /etc/subuid && echo "+line+" >> /etc/subgid")
+			files := s.Hashes("/etc/subuid", "/etc/subgid", "/etc/docker/daemon.json")
+			root := s.Run("docker", "info", "-f", "{{.DockerRootDir}}")
+			res := s.Try("docker", "userns", "enable", "--size", "262144", "agent")
+			for _, want := range []string{"data root " + root + " stays while its map changes", fmt.Sprintf(" 1 %d 196607 -> ", end-196606), "1 volume", "--force"} {
+				s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, want), "exit non-zero saying "+want, describe(res))
+			}
+			s.Check(s.Hashes("/etc/subuid", "/etc/subgid", "/etc/docker/daemon.json") == files, "subuid, subgid and daemon.json unchanged", s.Run("cat", "/etc/subuid"))
+			res = s.Try("docker", "userns", "enable", "--dry-run", "--size", "262144", "agent")
+			s.Check(res.ExitCode == 0 && strings.Contains(res.Stdout+res.Stderr, "enable would refuse: the daemon's data root "+root+" stays while its map changes"), "the dry run says enable would refuse", describe(res))
+		})
+		s.Step("with --force it goes on and warns; the range moved on the host, and the volume's sub now reads as nobody in a container", func() {
+			before := s.uidMap().host(1)
+			res := s.Try("docker", "userns", "enable", "--force", "--size", "262144", "agent")
+			s.Check(res.ExitCode == 0 && strings.Contains(res.Stdout+res.Stderr, "WARNING: the daemon's data root "), "exit 0 with a warning", describe(res))
+			s.Check(s.uidMap().host(1) != before, "container uid 1 no longer on host "+before, s.uidMap().String())
+			// The bug the refusal prevents: sub's host owner is outside the new map.
+			got := s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "stat", "-c", "%u:%g", "/data/sub/f")
+			s.Check(got == "65534:65534", "/data/sub/f (uid 1000 before) reads as nobody, 65534:65534", got)
+		})
+		s.Step("after that forced change of map (the wider range starts elsewhere on the host), sub (container uid 1000 by the earlier range) is outside the map: disable --keep-volumes refuses before any change, naming the volume, /sub and its host owner", func() {
 			res := s.Try("docker", "userns", "disable", "--keep-volumes")
 			s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, "cannot carry volume data (/sub: host owner ") && strings.Contains(res.Stderr, "outside the daemon's map"),
 				"exit non-zero naming volume data, /sub and its host owner outside the map", describe(res))
