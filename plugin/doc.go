@@ -8,7 +8,12 @@
 //     to runChange (change.go), shared with disable, for one host or a
 //     fleet rollout (rollout.go, over fleet). targets (targets.go) resolves
 //     the hosts (--context) and asks each ssh:// one at once whether its
-//     daemon answers; sshreach names in one line why ssh did not.
+//     daemon answers; sshreach names in one line why ssh did not. With
+//     --keep-images or --keep-volumes the change is wrapped in
+//     carry.Around: Before lists, saves and scans on the old daemon, After
+//     carries into the new one once the change is confirmed, told how it
+//     ended by remap.Outcome.CarryEnd. The commands print, in their own
+//     words or as --format says (dockerformat, docker/cli's formatter).
 //  2. remap.Enable (enable.go) reads the host once (ReadSnapshot: accounts,
 //     subid, daemonconfig, dockerdflags under a hostfs.Root), refuses a
 //     dockerd flag beside daemon.json, resolves the user (remapspec), and
@@ -45,7 +50,11 @@
 //
 // status and doctor (remap.ReadStatus, remap.Doctor) read the same
 // snapshot and the same idmap model; `docker userns test` is livecheck;
-// check-image is imagescan, sized by imagescan/imagefit and mapsize.
+// check-image is imagescan: each host's images read as its daemon would
+// get them (imagescan.ForDaemon) and judged (imagescan.Check) against the
+// mapping imagefit finds: from --size, --user or the host's files here
+// (MappingFor, mapsize), from its status read by a helper elsewhere
+// (MappingFromStatus). test's verdict is livecheck.Report.Verdict.
 // status, doctor and test share runReport (report.go): one host, or every
 // host of a fleet at once (fleet.Options.NoCanary). Through the daemon a
 // helper runs the same command with --root /host --format json; test's

@@ -12,7 +12,6 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
@@ -63,75 +62,26 @@ func (k keepOptions) checkRestart(restart string) error {
 	return nil
 }
 
-// withCarrying wraps a change of one host: before it, what is to be kept
-// is listed, saved and scanned on the old daemon, and refused when the new
-// map (of mapped ids; 0 for no limit) cannot hold it; after a confirmed
-// change it is carried into the new daemon. A change that reverted or
-// failed carries nothing: everything is still in the old root, which is
-// in use again. Carrying starts only after the host agent has been
-// confirmed, so it cannot delay or undo the agent's revert. A change that
-// turns remapping off also says what the unremapped root shows again.
+// withCarrying wraps a change of one host in what --keep-images and
+// --keep-volumes carry across it (carry.Around: made ready on the old
+// daemon, carried once the change is confirmed; nothing after a change
+// that reverted or failed).
 func withCarrying(ctx context.Context, t target, keep keepOptions, c hostChange, progress io.Writer, change func() (remap.Outcome, error)) (remap.Outcome, error) {
 	opts, err := keep.carryOptions(progress)
 	if err != nil {
 		return remap.Outcome{}, err
 	}
-	api := t.cli.Client()
-	var plan *carry.Plan
-	if opts.Any() {
-		if plan, err = carry.Prepare(ctx, api, opts, c.dryRun); err != nil {
-			return remap.Outcome{}, err
-		}
-		defer plan.Close()
-		if err := plan.Check(c.mapped); err != nil {
-			return remap.Outcome{}, err
-		}
+	around, err := carry.Before(ctx, t.cli.Client(), opts, c.dryRun, c.mapped)
+	if err != nil {
+		return remap.Outcome{}, err
 	}
-	// What the remapped root holds, to tell after a disable what stays
-	// there out of view (four list calls).
-	var remapped, visible *carry.Inventory
-	if c.mapped == 0 && !c.dryRun {
-		remapped = carry.TakeInventory(ctx, api)
-	}
+	defer around.Close()
 	out, err := change()
 	if err != nil {
 		return out, err
 	}
-	if remapped != nil && out.Result == remap.Disabled {
-		visible = carry.TakeInventory(ctx, api)
-	}
-	if plan != nil {
-		out.Carried = carryAcross(ctx, api, plan, out)
-	}
-	if visible != nil {
-		after := visible
-		if out.Carried != nil && len(out.Carried.Items) > 0 && out.Carried.Note == "" {
-			after = carry.TakeInventory(ctx, api)
-		}
-		out.Reappeared = carry.Reappear(remapped, visible, after)
-	}
-	if out.Carried != nil {
-		if missing := out.Carried.Missing(); len(missing) > 0 {
-			return out, &carry.IncompleteError{Action: out.Action, Missing: missing}
-		}
-	}
-	return out, nil
-}
-
-// carryAcross carries what plan holds after a change with that outcome:
-// into the new map after enable, back to host ids after disable; nothing
-// when the data root stayed (a dry run lists what would be carried).
-func carryAcross(ctx context.Context, api carry.API, plan *carry.Plan, out remap.Outcome) *carry.Report {
-	switch out.Result {
-	case remap.DryRun:
-		return plan.DryRun()
-	case remap.Enabled:
-		return plan.Carry(ctx, api, out.Plan.UID.Map, out.Plan.GID.Map)
-	case remap.Disabled:
-		return plan.Carry(ctx, api, idmap.Identity, idmap.Identity)
-	default:
-		return carry.Unchanged(fmt.Sprintf("%s: the data root did not change", out.Result))
-	}
+	out.Carried, out.Reappeared, err = around.After(ctx, out.CarryEnd(), out.Action)
+	return out, err
 }
 
 // writeReappeared prints what a disable shows again, and what stays in
@@ -174,14 +124,8 @@ func writeCarried(b *strings.Builder, r *carry.Report) {
 		fmt.Fprintln(b, line)
 	}
 	if r.ExpectedSeconds > 0 {
-		var bytes int64
-		for _, it := range r.Items {
-			if it.Result == carry.WouldCarry {
-				bytes += it.Bytes
-			}
-		}
 		fmt.Fprintf(b, "Expected: about %s to carry %s, before and after the restart (images %s/s through docker save and load, volumes %s/s: rates measured on a 2-core test machine).\n",
-			time.Duration(r.ExpectedSeconds)*time.Second, carry.Size(bytes), carry.Size(carry.ImageRate), carry.Size(carry.VolumeRate))
+			time.Duration(r.ExpectedSeconds)*time.Second, carry.Size(r.BytesToCarry()), carry.Size(carry.ImageRate), carry.Size(carry.VolumeRate))
 	}
 }
 
@@ -190,11 +134,5 @@ func carriedSummary(r *carry.Report) string {
 	if r == nil {
 		return ""
 	}
-	n := 0
-	for _, it := range r.Items {
-		if it.Result == carry.Carried || it.Result == carry.WouldCarry {
-			n++
-		}
-	}
-	return fmt.Sprintf("; %d of %d images and volumes carried", n, len(r.Items))
+	return fmt.Sprintf("; %d of %d images and volumes carried", r.CountCarried(), len(r.Items))
 }
