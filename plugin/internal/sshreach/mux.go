@@ -1,13 +1,19 @@
 package sshreach
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 
 	"github.com/docker/cli/cli/connhelper"
+	"github.com/docker/cli/cli/connhelper/ssh"
 	"github.com/moby/moby/client"
 )
 
@@ -39,15 +45,18 @@ const maxIdle = 16
 // that share one ssh connection among all of the client's connections
 // (OpenSSH's ControlMaster=auto, ControlPersist) through a control socket
 // in MuxDir. They go after the endpoint's own options, which they replace
-// for the transport.
-func ClientOpts(host string) ([]client.Opt, error) {
+// for the transport. Without a configuration that ssh -G prints (OpenSSH
+// before 6.8), there is nothing to share by and ClientOpts returns none.
+func ClientOpts(ctx context.Context, host string) ([]client.Opt, error) {
 	dir, err := MuxDir()
 	if err != nil {
 		return nil, err
 	}
-	// %C is a hash of the local host, the remote host, port and user
-	// (ssh_config(5), TOKENS): one socket per destination.
-	flags := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, "%C"), "-o", "ControlPersist=" + muxPersist}
+	key, err := destinationKey(ctx, host)
+	if err != nil {
+		return nil, nil
+	}
+	flags := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, key), "-o", "ControlPersist=" + muxPersist}
 	helper, err := connhelper.GetConnectionHelperWithSSHOpts(host, flags)
 	if err != nil {
 		return nil, err
@@ -58,6 +67,37 @@ func ClientOpts(host string) ([]client.Opt, error) {
 		client.WithHost(helper.Host),
 		client.WithDialContext(helper.Dialer),
 	}, nil
+}
+
+// destinationKey names the control socket of host: a hash of the whole
+// configuration ssh applies to it (ssh -G: host name, port, user, proxy,
+// identity...). OpenSSH's own %C hashes only the local and remote names,
+// port and user, so two configurations that send one name to two machines
+// (an ssh -F of their own, as the test hosts' each give s1 to another
+// container) would share a master, and a command would reach the other
+// machine. Sharing across commands stays for one configuration.
+func destinationKey(ctx context.Context, host string) (string, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return "", err
+	}
+	sp, err := ssh.NewSpec(u)
+	if err != nil {
+		return "", err
+	}
+	args := []string{"-G"}
+	if sp.User != "" {
+		args = append(args, "-l", sp.User)
+	}
+	if sp.Port != "" {
+		args = append(args, "-p", sp.Port)
+	}
+	out, err := exec.CommandContext(ctx, "ssh", append(args, "--", sp.Host)...).Output()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(out)
+	return hex.EncodeToString(sum[:16]), nil
 }
 
 // MuxDir is the directory of this user's ssh control sockets: made 0700,

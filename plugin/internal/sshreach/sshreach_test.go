@@ -99,40 +99,56 @@ func TestOnlySSHIsChecked(t *testing.T) {
 
 // TestClientOptsShareOneConnection: the API client's ssh runs with
 // OpenSSH's connection sharing, its control socket in a directory of this
-// user's alone, besides the docker CLI's own flags.
+// user's alone and named by the whole configuration ssh -G prints, so that
+// two configurations sending one name to two machines never share a
+// master; besides the docker CLI's own flags.
 func TestClientOptsShareOneConnection(t *testing.T) {
-	// An ssh that ends at once, not reading the request: the ping fails
-	// on its EOF.
-	dir := t.TempDir()
-	args := filepath.Join(dir, "args")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >" + args + "\nexit 255\n"
-	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	opts, err := ClientOpts("ssh://deploy@h1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := client.New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.Ping(context.Background(), client.PingOptions{}); err == nil {
-		t.Fatal("a ping through an ssh that fails worked")
-	}
-	got, err := os.ReadFile(args)
-	if err != nil {
-		t.Fatal(err)
+	controlPath := func(config string) string {
+		// An ssh that prints config for -G, else records its arguments
+		// and ends at once, not reading the request: the ping fails on
+		// its EOF.
+		dir := t.TempDir()
+		args := filepath.Join(dir, "args")
+		script := "#!/bin/sh\nif [ \"$1\" = -G ]; then echo '" + config + "'; exit 0; fi\nprintf '%s\\n' \"$@\" >" + args + "\nexit 255\n"
+		if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		opts, err := ClientOpts(context.Background(), "ssh://deploy@h1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		api, err := client.New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.Ping(context.Background(), client.PingOptions{}); err == nil {
+			t.Fatal("a ping through an ssh that fails worked")
+		}
+		got, err := os.ReadFile(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"ControlMaster=auto", "ControlPersist=" + muxPersist, "ConnectTimeout=30", "-T", "deploy", "h1", "docker system dial-stdio"} {
+			if !strings.Contains(string(got), want) {
+				t.Errorf("ssh args lack %q:\n%s", want, got)
+			}
+		}
+		_, path, _ := strings.Cut(string(got), "ControlPath=")
+		path, _, _ = strings.Cut(path, "\n")
+		return path
 	}
 	muxDir, err := MuxDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ControlMaster=auto", "ControlPath=" + filepath.Join(muxDir, "%C"), "ControlPersist=" + muxPersist, "ConnectTimeout=30", "-T", "deploy", "h1", "docker system dial-stdio"} {
-		if !strings.Contains(string(got), want) {
-			t.Errorf("ssh args lack %q:\n%s", want, got)
-		}
+	one := controlPath("hostname h1\nproxycommand docker exec -i AAA")
+	other := controlPath("hostname h1\nproxycommand docker exec -i BBB")
+	if filepath.Dir(one) != muxDir || one == other {
+		t.Errorf("control paths %q and %q: want two sockets in %s", one, other, muxDir)
+	}
+	if same := controlPath("hostname h1\nproxycommand docker exec -i AAA"); same != one {
+		t.Errorf("one configuration, two control paths: %q and %q", one, same)
 	}
 	if info, err := os.Stat(muxDir); err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("control socket dir %s: %v %v, want mode 0700", muxDir, info.Mode(), err)
