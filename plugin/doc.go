@@ -7,8 +7,10 @@
 //  1. commands: newEnableCommand fills enableOptions; runEnable hands them
 //     to runChange (change.go), shared with disable, for one host or a
 //     fleet rollout (rollout.go, over fleet). targets (targets.go) resolves
-//     the hosts (--context) and asks each ssh:// one at once whether its
-//     daemon answers; sshreach names in one line why ssh did not. With
+//     the hosts (--context), gives each ssh:// one an API client that shares
+//     one ssh connection (sshreach.ClientOpts) and asks them at once whether
+//     their daemons answer; sshreach names in one line why ssh did not (a
+//     rollout refuses; a report, reportTargets, gives that host its row). With
 //     --keep-images or --keep-volumes the change is wrapped in
 //     carry.Around: Before lists, saves and scans on the old daemon, After
 //     carries into the new one once the change is confirmed, told how it
