@@ -23,26 +23,29 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
+// Verdict is a doctor check's result, as doctor prints it.
+type Verdict string
+
 // Verdicts of a doctor check.
 const (
-	Pass = "PASS"
-	Warn = "WARN"
-	Fail = "FAIL"
+	Pass Verdict = "PASS"
+	Warn Verdict = "WARN"
+	Fail Verdict = "FAIL"
 )
 
 // Finding is one doctor check: its verdict, what was seen and the fix.
 type Finding struct {
-	Check   string `json:"check"`
-	Verdict string `json:"verdict"`
-	Detail  string `json:"detail"`
-	Fix     string `json:"fix,omitempty"`
+	Check   string  `json:"check"`
+	Verdict Verdict `json:"verdict"`
+	Detail  string  `json:"detail"`
+	Fix     string  `json:"fix,omitempty"`
 }
 
 // Findings are doctor's results in the order checked.
 type Findings []Finding
 
 // Count is how many checks have the verdict.
-func (fs Findings) Count(verdict string) int {
+func (fs Findings) Count(verdict Verdict) int {
 	n := 0
 	for _, f := range fs {
 		if f.Verdict == verdict {
@@ -58,7 +61,7 @@ func (fs Findings) Count(verdict string) int {
 // daemon; none on the host): not a leftover.
 func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self hostagent.Leftovers) Findings {
 	var out Findings
-	add := func(check, verdict, detail, fix string) {
+	add := func(check string, verdict Verdict, detail, fix string) {
 		out = append(out, Finding{Check: check, Verdict: verdict, Detail: detail, Fix: fix})
 	}
 	kernelChecks(root, add)
@@ -130,7 +133,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self ho
 	return out
 }
 
-type addFunc func(check, verdict, detail, fix string)
+type addFunc func(check string, verdict Verdict, detail, fix string)
 
 // kernelChecks: user namespaces must be usable at all.
 func kernelChecks(root hostfs.Root, add addFunc) {
@@ -267,7 +270,7 @@ func blockedParents(root hostfs.Root, dataRoot string, remapped bool) (base stri
 
 // leftBehindCheck reminds of the data roots the daemon no longer uses:
 // their images and volumes are on disk, out of the daemon's view.
-func leftBehindCheck(root hostfs.Root, state daemon.State, add func(check, verdict, detail, fix string)) {
+func leftBehindCheck(root hostfs.Root, state daemon.State, add addFunc) {
 	roots := carry.LeftBehind(root, state.DataRoot, state.Remapped)
 	if len(roots) == 0 {
 		return
