@@ -16,8 +16,10 @@ import (
 // MapChange is an enable that changes the map of a remapped daemon while
 // its data root stays: dockerd names that root after container root's host
 // ids only, <data-root>/<uid>.<gid>, and chowns that directory alone, never
-// what it holds (moby daemon/daemon_unix.go setupDaemonRoot, v26.1.5 with
-// idtools.MkdirAllAndChown, v28.5.2 with user.MkdirAllAndChown). Image
+// what it holds (moby daemon/daemon_unix.go setupDaemonRoot, v20.10.24 and
+// v26.1.5 with idtools.MkdirAllAndChown, v28.5.2 with
+// user.MkdirAllAndChown; seen on a 20.10 DinD host: a volume file of
+// container uid 1000 read as 65534 after the range moved). Image
 // layers, containers and volume files already there keep the host ids of
 // the old map: under the new one a file of container uid 1000 shows as
 // nobody (65534), or as another container id.
