@@ -96,7 +96,7 @@ func Reappear(remapped, visible, after *Inventory) *Reappeared {
 			left.Volumes++
 		}
 	}
-	if left.Images+left.Containers+left.Volumes > 0 {
+	if !left.Empty() {
 		r.MadeWhileRemapped = &left
 	}
 	return r

@@ -17,6 +17,9 @@ type RootContent struct {
 	Volumes    int    `json:"volumes"`
 }
 
+// Empty is true when the root holds no image, container or volume.
+func (c RootContent) Empty() bool { return c.Images+c.Containers+c.Volumes == 0 }
+
 func (c RootContent) String() string {
 	return fmt.Sprintf("%s: %d images, %d containers, %d volumes", c.Path, c.Images, c.Containers, c.Volumes)
 }
@@ -49,7 +52,7 @@ func LeftBehind(root hostfs.Root, dataRoot string, remapped bool) []RootContent 
 				c.Volumes++
 			}
 		}
-		if c.Images+c.Containers+c.Volumes > 0 {
+		if !c.Empty() {
 			out = append(out, c)
 		}
 	}

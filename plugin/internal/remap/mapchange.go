@@ -76,7 +76,7 @@ func checkMapChange(ctx context.Context, env Env, haveDaemon bool, before daemon
 		return nil, fmt.Errorf("the map of the daemon's data root %s changes: could not list what it holds through the daemon's API (pass --force to go ahead without)", before.DataRoot)
 	}
 	c := &MapChange{DataRoot: before.DataRoot, OldUIDs: old.uids, NewUIDs: plan.UID.Map, OldGIDs: old.gids, NewGIDs: plan.GID.Map, Holds: inv.Content()}
-	if c.Holds.Images+c.Holds.Containers+c.Holds.Volumes == 0 {
+	if c.Holds.Empty() {
 		return nil, nil
 	}
 	switch {
