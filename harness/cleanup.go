@@ -33,6 +33,9 @@ func Cleanup(t testing.TB, d *DinD) {
 		}
 		id := d.GetContainerID()
 		if t.Failed() && os.Getenv(KeepFailedEnv) == "1" {
+			if err := markKept(id); err != nil {
+				t.Errorf("keep DinD container %s: %v (the next test run may remove it)", short(id), err)
+			}
 			logCmd := "cat " + DaemonLogPath
 			if d.Flavour() == Systemd {
 				logCmd = "journalctl -u " + DockerService
@@ -132,6 +135,31 @@ func harnessTempDir() (string, error) {
 	return dir, nil
 }
 
+// keptNamePrefix starts the name a kept container is given (markKept): its
+// owner is gone once the test process ends, and the sweep leaves it to the
+// person who asked to keep it. Labels cannot change after create; names can.
+const keptNamePrefix = "docker-userns-kept-"
+
+func markKept(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	api, err := hostClient(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = api.ContainerRename(ctx, id, client.ContainerRenameOptions{NewName: keptNamePrefix + short(id)})
+	return err
+}
+
+func isKept(names []string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(strings.TrimPrefix(n, "/"), keptNamePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // sweepOnce runs sweepOrphans at the first Run of the process.
 func sweepOnce(ctx context.Context, api *client.Client) error {
 	sweepMu.Lock()
@@ -154,8 +182,9 @@ func sweepOnce(ctx context.Context, api *client.Client) error {
 // never ran): the containers whose labelOwner names a process of this
 // machine that is gone, with their volumes and host socket dirs, and
 // socket dirs older than staleSocketDirAge that no container names.
-// Containers of running processes (other tests), of other machines and
-// those without the label are left alone. It returns the short ids removed.
+// Containers of running processes (other tests), of other machines, those
+// kept on request (markKept) and those without the label are left alone.
+// It returns the short ids removed.
 func sweepOrphans(ctx context.Context, api *client.Client) ([]string, error) {
 	list, err := api.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
@@ -169,11 +198,17 @@ func sweepOrphans(ctx context.Context, api *client.Client) ([]string, error) {
 	var removed []string
 	for _, c := range list.Items {
 		dir := c.Labels[labelSocketDir]
-		if !orphaned(c.Labels[labelOwner], host) {
+		if !orphaned(c.Labels[labelOwner], host) || isKept(c.Names) {
 			named[dir] = true
 			continue
 		}
-		if _, err := api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		// Conflict: the sweep of another test process, started at the same
+		// time, is removing it (moby daemon/delete.go: "removal of container
+		// ... is already in progress"). Gone or going is what we want.
+		if _, err := api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
+				continue
+			}
 			return removed, fmt.Errorf("sweep left container %s: %w", short(c.ID), err)
 		}
 		removed = append(removed, short(c.ID))

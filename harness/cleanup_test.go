@@ -62,6 +62,11 @@ func TestCleanupKeepsOnlyFailedContainersOnRequest(t *testing.T) {
 	}
 
 	removed, out := runChild("")
+	// The second child's first Run sweeps what gone processes left: the kept
+	// container, whose owner (the first child) is gone, must not be taken.
+	if !exists(kept) {
+		t.Errorf("the next run's sweep removed the container %s kept with %s=1", kept, harness.KeepFailedEnv)
+	}
 	if exists(removed) {
 		_, _ = api.ContainerRemove(context.Background(), removed, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		t.Errorf("without %s the failed test's container %s was kept:\n%s", harness.KeepFailedEnv, removed, out)

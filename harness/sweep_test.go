@@ -132,3 +132,52 @@ func TestSweepRemovesWhatAKilledTestLeft(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepsAtOnce: the first Runs of several test processes (go test runs
+// packages in parallel) sweep the same orphan at the same time; the daemon
+// answers all but one "removal ... already in progress" (moby
+// daemon/delete.go ContainerRm: errdefs.Conflict, v20.10.24 to v28.5.2).
+// Each sweep must succeed, and the orphan be gone.
+func TestSweepsAtOnce(t *testing.T) {
+	ctx := t.Context()
+	api, err := hostClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// A pid that is gone, with a start time no process has.
+	label := fmt.Sprintf("%s/%d/0", host, gone.Process.Pid)
+	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: Versions()[0].Image, Entrypoint: []string{"sleep", "3600"},
+			Labels: map[string]string{labelHarness: "probe", labelOwner: label}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true})
+	})
+	if _, err := api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const sweeps = 6
+	errs := make(chan error, sweeps)
+	for range sweeps {
+		go func() {
+			_, err := sweepOrphans(ctx, api)
+			errs <- err
+		}()
+	}
+	for range sweeps {
+		if err := <-errs; err != nil {
+			t.Errorf("a sweep beside others failed: %v", err)
+		}
+	}
+	if _, err := api.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("the orphan %s is still there (inspect: %v)", short(created.ID), err)
+	}
+}
