@@ -295,11 +295,11 @@ func TestLeftBehindCountsTheRootsNotInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := LeftBehind(root, "/var/lib/docker/999.999", true)
-	if len(got) != 1 || got[0].String() != "/var/lib/docker: 2 images, 1 containers, 1 volumes" {
+	if len(got) != 1 || got[0].String() != "/var/lib/docker: 2 images, 1 container and 1 volume" {
 		t.Errorf("remapped: %v", got)
 	}
 	got = LeftBehind(root, "/var/lib/docker", false)
-	if len(got) != 1 || got[0].String() != "/var/lib/docker/999.999: 1 images, 0 containers, 1 volumes" {
+	if len(got) != 1 || got[0].String() != "/var/lib/docker/999.999: 1 image, 0 containers and 1 volume" {
 		t.Errorf("unremapped: %v", got)
 	}
 }

@@ -97,3 +97,19 @@ func TestReappearSaysWhatStaysInTheRemappedRoot(t *testing.T) {
 		t.Errorf("no inventory before: %+v", r)
 	}
 }
+
+// One wording for counts, in status, doctor, disable and enable's refusal:
+// status printed "1 containers" before.
+func TestRootContentWords(t *testing.T) {
+	for _, c := range []struct {
+		in   RootContent
+		want string
+	}{
+		{RootContent{Path: "/var/lib/docker", Images: 1, Containers: 1, Volumes: 1}, "/var/lib/docker: 1 image, 1 container and 1 volume"},
+		{RootContent{Path: "/d/1.1", Images: 12, Volumes: 2}, "/d/1.1: 12 images, 0 containers and 2 volumes"},
+	} {
+		if got := c.in.String(); got != c.want {
+			t.Errorf("%+v.String() = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -20,8 +20,10 @@ type RootContent struct {
 // Empty is true when the root holds no image, container or volume.
 func (c RootContent) Empty() bool { return c.Images+c.Containers+c.Volumes == 0 }
 
+// String is the root and its counts: "/var/lib/docker: 1 image, 3
+// containers and 0 volumes".
 func (c RootContent) String() string {
-	return fmt.Sprintf("%s: %d images, %d containers, %d volumes", c.Path, c.Images, c.Containers, c.Volumes)
+	return c.Path + ": " + c.Counted()
 }
 
 // LeftBehind lists the data roots beside dataRoot, the one in use, that
