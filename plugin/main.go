@@ -85,20 +85,15 @@ func runStandalone() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	root := withInterrupt(commands.NewRootCommand(dockerCLI))
-	root.Use = "docker-userns"
 	clientOpts := cliflags.NewClientOptions()
-	clientOpts.InstallFlags(root.PersistentFlags())
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+	root := withInterrupt(commands.NewStandaloneRootCommand(dockerCLI, func(cmd *cobra.Command, _ []string) error {
 		// Without the defaults (TLS only when asked), the client would look
 		// for ~/.docker/ca.pem and never reach a unix socket.
 		clientOpts.SetDefaultOptions(cmd.Root().PersistentFlags())
-		if err := dockerCLI.Initialize(clientOpts); err != nil {
-			return err
-		}
-		probe.SweepOnStart(cmd.Context(), dockerCLI.Client(), dockerCLI.Err())
-		return nil
-	}
+		return dockerCLI.Initialize(clientOpts)
+	}))
+	root.Use = "docker-userns"
+	clientOpts.InstallFlags(root.PersistentFlags())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(dockerCLI.Err(), err)
 		return commands.ExitCode(err)

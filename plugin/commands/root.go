@@ -13,6 +13,7 @@ package commands
 
 import (
 	"errors"
+	"io"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
@@ -29,9 +30,22 @@ type globalOptions struct {
 	root string
 }
 
-// NewRootCommand returns the `userns` command with all its subcommands.
+// NewRootCommand returns the `userns` command with all its subcommands,
+// run as a docker CLI plugin.
 func NewRootCommand(dockerCLI command.Cli) *cobra.Command {
+	// plugin.PersistentPreRunE is set by plugin.Run after this returns:
+	// read it when the command runs.
+	return NewStandaloneRootCommand(dockerCLI, func(cmd *cobra.Command, args []string) error {
+		return plugin.PersistentPreRunE(cmd, args)
+	})
+}
+
+// NewStandaloneRootCommand is NewRootCommand with initialize setting up
+// dockerCLI before any subcommand runs: the plugin framework's, or the
+// binary's own flags when it runs standalone.
+func NewStandaloneRootCommand(dockerCLI command.Cli, initialize func(*cobra.Command, []string) error) *cobra.Command {
 	var global globalOptions
+	reportSweep := func(io.Writer) {}
 	cmd := &cobra.Command{
 		Use:   "userns",
 		Short: "Set up, check and undo user-namespace remapping of the Docker daemon",
@@ -49,12 +63,13 @@ that mounts / cannot read what only host root may read.`,
 		Args:          cli.NoArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if err := plugin.PersistentPreRunE(cmd, args); err != nil {
+			if err := initialize(cmd, args); err != nil {
 				return err
 			}
-			probe.SweepOnStart(cmd.Context(), dockerCLI.Client(), dockerCLI.Err())
+			reportSweep = probe.SweepBeside(cmd.Context(), dockerCLI.Client())
 			return nil
 		},
+		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },
 	}
 	cmd.PersistentFlags().StringVar(&global.root, "root", "/", "Look up every host path (passwd, subuid, daemon.json, units, /proc) under this directory")
 	cmd.AddCommand(subcommands(dockerCLI, &global)...)

@@ -58,7 +58,7 @@ func (l Leftover) String() string {
 }
 
 // Leftovers lists the plugin's containers and images in the daemon. Every
-// command does first (SweepOnStart): the two lists are asked at once.
+// command does first (SweepBeside): the two lists are asked at once.
 func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 	f := make(client.Filters).Add("label", LabelCreated)
 	type images struct {
@@ -132,17 +132,28 @@ func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Left
 	return removed, errors.Join(errs...)
 }
 
-// SweepOnStart is what every command does first: remove what killed
-// clients left (older than RunAge), saying so on w. It never fails a
-// command: a daemon that does not answer is the command's to report.
-func SweepOnStart(ctx context.Context, api client.APIClient, w io.Writer) {
+// SweepBeside is what every command does first: it starts removing what
+// killed clients left (older than RunAge) beside the command, and returns
+// report, which waits for the sweep and says what it removed on w (at the
+// end, so that its lines do not cut into the command's). It never fails a
+// command: a daemon that does not answer is the command's to report. Beside,
+// not before: the sweep's list calls were on the path of every command
+// (issue 16 row f); what it removes is older than any object of this run,
+// and its calls end long before an enable's restart.
+func SweepBeside(ctx context.Context, api client.APIClient) (report func(w io.Writer)) {
 	if api == nil {
-		return
+		return func(io.Writer) {}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	removed, _ := Sweep(ctx, api, RunAge)
-	for _, l := range removed {
-		fmt.Fprintf(w, "removed %s, left by a docker userns client that died\n", l)
+	done := make(chan []Leftover, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		removed, _ := Sweep(ctx, api, RunAge)
+		done <- removed
+	}()
+	return func(w io.Writer) {
+		for _, l := range <-done {
+			fmt.Fprintf(w, "removed %s, left by a docker userns client that died\n", l)
+		}
 	}
 }

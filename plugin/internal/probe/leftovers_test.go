@@ -64,7 +64,7 @@ func TestSweepRemovesOnlyWhatIsOlderThanARun(t *testing.T) {
 		removed: &removed,
 	}
 	var w strings.Builder
-	SweepOnStart(context.Background(), d, &w)
+	SweepBeside(context.Background(), d)(&w)
 	if strings.Join(removed, ", ") != "container c-old, image i-old" {
 		t.Errorf("removed %v, want the old container, then the old image", removed)
 	}
