@@ -355,3 +355,31 @@ func BenchmarkFleetRolloutOverSSH(b *testing.B) {
 	}
 	ssh.report(b)
 }
+
+// TestSSHLoginsOfAStatus counts the ssh logins of one `docker --context s1
+// userns status` on a host no ssh master serves yet. It was 3: the CLI's
+// own client pinged on the first DockerEndpoint() (a login, up to 2 s on
+// the command's path), and the sweep beside the command and the command's
+// first call both started before the master's socket existed. Now every
+// call goes through one master. A wrapper first on the PATH traces the
+// ssh calls, for the failure message.
+func TestSSHLoginsOfAStatus(t *testing.T) {
+	f := startSSHFleet(t, newest(t), 1)
+	logins := func() int { return strings.Count(f.hosts[0].SSHDLog(t.Context()), "Accepted publickey for deploy") }
+	before := logins()
+	trace := filepath.Join(t.TempDir(), "trace")
+	wrap := t.TempDir()
+	script := "#!/bin/sh\necho \"$(date +%T.%N) $*\" >>" + trace + "\nexec " + f.kit.Client() + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(wrap, "ssh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(f.kit.Env(), "DOCKER_CONFIG="+f.config, "PATH="+wrap+string(os.PathListSeparator)+os.Getenv("PATH"))
+	res := dockerEnv(t, env, "--context", "s1", "userns", "status")
+	if res.code != 0 {
+		t.Fatalf("status over ssh: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if got := logins() - before; got != 1 {
+		calls, _ := os.ReadFile(trace)
+		t.Errorf("status over ssh logged in %d times, want 1 (one shared connection); its ssh calls:\n%s", got, calls)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
@@ -66,7 +67,7 @@ that mounts / cannot read what only host root may read.`,
 			if err := initialize(cmd, args); err != nil {
 				return err
 			}
-			reportSweep = probe.SweepBeside(cmd.Context(), dockerCLI.Client())
+			reportSweep = probe.SweepBeside(cmd.Context(), sweepAPI(dockerCLI))
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },
@@ -91,4 +92,15 @@ func ExitCode(err error) int {
 		return st.StatusCode
 	}
 	return 1
+}
+
+// sweepAPI is the client of the sweep every command starts with: to an
+// ssh:// daemon one that shares the ssh connection the command's own
+// client uses next (overSSH), instead of the CLI's own client, whose first
+// use pings and each of whose connections is an ssh login of its own.
+func sweepAPI(dockerCLI command.Cli) client.APIClient {
+	if c, err := currentOverSSH(dockerCLI); err == nil {
+		return c.Client()
+	}
+	return dockerCLI.Client()
 }

@@ -100,7 +100,7 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 		return nil, errors.New("--root goes with --via local: through the daemon the host root is the daemon's")
 	}
 	if len(opts.contexts) == 0 {
-		c, err := overSSH(dockerCLI, dockerCLI.DockerEndpoint())
+		c, err := currentOverSSH(dockerCLI)
 		if err != nil {
 			return nil, err
 		}
@@ -202,6 +202,20 @@ func overSSH(c command.Cli, ep docker.Endpoint) (command.Cli, error) {
 		return nil, err
 	}
 	return sshCLI{Cli: c, api: api, endpoint: ep}, nil
+}
+
+// currentOverSSH is overSSH for the CLI's current context, whose endpoint
+// is read from the store as contextEndpoint reads it: the CLI's own
+// DockerEndpoint() initialises its client first, and over ssh that first
+// use is a login and a ping (up to 2 s, cli/command/cli.go initialize,
+// docker/cli v29.9.3) on the path of every command, for a client the
+// command does not use.
+func currentOverSSH(c command.Cli) (command.Cli, error) {
+	ep, err := contextEndpoint(c, c.CurrentContext())
+	if err != nil {
+		return nil, err
+	}
+	return overSSH(c, ep)
 }
 
 // reachTimeout bounds the first answer of a daemon reached over ssh (ssh's

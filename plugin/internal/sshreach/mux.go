@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/cli/cli/connhelper/ssh"
@@ -61,12 +64,81 @@ func ClientOpts(ctx context.Context, host string) ([]client.Opt, error) {
 	if err != nil {
 		return nil, err
 	}
-	transport := &http.Transport{DialContext: helper.Dialer, MaxIdleConnsPerHost: maxIdle}
+	dial := behindMaster(filepath.Join(dir, key), helper.Dialer)
+	transport := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: maxIdle}
 	return []client.Opt{
 		client.WithHTTPClient(&http.Client{Transport: transport}),
 		client.WithHost(helper.Host),
-		client.WithDialContext(helper.Dialer),
+		client.WithDialContext(dial),
 	}, nil
+}
+
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+var (
+	mastersMu sync.Mutex
+	// masters holds, per control socket, a channel closed once the first
+	// dial of this process to it has its master up (or gave up).
+	masters = map[string]chan struct{}{}
+)
+
+// masterWait bounds how long later dials wait for the first one's master:
+// past it they log in themselves.
+const masterWait = 30 * time.Second
+
+// behindMaster makes the dials of this process to one control socket wait
+// while the first one is logging in: ControlMaster=auto lets every ssh
+// that starts before the master's socket exists log in on its own (a
+// command's first calls, and the sweep beside it, start together: two
+// logins, seen in TestSSHLoginsOfAStatus). The first dial goes at once;
+// the others go once its socket exists, or its connection ended (a login
+// that failed), or masterWait passed.
+func behindMaster(socket string, dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mastersMu.Lock()
+		up, waiting := masters[socket]
+		if !waiting {
+			up = make(chan struct{})
+			masters[socket] = up
+		}
+		mastersMu.Unlock()
+		if waiting {
+			select {
+			case <-up:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return dial(ctx, network, addr)
+		}
+		var once sync.Once
+		release := func() { once.Do(func() { close(up) }) }
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		go func() {
+			for deadline := time.Now().Add(masterWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(socket); err == nil {
+					break
+				}
+			}
+			release()
+		}()
+		return &releasingConn{Conn: conn, release: release}, nil
+	}
+}
+
+// releasingConn is the first dial's connection: its end (a login that
+// failed) lets the dials waiting behind it go.
+type releasingConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *releasingConn) Close() error {
+	c.release()
+	return c.Conn.Close()
 }
 
 // destinationKey names the control socket of host: a hash of the whole
@@ -117,4 +189,14 @@ func MuxDir() (string, error) {
 		return "", fmt.Errorf("ssh control sockets: %s is not a directory of this user's alone (mode %v)", dir, info.Mode())
 	}
 	return dir, nil
+}
+
+// CloseWrite keeps the half-close that hijacked API connections (attach)
+// use: commandconn has it.
+func (c *releasingConn) CloseWrite() error {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok {
+		return fmt.Errorf("ssh connection: no half-close")
+	}
+	return cw.CloseWrite()
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/moby/client"
@@ -152,5 +153,49 @@ func TestClientOptsShareOneConnection(t *testing.T) {
 	}
 	if info, err := os.Stat(muxDir); err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("control socket dir %s: %v %v, want mode 0700", muxDir, info.Mode(), err)
+	}
+}
+
+// TestDialsWaitForTheFirstLogin: calls that start together (a command's
+// first ones and the sweep beside it) log in once: the first ssh becomes
+// the master, the others wait for its control socket and go through it.
+// The fake ssh logs "login" when no socket exists yet (and makes one half
+// a second later, as a master does once logged in), else "channel".
+func TestDialsWaitForTheFirstLogin(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	script := `#!/bin/sh
+if [ "$1" = -G ]; then echo "hostname gate-$$-` + filepath.Base(dir) + `"; exit 0; fi
+for a; do case $a in ControlPath=*) sock=${a#ControlPath=};; esac; done
+echo "$sock" >` + filepath.Join(dir, "sock") + `
+if [ -e "$sock" ]; then echo channel >>` + calls + `; exit 255; fi
+echo login >>` + calls + `
+sleep 0.5; : >"$sock"; exit 255
+`
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	opts, err := ClientOpts(context.Background(), "ssh://deploy@gate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := client.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // the fake master's socket, in this user's MuxDir
+		if sock, err := os.ReadFile(filepath.Join(dir, "sock")); err == nil {
+			_ = os.Remove(strings.TrimSpace(string(sock)))
+		}
+	})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { _, _ = api.Ping(context.Background(), client.PingOptions{}) })
+	}
+	wg.Wait()
+	got, _ := os.ReadFile(calls)
+	if strings.Count(string(got), "login") != 1 || strings.Count(string(got), "channel") < 2 {
+		t.Errorf("three calls at once: ssh did\n%s\nwant one login, then channels", got)
 	}
 }
