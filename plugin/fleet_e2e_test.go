@@ -69,7 +69,7 @@ func noHelperLeft(t *testing.T, d *harness.DinD) {
 	if out := mustExec(t, d, "docker", "ps", "-aq"); out != "" {
 		t.Errorf("containers left: %s", out)
 	}
-	if out := mustExec(t, d, "docker", "images", "-q"); out != "" {
+	if out := mustExec(t, d, "docker", "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} made {{.CreatedSince}}"); out != "" {
 		t.Errorf("images left: %s", out)
 	}
 	if out := mustExec(t, d, "sh", "-c", "grep -rl docker-userns-probe /var/lib/docker/image /var/lib/docker/*/image 2>/dev/null; ls /var/lib/docker/containers /var/lib/docker/*/containers 2>/dev/null | grep -v : ; ls /var/lib/docker-userns 2>/dev/null; true"); strings.Contains(out, "probe") || strings.Contains(out, "pending") || containerID.MatchString(out) {

@@ -55,7 +55,11 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	}
 	// After the restart, one helper image serves every call to the agent.
 	after := opts.Runner.Keeping()
-	defer after.Release(ctx)
+	defer func() {
+		if err := after.Release(ctx); err != nil {
+			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, probe.RunAge)
+		}
+	}()
 	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: after}, Restart: restarted}
 	return remap.FinishOrRevert(ctx, client, &out)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
@@ -29,6 +32,9 @@ func (r Runner) Keeping() Runner {
 }
 
 // Release removes the kept image, if any; the next call imports a new one.
+// A removal that fails is tried again (releaseTries): an image left in a
+// data root the daemon leaves is out of the sweep's reach until the next
+// switch. One already gone is released.
 func (r Runner) Release(ctx context.Context) error {
 	if r.kept == nil {
 		return nil
@@ -37,11 +43,19 @@ func (r Runner) Release(ctx context.Context) error {
 	img := r.kept.img
 	r.kept.img = probe.Image{}
 	r.kept.mu.Unlock()
-	if err := img.Remove(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("helper: %w", err)
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for try := range releaseTries {
+		if err = img.Remove(ctx); err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 500 * time.Millisecond)
 	}
-	return nil
+	return fmt.Errorf("helper: %w", err)
 }
+
+// releaseTries is how often Release tries to remove the kept image.
+const releaseTries = 3
 
 // image is the kept image, imported now if there is none, or a new image
 // for this call alone.
