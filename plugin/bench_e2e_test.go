@@ -305,6 +305,34 @@ func BenchmarkThroughTheDaemon(b *testing.B) {
 	reportMemory(b, hosts)
 }
 
+// BenchmarkFailedHostRevert is row (i), issue 15's "a failed host's revert
+// against one restart": a host whose daemon cannot start remapped (its
+// data root in a 0700 directory, as in the rollout tests) gets `enable`
+// through the daemon, until the command reports the agent's revert, against
+// one restart of that daemon by hand, until it answers. Each enable restarts
+// the daemon twice (the failed start, then the revert's), so the floor is
+// about two restarts.
+func BenchmarkFailedHostRevert(b *testing.B) {
+	hosts, config := benchFleet(b, 1)
+	d := hosts[0]
+	const untilAnswers = `until docker info >/dev/null 2>&1; do sleep 0.1; done`
+	run(b, d, `install -d -m 0700 /srv/private && echo '{"data-root": "/srv/private/docker"}' >/etc/docker/daemon.json && `+restartByHand(harness.Supervised)+" && "+untilAnswers)
+	revert := &figure{name: "failed-revert"}
+	for b.Loop() {
+		// --force: past the check that names the 0700 directory, to the restart.
+		cmd := exec.Command("docker", "--context", "h1", "userns", "enable", "--force", "agent")
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		if err == nil || !strings.Contains(string(out), "the daemon answers with its old config") {
+			b.Fatalf("enable on a host that cannot start remapped: want the agent's revert reported, got %v:\n%s", err, out)
+		}
+		revert.add(took, timed(b, d, restartByHand(harness.Supervised)+" && "+untilAnswers))
+	}
+	revert.report(b)
+}
+
 // reportMemory gives the memory of one DinD host (the median over hosts,
 // as `docker stats` counts it) after the rollouts, in MiB: what says how
 // many hosts fit beside the other work of the machine.
