@@ -205,13 +205,13 @@ func sweepOrphans(ctx context.Context, api *client.Client) ([]string, error) {
 		// Conflict: the sweep of another test process, started at the same
 		// time, is removing it (moby daemon/delete.go: "removal of container
 		// ... is already in progress"). Gone or going is what we want.
-		if _, err := api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
-				continue
-			}
+		switch _, err := api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); {
+		case err == nil:
+			removed = append(removed, short(c.ID))
+		case cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err):
+		default:
 			return removed, fmt.Errorf("sweep left container %s: %w", short(c.ID), err)
 		}
-		removed = append(removed, short(c.ID))
 		if dir != "" {
 			_ = removeSocketDir(dir)
 		}
