@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -124,6 +125,13 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: "+Command+" --root DIR TOKEN")
 		return 2
 	}
+	// Whoever started the agent may be killed while it starts: the ready
+	// line then goes to a pipe nobody reads, and by default Go exits on
+	// SIGPIPE from a write to stdout, which left the change armed with no
+	// agent to revert it. Asked for, SIGPIPE is only a failed write (Go's
+	// os/signal: "SIGPIPE"); a handler, unlike SIG_IGN, is not inherited
+	// by what the agent runs (systemctl).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	root, err := hostfs.Open(args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
