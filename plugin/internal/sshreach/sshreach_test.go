@@ -18,12 +18,32 @@ func fakeSSH(t *testing.T, script string) (args string) {
 	t.Helper()
 	dir := t.TempDir()
 	args = filepath.Join(dir, "args")
-	body := "#!/bin/sh\nprintf '%s\\n' \"$@\" >" + args + "\ncat >/dev/null\n" + script + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(body), 0o755); err != nil {
+	sshOnPath(t, dir, "printf '%s\\n' \"$@\" >"+args+"\ncat >/dev/null\n"+script)
+	return args
+}
+
+// sshOnPath writes dir/ssh, a shell script of body, and puts dir first on
+// the PATH.
+func sshOnPath(t *testing.T, dir, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return args
+}
+
+// sharedClient is an API client to host with ClientOpts' shared connection.
+func sharedClient(t *testing.T, host string) *client.Client {
+	t.Helper()
+	opts, err := ClientOpts(context.Background(), host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := client.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
 }
 
 func TestDiagnoseNamesTheCauseInOneLine(t *testing.T) {
@@ -110,19 +130,8 @@ func TestClientOptsShareOneConnection(t *testing.T) {
 		// its EOF.
 		dir := t.TempDir()
 		args := filepath.Join(dir, "args")
-		script := "#!/bin/sh\nif [ \"$1\" = -G ]; then echo '" + config + "'; exit 0; fi\nprintf '%s\\n' \"$@\" >" + args + "\nexit 255\n"
-		if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-		opts, err := ClientOpts(context.Background(), "ssh://deploy@h1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		api, err := client.New(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sshOnPath(t, dir, "if [ \"$1\" = -G ]; then echo '"+config+"'; exit 0; fi\nprintf '%s\\n' \"$@\" >"+args+"\nexit 255")
+		api := sharedClient(t, "ssh://deploy@h1")
 		if _, err := api.Ping(context.Background(), client.PingOptions{}); err == nil {
 			t.Fatal("a ping through an ssh that fails worked")
 		}
@@ -164,26 +173,13 @@ func TestClientOptsShareOneConnection(t *testing.T) {
 func TestDialsWaitForTheFirstLogin(t *testing.T) {
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
-	script := `#!/bin/sh
-if [ "$1" = -G ]; then echo "hostname gate-$$-` + filepath.Base(dir) + `"; exit 0; fi
+	sshOnPath(t, dir, `if [ "$1" = -G ]; then echo "hostname gate-$$-`+filepath.Base(dir)+`"; exit 0; fi
 for a; do case $a in ControlPath=*) sock=${a#ControlPath=};; esac; done
-echo "$sock" >` + filepath.Join(dir, "sock") + `
-if [ -e "$sock" ]; then echo channel >>` + calls + `; exit 255; fi
-echo login >>` + calls + `
-sleep 0.5; : >"$sock"; exit 255
-`
-	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	opts, err := ClientOpts(context.Background(), "ssh://deploy@gate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := client.New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+echo "$sock" >`+filepath.Join(dir, "sock")+`
+if [ -e "$sock" ]; then echo channel >>`+calls+`; exit 255; fi
+echo login >>`+calls+`
+sleep 0.5; : >"$sock"; exit 255`)
+	api := sharedClient(t, "ssh://deploy@gate")
 	t.Cleanup(func() { // the fake master's socket, in this user's MuxDir
 		if sock, err := os.ReadFile(filepath.Join(dir, "sock")); err == nil {
 			_ = os.Remove(strings.TrimSpace(string(sock)))
