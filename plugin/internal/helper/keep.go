@@ -44,14 +44,15 @@ func (r Runner) Release(ctx context.Context) error {
 	r.kept.img = probe.Image{}
 	r.kept.mu.Unlock()
 	ctx = context.WithoutCancel(ctx)
-	var err error
-	for try := range releaseTries {
-		if err = img.Remove(ctx); err == nil || cerrdefs.IsNotFound(err) {
-			return nil
+	err := img.Remove(ctx)
+	for try := 1; err != nil && !cerrdefs.IsNotFound(err); try++ {
+		if try == releaseTries {
+			return fmt.Errorf("helper: %w", err)
 		}
-		time.Sleep(time.Duration(try+1) * 500 * time.Millisecond)
+		time.Sleep(time.Duration(try) * 500 * time.Millisecond)
+		err = img.Remove(ctx)
 	}
-	return fmt.Errorf("helper: %w", err)
+	return nil
 }
 
 // releaseTries is how often Release tries to remove the kept image.
