@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/docker-userns/docker-userns/internal/procstart"
 )
 
 // LabelOwner names the client process that made an object, as
@@ -24,7 +26,7 @@ var ownerOf = sync.OnceValue(func() string { return processOwner(os.Getpid()) })
 // processOwner is the LabelOwner value of the process pid of this boot and
 // pid namespace, "" when /proc cannot say.
 func processOwner(pid int) string {
-	boot, ns, start := bootID(), pidNamespace(), processStart(pid)
+	boot, ns, start := bootID(), pidNamespace(), procstart.Of(pid)
 	if boot == "" || ns == "" || start == "" {
 		return ""
 	}
@@ -50,7 +52,7 @@ func stateOf(label string) ownerState {
 	if err != nil || pid <= 0 || parts[3] == "" {
 		return ownerUnknown
 	}
-	if processStart(pid) == parts[3] {
+	if procstart.Of(pid) == parts[3] {
 		return ownerAlive
 	}
 	return ownerGone
@@ -71,23 +73,4 @@ func pidNamespace() string {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(link, "pid:["), "]")
-}
-
-// processStart is field 22 of /proc/PID/stat, the start time; "" when the
-// process is gone.
-func processStart(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// The command name (field 2) may hold spaces; fields after it are plain.
-	_, rest, ok := strings.Cut(string(b), ") ")
-	if !ok {
-		return ""
-	}
-	f := strings.Fields(rest)
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19]
 }
