@@ -256,6 +256,7 @@ func privateDir(dir string) error {
 	return nil
 }
 
+// ownDir tells whether dir is a directory (not a link to one) of this user.
 func ownDir(dir string) bool {
 	info, err := os.Lstat(dir)
 	if err != nil || !info.IsDir() {
@@ -265,11 +266,9 @@ func ownDir(dir string) bool {
 	return ok && int(st.Uid) == os.Getuid()
 }
 
-var (
-	// said holds the notes about control sockets said already: each once
-	// per process, however many clients a command makes.
-	said sync.Map
-)
+// said holds the notes about control sockets said already: each once per
+// process, however many clients a command makes.
+var said sync.Map
 
 // sayOnce writes note on w unless this process said it already.
 func sayOnce(w io.Writer, note string) {
