@@ -125,17 +125,20 @@ func stopped(state container.ContainerState) bool {
 	return state == container.StateExited || state == container.StateDead || state == container.StateCreated
 }
 
-// abandoned tells whether no live client owns l: its owner is gone, or,
-// when the sweep cannot ask the owner (no label, another machine, boot or
-// pid namespace), it is not running and was made more than age ago.
+// abandoned tells whether no live client owns l: its owner is gone and
+// it is stopped or older than age (a helper whose client died mid-way
+// still finishes arming the host agent, in seconds), or the sweep cannot
+// ask the owner (no label, another machine, boot or pid namespace) and it
+// is stopped and older than age. A live client's objects stay.
 func (l Leftover) abandoned(age time.Duration) bool {
+	old := time.Since(l.Created) >= age
 	switch stateOf(l.owner) {
 	case ownerAlive:
 		return false
 	case ownerGone:
-		return true
+		return !l.running || old
 	}
-	return !l.running && time.Since(l.Created) >= age
+	return !l.running && old
 }
 
 // Sweep removes the plugin's containers, then images, that no live client

@@ -92,10 +92,11 @@ func TestEverythingThePluginMakesIsLabelled(t *testing.T) {
 
 // TestSweepLeavesWhatALiveClientRuns is issue 23 case 8: a container of
 // ours that runs for a client still alive (a volume carry of hours) stays,
-// however old; one whose client is gone goes, running or not; one whose
-// client cannot be asked (another machine, no label) goes once stopped and
-// older than a run, and its image with it, while the image of a container
-// left running stays.
+// however old; one whose client is gone goes once stopped or older than a
+// run (a helper whose client died finishes arming first); one whose client
+// cannot be asked (another machine, no label) goes once stopped and older
+// than a run, and its image with it, while the image of a container left
+// running stays.
 func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
 	gone := exec.Command("true")
 	if err := gone.Start(); err != nil {
@@ -117,13 +118,16 @@ func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
 		containers: []container.Summary{
 			{ID: "c-live-carry", State: container.StateRunning, ImageID: "i-live", Labels: owned(madeAgo("helper", 3*time.Hour), ownerOf())},
 			{ID: "c-live-exited", State: container.StateExited, ImageID: "i-live", Labels: owned(madeAgo("probe", 3*time.Hour), ownerOf())},
-			{ID: "c-gone-running", State: container.StateRunning, ImageID: "i-gone", Labels: owned(madeAgo("helper", time.Minute), goneOwner)},
+			{ID: "c-gone-arming", State: container.StateRunning, ImageID: "i-arming", Labels: owned(madeAgo("helper", time.Minute), goneOwner)},
+			{ID: "c-gone-running", State: container.StateRunning, ImageID: "i-gone", Labels: owned(madeAgo("helper", 2*time.Hour), goneOwner)},
+			{ID: "c-gone-exited", State: container.StateExited, ImageID: "i-gone", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
 			{ID: "c-far-running", State: container.StateRunning, ImageID: "i-far", Labels: owned(madeAgo("helper", 3*time.Hour), elsewhere)},
 			{ID: "c-far-exited", State: container.StateExited, ImageID: "i-far-exited", Labels: owned(madeAgo("probe", 3*time.Hour), elsewhere)},
 			{ID: "c-unlabelled-new", State: container.StateExited, Labels: madeAgo("probe", time.Minute)},
 		},
 		images: []image.Summary{
 			{ID: "i-live", Labels: owned(madeAgo("probe", 3*time.Hour), ownerOf())},
+			{ID: "i-arming", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
 			{ID: "i-gone", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
 			{ID: "i-far", Labels: madeAgo("probe", 3*time.Hour)},
 			{ID: "i-far-exited", Labels: madeAgo("probe", 3*time.Hour)},
@@ -133,7 +137,7 @@ func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
 	if _, err := Sweep(context.Background(), d, RunAge); err != nil {
 		t.Fatal(err)
 	}
-	want := "container c-gone-running, container c-far-exited, image i-gone, image i-far-exited"
+	want := "container c-gone-running, container c-gone-exited, container c-far-exited, image i-gone, image i-far-exited"
 	if got := strings.Join(removed, ", "); got != want {
 		t.Errorf("removed %s\nwant    %s", got, want)
 	}
