@@ -15,6 +15,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/docker-userns/docker-userns/internal/procstart"
 )
 
 // KeepFailedEnv names the switch that keeps the containers of failed tests.
@@ -101,28 +103,9 @@ var (
 func owner() string {
 	ownerOnce.Do(func() {
 		host, _ := os.Hostname()
-		ownerValue = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), processStart(os.Getpid()))
+		ownerValue = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), procstart.Of(os.Getpid()))
 	})
 	return ownerValue
-}
-
-// processStart is field 22 of /proc/PID/stat, the start time; "" when the
-// process is gone.
-func processStart(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// The command name (field 2) may hold spaces; fields after it are plain.
-	_, rest, ok := strings.Cut(string(b), ") ")
-	if !ok {
-		return ""
-	}
-	f := strings.Fields(rest)
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19]
 }
 
 // harnessTempDir is this user's directory for the harness's files (built
@@ -245,5 +228,5 @@ func orphaned(label, host string) bool {
 	if !ok || err != nil || pid <= 0 || start == "" {
 		return false
 	}
-	return processStart(pid) != start
+	return procstart.Of(pid) != start
 }

@@ -14,6 +14,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/internal/procstart"
 )
 
 // killedChildEnv makes this test binary play a `go test` that starts a DinD
@@ -26,7 +28,7 @@ func TestOrphanedOwner(t *testing.T) {
 	if err := gone.Start(); err != nil {
 		t.Fatal(err)
 	}
-	start := processStart(gone.Process.Pid)
+	start := procstart.Of(gone.Process.Pid)
 	if err := gone.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestOrphanedOwner(t *testing.T) {
 	}{
 		{owner(), false},
 		{fmt.Sprintf("%s/%d/%s", host, gone.Process.Pid, start), true},
-		{fmt.Sprintf("%s/%d/%s1", host, os.Getpid(), processStart(os.Getpid())), true}, // the pid, reused
+		{fmt.Sprintf("%s/%d/%s1", host, os.Getpid(), procstart.Of(os.Getpid())), true}, // the pid, reused
 		{fmt.Sprintf("elsewhere/%d/%s", gone.Process.Pid, start), false},
 		{"", false},
 		{host + "/notapid/1", false},

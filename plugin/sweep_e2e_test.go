@@ -15,8 +15,9 @@ import (
 // killed client left (made two hours ago by its label) is removed by the
 // next command, as a plugin under the docker CLI and run standalone, and
 // the command says so after its own output; one made a minute ago (a run
-// in progress) stays. The sweep runs beside the command (issue 16 row f),
-// so this proves it still runs to its end.
+// in progress) stays, and so does one that runs, however old. The sweep
+// runs beside the command (issue 16 row f), so this proves it still runs
+// to its end.
 func TestEveryCommandSweepsWhatADeadClientLeft(t *testing.T) {
 	d, ctx := startHost(t, newest(t))
 	importBusybox(t, d)
@@ -29,6 +30,9 @@ func TestEveryCommandSweepsWhatADeadClientLeft(t *testing.T) {
 		return err == nil && res.ExitCode == 0
 	}
 	current := leave(time.Minute)
+	// Running, made two hours ago by a client the sweep cannot ask (no
+	// owner label): a long volume carry's (issue 23 case 8).
+	running := mustExec(t, d, "docker", "run", "-d", "--label", probe.LabelRole+"=helper", "--label", probe.LabelCreated+"="+strconv.FormatInt(time.Now().Add(-2*time.Hour).Unix(), 10), "busybox:latest", "sleep", "600")
 	for _, run := range [][]string{
 		{"docker", "userns", "status"},
 		{harness.PluginPath, "status"},
@@ -50,5 +54,8 @@ func TestEveryCommandSweepsWhatADeadClientLeft(t *testing.T) {
 	}
 	if !exists(current) {
 		t.Errorf("the container of a run in progress (%.12s) was swept", current)
+	}
+	if !exists(running) {
+		t.Errorf("a running container of ours (%.12s) was swept", running)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
+	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,6 +17,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
 )
 
 // Shell completion. The docker CLI completes a plugin's words by running
@@ -23,7 +25,14 @@ import (
 // cli-plugins/manager/cobra.go AddPluginCommandStubs), whose framework
 // turns file completion off unless a completion asks for it
 // (ShellCompDirectiveDefault; cli-plugins/plugin newPluginCommand). The framework's PersistentPreRunE has
-// initialised the docker CLI by then; ours (the sweep) does not run.
+// initialised the docker CLI by then; ours (the sweep) does not run, and
+// run standalone it skips the sweep for a completion (isCompletion).
+//
+// A TAB never dials a daemon reached over ssh: the endpoint is read from
+// the context store (storedEndpoint), and an ssh:// one gets no daemon's
+// words (users beyond "default", image names). Over ssh the first use of
+// a client is a login (seconds; with a passphrase key, a prompt in the
+// middle of the shell's line).
 
 // addFlagCompletions gives each flag of every command under root its
 // completion, by the flag's name: one name means one thing in every
@@ -39,7 +48,7 @@ func addFlagCompletions(root *cobra.Command, dockerCLI command.Cli, global *glob
 		"context":  completeContexts(dockerCLI),
 		"platform": completion.Platforms(),
 		// Lists of the daemon's images (--keep-images=IMAGE,...).
-		"for-image": completion.ImageNames(dockerCLI, -1), "keep-images": completion.ImageNames(dockerCLI, -1),
+		"for-image": daemonImages(dockerCLI), "keep-images": daemonImages(dockerCLI),
 		"user": completeUsers(dockerCLI, global, false, -1),
 		// Paths: the shell's own file completion.
 		"root": completion.FileNames(), "pidfile": completion.FileNames(), "daemon-socket": completion.FileNames(),
@@ -106,7 +115,7 @@ func completeUsers(dockerCLI command.Cli, global *globalOptions, withDefault boo
 		if f := cmd.Flags().Lookup("via"); f != nil {
 			via = f.Value.String()
 		}
-		if len(contexts) > 0 || !isLocal(dockerCLI, global.root, via) {
+		if len(contexts) > 0 || !isLocal(storedEndpoint{dockerCLI}, global.root, via) {
 			return words, cobra.ShellCompDirectiveNoFileComp
 		}
 		root, err := hostfs.Open(global.root)
@@ -130,7 +139,7 @@ func completeUsers(dockerCLI command.Cli, global *globalOptions, withDefault boo
 // --source file or a word that starts as a path does, else the daemon's
 // images, and the shell's files when none of them fits.
 func completeImageArgs(dockerCLI command.Cli, opts *checkImageOptions) cobra.CompletionFunc {
-	images := completion.ImageNames(dockerCLI, -1)
+	images := daemonImages(dockerCLI)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if opts.source == string(imagescan.SourceFile) || strings.HasPrefix(toComplete, ".") || strings.HasPrefix(toComplete, "/") || strings.HasPrefix(toComplete, "~") {
 			return nil, cobra.ShellCompDirectiveDefault
@@ -142,4 +151,32 @@ func completeImageArgs(dockerCLI command.Cli, opts *checkImageOptions) cobra.Com
 		}
 		return names, directive
 	}
+}
+
+// storedEndpoint is a docker CLI whose endpoint is read from the context
+// store as currentOverSSH reads it, not through the CLI's own client,
+// whose first use over ssh is a login and a ping (cli/command/cli.go
+// initialize): what a TAB may ask.
+type storedEndpoint struct{ command.Cli }
+
+func (c storedEndpoint) DockerEndpoint() docker.Endpoint {
+	ep, _ := contextEndpoint(c.Cli, c.CurrentContext())
+	return ep
+}
+
+// daemonImages offers the daemon's image names (docker/cli
+// completion.ImageNames), none when it is reached over ssh.
+func daemonImages(dockerCLI command.Cli) cobra.CompletionFunc {
+	images := completion.ImageNames(dockerCLI, -1)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if sshreach.IsSSH(storedEndpoint{dockerCLI}.DockerEndpoint().Host) {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return images(cmd, args, toComplete)
+	}
+}
+
+// isCompletion tells whether cmd is cobra's completion request (a TAB).
+func isCompletion(cmd *cobra.Command) bool {
+	return cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd
 }

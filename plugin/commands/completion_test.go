@@ -134,3 +134,65 @@ func TestEveryWordFlagCompletes(t *testing.T) {
 	}
 	walk(NewRootCommand(dockerCLI))
 }
+
+// TestCompletionNeverLogsInOverSSH is issue 23 case 7: with an ssh://
+// context current, a TAB (enable's user, check-image's image, --for-image)
+// read the endpoint through the CLI's own client, an ssh login and a ping,
+// and the standalone binary swept the daemon too. Completion reads
+// the endpoint from the context store and runs no ssh at all: here an ssh
+// on the PATH that records each call.
+func TestCompletionNeverLogsInOverSSH(t *testing.T) {
+	config := completionConfig(t)
+	for _, args := range [][]string{
+		{"context", "create", "far", "--docker", "host=ssh://deploy@far.invalid"},
+		{"context", "use", "far"},
+	} {
+		if out, err := exec.Command("docker", append([]string{"--config", config}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %q: %v\n%s", args, err, out)
+		}
+	}
+	sshDir := t.TempDir()
+	calls := filepath.Join(sshDir, "calls")
+	if err := os.WriteFile(filepath.Join(sshDir, "ssh"), []byte("#!/bin/sh\necho \"$*\" >>"+calls+"\nexit 255\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, _ := builtPlugin(t)
+	env := []string{"DOCKER_CONFIG=" + config, "PATH=" + sshDir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "DOCKER_") && !strings.HasPrefix(e, "PATH=") {
+			env = append(env, e)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		run  []string
+		want []string
+	}{
+		{"enable's user, through the docker CLI", []string{"docker", "__complete", "userns", "enable", ""}, []string{"default"}},
+		{"enable's user, standalone", []string{bin, "__complete", "enable", ""}, []string{"default"}},
+		{"--for-image, through the docker CLI", []string{"docker", "__complete", "userns", "enable", "--for-image", ""}, nil},
+		{"check-image's image, standalone", []string{bin, "__complete", "check-image", ""}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = os.Remove(calls)
+			cmd := exec.Command(tc.run[0], tc.run[1:]...)
+			cmd.Env = env
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%q: %v", tc.run, err)
+			}
+			var offered []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				if !strings.HasPrefix(line, ":") {
+					offered = append(offered, line)
+				}
+			}
+			if !slices.Equal(offered, tc.want) {
+				t.Errorf("offered %q, want %q", offered, tc.want)
+			}
+			if got, err := os.ReadFile(calls); err == nil {
+				t.Errorf("a TAB ran ssh:\n%s", got)
+			}
+		})
+	}
+}

@@ -67,6 +67,9 @@ that mounts / cannot read what only host root may read.`,
 			if err := initialize(cmd, args); err != nil {
 				return err
 			}
+			if isCompletion(cmd) {
+				return nil
+			}
 			reportSweep = probe.SweepBeside(cmd.Context(), sweepAPI(dockerCLI))
 			return nil
 		},

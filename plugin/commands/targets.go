@@ -190,7 +190,7 @@ func overSSH(c command.Cli, ep docker.Endpoint) (command.Cli, error) {
 	if err != nil {
 		return nil, err
 	}
-	shared, err := sshreach.ClientOpts(context.Background(), ep.Host)
+	shared, err := sshreach.ClientOpts(context.Background(), ep.Host, c.Err())
 	if err != nil {
 		return nil, err
 	}

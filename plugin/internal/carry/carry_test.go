@@ -143,6 +143,66 @@ func TestCopyTreeRefusesAnIdTheNewMapCannotHold(t *testing.T) {
 	}
 }
 
+// TestCopyTreeThatFailsLeavesTheDestinationAsItWas is issue 23 case 9: a
+// copy that stops on an owner the new map cannot hold leaves the volume's
+// _data with what it held, and nothing beside it; a copy killed before
+// (its staging directory left) is cleared by the next one.
+func TestCopyTreeThatFailsLeavesTheDestinationAsItWas(t *testing.T) {
+	needRoot(t)
+	src := tree(t)
+	if err := os.Chown(filepath.Join(src, "root-file"), 70000, 0); err != nil {
+		t.Fatal(err)
+	}
+	volume := t.TempDir()
+	dst := filepath.Join(volume, "_data")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "kept"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	list := func(dir string) string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, " ")
+	}
+	sh := Shift{FromUID: idmap.Identity, FromGID: idmap.Identity, ToUID: ownerMap, ToGID: ownerMap}
+	if _, err := CopyTree(src, dst, sh); err == nil || !strings.Contains(err.Error(), "owner 70000:0 cannot be carried") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := list(dst); got != "kept" {
+		t.Errorf("after a failed copy the volume holds %q, want what it held: kept", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "kept")); string(got) != "old" {
+		t.Errorf("kept holds %q", got)
+	}
+	if got := list(volume); got != "_data" {
+		t.Errorf("beside _data after a failed copy: %q", got)
+	}
+	// A copy killed mid-way left its staging directory: the next clears it.
+	if err := os.Chown(filepath.Join(src, "root-file"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dst+stagedSuffix+"/half", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CopyTree(src, dst, sh); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(volume); got != "_data" {
+		t.Errorf("beside _data after a copy: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dst, "kept")); !os.IsNotExist(err) || !strings.Contains(list(dst), "root-file") {
+		t.Errorf("the copy did not replace what _data held: %s", list(dst))
+	}
+}
+
 func TestScanDirFindsTheHighestIds(t *testing.T) {
 	needRoot(t)
 	src := tree(t)

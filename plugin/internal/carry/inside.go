@@ -256,30 +256,63 @@ func mainCopy(args []string, stdout io.Writer) error {
 	return json.NewEncoder(stdout).Encode(results)
 }
 
-// CopyTree copies src into the existing directory dst in place of what
-// dst held (a volume of the new root that an earlier switch filled):
-// every entry with its mode, times and owners shifted by sh (regular
-// files, directories, symlinks, hard links, fifos and device nodes;
-// sockets are skipped). An id sh cannot shift stops the copy, naming the
-// path.
+// CopyTree copies src in place of the existing directory dst (a volume's
+// _data in the new root, which an earlier switch may have filled): every
+// entry with its mode, times and owners shifted by sh (regular files,
+// directories, symlinks, hard links, fifos and device nodes; sockets are
+// skipped). It copies beside dst, into dst's parent, and swaps the copy in
+// only once complete: a copy that fails (an id sh cannot shift, which it
+// names, a full disk) or is killed leaves dst as it was (issue 23 case 9),
+// and at most a staging directory beside it that the next copy clears.
 func CopyTree(src, dst string, sh Shift) (VolumeScan, error) {
-	var n VolumeScan
-	entries, err := os.ReadDir(dst)
-	if err != nil {
-		return n, err
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dst, e.Name())); err != nil {
-			return n, err
+	staged, replaced := dst+stagedSuffix, dst+replacedSuffix
+	for _, stale := range []string{staged, replaced} {
+		if err := os.RemoveAll(stale); err != nil {
+			return VolumeScan{}, err
 		}
 	}
+	if err := os.Mkdir(staged, 0o700); err != nil {
+		return VolumeScan{}, err
+	}
+	n, err := copyInto(src, staged, sh)
+	if err == nil {
+		err = swapIn(staged, dst, replaced)
+	}
+	if err != nil {
+		return n, errors.Join(err, os.RemoveAll(staged))
+	}
+	return n, os.RemoveAll(replaced)
+}
+
+// Beside a volume's _data while a copy runs: the copy, and the old
+// content between the two renames of the swap.
+const (
+	stagedSuffix   = ".docker-userns-carrying"
+	replacedSuffix = ".docker-userns-replaced"
+)
+
+// swapIn puts staged at dst's path, moving dst aside to replaced first;
+// when the second rename fails, dst goes back.
+func swapIn(staged, dst, replaced string) error {
+	if err := os.Rename(dst, replaced); err != nil {
+		return err
+	}
+	if err := os.Rename(staged, dst); err != nil {
+		return errors.Join(err, os.Rename(replaced, dst))
+	}
+	return nil
+}
+
+// copyInto copies src into the empty directory dst (CopyTree).
+func copyInto(src, dst string, sh Shift) (VolumeScan, error) {
+	var n VolumeScan
 	type dirMeta struct {
 		path string
 		st   *syscall.Stat_t
 	}
 	var dirs []dirMeta // times and modes of directories are set last
 	links := map[[2]uint64]string{}
-	err = walkOwned(src, func(p, rel string, info fs.FileInfo, st *syscall.Stat_t) error {
+	err := walkOwned(src, func(p, rel string, info fs.FileInfo, st *syscall.Stat_t) error {
 		target := filepath.Join(dst, rel)
 		uid, okU := sh.uid(st.Uid)
 		gid, okG := sh.gid(st.Gid)

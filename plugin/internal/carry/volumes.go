@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -175,24 +176,27 @@ func (p *Plan) checkOwners(ctx context.Context, api API) error {
 // outside remapping (--userns=host) so that it reads and writes the host's
 // own ids and shifts each owner itself. A volume of the same name that the
 // new root already holds gets the old one's content in place of its own,
-// unless a container there uses it: then it is left as it is.
+// unless a container there uses it: then it is left as it is. The
+// container mounts each new volume's directory, not its _data, so that
+// the copy goes beside _data and is swapped in once whole (CopyTree): a
+// copy that fails leaves the volume that was there as it was, and one
+// made for it is removed.
 func (p *Plan) copyVolumes(ctx context.Context, api API, toUID, toGID idmap.Map) {
 	args := []string{"copy", p.fromUID.String(), p.fromGID.String(), toUID.String(), toGID.String()}
 	var binds []string
 	var copied []*volumeItem
+	made := map[*volumeItem]bool{}
 	for i := range p.volumes {
 		v := &p.volumes[i]
 		v.Result, v.Note = NotCarried, ""
-		replaced, err := p.targetVolume(ctx, api, v)
+		target, err := p.targetVolume(ctx, api, v)
 		if err != nil {
 			v.Note = err.Error()
 			continue
 		}
-		if replaced {
-			v.Note = "replaced what the new data root's volume of that name held"
-		}
-		args = append(args, fmt.Sprintf("/src/%d", i), fmt.Sprintf("/dst/%d", i))
-		binds = append(binds, v.mountpoint+fmt.Sprintf(":/src/%d:ro", i), v.Name+fmt.Sprintf(":/dst/%d:nocopy", i))
+		made[v] = !target.existed
+		args = append(args, fmt.Sprintf("/src/%d", i), fmt.Sprintf("/dst/%d/%s", i, volumeData))
+		binds = append(binds, v.mountpoint+fmt.Sprintf(":/src/%d:ro", i), path.Dir(target.mountpoint)+fmt.Sprintf(":/dst/%d", i))
 		copied = append(copied, v)
 	}
 	if len(copied) == 0 {
@@ -205,37 +209,71 @@ func (p *Plan) copyVolumes(ctx context.Context, api API, toUID, toGID idmap.Map)
 		err = fmt.Errorf("%d results for %d volumes", len(results), len(copied))
 	}
 	for i, v := range copied {
+		failed := err
+		if failed == nil && results[i].Error != "" {
+			failed = errors.New(results[i].Error)
+		}
 		switch {
-		case err != nil:
-			v.Note = "copy: " + err.Error()
-		case results[i].Error != "":
-			v.Note = "copy: " + results[i].Error
-		default:
+		case failed == nil && made[v]:
 			v.Result = Carried
+		case failed == nil:
+			v.Result, v.Note = Carried, "replaced what the new data root's volume of that name held"
+		case made[v]:
+			v.Note = "copy: " + failed.Error() + "; " + p.removeMade(ctx, api, v.Name)
+		default:
+			v.Note = "copy: " + failed.Error() + "; the new data root's volume of that name is as it was"
 		}
 	}
 }
 
-// targetVolume makes v in the new daemon; true when it was there already
-// (and no container uses it).
-func (p *Plan) targetVolume(ctx context.Context, api API, v *volumeItem) (bool, error) {
+// volumeData is the directory of a local volume's content in the volume's
+// own directory (moby volume/local/local.go, dataDirName).
+const volumeData = "_data"
+
+// removeMade removes the volume made in the new daemon for a copy that
+// failed, and says what is left.
+func (p *Plan) removeMade(ctx context.Context, api API, name string) string {
+	if _, err := api.VolumeRemove(context.WithoutCancel(ctx), name, client.VolumeRemoveOptions{}); err != nil {
+		return fmt.Sprintf("the volume made for it in the new data root is still there, empty or part-filled: remove it (%v)", err)
+	}
+	return "the volume made for it in the new data root is removed"
+}
+
+// newVolume is where a volume goes in the new daemon.
+type newVolume struct {
+	mountpoint string // its _data on the host
+	existed    bool   // the new root held it already (no container uses it)
+}
+
+// targetVolume makes v in the new daemon, or finds it there unused.
+func (p *Plan) targetVolume(ctx context.Context, api API, v *volumeItem) (newVolume, error) {
 	if there, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err == nil {
 		if there.Volume.Mountpoint == v.mountpoint {
-			return false, fmt.Errorf("the new daemon's volume %s is the old one (%s): left as it is", v.Name, v.mountpoint)
+			return newVolume{}, fmt.Errorf("the new daemon's volume %s is the old one (%s): left as it is", v.Name, v.mountpoint)
 		}
 		users, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("volume", v.Name)})
 		if err != nil {
-			return false, fmt.Errorf("ask which containers use the new root's volume %s: %w", v.Name, err)
+			return newVolume{}, fmt.Errorf("ask which containers use the new root's volume %s: %w", v.Name, err)
 		}
 		if len(users.Items) > 0 {
-			return false, fmt.Errorf("the new data root has a volume %s used by container %s: left as it is", v.Name, strings.TrimPrefix(firstName(users.Items[0].Names), "/"))
+			return newVolume{}, fmt.Errorf("the new data root has a volume %s used by container %s: left as it is", v.Name, strings.TrimPrefix(firstName(users.Items[0].Names), "/"))
 		}
-		return true, nil
+		return checkedVolume(there.Volume, true)
 	}
-	if _, err := api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: v.Name, Driver: "local", Labels: v.labels}); err != nil {
-		return false, fmt.Errorf("create the volume in the new data root: %w", err)
+	made, err := api.VolumeCreate(ctx, client.VolumeCreateOptions{Name: v.Name, Driver: "local", Labels: v.labels})
+	if err != nil {
+		return newVolume{}, fmt.Errorf("create the volume in the new data root: %w", err)
 	}
-	return false, nil
+	return checkedVolume(made.Volume, false)
+}
+
+// checkedVolume is a volume of the new daemon that the copy can swap into:
+// a local one whose content is a plain _data directory.
+func checkedVolume(v volume.Volume, existed bool) (newVolume, error) {
+	if why := leaveAlone(v); why != "" || path.Base(v.Mountpoint) != volumeData {
+		return newVolume{}, fmt.Errorf("the new data root's volume %s (%s) is not a local driver's plain directory: left as it is", v.Name, v.Mountpoint)
+	}
+	return newVolume{mountpoint: v.Mountpoint, existed: existed}, nil
 }
 
 func firstName(names []string) string {

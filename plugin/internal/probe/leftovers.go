@@ -9,12 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
 // Labels on everything the plugin creates in a daemon (issue 12 case 12):
 // probe and helper images and containers. A client killed outright leaves
-// them behind; the next command sweeps those older than a run.
+// them behind; the next command sweeps those no live client owns
+// (LabelOwner, abandoned).
 const (
 	// LabelRole is "probe" or "helper".
 	LabelRole = "org.docker-userns.role"
@@ -22,8 +24,11 @@ const (
 	LabelCreated = "org.docker-userns.created"
 )
 
-// RunAge bounds how long a run keeps its probe or helper objects: anything
-// of ours older than that was left by a client that died.
+// RunAge is how long a run may take between making an object and using it
+// last, when the sweep cannot ask its owner: a stopped container or an
+// image of ours older than that, whose owner is unknown, was left by a
+// client that died. A running one is never taken for left (issue 23 case
+// 8: a volume carry runs for hours).
 const RunAge = 30 * time.Minute
 
 // Ours tells whether an object's labels are those of a probe or helper the
@@ -31,7 +36,11 @@ const RunAge = 30 * time.Minute
 func Ours(labels map[string]string) bool { return labels[LabelRole] != "" }
 
 func labels(role string) map[string]string {
-	return map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
+	l := map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
+	if owner := ownerOf(); owner != "" {
+		l[LabelOwner] = owner
+	}
+	return l
 }
 
 // labelChanges are labels as image import changes (LABEL k=v ...).
@@ -51,6 +60,12 @@ type Leftover struct {
 	ID      string    `json:"id"`
 	Role    string    `json:"role"`
 	Created time.Time `json:"created"`
+
+	// What the sweep decides by: the owner label, whether a container
+	// runs, and the image it runs.
+	owner   string
+	running bool
+	imageID string
 }
 
 func (l Leftover) String() string {
@@ -81,7 +96,8 @@ func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, Leftover{Kind: "container", Name: name, ID: c.ID, Role: c.Labels[LabelRole], Created: createdOf(c.Labels, c.Created)})
+		out = append(out, Leftover{Kind: "container", Name: name, ID: c.ID, Role: c.Labels[LabelRole], Created: createdOf(c.Labels, c.Created),
+			owner: c.Labels[LabelOwner], running: !stopped(c.State), imageID: c.ImageID})
 	}
 	if is.err != nil {
 		return out, fmt.Errorf("list the plugin's images: %w", is.err)
@@ -91,7 +107,8 @@ func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 		if len(i.RepoTags) > 0 {
 			name = i.RepoTags[0]
 		}
-		out = append(out, Leftover{Kind: "image", Name: name, ID: i.ID, Role: i.Labels[LabelRole], Created: createdOf(i.Labels, i.Created)})
+		out = append(out, Leftover{Kind: "image", Name: name, ID: i.ID, Role: i.Labels[LabelRole], Created: createdOf(i.Labels, i.Created),
+			owner: i.Labels[LabelOwner]})
 	}
 	return out, nil
 }
@@ -103,8 +120,30 @@ func createdOf(labels map[string]string, fallback int64) time.Time {
 	return time.Unix(fallback, 0)
 }
 
-// Sweep removes the plugin's containers, then images, made more than age
-// ago: what a killed client left. It returns what it removed.
+// stopped: a container in this state runs nothing of anyone's now.
+func stopped(state container.ContainerState) bool {
+	return state == container.StateExited || state == container.StateDead || state == container.StateCreated
+}
+
+// abandoned tells whether no live client owns l: its owner is gone and
+// it is stopped or older than age (a helper whose client died mid-way
+// still finishes arming the host agent, in seconds), or the sweep cannot
+// ask the owner (no label, another machine, boot or pid namespace) and it
+// is stopped and older than age. A live client's objects stay.
+func (l Leftover) abandoned(age time.Duration) bool {
+	old := time.Since(l.Created) >= age
+	switch stateOf(l.owner) {
+	case ownerAlive:
+		return false
+	case ownerGone:
+		return !l.running || old
+	}
+	return !l.running && old
+}
+
+// Sweep removes the plugin's containers, then images, that no live client
+// owns (abandoned): what a killed client left. An image a container still
+// runs from stays with it. It returns what it removed.
 func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Leftover, error) {
 	all, err := Leftovers(ctx, api)
 	if err != nil {
@@ -112,9 +151,14 @@ func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Left
 	}
 	var removed []Leftover
 	var errs []error
+	inUse := map[string]bool{}
 	for _, kind := range []string{"container", "image"} {
 		for _, l := range all {
-			if l.Kind != kind || time.Since(l.Created) < age {
+			if l.Kind != kind || inUse[l.ID] {
+				continue
+			}
+			if !l.abandoned(age) {
+				inUse[l.imageID] = true
 				continue
 			}
 			if kind == "container" {
@@ -123,6 +167,7 @@ func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Left
 				_, err = api.ImageRemove(ctx, l.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 			}
 			if err != nil {
+				inUse[l.imageID] = true
 				errs = append(errs, fmt.Errorf("remove leftover %s: %w", l, err))
 				continue
 			}
@@ -133,13 +178,13 @@ func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Left
 }
 
 // SweepBeside is what every command does first: it starts removing what
-// killed clients left (older than RunAge) beside the command, and returns
+// killed clients left (Sweep, RunAge) beside the command, and returns
 // report, which waits for the sweep and says what it removed on w (at the
 // end, so that its lines do not cut into the command's). It never fails a
 // command: a daemon that does not answer is the command's to report. Beside,
 // not before: the sweep's list calls were on the path of every command
-// (issue 16 row f); what it removes is older than any object of this run,
-// and its calls end long before an enable's restart.
+// (issue 16 row f); what it removes is no live client's, this run's
+// included, and its calls end long before an enable's restart.
 func SweepBeside(ctx context.Context, api client.APIClient) (report func(w io.Writer)) {
 	if api == nil {
 		return func(io.Writer) {}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,8 +55,8 @@ func TestSweepRemovesOnlyWhatIsOlderThanARun(t *testing.T) {
 	var removed []string
 	d := leftDaemon{
 		containers: []container.Summary{
-			{ID: "c-old", Names: []string{"/docker-userns-helper-aaa"}, Labels: madeAgo("helper", 2*time.Hour)},
-			{ID: "c-new", Names: []string{"/docker-userns-helper-bbb"}, Labels: madeAgo("helper", time.Minute)},
+			{ID: "c-old", State: container.StateExited, Names: []string{"/docker-userns-helper-aaa"}, Labels: madeAgo("helper", 2*time.Hour)},
+			{ID: "c-new", State: container.StateExited, Names: []string{"/docker-userns-helper-bbb"}, Labels: madeAgo("helper", time.Minute)},
 		},
 		images: []image.Summary{
 			{ID: "i-old", RepoTags: []string{"docker-userns-probe:aaa"}, Labels: madeAgo("probe", 2*time.Hour)},
@@ -86,5 +87,58 @@ func TestEverythingThePluginMakesIsLabelled(t *testing.T) {
 	}
 	if r := (RunOptions{}).role(); r != "probe" {
 		t.Errorf("a probe container's role is %q", r)
+	}
+}
+
+// TestSweepLeavesWhatALiveClientRuns is issue 23 case 8: a container of
+// ours that runs for a client still alive (a volume carry of hours) stays,
+// however old; one whose client is gone goes once stopped or older than a
+// run (a helper whose client died finishes arming first); one whose client
+// cannot be asked (another machine, no label) goes once stopped and older
+// than a run, and its image with it, while the image of a container left
+// running stays.
+func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	goneOwner := processOwner(gone.Process.Pid) // read while it runs
+	if err := gone.Wait(); err != nil || goneOwner == "" {
+		t.Fatalf("owner of a process that ended: %q %v", goneOwner, err)
+	}
+	owned := func(labels map[string]string, owner string) map[string]string {
+		if owner != "" {
+			labels[LabelOwner] = owner
+		}
+		return labels
+	}
+	elsewhere := "0c0ffee0-0000-4000-8000-000000000000/4026531836/1/1"
+	var removed []string
+	d := leftDaemon{
+		containers: []container.Summary{
+			{ID: "c-live-carry", State: container.StateRunning, ImageID: "i-live", Labels: owned(madeAgo("helper", 3*time.Hour), ownerOf())},
+			{ID: "c-live-exited", State: container.StateExited, ImageID: "i-live", Labels: owned(madeAgo("probe", 3*time.Hour), ownerOf())},
+			{ID: "c-gone-arming", State: container.StateRunning, ImageID: "i-arming", Labels: owned(madeAgo("helper", time.Minute), goneOwner)},
+			{ID: "c-gone-running", State: container.StateRunning, ImageID: "i-gone", Labels: owned(madeAgo("helper", 2*time.Hour), goneOwner)},
+			{ID: "c-gone-exited", State: container.StateExited, ImageID: "i-gone", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
+			{ID: "c-far-running", State: container.StateRunning, ImageID: "i-far", Labels: owned(madeAgo("helper", 3*time.Hour), elsewhere)},
+			{ID: "c-far-exited", State: container.StateExited, ImageID: "i-far-exited", Labels: owned(madeAgo("probe", 3*time.Hour), elsewhere)},
+			{ID: "c-unlabelled-new", State: container.StateExited, Labels: madeAgo("probe", time.Minute)},
+		},
+		images: []image.Summary{
+			{ID: "i-live", Labels: owned(madeAgo("probe", 3*time.Hour), ownerOf())},
+			{ID: "i-arming", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
+			{ID: "i-gone", Labels: owned(madeAgo("probe", time.Minute), goneOwner)},
+			{ID: "i-far", Labels: madeAgo("probe", 3*time.Hour)},
+			{ID: "i-far-exited", Labels: madeAgo("probe", 3*time.Hour)},
+		},
+		removed: &removed,
+	}
+	if _, err := Sweep(context.Background(), d, RunAge); err != nil {
+		t.Fatal(err)
+	}
+	want := "container c-gone-running, container c-gone-exited, container c-far-exited, image i-gone, image i-far-exited"
+	if got := strings.Join(removed, ", "); got != want {
+		t.Errorf("removed %s\nwant    %s", got, want)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,11 +51,16 @@ const maxIdle = 16
 // (OpenSSH's ControlMaster=auto, ControlPersist) through a control socket
 // in MuxDir. They go after the endpoint's own options, which they replace
 // for the transport. Without a configuration that ssh -G prints (OpenSSH
-// before 6.8), there is nothing to share by and ClientOpts returns none.
-func ClientOpts(ctx context.Context, host string) ([]client.Opt, error) {
-	dir, err := MuxDir()
-	if err != nil {
-		return nil, err
+// before 6.8), there is nothing to share by, and without a private place
+// for the socket nothing to share through: ClientOpts returns none, and
+// says the second once on w (the docker CLI's stderr).
+func ClientOpts(ctx context.Context, host string, w io.Writer) ([]client.Opt, error) {
+	dir, refused := MuxDir()
+	if len(refused) > 0 {
+		sayOnce(w, unsharedNote(dir, refused))
+	}
+	if dir == "" {
+		return nil, nil
 	}
 	key, err := destinationKey(ctx, host)
 	if err != nil {
@@ -169,26 +176,114 @@ func destinationKey(ctx context.Context, host string) (string, error) {
 		return "", err
 	}
 	sum := sha256.Sum256(out)
-	return hex.EncodeToString(sum[:16]), nil
+	return hex.EncodeToString(sum[:keyLen/2]), nil
 }
 
-// MuxDir is the directory of this user's ssh control sockets: made 0700,
-// and refused when another user owns it or others may enter it (a socket
-// there is a logged-in session to a daemon's host).
-func MuxDir() (string, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("docker-userns-ssh-%d", os.Getuid()))
-	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
-		return "", fmt.Errorf("ssh control sockets: %w", err)
+// Where control sockets go. A socket's path is bounded by sun_path (108
+// bytes with its NUL), and OpenSSH's master first listens on the
+// ControlPath plus a 17-character suffix (".", 16 random characters:
+// mux.c muxserver_listen) and renames it: a path that leaves no room for
+// the suffix makes every ssh fail ("too long for Unix domain socket"; a
+// Jenkins @tmp workspace's $TMPDIR does it). So the socket goes in the
+// first place of muxPlaces that is this user's alone and short enough:
+// $XDG_RUNTIME_DIR, the temp dir, /tmp, ~/.docker; with none, ssh is not
+// shared. A place another user owns is refused, never used nor changed,
+// and said once.
+const (
+	sunPathMax    = 108 - 1 // bytes of a socket path, its NUL not counted
+	masterSuffix  = 17      // OpenSSH's ".XXXXXXXXXXXXXXXX" on the listening socket
+	keyLen        = 16      // hex characters of destinationKey
+	muxPathBudget = sunPathMax - masterSuffix - 1 - keyLen
+)
+
+// muxPlaces are the directories control sockets may go in, best first.
+func muxPlaces() []string {
+	base := fmt.Sprintf("docker-userns-ssh-%d", os.Getuid())
+	var places []string
+	// Only a runtime dir of this user's (sudo -E keeps another user's).
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(xdg) && ownDir(xdg) {
+		places = append(places, filepath.Join(xdg, "docker-userns-ssh"))
+	}
+	places = append(places, filepath.Join(os.TempDir(), base))
+	if os.TempDir() != "/tmp" {
+		places = append(places, filepath.Join("/tmp", base))
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+		places = append(places, filepath.Join(home, ".docker", "userns-ssh"))
+	}
+	return places
+}
+
+// MuxDir is the directory of this user's ssh control sockets, the first
+// of muxPlaces that fits (privateDir), and why places before it were
+// refused (a path too long for a socket is passed over in silence); ""
+// when none fits, with every reason.
+func MuxDir() (dir string, refused []error) {
+	var tooLong []error
+	for _, place := range muxPlaces() {
+		if len(place) > muxPathBudget {
+			tooLong = append(tooLong, fmt.Errorf("%s: too long for a socket path (%d bytes, at most %d)", place, len(place), muxPathBudget))
+			continue
+		}
+		if err := privateDir(place); err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		return place, refused
+	}
+	return "", append(refused, tooLong...)
+}
+
+// privateDir makes dir 0700 (its parents 0700 too, when missing) and
+// checks that it is a directory of this user's alone: a socket there is a
+// logged-in session to a daemon's host.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil && !os.IsExist(err) {
+		return err
 	}
 	info, err := os.Lstat(dir)
 	if err != nil {
-		return "", fmt.Errorf("ssh control sockets: %w", err)
+		return err
 	}
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("ssh control sockets: %s is not a directory of this user's alone (mode %v)", dir, info.Mode())
+		owner := -1
+		if ok {
+			owner = int(st.Uid)
+		}
+		return fmt.Errorf("%s is not a directory of this user's alone (owner %d, mode %v)", dir, owner, info.Mode())
 	}
-	return dir, nil
+	return nil
+}
+
+// ownDir tells whether dir is a directory (not a link to one) of this user.
+func ownDir(dir string) bool {
+	info, err := os.Lstat(dir)
+	if err != nil || !info.IsDir() {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}
+
+// said holds the notes about control sockets said already: each once per
+// process, however many clients a command makes.
+var said sync.Map
+
+// sayOnce writes note on w unless this process said it already.
+func sayOnce(w io.Writer, note string) {
+	if _, dup := said.LoadOrStore(note, true); !dup {
+		fmt.Fprintln(w, note)
+	}
+}
+
+// unsharedNote is what a command says when a place was refused: where the
+// sockets went instead, or that ssh is not shared.
+func unsharedNote(dir string, refused []error) string {
+	if dir != "" {
+		return fmt.Sprintf("warning: ssh control sockets: %v: using %s instead", errors.Join(refused...), dir)
+	}
+	return fmt.Sprintf("warning: ssh connections are not shared, each API connection logs in by itself: no place for control sockets: %v", errors.Join(refused...))
 }
 
 // CloseWrite keeps the half-close that hijacked API connections (attach)

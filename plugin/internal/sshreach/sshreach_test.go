@@ -3,10 +3,13 @@ package sshreach
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/moby/moby/client"
@@ -35,7 +38,7 @@ func sshOnPath(t *testing.T, dir, body string) {
 // sharedClient is an API client to host with ClientOpts' shared connection.
 func sharedClient(t *testing.T, host string) *client.Client {
 	t.Helper()
-	opts, err := ClientOpts(context.Background(), host)
+	opts, err := ClientOpts(context.Background(), host, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +151,9 @@ func TestClientOptsShareOneConnection(t *testing.T) {
 		path, _, _ = strings.Cut(path, "\n")
 		return path
 	}
-	muxDir, err := MuxDir()
-	if err != nil {
-		t.Fatal(err)
+	muxDir, refused := MuxDir()
+	if muxDir == "" {
+		t.Fatal(refused)
 	}
 	one := controlPath("hostname h1\nproxycommand docker exec -i AAA")
 	other := controlPath("hostname h1\nproxycommand docker exec -i BBB")
@@ -193,5 +196,98 @@ sleep 0.5; : >"$sock"; exit 255`)
 	got, _ := os.ReadFile(calls)
 	if strings.Count(string(got), "login") != 1 || strings.Count(string(got), "channel") < 2 {
 		t.Errorf("three calls at once: ssh did\n%s\nwant one login, then channels", got)
+	}
+}
+
+// muxSSH puts an ssh on the PATH that prints a configuration for -G and,
+// for a connection, behaves as OpenSSH's master does with its control
+// path: it fails ("too long for Unix domain socket") when the path plus
+// the 17 characters of its listening socket's suffix does not fit in
+// sun_path (mux.c muxserver_listen, misc.c unix_listener). It records the
+// control path in the returned file, and ends without reading the request.
+func muxSSH(t *testing.T) (controlPath string) {
+	dir := t.TempDir()
+	controlPath = filepath.Join(dir, "control-path")
+	sshOnPath(t, dir, `if [ "$1" = -G ]; then echo "hostname h-`+filepath.Base(dir)+`"; exit 0; fi
+for a; do case $a in ControlPath=*) sock=${a#ControlPath=};; esac; done
+printf %s "$sock" >`+controlPath+`
+if [ $((${#sock} + 17)) -gt 107 ]; then echo "unix_listener: path \"$sock.XXXXXXXXXXXXXXXX\" too long for Unix domain socket" >&2; exit 255; fi
+exit 255`)
+	return controlPath
+}
+
+// pingOnce pings host through ClientOpts' client, whose notes go to w, and
+// returns the control path ssh was given ("" for none).
+func pingOnce(t *testing.T, host, controlPath string, w io.Writer) string {
+	t.Helper()
+	opts, err := ClientOpts(context.Background(), host, w)
+	if err != nil {
+		t.Fatalf("ClientOpts: %v", err)
+	}
+	if len(opts) == 0 {
+		t.Fatal("no shared connection")
+	}
+	api, err := client.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Ping(context.Background(), client.PingOptions{}); err == nil {
+		t.Fatal("a ping through an ssh that fails worked")
+	}
+	got, err := os.ReadFile(controlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(got)
+}
+
+// TestControlSocketFitsWithALongTempDir is issue 23 case 5: with a $TMPDIR
+// longer than about 37 characters (a Jenkins @tmp workspace) the control
+// path plus OpenSSH's suffix passed the 108 bytes of sun_path and every
+// ssh failed; it goes where it fits.
+func TestControlSocketFitsWithALongTempDir(t *testing.T) {
+	long := filepath.Join(t.TempDir(), "workspace-of-a-pipeline-with-a-long-name@tmp")
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	path := pingOnce(t, "ssh://deploy@h1", muxSSH(t), io.Discard)
+	if len(path)+masterSuffix > sunPathMax {
+		t.Errorf("control path %s: %d bytes and OpenSSH's suffix of %d pass sun_path's %d", path, len(path), masterSuffix, sunPathMax)
+	}
+}
+
+// TestAFolderOfAnotherUserLocksNobodyOut is issue 23 case 6: another user's
+// docker-userns-ssh-UID folder in the temp dir made every ssh command fail;
+// the sockets go in a private place instead, said once.
+func TestAFolderOfAnotherUserLocksNobodyOut(t *testing.T) {
+	tmp, err := os.MkdirTemp("/tmp", "sq") // short: t.TempDir's names are too long for a socket
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	squatted := filepath.Join(tmp, "docker-userns-ssh-"+strconv.Itoa(os.Getuid()))
+	if err := os.Mkdir(squatted, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(squatted, 54321, 54321); err != nil {
+		t.Fatalf("this test chowns a folder to another user: run it as root (%v)", err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Setenv("HOME", t.TempDir())
+	controlPath := muxSSH(t)
+	var w strings.Builder
+	for range 2 {
+		if path := pingOnce(t, "ssh://deploy@h1", controlPath, &w); strings.HasPrefix(path, squatted) || path == "" {
+			t.Errorf("control path %q, want one outside %s", path, squatted)
+		}
+	}
+	if strings.Count(w.String(), "\n") != 1 || !strings.Contains(w.String(), squatted) || !strings.Contains(w.String(), "not a directory of this user's alone") {
+		t.Errorf("said %q, want one line naming %s", w.String(), squatted)
+	}
+	if info, err := os.Stat(squatted); err != nil || info.Sys().(*syscall.Stat_t).Uid != 54321 || info.Mode().Perm() != 0o700 {
+		t.Errorf("the other user's folder changed: %v %v", info, err)
 	}
 }
