@@ -19,11 +19,12 @@ const ProbeProgramPackage = PluginPackage + "/internal/probe/cmd/docker-userns-p
 // (CGO_ENABLED=0), since probe and helper images hold nothing but a
 // binary, with the small probe program built first into the source tree
 // (plugin/internal/probe/embedded), where the plugin embeds it from.
-func BuildPlugin(path string) error {
+// Tags are Go build tags (testhooks: the pause points e2e tests use).
+func BuildPlugin(path string, tags ...string) error {
 	if err := buildProbeProgram(); err != nil {
 		return err
 	}
-	return BuildStatic(path, PluginPackage)
+	return BuildStatic(path, PluginPackage, tags...)
 }
 
 // buildProbeProgram builds the small probe program next to a temporary
@@ -48,9 +49,9 @@ func buildProbeProgram() error {
 	return os.Rename(tmp.Name(), final)
 }
 
-// BuildStatic builds pkg as a static binary at path.
-func BuildStatic(path, pkg string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", path, pkg)
+// BuildStatic builds pkg as a static binary at path, with the build tags.
+func BuildStatic(path, pkg string, tags ...string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", strings.Join(tags, ","), "-o", path, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build %s: %w: %s", pkg, err, strings.TrimSpace(string(out)))
@@ -64,6 +65,8 @@ func BuildStatic(path, pkg string) error {
 // installed plugin). TestMain calls Remove after m.Run, so nothing stays
 // behind. The zero value is ready to use.
 type PluginBuild struct {
+	// Tags are the build tags (BuildPlugin).
+	Tags      []string
 	once      sync.Once
 	configDir string
 	err       error
@@ -75,7 +78,7 @@ func (b *PluginBuild) Path() (string, error) {
 		if b.configDir, b.err = os.MkdirTemp("", "docker-userns-plugin"); b.err != nil {
 			return
 		}
-		b.err = BuildPlugin(filepath.Join(b.configDir, "cli-plugins", "docker-userns"))
+		b.err = BuildPlugin(filepath.Join(b.configDir, "cli-plugins", "docker-userns"), b.Tags...)
 	})
 	if b.err != nil {
 		return "", b.err

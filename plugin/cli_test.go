@@ -30,6 +30,7 @@ func dockerConfigWithPlugin(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	plugin.Remove()
+	hookedPlugin.Remove()
 	os.Exit(code)
 }
 

@@ -34,18 +34,47 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	// Opened on the old daemon before the agent is armed: its end is the
 	// restart, also where the socket stays open across it (systemd).
 	restarted := daemon.WatchRestart(ctx, opts.Runner.API)
-	defer restarted.Close()
-	res, err := opts.Runner.Run(ctx, opts.Argv...)
+	defer func() { restarted.Close() }()
+	interrupted := func() {
+		fmt.Fprintf(opts.Progress, "interrupted: letting the helper on the daemon's host end (up to %s) rather than stop it mid-change\n", endGrace)
+	}
+	// After the restart, one helper image serves every call to the agent;
+	// each call, a confirmation above all, ends as the arming one does.
+	after := opts.Runner.Keeping().ToTheEnd(endGrace, interrupted, nil)
+	defer func() {
+		if err := after.Release(ctx); err != nil {
+			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, probe.RunAge)
+		}
+	}()
+	control := Control{Runner: after}
+	// The host agent restarts the daemon only once the arming helper is
+	// removed. Before that: a watch that ended (a connection that broke)
+	// is opened again on the old daemon, and an interrupted client asks the
+	// agent to revert, which it then does without a restart.
+	beforeRemoval := func(res probe.Result) {
+		select {
+		case <-restarted.Gone():
+			restarted.Close()
+			restarted = daemon.WatchRestart(context.WithoutCancel(ctx), opts.Runner.API)
+		default:
+		}
+		if out, err := outcomeOf(res); ctx.Err() != nil && err == nil && out.Pending != nil {
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), endGrace)
+			defer cancel()
+			if _, err := control.AskRevert(bg, out.Pending.Token, remap.InterruptedReason); err != nil {
+				fmt.Fprintf(opts.Progress, "asking the host agent to revert before it restarts the daemon failed: %v\n", err)
+			}
+		}
+	}
+	res, err := opts.Runner.ToTheEnd(endGrace, interrupted, beforeRemoval).Run(ctx, opts.Argv...)
 	var removeErr *RemoveError
 	if err != nil && !errors.As(err, &removeErr) {
 		return remap.Outcome{}, err
 	}
 	Relay(opts.Progress, res)
-	var out remap.Outcome
-	if strings.TrimSpace(res.Stdout) != "" {
-		if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
-			return out, fmt.Errorf("read the helper's answer: %w", err)
-		}
+	out, jsonErr := outcomeOf(res)
+	if jsonErr != nil {
+		return out, jsonErr
 	}
 	if res.ExitCode != 0 {
 		return out, errors.Join(Failure(res), err)
@@ -53,16 +82,24 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	if out.Pending == nil {
 		return out, err
 	}
-	// After the restart, one helper image serves every call to the agent.
-	after := opts.Runner.Keeping()
-	defer func() {
-		if err := after.Release(ctx); err != nil {
-			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, probe.RunAge)
-		}
-	}()
-	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: Control{Runner: after}, Restart: restarted}
+	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: control, Restart: restarted}
 	return remap.FinishOrRevert(ctx, client, &out)
 }
+
+// outcomeOf reads the arming helper's answer.
+func outcomeOf(res probe.Result) (remap.Outcome, error) {
+	var out remap.Outcome
+	if strings.TrimSpace(res.Stdout) != "" {
+		if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+			return out, fmt.Errorf("read the helper's answer: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// endGrace bounds how long an interrupted client lets a helper that
+// changes the host run on: arming one takes seconds.
+const endGrace = 2 * time.Minute
 
 // Relay passes a helper's progress lines on to w; the last line of a
 // failed run is its error (Failure), which the caller reports.

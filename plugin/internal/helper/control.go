@@ -53,6 +53,8 @@ func (c Control) run(ctx context.Context, action, token string, extra ...string)
 		return rec, nil
 	case remap.ExitNotWaiting:
 		return rec, hostagent.ErrNotWaiting
+	case remap.ExitNoRecord:
+		return rec, fmt.Errorf("on the daemon's host: %w", hostagent.ErrNoRecord)
 	}
 	return rec, Failure(res)
 }

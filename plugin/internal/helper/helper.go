@@ -51,6 +51,8 @@ type Runner struct {
 	Socket string
 	// kept is the image shared by the calls of a Keeping runner.
 	kept *keptImage
+	// toEnd lets a started helper end (ToTheEnd); nil: ctx stops it.
+	toEnd *toEnd
 }
 
 // Run runs the plugin with args in a helper container and returns what it
@@ -83,7 +85,7 @@ func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
 
 func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (probe.Result, error) {
 	name := "docker-userns-helper-" + randomSuffix()
-	return img.Run(ctx, probe.RunOptions{
+	opts := probe.RunOptions{
 		Name:         name,
 		Entrypoint:   []string{probe.BinaryPath},
 		Args:         args,
@@ -94,7 +96,11 @@ func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (prob
 		CgroupnsMode: "host",
 		CapAdd:       capabilities,
 		SecurityOpt:  []string{"seccomp=unconfined", "apparmor=unconfined", "label=disable"},
-	})
+	}
+	if r.toEnd != nil {
+		return r.toEnd.run(ctx, img, opts)
+	}
+	return img.Run(ctx, opts)
 }
 
 // RemoveError is a helper that ran, whose image could not be removed

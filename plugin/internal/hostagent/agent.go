@@ -269,10 +269,10 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	logf(a.root, "change %s (%s): reverted %s: %s; daemon back: %v", a.rec.Token, a.rec.Action, strings.Join(a.rec.Files.Changed(), ", "), reason, back)
 	var err error
 	if recordErr == nil {
-		_, err = a.set(func(r *Record) { r.Phase, r.Reason, r.DaemonBack = Reverted, reason, back })
+		_, err = a.set(func(r *Record) { r.Phase, r.Reason, r.DaemonBack, r.Restarted = Reverted, reason, back, restart })
 	} else {
 		final := *a.rec
-		final.Phase, final.Reason, final.DaemonBack = Reverted, reason, back
+		final.Phase, final.Reason, final.DaemonBack, final.Restarted = Reverted, reason, back, restart
 		err = locked(a.root, func() error { return save(a.root, &final) })
 		err = errors.Join(recordErr, err)
 	}

@@ -57,6 +57,10 @@ type Record struct {
 	Reason string `json:"reason,omitempty"`
 	// DaemonBack says whether the daemon answered after the revert.
 	DaemonBack bool `json:"daemonBack,omitempty"`
+	// Restarted says whether the revert restarted the daemon: not when it
+	// came before the agent's restart (asked while the agent waited for
+	// the helper's removal).
+	Restarted bool `json:"restarted,omitempty"`
 	// Files restores the files; OldState is the state record before the
 	// change (nil: there was none).
 	Files    hostchange.Saved  `json:"files"`

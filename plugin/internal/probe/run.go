@@ -2,9 +2,11 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -108,21 +110,74 @@ func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, r
 	case status := <-wait.Result:
 		res.ExitCode = int(status.StatusCode)
 	case err := <-wait.Error:
-		return Result{}, remove, fmt.Errorf("wait for probe container: %w", err)
+		return Result{}, remove, startedError{fmt.Errorf("wait for probe container: %w", err)}
 	}
 	select {
 	case o := <-done:
 		res.Stdout, res.Stderr = o.stdout, o.stderr
 		if o.err != nil {
-			return res, remove, fmt.Errorf("read probe container output: %w", o.err)
+			return res, remove, startedError{fmt.Errorf("read probe container output: %w", o.err)}
 		}
 	case <-time.After(outputGrace):
-		return res, remove, fmt.Errorf("read probe container output: stream still open %s after the exit", outputGrace)
+		return res, remove, startedError{fmt.Errorf("read probe container output: stream still open %s after the exit", outputGrace)}
 	case <-ctx.Done():
-		return res, remove, fmt.Errorf("read probe container output: %w", ctx.Err())
+		return res, remove, startedError{fmt.Errorf("read probe container output: %w", ctx.Err())}
 	}
 	return res, remove, nil
 }
 
+// startedError is a run that failed after its container started: the
+// container may still run, or have ended with its output unread.
+type startedError struct{ error }
+
+func (e startedError) Unwrap() error { return e.error }
+
+// Started tells whether err, from RunLeaving, came after the container
+// started (Rejoin can follow it still).
+func Started(err error) bool { return errors.As(err, new(startedError)) }
+
 // outputGrace bounds the wait for the attach stream to end after the exit.
 const outputGrace = 30 * time.Second
+
+// Rejoin follows a container of this image that runs on while the run's
+// own connection broke (a dropped ssh session): it reads the container's
+// output from the daemon's log of it up to its end and its exit status,
+// through new connections, dialled again until ctx ends. A container that
+// is gone (never created, or removed) fails at once.
+func (img Image) Rejoin(ctx context.Context, name string) (Result, error) {
+	for {
+		res, err := img.rejoin(ctx, name)
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, fmt.Errorf("rejoin probe container %s: %w (last: %v)", name, ctx.Err(), err)
+		case <-time.After(rejoinPoll):
+		}
+	}
+}
+
+// rejoinPoll is how often Rejoin dials the daemon again.
+const rejoinPoll = 500 * time.Millisecond
+
+func (img Image) rejoin(ctx context.Context, name string) (Result, error) {
+	// Followed, the log ends when the container stops: all of its output.
+	logs, err := img.api.ContainerLogs(ctx, name, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		return Result{}, err
+	}
+	defer logs.Close()
+	var res Result
+	if res.Stdout, res.Stderr, err = demux(logs); err != nil {
+		return Result{}, err
+	}
+	wait := img.api.ContainerWait(ctx, name, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	select {
+	case status := <-wait.Result:
+		res.ExitCode = int(status.StatusCode)
+		return res, nil
+	case err := <-wait.Error:
+		return Result{}, err
+	}
+}

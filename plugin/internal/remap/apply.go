@@ -9,6 +9,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
@@ -41,7 +42,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if err != nil {
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, nil, oldState))
 	}
-	afterWrite()
+	afterWrite(env.Root)
 	for _, f := range applied.Files {
 		if f.BackupCreated {
 			out.Backups = append(out.Backups, f.Backup)
@@ -73,6 +74,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 	if err := hostagent.Arm(env.Root, rec); err != nil {
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
+	afterArm(env.Root)
 	if err := hostagent.Spawn(env.Root, rec.Token, env.InHelper); err != nil {
 		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
@@ -87,8 +89,12 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 }
 
 // afterWrite runs between the file writes and their record; tests make it
-// stand for a process killed there.
-var afterWrite = func() {}
+// stand for a process killed there (testhooks.go: a pause).
+var afterWrite = func(hostfs.Root) {}
+
+// afterArm runs between the agent's record and the agent's start: through
+// the daemon, the agent is not yet out of the helper container.
+var afterArm = func(hostfs.Root) {}
 
 // describe fills in what a run would change and how it would restart, which
 // is all a dry run prints.

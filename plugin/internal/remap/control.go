@@ -40,6 +40,7 @@ func (l LocalControl) Confirm(_ context.Context, token string) (*hostagent.Recor
 	if err != nil {
 		return rec, err
 	}
+	afterConfirm(l.Root)
 	return rec, commitOnHost(l.Root, rec.Commit, rec.OldState)
 }
 
@@ -50,6 +51,10 @@ func (l LocalControl) AskRevert(_ context.Context, token, reason string) (*hosta
 func (l LocalControl) Collect(_ context.Context, token string) (*hostagent.Record, error) {
 	return hostagent.Collect(l.Root, token)
 }
+
+// afterConfirm runs once the agent's record is removed (the change kept)
+// and before the confirming process answers (testhooks.go).
+var afterConfirm = func(hostfs.Root) {}
 
 // commitOnHost does what a kept change needs on the host afterwards:
 // disable forgets the backups and the state record.
@@ -65,7 +70,8 @@ func commitOnHost(root hostfs.Root, commit *hostagent.Commit, oldState *hostchan
 const ControlCommand = "__control"
 
 // ControlMain runs one Control action on the host root and prints the
-// record as JSON; ErrNotWaiting exits 3 so the client can tell it apart.
+// record as JSON; ErrNotWaiting and ErrNoRecord exit with statuses of
+// their own so the client can tell them apart.
 func ControlMain(args []string, left hostagent.Leftovers, stdout, stderr io.Writer) int {
 	if len(args) < 4 || args[1] != "--root" {
 		fmt.Fprintln(stderr, "usage: "+ControlCommand+" status|confirm|revert|collect --root DIR TOKEN [REASON]")
@@ -101,6 +107,9 @@ func ControlMain(args []string, left hostagent.Leftovers, stdout, stderr io.Writ
 	case errors.Is(err, hostagent.ErrNotWaiting):
 		fmt.Fprintln(stderr, err)
 		return ExitNotWaiting
+	case errors.Is(err, hostagent.ErrNoRecord):
+		fmt.Fprintln(stderr, err)
+		return ExitNoRecord
 	case err != nil:
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -108,5 +117,8 @@ func ControlMain(args []string, left hostagent.Leftovers, stdout, stderr io.Writ
 	return 0
 }
 
-// ExitNotWaiting is ControlMain's exit status for hostagent.ErrNotWaiting.
-const ExitNotWaiting = 3
+// ControlMain's exit statuses for the errors a client acts on.
+const (
+	ExitNotWaiting = 3 // hostagent.ErrNotWaiting
+	ExitNoRecord   = 4 // hostagent.ErrNoRecord
+)

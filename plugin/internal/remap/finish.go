@@ -56,10 +56,16 @@ type RevertedError struct {
 	// after the revert.
 	Files      []string
 	DaemonBack bool
-	LogPath    string
+	// Restarted says whether the daemon had been restarted with the
+	// change (and so again to revert it).
+	Restarted bool
+	LogPath   string
 }
 
 func (e *RevertedError) Error() string {
+	if e.DaemonBack && !e.Restarted {
+		return fmt.Sprintf("%s: %s; restored %s before the daemon was restarted: it kept its old config throughout", e.Action, e.Reason, strings.Join(e.Files, ", "))
+	}
 	if !e.DaemonBack {
 		return fmt.Sprintf("%s: %s; restored %s, but the daemon did not come back after the revert (daemon log: %s)", e.Action, e.Reason, strings.Join(e.Files, ", "), e.LogPath)
 	}
@@ -122,7 +128,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 	}
 	out.Pending = nil
 	out.Result = Reverted
-	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, LogPath: p.LogPath}
+	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, Restarted: rec.Restarted, LogPath: p.LogPath}
 }
 
 // confirm asks the agent to keep the change. Not kept and no error: the

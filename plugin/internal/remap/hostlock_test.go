@@ -30,7 +30,7 @@ func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
 	var started atomic.Bool
 	var wg sync.WaitGroup
 	var second error
-	afterWrite = func() {
+	afterWrite = func(hostfs.Root) {
 		if !started.CompareAndSwap(false, true) {
 			return // the second run's own writes
 		}
@@ -41,7 +41,7 @@ func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
 		}()
 		time.Sleep(500 * time.Millisecond) // the second run reads and writes now, if it may
 	}
-	t.Cleanup(func() { afterWrite = func() {} })
+	t.Cleanup(func() { afterWrite = func(hostfs.Root) {} })
 	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,60 @@ func TestInterruptedClientAsksTheAgentToRevert(t *testing.T) {
 	}
 	if env.Root.Exists(hostagent.RecordPath) {
 		t.Error("the finished record was not collected")
+	}
+}
+
+// unaskable reaches the agent's record but cannot ask for a revert: the
+// helper that would ask did not get through (a connection lost for good).
+type unaskable struct{ LocalControl }
+
+func (unaskable) AskRevert(context.Context, string, string) (*hostagent.Record, error) {
+	return nil, errors.New("helper: connection lost")
+}
+
+// TestInterruptedClientSaysWhatBecameOfTheChange is issue 23 case 11 at
+// the level of the function: an interrupted client that could not ask the
+// agent to revert says what the agent's record says, not that the host
+// "reverts by itself" when the change was already confirmed.
+func TestInterruptedClientSaysWhatBecameOfTheChange(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		phase   hostagent.Phase // "": no record (confirmed)
+		wantErr string          // "": kept
+	}{
+		{"confirmed", "", ""},
+		{"waiting", hostagent.Waiting, "the agent is waiting, and reverts by itself unless confirmed within 1m0s"},
+		{"reverting", hostagent.Reverting, "but the agent is reverting already (no daemon)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, hostfstest.Tree(t, baseHost()))
+			token := hostagent.NewToken()
+			if tc.phase != "" {
+				rec := &hostagent.Record{Token: token, Action: "enable", Timeout: time.Second, ConfirmTimeout: time.Minute}
+				if err := hostagent.Arm(env.Root, rec); err != nil {
+					t.Fatal(err)
+				}
+				rec.Phase, rec.Reason = tc.phase, "no daemon"
+				if err := env.Root.WriteJSON(hostagent.RecordPath, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var said strings.Builder
+			c := env.Client()
+			c.Progress, c.Control = &said, unaskable{LocalControl{Root: env.Root}}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			out := &Outcome{Action: "enable", Pending: &Pending{Token: token, ConfirmTimeout: time.Minute}}
+			res, err := FinishOrRevert(ctx, c, out)
+			if tc.wantErr == "" {
+				if err != nil || res.Result != Enabled || !strings.Contains(said.String(), "the enable is kept") {
+					t.Fatalf("confirmed change: %v, result %q, said:\n%s", err, res.Result, said.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want it to say %q", err, tc.wantErr)
+			}
+		})
 	}
 }
