@@ -12,13 +12,7 @@ import (
 // kept there; enable refuses before writing anything or restarting. Only
 // on the versions that have the store (Docker 24 and newer).
 func TestContainerdImageStore(t *testing.T) {
-	var images []harness.Image
-	for _, img := range harness.Images(harness.Supervised) {
-		if img.Version != "20.10" {
-			images = append(images, img)
-		}
-	}
-	forEachImage(t, "Containerd image store: enable refuses before writing, the daemon is not restarted, doctor warns", images, func(s *scenario) {
+	forEachHost(t, "Containerd image store: enable refuses before writing, the daemon is not restarted, doctor warns", func(s *scenario) {
 		var files, pid string
 		s.Step("a host keeps its images in the containerd image store", func() {
 			s.Start()

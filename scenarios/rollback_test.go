@@ -14,7 +14,7 @@ import (
 // remapped root cannot pass. enable must restore every file, bring the old
 // daemon back with its old config, and lose nothing made before.
 func TestRollback(t *testing.T) {
-	forEachFlavour(t, "Rollback: a daemon that cannot start after enable is restored, answers with the old config, and keeps the image and volume made before", func(s *scenario) {
+	forEachHost(t, "Rollback: a daemon that cannot start after enable is restored, answers with the old config, and keeps the image and volume made before", func(s *scenario) {
 		const dataRoot = "/srv/private/docker"
 		var files string
 		s.Step("a Docker host keeps its data root under a 0700 directory and labels itself site=before", func() {
