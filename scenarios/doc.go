@@ -29,6 +29,9 @@ const (
 	// MarkCPU follows each step that ended: the CPU-seconds the DinD
 	// host's processes have used so far (harness.DinD.CPUTime).
 	MarkCPU = "cpu: "
+	// MarkProcessCPU starts the test binary's last line: the CPU-seconds
+	// it used itself and those of its children (go builds), as two numbers.
+	MarkProcessCPU = "conformance process cpu: "
 	// MarkPlan starts a line the test binary prints before any test runs,
 	// one per scenario: a PlanEntry as JSON.
 	MarkPlan = "conformance plan: "

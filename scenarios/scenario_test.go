@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +34,22 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	plugin.Remove()
+	printProcessCPU(os.Stdout)
 	os.Exit(code)
+}
+
+// printProcessCPU prints the CPU-seconds this test process used besides the
+// DinD hosts (MarkProcessCPU): its own (testcontainers, the exec agents'
+// client side) and its children's (the go builds of the plugin and tools).
+func printProcessCPU(w io.Writer) {
+	var self, children syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil || syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children) != nil {
+		return
+	}
+	cpu := func(r syscall.Rusage) float64 {
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano()).Seconds()
+	}
+	fmt.Fprintf(w, "%s%.2f %.2f\n", MarkProcessCPU, cpu(self), cpu(children))
 }
 
 // printPlan prints, before any test runs, one MarkPlan line per scenario:
