@@ -15,10 +15,8 @@ func TestContainerdImageStore(t *testing.T) {
 	forEachHost(t, "Containerd image store: enable refuses before writing, the daemon is not restarted, doctor warns", func(s *scenario) {
 		var files, pid string
 		s.Step("a host keeps its images in the containerd image store", func() {
-			s.Start()
+			s.StartWith(hostSetup{daemonJSON: "{\n  \"features\": {\"containerd-snapshotter\": true}\n}\n"})
 			s.Run("useradd", "-r", "-M", "agent")
-			s.Write(harness.DaemonJSONPath, "{\n  \"features\": {\"containerd-snapshotter\": true}\n}\n")
-			s.Restart()
 			status := s.Run("docker", "info", "--format", "{{json .DriverStatus}}")
 			s.Check(strings.Contains(status, "io.containerd.snapshotter.v1"), "docker info shows driver-type io.containerd.snapshotter.v1", status)
 			s.ImportBusybox()

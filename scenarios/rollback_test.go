@@ -3,8 +3,6 @@ package scenarios
 import (
 	"strings"
 	"testing"
-
-	"github.com/docker-userns/docker-userns/harness"
 )
 
 // TestRollback: a daemon that cannot start remapped is put back as it was.
@@ -18,11 +16,11 @@ func TestRollback(t *testing.T) {
 		const dataRoot = "/srv/private/docker"
 		var files string
 		s.Step("a Docker host keeps its data root under a 0700 directory and labels itself site=before", func() {
-			s.Start(harness.WithDockerdFlags("--data-root=" + dataRoot))
+			// The config is there from boot, as on a server: a restart
+			// here would be the harness's, not the story's.
+			s.StartWith(hostSetup{flags: []string{"--data-root=" + dataRoot}, daemonJSON: "{\n  \"labels\": [\"site=before\"]\n}\n"})
 			s.Run("chmod", "0700", "/srv/private")
 			s.Run("useradd", "-r", "-M", "agent")
-			s.Write(harness.DaemonJSONPath, "{\n  \"labels\": [\"site=before\"]\n}\n")
-			s.Restart()
 			expectOldConfig(s, dataRoot)
 			files = s.Hashes(remapFiles...)
 		})

@@ -52,8 +52,8 @@ func (p *progress) planned(plan []scenarios.PlanEntry) {
 			}
 		}
 	}
-	p.printf("%s tier: %d runs of %d scenarios on %d hosts (%s); a line as each starts and ends\n",
-		plan[0].Tier, p.total, scenarioCount, len(names), strings.Join(sortedHosts(names), ", "))
+	p.printf("%s tier: %s of %s on %s (%s); a line as each run starts and ends\n",
+		plan[0].Tier, count(p.total, "run"), count(scenarioCount, "scenario"), count(len(names), "host"), strings.Join(sortedHosts(names), ", "))
 }
 
 // started says which scenario now runs on which host.
@@ -71,7 +71,7 @@ func (p *progress) ended(r Result, at time.Time) {
 	if r.CPUSeconds > 0 {
 		cpu = fmt.Sprintf("  %.1f CPU-s", r.CPUSeconds)
 	}
-	p.printf("  %-5s  %-6s %-10s  %s  %s%s  %s\n", r.Status, r.Version, r.Flavour, r.Title(), seconds(r.Seconds), cpu, p.left(at))
+	p.printf("  %-5s  %-6s %-10s  %-28s %6s%s  %s\n", r.Status, r.Version, r.Flavour, r.Title(), seconds(r.Seconds), cpu, p.left(at))
 }
 
 // left is "[3 of 24 done, 1m10.0s in, about 4m40.0s left]": the runs so far
@@ -106,4 +106,12 @@ func sortedHosts(names []string) []string {
 		}
 	}
 	return out
+}
+
+// count is "1 run", "7 runs".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -16,7 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 //   - conformance-pass.json: `go test -json ./scenarios`, every scenario passing;
 //   - mixed.json: a small package using the scenarios' markers, with a pass,
 //     a failed step, a skip and a t.Fatal outside any marker;
-//   - build-failed.json: a package that does not compile.
+//   - build-failed.json: a package that does not compile;
+//   - quick-28.5.json: `USERNS_CONFORMANCE=quick go test -json -run
+//     '/^28.5$' ./scenarios`, the quick tier on Docker 28.5, with the plan
+//     and the hosts' CPU-seconds.
 
 func parseFile(t *testing.T, name string) *Report {
 	t.Helper()
@@ -167,7 +170,7 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestWriteTextGolden(t *testing.T) {
-	for _, sample := range []string{"mixed", "conformance-pass"} {
+	for _, sample := range []string{"mixed", "conformance-pass", "quick-28.5"} {
 		t.Run(sample, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteText(&b, parseFile(t, sample+".json")); err != nil {
@@ -223,5 +226,76 @@ func TestSplitHostNamesVersionAndFlavour(t *testing.T) {
 		if v != want[0] || f != want[1] {
 			t.Errorf("splitHost(%q) = %q, %q; want %q", name, v, f, want)
 		}
+	}
+}
+
+func TestParsePlanLeavesOutScenariosOutsideTheTier(t *testing.T) {
+	rep := parseFile(t, "quick-28.5.json")
+	if !rep.OK || rep.Tier != "quick" || len(rep.Plan) != 20 || len(rep.Results) != 7 {
+		t.Fatalf("got ok=%v tier=%q plan=%d results=%d, want OK, quick, 20, 7", rep.OK, rep.Tier, len(rep.Plan), len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Version != "28.5" || r.CPUSeconds <= 0 {
+			t.Errorf("%s: version %q cpu %.2f, want 28.5 and a CPU figure", r.Test, r.Version, r.CPUSeconds)
+		}
+	}
+	if rep.Measured != 7 || rep.CPUSeconds < 10 {
+		t.Errorf("cpu %.1f over %d runs, want all 7 measured", rep.CPUSeconds, rep.Measured)
+	}
+}
+
+// A run cut short proves nothing about what did not finish, and says so
+// before the table.
+func TestWriteTextNamesClaimsNotProved(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "quick-28.5.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := bytes.Index(data, []byte(`"Action":"pass","Package":"github.com/docker-userns/docker-userns/scenarios","Test":"TestHighUIDPull/28.5"`))
+	if cut < 0 {
+		t.Fatal("sample has no pass of TestHighUIDPull/28.5")
+	}
+	cut = bytes.LastIndexByte(data[:cut], '\n')
+	rep, err := Parse(bytes.NewReader(data[:cut+1]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	notProved := strings.Index(text, "Not proved:")
+	claim := strings.Index(text, "an image with a file owned by uid 70000")
+	table := strings.Index(text, "RESULT")
+	if rep.OK || notProved < 0 || claim < notProved || table < claim || !strings.Contains(text, "not on 28.5 (DID NOT FINISH)") {
+		t.Errorf("want the high-UID claim under Not proved before the table:\n%s", text)
+	}
+}
+
+// What a user watches while the run goes: the plan, each run as it starts
+// and ends, the count and the time left.
+func TestProgressGolden(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "quick-28.5.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	if _, err := Parse(f, &b); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "quick-28.5.progress.golden")
+	if *update {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("progress differs from %s (go test -run TestProgressGolden -update):\n%s", golden, b.String())
 	}
 }
