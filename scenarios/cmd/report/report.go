@@ -46,12 +46,12 @@ type Report struct {
 	Plan []scenarios.PlanEntry `json:"plan,omitempty"`
 	// CPUSeconds is what the DinD hosts' processes used, summed over the
 	// runs that measured it (Measured of them).
-	CPUSeconds float64  `json:"cpu_seconds,omitempty"`
-	Measured   int      `json:"cpu_measured_runs,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	Measured   int     `json:"cpu_measured_runs,omitempty"`
 	// ProcessCPUSeconds is what the test process used outside the hosts,
 	// itself and its children (go builds): scenarios.MarkProcessCPU.
 	ProcessCPUSeconds [2]float64 `json:"process_cpu_seconds,omitzero"`
-	Results    []Result `json:"results"`
+	Results           []Result   `json:"results"`
 	// Errors are failures outside any scenario: a build error, a panic, a
 	// timeout, a test that failed around its versions.
 	Errors []string `json:"errors,omitempty"`
@@ -65,14 +65,14 @@ type Result struct {
 	Version  string `json:"version"`
 	// Flavour is how the host runs dockerd: "supervised" or "systemd"
 	// (the subtest "26.1-systemd" is Docker 26.1 under systemd).
-	Flavour string   `json:"flavour"`
-	Status  string   `json:"status"`
-	Seconds float64  `json:"seconds"`
+	Flavour string  `json:"flavour"`
+	Status  string  `json:"status"`
+	Seconds float64 `json:"seconds"`
 	// CPUSeconds is what the host's processes used by the last step that
 	// ended (0: not measured).
-	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
-	Steps      []Step  `json:"steps"`
-	Failure *Failure `json:"failure,omitempty"`
+	CPUSeconds float64  `json:"cpu_seconds,omitempty"`
+	Steps      []Step   `json:"steps"`
+	Failure    *Failure `json:"failure,omitempty"`
 	// Output is the test's log, for JUnit's system-out.
 	Output []string `json:"-"`
 	// rank is the order its top-level test started in: the source order.
