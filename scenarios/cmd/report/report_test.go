@@ -176,19 +176,7 @@ func TestWriteTextGolden(t *testing.T) {
 			if err := WriteText(&b, parseFile(t, sample+".json")); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", sample+".golden")
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("report differs from %s (go test -run TestWriteTextGolden -update):\n%s", golden, b.String())
-			}
+			checkGolden(t, sample+".golden", b.String())
 		})
 	}
 }
@@ -285,9 +273,15 @@ func TestProgressGolden(t *testing.T) {
 	if _, err := Parse(f, &b); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "quick-28.5.progress.golden")
+	checkGolden(t, "quick-28.5.progress.golden", b.String())
+}
+
+// checkGolden compares got with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -295,7 +289,7 @@ func TestProgressGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.String() != string(want) {
-		t.Errorf("progress differs from %s (go test -run TestProgressGolden -update):\n%s", golden, b.String())
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -run %s -update):\n%s", golden, t.Name(), got)
 	}
 }
