@@ -333,10 +333,12 @@ func planEntry(text string) (scenarios.PlanEntry, bool) {
 	return e, true
 }
 
-// unplanned tells whether r is the top-level test of a scenario the plan
-// gives no host: it passes having run nothing, and is no result.
+// unplanned tells whether r, passed and on no host, is no scenario run:
+// the top-level test of a scenario the plan gives no host, or, when there
+// is a plan, a test outside it (the placement rules' own unit tests). A
+// failed one is always reported.
 func unplanned(plan []scenarios.PlanEntry, r Result) bool {
-	if r.Version != "" || r.Status != Pass {
+	if len(plan) == 0 || r.Version != "" || r.Status != Pass {
 		return false
 	}
 	for _, e := range plan {
@@ -344,7 +346,7 @@ func unplanned(plan []scenarios.PlanEntry, r Result) bool {
 			return len(e.Images) == 0
 		}
 	}
-	return false
+	return true
 }
 
 func (st *testState) continueFailure(line string) {
