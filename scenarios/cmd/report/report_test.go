@@ -293,3 +293,32 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Errorf("output differs from %s (go test -run %s -update):\n%s", golden, t.Name(), got)
 	}
 }
+
+// With a plan, the package's other tests (the placement rules' unit tests)
+// are no scenario runs when they pass, and errors when they fail.
+func TestParseOtherTestsBesideThePlan(t *testing.T) {
+	const pkg = `"Package":"example.invalid/scenarios"`
+	lines := []string{
+		`{"Action":"start",` + pkg + `}`,
+		`{"Action":"output",` + pkg + `,"Output":"conformance plan: {\"tier\":\"quick\",\"test\":\"TestA\",\"claim\":\"a holds\",\"hosts\":\"every image\",\"images\":[\"28.5\"]}\n"}`,
+		`{"Action":"run",` + pkg + `,"Test":"TestRules"}`,
+		`{"Action":"pass",` + pkg + `,"Test":"TestRules","Elapsed":0}`,
+		`{"Action":"run",` + pkg + `,"Test":"TestBroken"}`,
+		`{"Action":"fail",` + pkg + `,"Test":"TestBroken","Elapsed":0}`,
+		`{"Action":"run",` + pkg + `,"Test":"TestA"}`,
+		`{"Action":"run",` + pkg + `,"Test":"TestA/28.5"}`,
+		`{"Action":"pass",` + pkg + `,"Test":"TestA/28.5","Elapsed":1}`,
+		`{"Action":"pass",` + pkg + `,"Test":"TestA","Elapsed":1}`,
+	}
+	rep, err := Parse(strings.NewReader(strings.Join(lines, "\n")+"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, r.Test+" "+r.Status)
+	}
+	if strings.Join(got, ", ") != "TestBroken FAIL, TestA/28.5 PASS" || rep.OK {
+		t.Errorf("results %q ok=%v, want TestBroken FAIL and TestA/28.5 PASS, not OK", got, rep.OK)
+	}
+}
