@@ -53,10 +53,15 @@ test-unit: ## Run the unit tests (no Docker needed)
 # report): one path for them, never run twice.
 NON_SCENARIO_PACKAGES = $(shell $(GO) list ./... | grep -v '/scenarios$$')
 
+# The packages (one at a time) beside the matrix: the profile `go test
+# ./...` (-p 2) had when it ran the scenarios in one of its two slots.
 test: validate docker sshd build dind-images ## Run every test: validate, unit, fuzz (briefly), harness, end-to-end, and the whole conformance matrix (conformance-all)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(NON_SCENARIO_PACKAGES)
-	$(MAKE) --no-print-directory conformance-all
+	$(MAKE) --no-print-directory -j2 test-packages conformance-all
 	$(MAKE) --no-print-directory fuzz
+
+.PHONY: test-packages
+test-packages:
+	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $(NON_SCENARIO_PACKAGES)
 
 # Fuzz targets as package:function; `go test -fuzz` takes one at a time.
 FUZZ_TARGETS := \
