@@ -79,6 +79,7 @@ type DinD struct {
 
 	mu          sync.Mutex
 	toolsCopied bool
+	pid         int // PID 1 as this machine sees it (initPID)
 
 	agentOnce sync.Once
 	execAgent *execAgent

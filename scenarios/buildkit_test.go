@@ -9,7 +9,7 @@ import (
 // clone. BuildKit (docker-buildx) where the host has it, the legacy builder
 // on 20.10, whose output a container copies out through the bind mount.
 func TestCIFlowBuild(t *testing.T) {
-	forEachVersion(t, "CI flow with docker build: RUN steps work under remapping and the exported output is agent's, git clean removes it", func(s *scenario) {
+	forEachHost(t, "CI flow with docker build: RUN steps work under remapping and the exported output is agent's, git clean removes it", func(s *scenario) {
 		var buildkit bool
 		s.Step("a remapped host for agent, with busybox", func() {
 			s.Start()

@@ -20,7 +20,7 @@ const (
 // TestCIFlowBefore proves the problem is real: on an unremapped daemon the
 // build leaves root-owned files that agent's `git clean -fdx` cannot remove.
 func TestCIFlowBefore(t *testing.T) {
-	forEachVersion(t, "CI flow, before: on an unremapped daemon the build leaves files agent cannot clean", func(s *scenario) {
+	forEachHost(t, "CI flow, before: on an unremapped daemon the build leaves files agent cannot clean", func(s *scenario) {
 		s.Step("a fresh Docker host runs unremapped, with busybox", func() {
 			s.Start()
 			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
@@ -43,7 +43,7 @@ func TestCIFlowBefore(t *testing.T) {
 // TestCIFlowAfter: with `docker userns enable agent` the same flow leaves
 // files agent owns, git clean works, and the next build runs again.
 func TestCIFlowAfter(t *testing.T) {
-	forEachFlavour(t, "CI flow, after: with enable agent the build output is agent's and git clean works, two rounds", func(s *scenario) {
+	forEachHost(t, "CI flow, after: with enable agent the build output is agent's and git clean works, two rounds", func(s *scenario) {
 		s.Step("a fresh Docker host runs unremapped", func() {
 			s.Start()
 			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))

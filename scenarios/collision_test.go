@@ -9,7 +9,7 @@ import (
 // container uid 1 onto host uid 1000, a real user; doctor FAILs on it, and
 // the owner layout sends container uid 1 to an id no host user has.
 func TestCollision(t *testing.T) {
-	forEachVersion(t, "Collision: the contiguous layout puts container uid 1 on host user alice (uid 1000), doctor FAILs on it, the owner layout avoids it", func(s *scenario) {
+	forEachHost(t, "Collision: the contiguous layout puts container uid 1 on host user alice (uid 1000), doctor FAILs on it, the owner layout avoids it", func(s *scenario) {
 		s.Step("a Docker host has agent at uid 999 and alice at uid 1000", func() {
 			s.Start()
 			s.Run("useradd", "-r", "-M", "-u", "999", "agent")

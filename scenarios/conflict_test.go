@@ -14,10 +14,10 @@ var remapFiles = []string{harness.DaemonJSONPath, "/etc/subuid", "/etc/subgid"}
 // running daemon's command line, or in a systemd drop-in's ExecStart=),
 // enable refuses before writing anything, and the daemon keeps running.
 func TestConflict(t *testing.T) {
-	forEachVersion(t, "Conflict: with --userns-remap already a dockerd flag, enable is refused before anything is written; the daemon keeps running", func(s *scenario) {
+	forEachHost(t, "Conflict: with --userns-remap already a dockerd flag, enable is refused before anything is written; the daemon keeps running", func(s *scenario) {
 		var pid, files string
 		s.Step("a Docker host whose dockerd runs with --userns-remap=default on its command line", func() {
-			s.Start(harness.WithDockerdFlags("--userns-remap=default"))
+			s.StartWith(hostSetup{flags: []string{"--userns-remap=default"}})
 			s.Run("useradd", "-r", "-M", "agent")
 			s.Write(harness.DaemonJSONPath, "{\n  \"log-level\": \"info\"\n}\n")
 			s.Check(s.Remapped(), "docker info lists name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))

@@ -10,7 +10,7 @@ import (
 // TestDisable: disable returns the daemon to unremapped operation, and the
 // images made before enable, hidden while remapping was on, are back.
 func TestDisable(t *testing.T) {
-	forEachFlavour(t, "Disable: the daemon runs unremapped again and the images made before enable are visible again", func(s *scenario) {
+	forEachHost(t, "Disable: the daemon runs unremapped again and the images made before enable are visible again", func(s *scenario) {
 		var files string
 		s.Step("an unremapped Docker host has an image made before enable", func() {
 			s.Start()

@@ -15,7 +15,7 @@ import (
 // the daemon's message, the size check-image suggests makes it pass with
 // the file on the expected host id, and uid 65535 (the boundary) fits.
 func TestHighUIDPull(t *testing.T) {
-	forEachVersion(t, "High-UID pull: a file owned by 70000 fails on a 65536-wide range, pulls after enable --size with the suggested size; 65535 fits", func(s *scenario) {
+	forEachHost(t, "High-UID pull: a file owned by 70000 fails on a 65536-wide range, pulls after enable --size with the suggested size; 65535 fits", func(s *scenario) {
 		high := harness.RegistryAddr + "/thirdparty/high:1"
 		edge := harness.RegistryAddr + "/thirdparty/edge:1"
 		s.Step("a Docker host remaps to agent with the default 65536-wide range", func() {

@@ -12,19 +12,11 @@ import (
 // kept there; enable refuses before writing anything or restarting. Only
 // on the versions that have the store (Docker 24 and newer).
 func TestContainerdImageStore(t *testing.T) {
-	var images []harness.Image
-	for _, img := range harness.Images(harness.Supervised) {
-		if img.Version != "20.10" {
-			images = append(images, img)
-		}
-	}
-	forEachImage(t, "Containerd image store: enable refuses before writing, the daemon is not restarted, doctor warns", images, func(s *scenario) {
+	forEachHost(t, "Containerd image store: enable refuses before writing, the daemon is not restarted, doctor warns", func(s *scenario) {
 		var files, pid string
 		s.Step("a host keeps its images in the containerd image store", func() {
-			s.Start()
+			s.StartWith(hostSetup{daemonJSON: "{\n  \"features\": {\"containerd-snapshotter\": true}\n}\n"})
 			s.Run("useradd", "-r", "-M", "agent")
-			s.Write(harness.DaemonJSONPath, "{\n  \"features\": {\"containerd-snapshotter\": true}\n}\n")
-			s.Restart()
 			status := s.Run("docker", "info", "--format", "{{json .DriverStatus}}")
 			s.Check(strings.Contains(status, "io.containerd.snapshotter.v1"), "docker info shows driver-type io.containerd.snapshotter.v1", status)
 			s.ImportBusybox()

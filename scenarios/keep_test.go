@@ -19,7 +19,7 @@ var keepImages = []string{"busybox:latest", "fixture/high:1"}
 // new map (container root's files are agent's), a container of the new
 // daemon reads them and writes new ones, and the old root keeps its copies.
 func TestKeepImagesAndVolumes(t *testing.T) {
-	forEachVersion(t, "Keep: enable and disable --keep-images --keep-volumes carry two images (one with a uid-70000 file) and a named volume both ways, owners shifted", func(s *scenario) {
+	forEachHost(t, "Keep: enable and disable --keep-images --keep-volumes carry two images (one with a uid-70000 file) and a named volume both ways, owners shifted", func(s *scenario) {
 		var ids string
 		s.Step("a fresh unremapped host has busybox, an image with a file of uid 70000, and a volume a container wrote", func() {
 			s.Start()

@@ -20,7 +20,7 @@ const (
 // reads root-only host files; without it, it does; --userns=host bypasses
 // remapping, and status and doctor name such a container while it runs.
 func TestMountEscape(t *testing.T) {
-	forEachVersion(t, "Mount escape: -v /:/mnt cannot read root-only host files once remapped (default and agent); --userns=host bypasses it, and status/doctor say so", func(s *scenario) {
+	forEachHost(t, "Mount escape: -v /:/mnt cannot read root-only host files once remapped (default and agent); --userns=host bypasses it, and status/doctor say so", func(s *scenario) {
 		readSecret := []string{"cat", "/mnt" + secretPath}
 		s.Step("a fresh Docker host runs unremapped, with a root-only 0600 file", func() {
 			s.Start()

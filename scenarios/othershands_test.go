@@ -68,7 +68,7 @@ func (s *scenario) waitPhase(timeout time.Duration, phases ...string) {
 // never comes (its client was killed) and then reverts. After disable
 // --remove-ranges every line others wrote is there.
 func TestOthersEditTheFiles(t *testing.T) {
-	forEachVersion(t, "Others edit the files: an operator's copy, bob's range between two enables and a useradd in the confirm window all survive disable --remove-ranges", func(s *scenario) {
+	forEachHost(t, "Others edit the files: an operator's copy, bob's range between two enables and a useradd in the confirm window all survive disable --remove-ranges", func(s *scenario) {
 		const copyPath, notesPath = "/etc/subuid.20240101", "/etc/.subuid.tmp-notes"
 		var operatorFiles string
 		s.Step("a host with the CI user agent, an operator's dated copy of /etc/subuid and a notes file beside it", func() {
@@ -126,7 +126,7 @@ func TestOthersEditTheFiles(t *testing.T) {
 // The files are byte for byte as before, the daemon does not remap, and
 // nothing of ours is left but the backups.
 func TestClientDiesMidRestart(t *testing.T) {
-	forEachVersion(t, "Client dies mid-restart: the host reverts by itself, every file byte for byte as before, nothing of ours left but backups", func(s *scenario) {
+	forEachHost(t, "Client dies mid-restart: the host reverts by itself, every file byte for byte as before, nothing of ours left but backups", func(s *scenario) {
 		var before string
 		s.Step("a host with the CI user agent and a daemon.json of its own", func() { before = s.startWithOwnConfig() })
 		s.Step("enable agent is killed with SIGKILL once the files are written", func() {
@@ -158,7 +158,7 @@ func TestClientDiesMidRestart(t *testing.T) {
 // host agent to revert at once, waits for it and says so. The files are
 // byte for byte as before, and the agent's record is collected.
 func TestInterruptedClientReverts(t *testing.T) {
-	forEachVersion(t, "Interrupted client: Ctrl-C during the restart makes the client ask the host agent to revert, and say so", func(s *scenario) {
+	forEachHost(t, "Interrupted client: Ctrl-C during the restart makes the client ask the host agent to revert, and say so", func(s *scenario) {
 		var before, plugin string
 		s.Step("a host with the CI user agent and a daemon.json of its own", func() { before = s.startWithOwnConfig() })
 		s.Step("enable agent gets SIGINT while the host agent restarts the daemon", func() {

@@ -13,7 +13,7 @@ var hostFiles = []string{"/etc/subuid", "/etc/subgid", "/etc/docker/daemon.json"
 // the one-wide line above it, and the CI flow works; disable gives the
 // files back byte for byte.
 func TestRegularUser(t *testing.T) {
-	forEachFlavour(t, "Regular user: useradd's own range stays, container root is agent, the CI flow works, disable --remove-ranges restores the files", func(s *scenario) {
+	forEachHost(t, "Regular user: useradd's own range stays, container root is agent, the CI flow works, disable --remove-ranges restores the files", func(s *scenario) {
 		var before string
 		s.Step("a Docker host has a regular user agent made by useradd, with its own subordinate range", func() {
 			s.Start()
@@ -62,7 +62,7 @@ func TestRegularUser(t *testing.T) {
 // owner layout (container gid 0 is the docker group) and turns remapping
 // on; the plugin sees a working host and leaves it alone.
 func TestHostSetUpByAnotherTool(t *testing.T) {
-	forEachFlavour(t, "Host set up by another tool: Buildkite's layout passes status, doctor and test; enable changes nothing and does not restart; disable keeps other keys", func(s *scenario) {
+	forEachHost(t, "Host set up by another tool: Buildkite's layout passes status, doctor and test; enable changes nothing and does not restart; disable keeps other keys", func(s *scenario) {
 		var dockerGID, before, pid string
 		s.Step("a host remaps for buildkite-agent the way Buildkite's Elastic CI Stack sets it up", func() {
 			s.Start()
@@ -107,7 +107,7 @@ func TestHostSetUpByAnotherTool(t *testing.T) {
 // container uid 1 on a real user; enable refuses it (no byte changed, no
 // restart) and doctor FAILs naming the user.
 func TestExistingCollisionRefused(t *testing.T) {
-	forEachFlavour(t, "Existing collision refused: a contiguous range over host user alice makes enable refuse and doctor FAIL, naming alice", func(s *scenario) {
+	forEachHost(t, "Existing collision refused: a contiguous range over host user alice makes enable refuse and doctor FAIL, naming alice", func(s *scenario) {
 		var before, pid string
 		s.Step("a host remaps agent with the seed's contiguous range over alice", func() {
 			s.Start()

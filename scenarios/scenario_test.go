@@ -2,9 +2,16 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,9 +28,81 @@ const pollEvery = 50 * time.Millisecond
 var plugin harness.PluginBuild
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := printPlan(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	plugin.Remove()
+	printProcessCPU(os.Stdout)
 	os.Exit(code)
+}
+
+// printProcessCPU prints the CPU-seconds this test process used besides the
+// DinD hosts (MarkProcessCPU): its own (testcontainers, the exec agents'
+// client side) and its children's (the go builds of the plugin and tools).
+func printProcessCPU(w io.Writer) {
+	var self, children syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil || syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children) != nil {
+		return
+	}
+	cpu := func(r syscall.Rusage) float64 {
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano()).Seconds()
+	}
+	fmt.Fprintf(w, "%s%.2f %.2f\n", MarkProcessCPU, cpu(self), cpu(children))
+}
+
+// printPlan prints, before any test runs, one MarkPlan line per scenario:
+// the hosts the tier gives it, as far as -run lets them run, so the report
+// can say what runs where, count what is left and print the placements.
+func printPlan(w io.Writer) error {
+	tier, err := tier()
+	if err != nil {
+		return err
+	}
+	var run []*regexp.Regexp
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+		// -run's levels, split on "/" (a pattern with "/" inside brackets is
+		// not split right: the plan then counts too many or too few runs).
+		for _, level := range strings.Split(f.Value.String(), "/") {
+			re, err := regexp.Compile(level)
+			if err != nil {
+				return fmt.Errorf("plan: -run: %w", err)
+			}
+			run = append(run, re)
+		}
+	}
+	tests := make([]string, 0, len(placements))
+	for test := range placements {
+		tests = append(tests, test)
+	}
+	sort.Strings(tests)
+	for _, test := range tests {
+		p := placements[test]
+		imgs, rule, err := hostsFor(tier, test)
+		if err != nil {
+			return err
+		}
+		e := PlanEntry{Tier: tier, Test: test, Claim: p.claim, Hosts: rule.words, Images: []string{}}
+		if tier == TierQuick {
+			e.Why = p.why
+		}
+		if len(run) > 0 && !run[0].MatchString(test) {
+			imgs = nil
+		}
+		for _, img := range imgs {
+			if len(run) < 2 || run[1].MatchString(img.Name()) {
+				e.Images = append(e.Images, img.Name())
+			}
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s%s\n", MarkPlan, b)
+	}
+	return nil
 }
 
 // scenario is one run of a scenario on one DinD image (a Docker version in
@@ -36,24 +115,22 @@ type scenario struct {
 	step string
 }
 
-// forEachVersion runs body as the scenario intent once per Docker version,
-// on the supervised flavour.
-func forEachVersion(t *testing.T, intent string, body func(s *scenario)) {
-	forEachImage(t, intent, harness.Images(harness.Supervised), body)
-}
-
-// forEachFlavour runs a restart-sensitive scenario once per Docker version
-// and flavour: supervised, and systemd where the version has it.
-func forEachFlavour(t *testing.T, intent string, body func(s *scenario)) {
-	forEachImage(t, intent, harness.Images(), body)
-}
-
-// forEachImage runs body as the scenario intent once per image, named
-// img.Name() ("26.1", "26.1-systemd"), the images (and the scenarios, each
-// calling this from its own top-level test) in parallel: the work is mostly
-// waiting on daemons.
-func forEachImage(t *testing.T, intent string, images []harness.Image, body func(s *scenario)) {
+// forEachHost runs body as the scenario intent once per image that
+// tiers_test.go places the scenario (the calling top-level test) on in
+// this run's tier, named img.Name() ("26.1", "26.1-systemd"); the images
+// (and the scenarios, each calling this from its own top-level test) in
+// parallel: the work is mostly waiting on daemons. A tier that leaves the
+// scenario out runs no subtest.
+func forEachHost(t *testing.T, intent string, body func(s *scenario)) {
 	t.Parallel()
+	tier, err := tier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, _, err := hostsFor(tier, t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, img := range images {
 		t.Run(img.Name(), func(t *testing.T) {
 			t.Parallel()
@@ -69,6 +146,19 @@ func (s *scenario) Step(name string, fn func()) {
 	s.step = name
 	s.t.Logf("%s%s", MarkStep, name)
 	fn()
+	s.logCPU()
+}
+
+// logCPU logs the CPU-seconds the host's processes used so far, for the
+// report's per-run and per-step figures; nothing when the host's cgroup
+// cannot be read from here (a remote Docker engine).
+func (s *scenario) logCPU() {
+	if s.d == nil {
+		return
+	}
+	if cpu, err := s.d.CPUTime(s.ctx); err == nil {
+		s.t.Logf("%s%.2f", MarkCPU, cpu.Seconds())
+	}
 }
 
 // Fail ends the scenario at the current step with what was expected and
@@ -90,14 +180,49 @@ func (s *scenario) Check(ok bool, expected, seen string) {
 	}
 }
 
+// hostSetup is how a scenario's DinD host comes up: dockerd flags, as a
+// unit's ExecStart would give them, and a daemon.json of its own.
+type hostSetup struct {
+	flags      []string
+	daemonJSON string
+}
+
+// noNetworkFlags go to dockerd on the supervised hosts: no iptables rules.
+// No claim needs them (the build containers talk to nothing, the test
+// registry is the host's loopback, remapping does not touch networking),
+// and they cost each daemon start about 0.4 of its 0.7 to 0.9 CPU-seconds
+// (measured with the host's cgroup, Docker 20.10 and 28.5). The supervised
+// hosts are ours (an entry script, not a unit); the systemd hosts keep
+// Debian's docker.service as shipped, so restarts with the rules are still
+// proved there.
+var noNetworkFlags = []string{"--iptables=false", "--ip6tables=false"}
+
 // Start starts the scenario's DinD host with the plugin installed.
-func (s *scenario) Start(opts ...testcontainers.ContainerCustomizer) {
+func (s *scenario) Start() {
+	s.t.Helper()
+	s.StartWith(hostSetup{})
+}
+
+// StartWith starts the scenario's DinD host as h says, with the plugin
+// installed.
+func (s *scenario) StartWith(h hostSetup) {
 	s.t.Helper()
 	bin, err := plugin.Path()
 	if err != nil {
 		s.Fail("the plugin builds", err.Error())
 	}
-	s.d = harness.Start(s.t, s.img.Ref, append([]testcontainers.ContainerCustomizer{harness.WithPlugin(bin)}, opts...)...)
+	opts := []testcontainers.ContainerCustomizer{harness.WithPlugin(bin)}
+	flags := h.flags
+	if s.img.Flavour == harness.Supervised {
+		flags = append(slices.Clip(flags), noNetworkFlags...)
+	}
+	if len(flags) > 0 {
+		opts = append(opts, harness.WithDockerdFlags(flags...))
+	}
+	if h.daemonJSON != "" {
+		opts = append(opts, harness.WithDaemonJSON(h.daemonJSON))
+	}
+	s.d = harness.Start(s.t, s.img.Ref, opts...)
 }
 
 // Try runs cmd on the DinD host as user ("" is root) and returns what it

@@ -8,12 +8,6 @@ import (
 	"github.com/docker-userns/docker-userns/harness"
 )
 
-// forEachSystemdHost runs a scenario once per version that has a systemd
-// flavour: dockerd run by Debian's own docker.service behind docker.socket.
-func forEachSystemdHost(t *testing.T, intent string, body func(s *scenario)) {
-	forEachImage(t, intent, harness.Images(harness.Systemd), body)
-}
-
 // unit reads one property of docker.service as systemd has it.
 func (s *scenario) unit(property string) string {
 	s.t.Helper()
@@ -24,7 +18,7 @@ func (s *scenario) unit(property string) string {
 // across a restart, so no outage shows; enable and disable still see the
 // restart, verify it and confirm it, quickly.
 func TestSocketActivatedEnableDisable(t *testing.T) {
-	forEachSystemdHost(t, "Socket activation: enable and disable restart docker.service behind docker.socket, verify and confirm", func(s *scenario) {
+	forEachHost(t, "Socket activation: enable and disable restart docker.service behind docker.socket, verify and confirm", func(s *scenario) {
 		var invocation string
 		s.Step("a server runs dockerd from docker.service, socket-activated by docker.socket", func() {
 			s.Start()
@@ -64,7 +58,7 @@ func TestSocketActivatedEnableDisable(t *testing.T) {
 // must still bring docker back: the agent resets the failed unit before the
 // restarts it depends on.
 func TestSystemdStartLimit(t *testing.T) {
-	forEachSystemdHost(t, "Start limit: after quick restarts, an enable whose daemon cannot start leaves docker active and unremapped", func(s *scenario) {
+	forEachHost(t, "Start limit: after quick restarts, an enable whose daemon cannot start leaves docker active and unremapped", func(s *scenario) {
 		const dataRoot = "/srv/private/docker"
 		var files string
 		s.Step("docker.service keeps its data root under a 0700 directory", func() {
@@ -107,7 +101,7 @@ func TestSystemdStartLimit(t *testing.T) {
 // replaces ExecStart=; daemon.json with the same key would stop dockerd, so
 // enable refuses before writing, and does not restart.
 func TestSeedDropIn(t *testing.T) {
-	forEachSystemdHost(t, "Seed's drop-in: with --userns-remap in a docker.service drop-in, enable is refused, nothing written, no restart", func(s *scenario) {
+	forEachHost(t, "Seed's drop-in: with --userns-remap in a docker.service drop-in, enable is refused, nothing written, no restart", func(s *scenario) {
 		const dropIn = "/etc/systemd/system/docker.service.d/userns-remap.conf"
 		var files, pid string
 		s.Step("the operator followed the seed: a drop-in runs dockerd -H fd:// --userns-remap=agent:agent", func() {

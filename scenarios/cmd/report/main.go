@@ -25,7 +25,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	junitPath := fs.String("junit", "", "write JUnit XML to this file")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
-	quiet := fs.Bool("quiet", false, "no progress line as each scenario ends (on stderr)")
+	quiet := fs.Bool("quiet", false, "no progress lines (on stderr): the plan, each scenario run as it starts and ends")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -36,6 +36,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	progress := stderr
 	if *quiet {
 		progress = nil
+	}
+	if progress != nil {
+		fmt.Fprintln(progress, "report: waiting for go test to build and start the scenarios (the plan comes first)")
 	}
 	rep, err := Parse(stdin, progress)
 	if err != nil {

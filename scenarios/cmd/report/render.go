@@ -5,8 +5,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/docker-userns/docker-userns/scenarios"
 )
 
 // keepHint tells how to keep a failed scenario's DinD containers.
@@ -20,8 +23,13 @@ func WriteText(w io.Writer, rep *Report) error {
 	if !rep.OK {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(&b, "Conformance %s: %d of %d scenario runs passed on Docker %s in %s\n\n",
-		verdict, rep.Passed, len(rep.Results), strings.Join(rep.Versions, ", "), clock(rep.Seconds))
+	tier := ""
+	if rep.Tier != "" {
+		tier = " (" + rep.Tier + " tier)"
+	}
+	fmt.Fprintf(&b, "Conformance %s%s: %d of %d scenario runs passed on Docker %s in %s\n\n",
+		verdict, tier, rep.Passed, len(rep.Results), strings.Join(rep.Versions, ", "), clock(rep.Seconds))
+	writeClaims(&b, rep)
 
 	width := len("SCENARIO")
 	for _, r := range rep.Results {
@@ -30,6 +38,15 @@ func WriteText(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, "  %-14s  %-7s  %-10s  %-*s  %8s\n", "RESULT", "DOCKER", "FLAVOUR", width, "SCENARIO", "TIME")
 	for _, r := range sorted(rep.Results) {
 		fmt.Fprintf(&b, "  %-14s  %-7s  %-10s  %-*s  %8s\n", r.Status, r.Version, r.Flavour, width, r.Title(), seconds(r.Seconds))
+	}
+
+	writePlacements(&b, rep)
+	if rep.Measured > 0 {
+		fmt.Fprintf(&b, "\nCPU: %.1f CPU-seconds in the DinD hosts over %d runs, %.1f a run (each host's cgroup)", rep.CPUSeconds, rep.Measured, rep.CPUSeconds/float64(rep.Measured))
+		if p := rep.ProcessCPUSeconds; p != [2]float64{} {
+			fmt.Fprintf(&b, ";\n%.1f in the test process and %.1f in its go builds; the machine's own dockerd and shims are not counted", p[0], p[1])
+		}
+		b.WriteString(".\n")
 	}
 
 	for _, r := range sorted(rep.Results) {
@@ -54,6 +71,90 @@ func WriteText(w io.Writer, rep *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeClaims says first, in a user's words, what the run proved and where:
+// a claim of the plan is proved when its scenario passed on every host the
+// plan gave it.
+func writeClaims(b *strings.Builder, rep *Report) {
+	var proved, failed []string
+	var systemd []string
+	for _, r := range sorted(rep.Results) {
+		if r.Flavour == "systemd" && !slices.Contains(systemd, r.Version) {
+			systemd = append(systemd, r.Version)
+		}
+	}
+	for _, e := range rep.Plan {
+		if len(e.Images) == 0 {
+			continue
+		}
+		var passed, notPassed []string
+		for _, img := range e.Images {
+			r, ok := findResult(rep, e.Test, img)
+			switch {
+			case !ok:
+				notPassed = append(notPassed, img+" (did not run)")
+			case r.Counted():
+				passed = append(passed, img)
+			default:
+				notPassed = append(notPassed, img+" ("+r.Status+")")
+			}
+		}
+		if len(notPassed) == 0 {
+			proved = append(proved, fmt.Sprintf("  - %s\n    on %s", e.Claim, strings.Join(sortedHosts(passed), ", ")))
+		} else {
+			failed = append(failed, fmt.Sprintf("  - %s\n    not on %s", e.Claim, strings.Join(notPassed, ", ")))
+		}
+	}
+	if len(proved) > 0 {
+		where := "Docker " + strings.Join(rep.Versions, ", ")
+		if len(systemd) > 0 {
+			where += ", supervised and under systemd (" + strings.Join(systemd, ", ") + ")"
+		}
+		fmt.Fprintf(b, "Proved on %s:\n%s\n\n", where, strings.Join(proved, "\n"))
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(b, "Not proved:\n%s\n\n", strings.Join(failed, "\n"))
+	}
+}
+
+// writePlacements prints the tier's placement table: which scenario ran
+// on which hosts, and why there.
+func writePlacements(b *strings.Builder, rep *Report) {
+	if len(rep.Plan) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nWhere each scenario ran (%s tier; the table is scenarios/tiers_test.go):\n", rep.Tier)
+	var left int
+	for _, e := range rep.Plan {
+		if len(e.Images) == 0 {
+			left++
+			continue
+		}
+		title := strings.TrimPrefix(e.Test, "Test")
+		for _, r := range rep.Results {
+			if topKey(r) == r.Package+" "+e.Test {
+				title = r.Title()
+				break
+			}
+		}
+		fmt.Fprintf(b, "  %s: %s (%s)\n", title, e.Hosts, strings.Join(sortedHosts(e.Images), ", "))
+		if e.Why != "" {
+			fmt.Fprintf(b, "    why: %s\n", e.Why)
+		}
+	}
+	if left > 0 && rep.Tier != scenarios.TierAll {
+		fmt.Fprintf(b, "  %d more scenarios run in the full tier: make conformance-all (make test runs it).\n", left)
+	}
+}
+
+func findResult(rep *Report, test, img string) (Result, bool) {
+	for _, r := range rep.Results {
+		if r.Test == test+"/"+img {
+			return r, true
+		}
+	}
+	return Result{}, false
 }
 
 // WriteJSON writes the whole report, steps and their times included.

@@ -39,7 +39,19 @@ type Report struct {
 	Failed   int      `json:"failed"`
 	Seconds  float64  `json:"seconds"`
 	Versions []string `json:"versions"`
-	Results  []Result `json:"results"`
+	// Tier is the tier the test binary ran ("quick", "all"), "" when it
+	// printed no plan.
+	Tier string `json:"tier,omitempty"`
+	// Plan is where the tier placed each scenario (scenarios/tiers_test.go).
+	Plan []scenarios.PlanEntry `json:"plan,omitempty"`
+	// CPUSeconds is what the DinD hosts' processes used, summed over the
+	// runs that measured it (Measured of them).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	Measured   int     `json:"cpu_measured_runs,omitempty"`
+	// ProcessCPUSeconds is what the test process used outside the hosts,
+	// itself and its children (go builds): scenarios.MarkProcessCPU.
+	ProcessCPUSeconds [2]float64 `json:"process_cpu_seconds,omitzero"`
+	Results           []Result   `json:"results"`
 	// Errors are failures outside any scenario: a build error, a panic, a
 	// timeout, a test that failed around its versions.
 	Errors []string `json:"errors,omitempty"`
@@ -53,11 +65,14 @@ type Result struct {
 	Version  string `json:"version"`
 	// Flavour is how the host runs dockerd: "supervised" or "systemd"
 	// (the subtest "26.1-systemd" is Docker 26.1 under systemd).
-	Flavour string   `json:"flavour"`
-	Status  string   `json:"status"`
-	Seconds float64  `json:"seconds"`
-	Steps   []Step   `json:"steps"`
-	Failure *Failure `json:"failure,omitempty"`
+	Flavour string  `json:"flavour"`
+	Status  string  `json:"status"`
+	Seconds float64 `json:"seconds"`
+	// CPUSeconds is what the host's processes used by the last step that
+	// ended (0: not measured).
+	CPUSeconds float64  `json:"cpu_seconds,omitempty"`
+	Steps      []Step   `json:"steps"`
+	Failure    *Failure `json:"failure,omitempty"`
 	// Output is the test's log, for JUnit's system-out.
 	Output []string `json:"-"`
 	// rank is the order its top-level test started in: the source order.
@@ -98,8 +113,9 @@ func (r Result) Counted() bool { return r.Status == Pass }
 
 // Step is one step of behaviour and how long it took.
 type Step struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
+	Name       string  `json:"name"`
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // Failure is where and why a scenario stopped.
@@ -127,14 +143,18 @@ type testState struct {
 var logLine = regexp.MustCompile(`^\s{4}([\w.-]+\.go:\d+): (.*)$`)
 
 // Parse reads `go test -json` output (other lines are kept as errors when
-// the run fails) and builds the report. progress, if not nil, gets a line
-// as each scenario run ends.
+// the run fails) and builds the report. progress, if not nil, gets lines as
+// the run goes: the plan, each scenario run as it starts and as it ends,
+// with the time left.
 func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 	tests := map[string]*testState{}
 	var order []string
 	var pkgOutput []string
+	var plan []scenarios.PlanEntry
+	var processCPU [2]float64
 	pkgFailed := false
 	var first, last time.Time
+	prog := newProgress(progress)
 
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
@@ -156,10 +176,20 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 			case "fail", "build-fail":
 				pkgFailed = true
 			case "output", "build-output":
-				pkgOutput = append(pkgOutput, strings.TrimRight(ev.Output, "\n"))
+				text := strings.TrimRight(ev.Output, "\n")
+				if e, ok := planEntry(text); ok {
+					plan = append(plan, e)
+					continue
+				}
+				if v, ok := strings.CutPrefix(text, scenarios.MarkProcessCPU); ok {
+					fmt.Sscan(v, &processCPU[0], &processCPU[1])
+					continue
+				}
+				pkgOutput = append(pkgOutput, text)
 			}
 			continue
 		}
+		prog.planned(plan)
 		key := ev.Package + " " + ev.Test
 		st := tests[key]
 		if st == nil {
@@ -172,11 +202,13 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 		}
 		switch ev.Action {
 		case "output":
-			st.output(ev)
+			if st.output(ev) && st.result.Version != "" {
+				prog.started(st.result, ev.Time)
+			}
 		case "pass", "fail", "skip":
 			st.end(ev)
-			if progress != nil && !hasChildren(tests, key) {
-				fmt.Fprintf(progress, "  %-4s  %-6s  %-10s  %-28s %6s\n", st.result.Status, st.result.Version, st.result.Flavour, st.result.Title(), seconds(st.result.Seconds))
+			if !hasChildren(tests, key) && !unplanned(plan, st.result) {
+				prog.ended(st.result, ev.Time)
 			}
 		}
 	}
@@ -184,7 +216,10 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 		return nil, fmt.Errorf("read go test -json: %w", err)
 	}
 
-	rep := &Report{Seconds: last.Sub(first).Seconds()}
+	rep := &Report{Seconds: last.Sub(first).Seconds(), Plan: plan, ProcessCPUSeconds: processCPU}
+	if len(plan) > 0 {
+		rep.Tier = plan[0].Tier
+	}
 	rank := map[string]int{}
 	for _, key := range order {
 		top := topKey(tests[key].result)
@@ -202,6 +237,9 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 			}
 			continue
 		}
+		if st.ended && unplanned(plan, st.result) {
+			continue // a scenario the tier leaves out: it ran no host
+		}
 		if !st.ended {
 			st.result.Status = NotStopped
 			st.result.Seconds = last.Sub(st.started).Seconds()
@@ -215,6 +253,10 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 		if st.result.Version != "" && !versions[st.result.Version] {
 			versions[st.result.Version] = true
 			rep.Versions = append(rep.Versions, st.result.Version)
+		}
+		if st.result.CPUSeconds > 0 {
+			rep.CPUSeconds += st.result.CPUSeconds
+			rep.Measured++
 		}
 		if st.result.Counted() {
 			rep.Passed++
@@ -234,11 +276,12 @@ func Parse(r io.Reader, progress io.Writer) (*Report, error) {
 	return rep, nil
 }
 
-// output takes one line of the test's log.
-func (st *testState) output(ev event) {
+// output takes one line of the test's log; it tells whether the line was
+// the scenario's intent, the first thing a scenario run logs.
+func (st *testState) output(ev event) (intent bool) {
 	text := strings.TrimRight(ev.Output, "\n")
 	if strings.HasPrefix(text, "=== ") || strings.HasPrefix(strings.TrimSpace(text), "--- ") {
-		return
+		return false
 	}
 	st.result.Output = append(st.result.Output, text)
 	st.tail = lastN(append(st.tail, text), 20)
@@ -247,13 +290,16 @@ func (st *testState) output(ev event) {
 		// Undecorated lines continue the message before them: a failure's
 		// expected and seen come so, seen maybe over several lines.
 		st.continueFailure(strings.TrimSpace(text))
-		return
+		return false
 	}
 	st.inFailure, st.inSeen = false, false
 	where, msg := m[1], m[2]
 	switch {
 	case strings.HasPrefix(msg, scenarios.MarkScenario):
 		st.result.Scenario = strings.TrimPrefix(msg, scenarios.MarkScenario)
+		return true
+	case strings.HasPrefix(msg, scenarios.MarkCPU):
+		st.cpu(strings.TrimPrefix(msg, scenarios.MarkCPU))
 	case strings.HasPrefix(msg, scenarios.MarkStep):
 		st.closeStep(ev.Time)
 		st.result.Steps = append(st.result.Steps, Step{Name: strings.TrimPrefix(msg, scenarios.MarkStep)})
@@ -261,6 +307,46 @@ func (st *testState) output(ev event) {
 		st.result.Failure = &Failure{Step: strings.TrimPrefix(msg, scenarios.MarkFailed), Where: where}
 		st.inFailure = true
 	}
+	return false
+}
+
+// cpu takes the host's CPU-seconds so far, logged as the last step ended:
+// the step used the difference from the one before.
+func (st *testState) cpu(value string) {
+	var total float64
+	if _, err := fmt.Sscan(value, &total); err != nil {
+		return
+	}
+	if n := len(st.result.Steps); n > 0 {
+		st.result.Steps[n-1].CPUSeconds = total - st.result.CPUSeconds
+	}
+	st.result.CPUSeconds = total
+}
+
+// planEntry reads a plan line the test binary printed (scenarios.MarkPlan).
+func planEntry(text string) (scenarios.PlanEntry, bool) {
+	var e scenarios.PlanEntry
+	js, ok := strings.CutPrefix(text, scenarios.MarkPlan)
+	if !ok || json.Unmarshal([]byte(js), &e) != nil {
+		return e, false
+	}
+	return e, true
+}
+
+// unplanned tells whether r, passed and on no host, is no scenario run:
+// the top-level test of a scenario the plan gives no host, or, when there
+// is a plan, a test outside it (the placement rules' own unit tests). A
+// failed one is always reported.
+func unplanned(plan []scenarios.PlanEntry, r Result) bool {
+	if len(plan) == 0 || r.Version != "" || r.Status != Pass {
+		return false
+	}
+	for _, e := range plan {
+		if e.Test == r.Test {
+			return len(e.Images) == 0
+		}
+	}
+	return true
 }
 
 func (st *testState) continueFailure(line string) {

@@ -16,7 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 //   - conformance-pass.json: `go test -json ./scenarios`, every scenario passing;
 //   - mixed.json: a small package using the scenarios' markers, with a pass,
 //     a failed step, a skip and a t.Fatal outside any marker;
-//   - build-failed.json: a package that does not compile.
+//   - build-failed.json: a package that does not compile;
+//   - quick-28.5.json: `USERNS_CONFORMANCE=quick go test -json -run
+//     '/^28.5$' ./scenarios`, the quick tier on Docker 28.5, with the plan
+//     and the hosts' CPU-seconds.
 
 func parseFile(t *testing.T, name string) *Report {
 	t.Helper()
@@ -167,25 +170,13 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestWriteTextGolden(t *testing.T) {
-	for _, sample := range []string{"mixed", "conformance-pass"} {
+	for _, sample := range []string{"mixed", "conformance-pass", "quick-28.5"} {
 		t.Run(sample, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteText(&b, parseFile(t, sample+".json")); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", sample+".golden")
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("report differs from %s (go test -run TestWriteTextGolden -update):\n%s", golden, b.String())
-			}
+			checkGolden(t, sample+".golden", b.String())
 		})
 	}
 }
