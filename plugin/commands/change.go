@@ -194,6 +194,9 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 	if out.Plan != nil {
 		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
 	}
+	for _, u := range out.Unchecked {
+		fmt.Fprintf(&b, "Not checked: %s.\n", u)
+	}
 	writeCarried(&b, out.Carried)
 	writeReappeared(&b, out.Reappeared)
 	_, err := io.WriteString(w, b.String())
@@ -208,7 +211,7 @@ func headline(out remap.Outcome) string {
 	}
 	switch out.Result {
 	case remap.FilesChanged:
-		return fmt.Sprintf("Files written%s; the daemon was not restarted (--restart none): restart it to apply them.\n", setting)
+		return fmt.Sprintf("Files written%s; %s.\n", setting, out.Restart)
 	case remap.Armed:
 		return fmt.Sprintf("Files written%s; the host agent restarts the daemon and waits for a confirmation.\n", setting)
 	default: // enabled, disabled, reverted
