@@ -90,6 +90,9 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 	if err := opts.keep.checkRestart(opts.restart.restart); err != nil {
 		return err
 	}
+	if isTree(opts.root) && (len(opts.keep.images) > 0 || opts.keep.volumes) {
+		return errTreeDaemon("--keep-images and --keep-volumes", opts.root)
+	}
 	ts, err := targets(dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
@@ -98,6 +101,9 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		c, err := prepare(ctx, t, progress)
 		if err != nil {
 			return remap.Outcome{}, err
+		}
+		if isTree(opts.root) {
+			return changeFiles(ctx, t, opts, c, progress) // nothing to carry: no daemon is asked
 		}
 		return withCarrying(ctx, t, opts.keep, c, progress, func() (remap.Outcome, error) { return changeFiles(ctx, t, opts, c, progress) })
 	}

@@ -88,6 +88,9 @@ func runEnable(ctx context.Context, dockerCLI command.Cli, opts enableOptions) e
 	if len(opts.forImages) > 0 && opts.size != "auto" {
 		return errors.New("--for-image goes with --size auto")
 	}
+	if opts.size == "auto" && isTree(opts.change.root) {
+		return errTreeDaemon("--size auto", opts.change.root)
+	}
 	enable := opts.EnableOptions
 	if opts.size != "auto" && opts.sizeSet {
 		size, err := rangeplan.ParseSize(opts.size)

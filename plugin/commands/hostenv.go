@@ -56,10 +56,20 @@ func hostEnv(t target, rootDir string, restart restartOptions, host hostOptions,
 // directory is a tree (hostfs.OpenTree), of which nothing is run,
 // signalled or restarted, and whose daemon is not asked.
 func openRoot(dir string) (hostfs.Root, error) {
-	if dir == "/" || (helper.Inside(os.Getenv) && path.Clean(dir) == helper.HostMount) {
-		return hostfs.Open(dir)
+	if isTree(dir) {
+		return hostfs.OpenTree(dir)
 	}
-	return hostfs.OpenTree(dir)
+	return hostfs.Open(dir)
+}
+
+// isTree: --root dir names a tree, not a live host (see openRoot).
+func isTree(dir string) bool {
+	return dir != "/" && !(helper.Inside(os.Getenv) && path.Clean(dir) == helper.HostMount)
+}
+
+// errTreeDaemon refuses what needs the daemon under a tree.
+func errTreeDaemon(flag, root string) error {
+	return fmt.Errorf("%s with --root %s: the tree's daemon is not asked (the one this client reaches is not the tree's): leave it out, and run it on the machine the tree becomes", flag, root)
 }
 
 // treeOr is api, or none for a tree: the daemon this client reaches is not

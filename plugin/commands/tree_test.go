@@ -140,6 +140,18 @@ func TestTreeWithoutDaemon(t *testing.T) {
 	}
 	sameTree(t, "the refused contiguous layout", before, snapshotTree(t, root))
 
+	// What only a daemon can do is refused, naming the flag.
+	for flag, args := range map[string][]string{
+		"--keep-images and --keep-volumes": {"--keep-volumes"},
+		"--size auto":                      {"--size", "auto"},
+	} {
+		run := runUserns(t, append([]string{"enable", "--root", root, "agent"}, args...)...)
+		if run.code == 0 || !strings.Contains(run.stderr, flag+" with --root") {
+			t.Errorf("%s under a tree: want a refusal naming it; exit %d: %s", flag, run.code, run.stderr)
+		}
+	}
+	sameTree(t, "the refused flags", before, snapshotTree(t, root))
+
 	enable := runUserns(t, "enable", "--root", root, "--restart", "none", "agent")
 	enable.wantOK(t, "enable")
 	if got := readTree(t, root, "etc/subuid"); got != "agent:999:1\nagent:100000:65535\n" {
