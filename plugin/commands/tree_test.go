@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon/daemontest"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
 // A tree given by --root is not this machine: the real `docker userns`,
@@ -26,22 +28,6 @@ var treeFiles = map[string]string{
 	"etc/group":  "root:x:0:\nagent:x:995:\nalice:x:1000:\n",
 	"etc/subuid": "",
 	"etc/subgid": "",
-}
-
-// newTree writes files (relative paths) under a new temporary root.
-func newTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 // treeRun is one `docker userns ARGS` with no daemon reachable.
@@ -95,50 +81,18 @@ func readTree(t *testing.T, root, name string) string {
 	return string(data)
 }
 
-// snapshotTree is every file's content under root, to show no byte changed.
-func snapshotTree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err != nil || !info.Mode().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		files[p] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-func sameTree(t *testing.T, what string, before, after map[string]string) {
-	t.Helper()
-	for p, content := range before {
-		if after[p] != content {
-			t.Errorf("%s changed %s:\n%q\nwas\n%q", what, p, after[p], content)
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s made %s", what, p)
-		}
-	}
-}
-
 // TestTreeWithoutDaemon: enable, status, doctor and disable on a prepared
 // tree with no daemon, and the refusals there naming their culprit with no
 // byte changed.
 func TestTreeWithoutDaemon(t *testing.T) {
-	root := newTree(t, treeFiles)
+	root := hostfstest.Tree(t, treeFiles)
 
-	before := snapshotTree(t, root)
+	before := hostfstest.Snapshot(t, root)
 	refused := runUserns(t, "enable", "--root", root, "--restart", "none", "--layout", "contiguous", "agent")
 	if refused.code == 0 || !strings.Contains(refused.stderr, "alice") || strings.Contains(refused.stderr, "daemon") {
 		t.Errorf("contiguous over alice: want a refusal naming alice, not the daemon; exit %d: %s", refused.code, refused.stderr)
 	}
-	sameTree(t, "the refused contiguous layout", before, snapshotTree(t, root))
+	hostfstest.Unchanged(t, root, before)
 
 	// What only a daemon can do is refused, naming the flag.
 	for flag, args := range map[string][]string{
@@ -150,7 +104,7 @@ func TestTreeWithoutDaemon(t *testing.T) {
 			t.Errorf("%s under a tree: want a refusal naming it; exit %d: %s", flag, run.code, run.stderr)
 		}
 	}
-	sameTree(t, "the refused flags", before, snapshotTree(t, root))
+	hostfstest.Unchanged(t, root, before)
 
 	enable := runUserns(t, "enable", "--root", root, "--restart", "none", "agent")
 	enable.wantOK(t, "enable")
@@ -193,12 +147,12 @@ func TestTreeWithoutDaemon(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "etc/docker/daemon.json"), []byte("{\"debug\": true,\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before = snapshotTree(t, root)
+	before = hostfstest.Snapshot(t, root)
 	bad := runUserns(t, "enable", "--root", root, "--restart", "none", "agent")
 	if bad.code == 0 || !strings.Contains(bad.stderr, "/etc/docker/daemon.json") {
 		t.Errorf("a broken daemon.json: want a refusal naming it; exit %d: %s", bad.code, bad.stderr)
 	}
-	sameTree(t, "enable over a broken daemon.json", before, snapshotTree(t, root))
+	hostfstest.Unchanged(t, root, before)
 }
 
 // TestTreeVersionFromItsFiles: the Docker version that decides how the
@@ -212,7 +166,7 @@ func TestTreeVersionFromItsFiles(t *testing.T) {
 	for k, v := range treeFiles {
 		files[k] = v
 	}
-	root := newTree(t, files)
+	root := hostfstest.Tree(t, files)
 	run := runUserns(t, "enable", "--root", root, "--dry-run", "agent")
 	run.wantOK(t, "enable --dry-run")
 	if !strings.Contains(run.stderr, "planning for Docker 20.10.24+dfsg1, as /var/lib/dpkg/status (docker.io) says") {
@@ -227,13 +181,13 @@ func TestTreeVersionFromItsFiles(t *testing.T) {
 			unknown[k] = v
 		}
 	}
-	root = newTree(t, unknown)
-	before := snapshotTree(t, root)
+	root = hostfstest.Tree(t, unknown)
+	before := hostfstest.Snapshot(t, root)
 	refused := runUserns(t, "enable", "--root", root, "--restart", "none", "agent")
 	if refused.code == 0 || !strings.Contains(refused.stderr, "--docker-version") {
 		t.Errorf("unknown version, plans that differ: want a refusal asking for --docker-version; exit %d: %s", refused.code, refused.stderr)
 	}
-	sameTree(t, "the refused enable", before, snapshotTree(t, root))
+	hostfstest.Unchanged(t, root, before)
 	runUserns(t, "enable", "--root", root, "--restart", "none", "--docker-version", "28.5.2", "agent").wantOK(t, "enable --docker-version")
 }
 
@@ -257,21 +211,11 @@ func main() {
 // runs the tree's dockerd (a planted one ran chrooted as this machine's
 // root, every capability), dry run or not.
 func TestTreeRunsNothingOfIt(t *testing.T) {
-	root := newTree(t, treeFiles)
-	src := filepath.Join(t.TempDir(), "main.go")
-	if err := os.WriteFile(src, []byte(plantedDockerd), 0o644); err != nil {
+	root := hostfstest.Tree(t, treeFiles)
+	if err := os.MkdirAll(filepath.Join(root, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{"usr/bin", "run"} {
-		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(root, "usr/bin/dockerd"), src)
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the planted dockerd: %v\n%s", err, out)
-	}
+	daemontest.Build(t, filepath.Join(root, "usr/bin/dockerd"), plantedDockerd)
 	for _, args := range [][]string{
 		{"enable", "--root", root, "--dry-run", "agent"},
 		{"enable", "--root", root, "--restart", "none", "agent"},
@@ -290,27 +234,27 @@ func TestTreeRunsNothingOfIt(t *testing.T) {
 // default --restart auto nor by an explicit --restart signal, which is
 // refused with what to do instead.
 func TestTreeRestartsNothing(t *testing.T) {
-	dockerd := startFakeDockerd(t)
-	files := map[string]string{"var/run/docker.pid": dockerd.pid()}
+	dockerd := daemontest.StartLive(t)
+	files := map[string]string{"var/run/docker.pid": dockerd.Pidfile()}
 	for k, v := range treeFiles {
 		files[k] = v
 	}
-	root := newTree(t, files)
+	root := hostfstest.Tree(t, files)
 	if err := os.Symlink("/proc", filepath.Join(root, "proc")); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshotTree(t, root)
+	before := hostfstest.Snapshot(t, root)
 	signal := runUserns(t, "enable", "--root", root, "--restart", "signal", "agent")
 	if signal.code == 0 || !strings.Contains(signal.stderr, "--restart none") {
 		t.Errorf("--restart signal under a tree: want a refusal pointing at --restart none; exit %d: %s", signal.code, signal.stderr)
 	}
-	sameTree(t, "the refused --restart signal", before, snapshotTree(t, root))
+	hostfstest.Unchanged(t, root, before)
 	auto := runUserns(t, "enable", "--root", root, "agent")
 	auto.wantOK(t, "enable (--restart auto)")
 	if !strings.Contains(auto.stdout, "no restart: "+root+" is a tree") {
 		t.Errorf("enable does not say the tree's daemon is not restarted:\n%s", auto.stdout)
 	}
-	if !dockerd.alive() {
+	if !dockerd.Alive() {
 		t.Fatal("this machine's dockerd was signalled")
 	}
 }
@@ -318,7 +262,7 @@ func TestTreeRestartsNothing(t *testing.T) {
 // TestTreeFIFOAtPidfile (red team case 4): a FIFO at the tree's pidfile
 // does not hang doctor or status.
 func TestTreeFIFOAtPidfile(t *testing.T) {
-	root := newTree(t, treeFiles)
+	root := hostfstest.Tree(t, treeFiles)
 	if err := os.MkdirAll(filepath.Join(root, "var/run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -327,46 +271,4 @@ func TestTreeFIFOAtPidfile(t *testing.T) {
 	}
 	runUserns(t, "doctor", "--root", root).wantOK(t, "doctor")
 	runUserns(t, "status", "--root", root).wantOK(t, "status")
-}
-
-// fakeDockerd is a process of this machine named dockerd (a copy of sleep).
-type fakeDockerd struct{ cmd *exec.Cmd }
-
-func startFakeDockerd(t *testing.T) fakeDockerd {
-	t.Helper()
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(sleep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "dockerd")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "300")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	return fakeDockerd{cmd: cmd}
-}
-
-func (d fakeDockerd) pid() string { return strconv.Itoa(d.cmd.Process.Pid) + "\n" }
-
-// alive: not exited (a zombie not yet reaped counts as exited).
-func (d fakeDockerd) alive() bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(d.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
 }

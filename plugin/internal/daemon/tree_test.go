@@ -4,54 +4,24 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon/daemontest"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
-
-// liveDockerd starts a process of this machine named dockerd (a copy of
-// sleep) and returns its pid; it is killed when the test ends.
-func liveDockerd(t *testing.T) int {
-	t.Helper()
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(sleep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "dockerd")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "300")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	return cmd.Process.Pid
-}
 
 // TestRestarterLeavesATreeAlone (red team case 3): a tree whose pidfile
 // names a live dockerd of this machine, with /proc linked to this
 // machine's: every strategy resolves to none there, Restart signals
 // nothing, and neither the pid nor the manager is looked for.
 func TestRestarterLeavesATreeAlone(t *testing.T) {
-	pid := liveDockerd(t)
-	dir := hostfstest.Tree(t, map[string]string{DefaultPidfile: strconv.Itoa(pid) + "\n"})
+	dockerd := daemontest.StartLive(t)
+	dir := hostfstest.Tree(t, map[string]string{DefaultPidfile: dockerd.Pidfile()})
 	if err := os.Symlink("/proc", filepath.Join(dir, "proc")); err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +44,8 @@ func TestRestarterLeavesATreeAlone(t *testing.T) {
 			t.Errorf("the tree's pidfile was taken for this machine's pid")
 		}
 	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		t.Fatalf("this machine's dockerd (pid %d) is gone: %v", pid, err)
+	if !dockerd.Alive() {
+		t.Fatalf("this machine's dockerd (pid %d) was signalled", dockerd.PID())
 	}
 }
 
@@ -135,18 +105,7 @@ func TestValidateConfigTempFileInsideRoot(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "run")); err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(t.TempDir(), "main.go")
-	if err := os.WriteFile(src, []byte(checkConfigDockerd), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "usr/bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "usr/bin/dockerd"), src)
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the test dockerd: %v\n%s", err, out)
-	}
+	daemontest.Build(t, filepath.Join(dir, "usr/bin/dockerd"), checkConfigDockerd)
 	root, err := hostfs.Open(dir)
 	if err != nil {
 		t.Fatal(err)
