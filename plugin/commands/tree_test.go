@@ -189,6 +189,20 @@ func TestTreeVersionFromItsFiles(t *testing.T) {
 	}
 	hostfstest.Unchanged(t, root, before)
 	runUserns(t, "enable", "--root", root, "--restart", "none", "--docker-version", "28.5.2", "agent").wantOK(t, "enable --docker-version")
+
+	// The tree's daemon.json asks for the containerd image store, which
+	// Docker 29 refuses with remapping: known from the files alone.
+	store := map[string]string{"etc/docker/daemon.json": `{"features": {"containerd-snapshotter": true}}` + "\n"}
+	for k, v := range treeFiles {
+		store[k] = v
+	}
+	root = hostfstest.Tree(t, store)
+	before = hostfstest.Snapshot(t, root)
+	refused = runUserns(t, "enable", "--root", root, "--restart", "none", "--docker-version", "29.1.0", "agent")
+	if refused.code == 0 || !strings.Contains(refused.stderr, "containerd-snapshotter") {
+		t.Errorf("the containerd image store on Docker 29: want a refusal naming it; exit %d: %s", refused.code, refused.stderr)
+	}
+	hostfstest.Unchanged(t, root, before)
 }
 
 // plantedDockerd is a static program put at the tree's /usr/bin/dockerd:

@@ -157,11 +157,14 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if env.Root.Tree() {
 		before.DataRoot = treeDataRoot(snap)
 		out.Unchecked = append(out.Unchecked, treeUnchecked...)
-		if rules, err = treeRules(env, opts.DockerVersion); err != nil {
+		if before.Version, err = treeVersion(env, opts.DockerVersion); err != nil {
 			return out, err
 		}
+		if rules[0] = idmap.RuleFor(before.Version); before.Version == "" {
+			rules = idmap.Rules
+		}
 	}
-	if inspectErr == nil && !opts.Force {
+	if (inspectErr == nil || env.Root.Tree()) && !opts.Force {
 		if err := imageStoreConflict(before, snap.DaemonJSON); err != nil {
 			return out, err
 		}

@@ -30,22 +30,22 @@ func treeDataRoot(snap *Snapshot) string {
 	return defaultDataRoot
 }
 
-// treeRules are the ways a tree's daemon may read the ranges: the rule of
-// the version given (--docker-version), else of the version installed in
-// the tree (daemon.Installed), else every rule.
-func treeRules(env Env, given string) ([]idmap.Rule, error) {
+// treeVersion is the Docker version of a tree's daemon: the one given
+// (--docker-version), else the one installed in the tree
+// (daemon.Installed); "" when neither says.
+func treeVersion(env Env, given string) (string, error) {
 	if given != "" {
 		if _, ok := dockerversion.Major(given); !ok {
-			return nil, fmt.Errorf("--docker-version %q: want a Docker version such as 28.5.2", given)
+			return "", fmt.Errorf("--docker-version %q: want a Docker version such as 28.5.2", given)
 		}
 		env.say("planning for Docker %s (--docker-version)", given)
-		return []idmap.Rule{idmap.RuleFor(given)}, nil
+		return given, nil
 	}
 	if v, ok := daemon.Installed(env.Root); ok {
 		env.say("planning for Docker %s, as %s says", v.Version, v.Source)
-		return []idmap.Rule{idmap.RuleFor(v.Version)}, nil
+		return v.Version, nil
 	}
-	return idmap.Rules, nil
+	return "", nil
 }
 
 // planFor plans req under each rule; with more than one (a tree whose
