@@ -273,9 +273,10 @@ func TestTreeRestartsNothing(t *testing.T) {
 	}
 }
 
-// TestTreeFIFOAtPidfile (red team case 4): a FIFO at the tree's pidfile
-// does not hang doctor or status.
-func TestTreeFIFOAtPidfile(t *testing.T) {
+// TestTreeFIFOs (red team case 4): a FIFO at the tree's pidfile does not
+// hang doctor or status; one where a file is read is refused by name,
+// with no byte changed.
+func TestTreeFIFOs(t *testing.T) {
 	root := hostfstest.Tree(t, treeFiles)
 	if err := os.MkdirAll(filepath.Join(root, "var/run"), 0o755); err != nil {
 		t.Fatal(err)
@@ -285,4 +286,17 @@ func TestTreeFIFOAtPidfile(t *testing.T) {
 	}
 	runUserns(t, "doctor", "--root", root).wantOK(t, "doctor")
 	runUserns(t, "status", "--root", root).wantOK(t, "status")
+
+	if err := os.Remove(filepath.Join(root, "etc/subuid")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "etc/subuid"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := hostfstest.Snapshot(t, root)
+	run := runUserns(t, "enable", "--root", root, "--restart", "none", "agent")
+	if run.code == 0 || !strings.Contains(run.stderr, "/etc/subuid: not a regular file") {
+		t.Errorf("a FIFO at /etc/subuid: want a refusal naming it; exit %d: %s", run.code, run.stderr)
+	}
+	hostfstest.Unchanged(t, root, before)
 }

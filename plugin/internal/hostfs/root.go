@@ -96,6 +96,10 @@ func (r Root) ReadFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
 	}
 	defer f.Close()
+	// A FIFO opened without blocking reads as empty: say what it is.
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file (%s)", clean(p), st.Mode().Type())
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
