@@ -50,6 +50,12 @@
 // pending change (remap.Pending); step 6 runs here, talking to the agent
 // through small helper calls (`__control status|confirm|revert`).
 //
+// Under --root DIR that is not / (nor a helper's /host) DIR is a tree
+// (commands' openRoot, hostfs.OpenTree): no daemon is asked (Env.API is
+// nil, daemon.ErrNotAsked), the version comes from the tree
+// (daemon.Installed, remap's treeVersion), nothing of it runs and the
+// Restarter restarts nothing.
+//
 // status and doctor (remap.ReadStatus, remap.Doctor) read the same
 // snapshot and the same idmap model; `docker userns test` is livecheck;
 // check-image is imagescan: each host's images read as its daemon would

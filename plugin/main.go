@@ -56,8 +56,19 @@ func main() {
 // then asks the host agent to revert and says so. Under the docker CLI the
 // plugin runs in its own process group and the CLI cancels the context
 // through its socket; run standalone, the signal comes here.
+//
+// Only the first signal is caught: once the context is cancelled the
+// signals get their default action back, so a second Ctrl-C or SIGTERM
+// ends a command that is stuck in something the context cannot stop.
 func withInterrupt(root *cobra.Command) *cobra.Command {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	caught := make(chan os.Signal, 1)
+	signal.Notify(caught, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-caught
+		signal.Stop(caught) // before the cancel that callers see
+		cancel()
+	}()
 	// Standalone, the root is what runs, and its subcommands inherit this.
 	root.SetContext(ctx)
 	// As a plugin, the CLI framework runs a root of its own around this

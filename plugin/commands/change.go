@@ -90,6 +90,9 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 	if err := opts.keep.checkRestart(opts.restart.restart); err != nil {
 		return err
 	}
+	if isTree(opts.root) && (len(opts.keep.images) > 0 || opts.keep.volumes) {
+		return errTreeDaemon("--keep-images and --keep-volumes", opts.root)
+	}
 	ts, err := targets(dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
@@ -98,6 +101,9 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		c, err := prepare(ctx, t, progress)
 		if err != nil {
 			return remap.Outcome{}, err
+		}
+		if isTree(opts.root) {
+			return changeFiles(ctx, t, opts, c, progress) // nothing to carry: no daemon is asked
 		}
 		return withCarrying(ctx, t, opts.keep, c, progress, func() (remap.Outcome, error) { return changeFiles(ctx, t, opts, c, progress) })
 	}
@@ -194,6 +200,9 @@ func writeOutcome(w io.Writer, out remap.Outcome) error {
 	if out.Plan != nil {
 		fmt.Fprintf(&b, "Container ids -> host ids: uid %s; gid %s\n", out.Plan.UID.Map, out.Plan.GID.Map)
 	}
+	for _, u := range out.Unchecked {
+		fmt.Fprintf(&b, "Not checked: %s.\n", u)
+	}
 	writeCarried(&b, out.Carried)
 	writeReappeared(&b, out.Reappeared)
 	_, err := io.WriteString(w, b.String())
@@ -208,7 +217,7 @@ func headline(out remap.Outcome) string {
 	}
 	switch out.Result {
 	case remap.FilesChanged:
-		return fmt.Sprintf("Files written%s; the daemon was not restarted (--restart none): restart it to apply them.\n", setting)
+		return fmt.Sprintf("Files written%s; %s.\n", setting, out.Restart)
 	case remap.Armed:
 		return fmt.Sprintf("Files written%s; the host agent restarts the daemon and waits for a confirmation.\n", setting)
 	default: // enabled, disabled, reverted

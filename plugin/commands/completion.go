@@ -50,6 +50,8 @@ func addFlagCompletions(root *cobra.Command, dockerCLI command.Cli, global *glob
 		// Lists of the daemon's images (--keep-images=IMAGE,...).
 		"for-image": daemonImages(dockerCLI), "keep-images": daemonImages(dockerCLI),
 		"user": completeUsers(dockerCLI, global, false, -1),
+		// A version number: nothing to offer.
+		"docker-version": cobra.NoFileCompletions,
 		// Paths: the shell's own file completion.
 		"root": completion.FileNames(), "pidfile": completion.FileNames(), "daemon-socket": completion.FileNames(),
 		"junit": completion.FileNames(), "tmpdir": completion.FileNames(),

@@ -51,8 +51,8 @@ the daemon itself. Exits 1 when any check FAILs.`,
 func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
 		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Findings, error) {
-			findings := remap.Doctor(ctx, root, t.cli.Client(), helper.Leftovers(os.Getenv))
-			if !opts.skipImages {
+			findings := remap.Doctor(ctx, root, treeOr(root, t.cli.Client()), helper.Leftovers(os.Getenv))
+			if !opts.skipImages && !root.Tree() {
 				findings = append(findings, imagefit.LocalImagesFinding(ctx, t.cli.Client()))
 			}
 			return findings, nil

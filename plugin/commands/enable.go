@@ -73,6 +73,7 @@ old root keeps its copies.`,
 	flags.StringSliceVar(&opts.forImages, "for-image", nil, "With --size auto: the images to size for (default: every image in the daemon)")
 	flags.BoolVar(&opts.CreateUser, "create-user", false, "Create USER (and its group) as a system user when missing")
 	flags.BoolVar(&opts.Force, "force", false, "Replace another userns-remap setting; accept a contiguous range over host users")
+	flags.StringVar(&opts.DockerVersion, "docker-version", "", "With --root DIR: the Docker version of DIR's dockerd, when neither DIR's package database nor its dockerd binary says")
 	addChangeFlags(flags, &opts.change, &opts.DryRun, &opts.DiscardPending)
 	return cmd
 }
@@ -86,6 +87,9 @@ func runEnable(ctx context.Context, dockerCLI command.Cli, opts enableOptions) e
 	}
 	if len(opts.forImages) > 0 && opts.size != "auto" {
 		return errors.New("--for-image goes with --size auto")
+	}
+	if opts.size == "auto" && isTree(opts.change.root) {
+		return errTreeDaemon("--size auto", opts.change.root)
 	}
 	enable := opts.EnableOptions
 	if opts.size != "auto" && opts.sizeSet {

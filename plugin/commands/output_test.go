@@ -64,7 +64,7 @@ func TestWriteOutcomeGolden(t *testing.T) {
 		{"enable-already.golden", remap.Outcome{Action: "enable", Result: "already enabled", Remap: "agent", Plan: ownerPlan()}},
 		// --restart none: the wording issue 13 names (a typed Result in
 		// remap would let this read as a sentence).
-		{"enable-restart-none.golden", remap.Outcome{Action: "enable", Result: "files changed", Remap: "agent", Files: []string{"/etc/docker/daemon.json"}}},
+		{"enable-restart-none.golden", remap.Outcome{Action: "enable", Result: "files changed", Remap: "agent", Files: []string{"/etc/docker/daemon.json"}, Restart: "no restart (--restart none): restart the daemon yourself to apply the change"}},
 		{"disable-disabled.golden", remap.Outcome{
 			Action: "disable", Result: "disabled", Files: []string{"/etc/docker/daemon.json"},
 			Checks: verify.Report{{Name: "daemon reports name=userns", OK: true, Observed: "remapping off"}},

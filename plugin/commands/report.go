@@ -80,7 +80,7 @@ func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOpt
 			}
 			return v, decodeThroughDaemon(ctx, t, opts, &v)
 		}
-		root, err := hostfs.Open(opts.root)
+		root, err := openRoot(opts.root)
 		if err != nil {
 			return v, err
 		}

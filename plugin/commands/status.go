@@ -48,7 +48,7 @@ that bypass remapping with --userns=host.`,
 func runStatus(ctx context.Context, dockerCLI command.Cli, opts statusOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Status]{
 		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Status, error) {
-			st, _, err := remap.ReadStatus(ctx, root, t.cli.Client())
+			st, _, err := remap.ReadStatus(ctx, root, treeOr(root, t.cli.Client()))
 			return st, err
 		},
 		write:   writeStatus,
@@ -76,6 +76,8 @@ func writeStatus(w io.Writer, st remap.Status) error {
 	if st.Daemon != nil {
 		fmt.Fprintf(tw, "Daemon:\tDocker %s, remapping %s\n", st.Daemon.Version, onOff(st.Daemon.Remapped))
 		fmt.Fprintf(tw, "Data root:\t%s\n", st.Daemon.DataRoot)
+	} else if st.DaemonNotAsked {
+		fmt.Fprintf(tw, "Daemon:\tnot reached: %s\n", st.DaemonError)
 	} else {
 		fmt.Fprintf(tw, "Daemon:\tnot reachable: %s\n", st.DaemonError)
 	}

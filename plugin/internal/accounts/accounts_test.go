@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -202,4 +204,37 @@ func TestLookupFallsBackToTheDirectory(t *testing.T) {
 	if _, ok := (&DB{}).LookupUser("ldapci"); ok {
 		t.Error("files only: found a user the files do not hold")
 	}
+}
+
+// TestCreateSystemUserNeverWritesOutsideRoot (red team case 2): with the
+// root's /etc an absolute link, the plugin reads the root's own /etc
+// (the link resolved inside it) while useradd --prefix would follow it
+// out of the root: the user is refused there and no file outside changes.
+// The outside /etc is a temporary directory, never this machine's.
+func TestCreateSystemUserNeverWritesOutsideRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root: useradd --prefix only runs as root")
+	}
+	outside := hostfstest.Tree(t, map[string]string{"passwd": passwd, "group": group, "shadow": "", "gshadow": ""})
+	dir := hostfstest.Tree(t, map[string]string{
+		// The link's target as the root sees it: its own copy.
+		path.Join(outside, "passwd"): passwd, path.Join(outside, "group"): group,
+	})
+	if err := os.RemoveAll(filepath.Join(dir, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := hostfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, inside := hostfstest.Snapshot(t, outside), hostfstest.Snapshot(t, dir)
+	_, err = CreateSystemUser(context.Background(), r, "builder", "")
+	if err == nil || !strings.Contains(err.Error(), "outside the root") {
+		t.Errorf("want a refusal to change files outside the root, got %v", err)
+	}
+	hostfstest.Unchanged(t, outside, before)
+	hostfstest.Unchanged(t, dir, inside)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -71,6 +73,9 @@ func CreateSystemUser(ctx context.Context, root hostfs.Root, name, group string)
 	if useradd, err := lookPath("useradd"); err == nil {
 		var prefix []string
 		if !root.IsHost() {
+			if err := prefixStaysInside(root); err != nil {
+				return User{}, fmt.Errorf("create user %s: %w", name, err)
+			}
 			prefix = []string{"--prefix", root.Dir()}
 		}
 		args := append([]string{useradd}, prefix...)
@@ -119,4 +124,53 @@ func CreateSystemUser(ctx context.Context, root hostfs.Root, name, group string)
 		return User{}, fmt.Errorf("create user %s: %s reported success but %s has no entry", name, cmds[len(cmds)-1][0], PasswdPath)
 	}
 	return u, nil
+}
+
+// prefixFiles are what useradd and groupadd --prefix DIR open, as
+// DIR/<path> (shadow's prefix_flag: the prefix is put before the path and
+// the result opened as this machine would, links followed out of DIR).
+var prefixFiles = []string{"/etc", PasswdPath, GroupPath, "/etc/shadow", "/etc/gshadow", "/etc/login.defs", "/etc/subuid", "/etc/subgid"}
+
+// prefixStaysInside refuses a root where useradd --prefix would edit other
+// files than the ones the plugin reads inside it: a link on the way (DIR/etc
+// as an absolute link, or one that climbs out with "..") that this machine
+// follows out of the root while the root's own view keeps it inside.
+func prefixStaysInside(root hostfs.Root) error {
+	base, err := filepath.EvalSymlinks(root.Dir())
+	if err != nil {
+		return err
+	}
+	for _, p := range prefixFiles {
+		inside, err := root.Resolve(p)
+		if err != nil {
+			return err
+		}
+		want := filepath.Join(base, inside)
+		got, err := resolveNative(root.Path(p))
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("useradd --prefix %s would edit %s for %s, while the host sees %s there: refusing to change files outside the root (make the link relative inside the root, or create the user in the tree yourself)",
+				root.Dir(), got, p, want)
+		}
+	}
+	return nil
+}
+
+// resolveNative is where this machine resolves real path p: its links
+// followed as the kernel does, a missing last element kept as named.
+func resolveNative(p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err == nil {
+		return real, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	dir, err := resolveNative(filepath.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(p)), nil
 }

@@ -20,7 +20,7 @@ func (r Restarter) LogPath() string {
 	if err != nil {
 		return "the daemon's log"
 	}
-	target, err := os.Readlink(r.hostPath(fmt.Sprintf("/proc/%d/fd/2", pid)))
+	target, err := os.Readlink(r.Root.Path(fmt.Sprintf("/proc/%d/fd/2", pid)))
 	if err != nil || !strings.HasPrefix(target, "/") {
 		return "the daemon's log"
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +25,9 @@ const (
 	ManagedByNothing ManagerKind = "nothing"
 	// ManagerUnknown: no daemon pid to look at.
 	ManagerUnknown ManagerKind = "unknown"
+	// ManagerNotLooked: the root is a tree, whose pids, systemd and
+	// supervisors are not this machine's.
+	ManagerNotLooked ManagerKind = "not looked for"
 )
 
 // Manager is how the daemon is managed on its host.
@@ -59,13 +61,18 @@ func (m Manager) String() string {
 		return fmt.Sprintf("a supervisor: dockerd (pid %d) runs under %s (pid %d), which is expected to start it again", m.PID, m.ParentComm, m.Parent)
 	case ManagedByNothing:
 		return fmt.Sprintf("nothing: dockerd (pid %d) was reparented to %s (pid %d), which will not start it again", m.PID, m.ParentComm, m.Parent)
+	case ManagerNotLooked:
+		return "not looked for: the root is a tree (--root), whose daemon is not this machine's"
 	}
 	return "unknown: no running dockerd found through its pidfile"
 }
 
 // Manager finds out what runs the daemon on the host under Root.
 func (r Restarter) Manager(ctx context.Context) Manager {
-	if SystemdBooted(r.Root) {
+	if r.Root.Tree() {
+		return Manager{Kind: ManagerNotLooked}
+	}
+	if SystemdBooted(r.Root.Dir()) {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if st, err := r.Unit().State(ctx); err == nil && st.Loaded() && st.ActiveState != "inactive" {
@@ -77,12 +84,12 @@ func (r Restarter) Manager(ctx context.Context) Manager {
 		return Manager{Kind: ManagerUnknown}
 	}
 	m := Manager{PID: pid}
-	stat, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/stat", pid)))
+	stat, err := r.readProc(pid, "stat")
 	if err != nil {
 		return Manager{Kind: ManagerUnknown}
 	}
 	m.Parent = parentPID(stat)
-	comm, _ := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/comm", m.Parent)))
+	comm, _ := r.readProc(m.Parent, "comm")
 	m.ParentComm = strings.TrimSpace(string(comm))
 	m.Kind = classifyParent(m.Parent, m.ParentComm)
 	return m

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,8 +49,10 @@ const DefaultPidfile = "/var/run/docker.pid"
 // Waiting for it to answer again is the caller's job (WaitReady).
 type Restarter struct {
 	Strategy Strategy
-	// Root is the host root the pidfile and /run are looked up under.
-	Root string
+	// Root is the host root the pidfile, /proc and /run are read under
+	// (inside it). Under a tree (Root.Tree) nothing is signalled or
+	// restarted: auto is none, and Manager looks for nothing.
+	Root hostfs.Root
 	// Pidfile is the daemon's pidfile path on the host.
 	Pidfile string
 	// StartTimeout bounds a systemd restart job (0: DefaultStartTimeout):
@@ -65,10 +65,14 @@ type Restarter struct {
 const DefaultStartTimeout = 60 * time.Second
 
 // Unit is the docker.service of the host under Root.
-func (r Restarter) Unit() Unit { return Unit{Root: r.Root, Name: DockerUnit} }
+func (r Restarter) Unit() Unit { return Unit{Root: r.Root.Dir(), Name: DockerUnit} }
 
-// Resolve turns auto into the concrete strategy for this host.
+// Resolve turns auto into the concrete strategy for this host; under a
+// tree every strategy is none.
 func (r Restarter) Resolve() Strategy {
+	if r.Root.Tree() {
+		return StrategyNone
+	}
 	if r.Strategy != StrategyAuto {
 		return r.Strategy
 	}
@@ -86,6 +90,9 @@ func (r Restarter) Describe() string {
 	case StrategySignal:
 		return fmt.Sprintf("terminate the dockerd in %s and wait for its supervisor to start it again", r.Pidfile)
 	default:
+		if r.Root.Tree() {
+			return fmt.Sprintf("no restart: %s is a tree, not this machine's root; start or restart its daemon where it runs", r.Root.Dir())
+		}
 		return "no restart (--restart none): restart the daemon yourself to apply the change"
 	}
 }
@@ -110,13 +117,16 @@ func (r Restarter) Restart(ctx context.Context) error {
 	}
 }
 
-func (r Restarter) hostPath(p string) string { return filepath.Join(r.Root, p) }
+// readProc reads /proc/PID/NAME of the host, inside the root.
+func (r Restarter) readProc(pid int, name string) ([]byte, error) {
+	return r.Root.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+}
 
 // systemdRunsDocker is true on a host booted with systemd whose docker unit
 // runs the daemon: systemd says so (its private socket is under the root,
 // also a helper container's /host), or else the daemon's own cgroup does.
 func (r Restarter) systemdRunsDocker() bool {
-	if !SystemdBooted(r.Root) {
+	if r.Root.Tree() || !SystemdBooted(r.Root.Dir()) {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -128,20 +138,18 @@ func (r Restarter) systemdRunsDocker() bool {
 	if err != nil {
 		return false
 	}
-	cgroup, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/cgroup", pid)))
+	cgroup, err := r.readProc(pid, "cgroup")
 	return err == nil && strings.Contains(string(cgroup), "/docker.service")
 }
 
-// DaemonPID reads the daemon's pid from its pidfile.
+// DaemonPID reads the daemon's pid from its pidfile, inside the root
+// (/var/run is a link to /run) and without blocking on a FIFO. A tree's
+// pidfile is not read: its pid is not of this machine.
 func (r Restarter) DaemonPID() (int, error) {
-	// /var/run is a link to /run: follow it inside the root, not out of it.
-	pidfile := r.hostPath(r.Pidfile)
-	if root, err := hostfs.Open(r.Root); err == nil {
-		if real, err := root.Resolve(r.Pidfile); err == nil {
-			pidfile = root.Path(real)
-		}
+	if r.Root.Tree() {
+		return 0, fmt.Errorf("read daemon pidfile: %s is a tree: its pids are not this machine's", r.Root.Dir())
 	}
-	data, err := os.ReadFile(pidfile)
+	data, err := r.Root.ReadFile(r.Pidfile)
 	if err != nil {
 		return 0, fmt.Errorf("read daemon pidfile: %w", err)
 	}
@@ -158,8 +166,8 @@ func (r Restarter) Running() bool {
 	if err != nil {
 		return false
 	}
-	comm, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/comm", pid)))
-	return err == nil && strings.TrimSpace(string(comm)) == "dockerd" && !isZombie(r.hostPath(fmt.Sprintf("/proc/%d/stat", pid)))
+	comm, err := r.readProc(pid, "comm")
+	return err == nil && strings.TrimSpace(string(comm)) == "dockerd" && !r.isZombie(pid)
 }
 
 // terminate sends SIGTERM to dockerd and waits until that process is gone.
@@ -168,7 +176,7 @@ func (r Restarter) terminate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	comm, err := os.ReadFile(r.hostPath(fmt.Sprintf("/proc/%d/comm", pid)))
+	comm, err := r.readProc(pid, "comm")
 	if err != nil {
 		return fmt.Errorf("daemon pid %d from %s is not running: %w", pid, r.Pidfile, err)
 	}
@@ -182,7 +190,7 @@ func (r Restarter) terminate(ctx context.Context) error {
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 			return nil
 		}
-		if isZombie(r.hostPath(fmt.Sprintf("/proc/%d/stat", pid))) {
+		if r.isZombie(pid) {
 			return nil
 		}
 		select {
@@ -195,8 +203,8 @@ func (r Restarter) terminate(ctx context.Context) error {
 
 // isZombie is true for a process that has exited but not been reaped yet:
 // it is gone for our purpose.
-func isZombie(statPath string) bool {
-	data, err := os.ReadFile(statPath)
+func (r Restarter) isZombie(pid int) bool {
+	data, err := r.readProc(pid, "stat")
 	if err != nil {
 		return true
 	}

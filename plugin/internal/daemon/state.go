@@ -40,8 +40,11 @@ func imageStoreOf(driver string, status [][2]string) string {
 	return driver
 }
 
-// Inspect asks the daemon for its state.
+// Inspect asks the daemon for its state (nil api: ErrNotAsked).
 func Inspect(ctx context.Context, api client.APIClient) (State, error) {
+	if api == nil {
+		return State{}, ErrNotAsked
+	}
 	res, err := api.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return State{}, fmt.Errorf("ask the daemon for its info: %w", err)

@@ -2,14 +2,17 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"debug/buildinfo"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"path"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
@@ -33,7 +36,12 @@ var ErrConfigRefused = errors.New("dockerd refuses the new daemon.json")
 // the host's libraries. A root without a dockerd is not asked. Only a
 // refusal is an error (ErrConfigRefused); a dockerd that could not be asked
 // leaves the verdict to the restart and its revert, as before --validate.
+//
+// Nothing of a tree (hostfs.OpenTree) is run: it returns nil at once.
 func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error {
+	if root.Tree() {
+		return nil
+	}
 	binary := ""
 	for _, p := range dockerdPaths {
 		if info, err := root.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
@@ -44,21 +52,14 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error 
 	if binary == "" || !canValidate(root, binary) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(root.Path("/run"), "docker-userns-validate-*.json")
+	tmp, remove, err := tempConfig(root, config)
 	if err != nil {
 		return fmt.Errorf("validate daemon.json: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(config); err != nil {
-		tmp.Close()
-		return fmt.Errorf("validate daemon.json: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("validate daemon.json: %w", err)
-	}
+	defer remove()
 	ctx, cancel := context.WithTimeout(ctx, validateTimeout)
 	defer cancel()
-	args := []string{binary, "--validate", "--config-file", "/run/" + filepath.Base(tmp.Name())}
+	args := []string{binary, "--validate", "--config-file", tmp}
 	if !root.IsHost() {
 		args = append([]string{"chroot", root.Dir()}, args...)
 	}
@@ -77,6 +78,36 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error 
 	return fmt.Errorf("%w: %s", ErrConfigRefused, reasonIn(text))
 }
 
+// tempConfig writes config to a new file in the host's /run, made inside
+// the root (a /run that is a link resolves there, never outside), and
+// returns its host path.
+func tempConfig(root hostfs.Root, config []byte) (string, func(), error) {
+	dir, err := root.Resolve("/run")
+	if err != nil {
+		return "", nil, err
+	}
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return "", nil, err
+	}
+	p := path.Join(dir, "docker-userns-validate-"+hex.EncodeToString(suffix[:])+".json")
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return "", nil, err
+	}
+	remove := func() { _ = os.Remove(root.Path(p)) }
+	if _, err := f.Write(config); err != nil {
+		f.Close()
+		remove()
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return p, remove, nil
+}
+
 // canValidate is false for a dockerd that says it is older than the
 // --validate flag: moby's cmd/dockerd/options.go installFlags has it from
 // v22.06.0-beta.0 on (released as 23.0), not in v20.10.24. Starting one only
@@ -85,7 +116,7 @@ func ValidateConfig(ctx context.Context, root hostfs.Root, config []byte) error 
 // (Debian's 20.10 packages); a build that does not keep it (-trimpath, as
 // 26.1 and 28.5 are) is asked.
 func canValidate(root hostfs.Root, binary string) bool {
-	f, err := root.OpenFile(binary, os.O_RDONLY, 0)
+	f, err := root.OpenFile(binary, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return true
 	}

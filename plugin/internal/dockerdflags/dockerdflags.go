@@ -168,7 +168,8 @@ type unitLine struct {
 
 func (r *Report) scanSystemd(root hostfs.Root) error {
 	var live *daemon.UnitState
-	if daemon.SystemdBooted(root.Dir()) {
+	// A tree's systemd is not this machine's: only its unit files count.
+	if !root.Tree() && daemon.SystemdBooted(root.Dir()) {
 		if st, err := liveUnit(root.Dir()); err == nil && st.Loaded() {
 			live = st
 		}

@@ -145,7 +145,7 @@ func ignoreConfirmed(err error) error {
 }
 
 func (a *agent) restarter() daemon.Restarter {
-	return daemon.Restarter{Strategy: daemon.Strategy(a.rec.Restart.Strategy), Root: a.root.Dir(), Pidfile: a.rec.Restart.Pidfile, StartTimeout: a.rec.Timeout}
+	return daemon.Restarter{Strategy: daemon.Strategy(a.rec.Restart.Strategy), Root: a.root, Pidfile: a.rec.Restart.Pidfile, StartTimeout: a.rec.Timeout}
 }
 
 // unitStarted is the unit's run the agent restarted into (systemd only):

@@ -20,6 +20,9 @@ import (
 // Root is the directory that stands for "/" of the host.
 type Root struct {
 	dir string
+	// tree: the root is a tree given by the user (OpenTree), not a
+	// running system this machine can see.
+	tree bool
 }
 
 // maxSymlinks bounds symlink resolution like the kernel's ELOOP limit.
@@ -46,6 +49,20 @@ func Open(dir string) (Root, error) {
 	}
 	return Root{dir: abs}, nil
 }
+
+// OpenTree is Open for a tree given by the user (--root: an image being
+// built, a chroot), which is not a running system of this machine even
+// when its /proc or /run are bind-mounted from it: nothing of the tree is
+// run, no process is signalled and no socket in it is dialled (see Tree).
+func OpenTree(dir string) (Root, error) {
+	r, err := Open(dir)
+	r.tree = err == nil && !r.IsHost()
+	return r, err
+}
+
+// Tree reports whether the root is a tree given by the user (OpenTree):
+// its files are read and written, and nothing else of it is touched.
+func (r Root) Tree() bool { return r.tree }
 
 // Dir is the root directory on the real file system.
 func (r Root) Dir() string {
@@ -79,6 +96,10 @@ func (r Root) ReadFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
 	}
 	defer f.Close()
+	// A FIFO opened without blocking reads as empty: say what it is.
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file (%s)", clean(p), st.Mode().Type())
+	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))

@@ -95,8 +95,11 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		out.Result = DryRun
 		return out, nil
 	}
+	// A tree's daemon is not asked: its files say all.
 	before, err := daemon.Inspect(ctx, env.API)
-	if err != nil {
+	if env.Root.Tree() {
+		out.Unchecked = append(out.Unchecked, treeUnchecked...)
+	} else if err != nil {
 		return out, err
 	}
 	if !changes.Changed() && !before.Remapped {

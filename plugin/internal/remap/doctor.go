@@ -107,10 +107,14 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self ho
 	}
 
 	pendingCheck(root, add)
-	managedByCheck(ctx, daemon.Restarter{Strategy: daemon.StrategyAuto, Root: root.Dir(), Pidfile: daemon.DefaultPidfile}, flags, add)
+	managedByCheck(ctx, daemon.Restarter{Strategy: daemon.StrategyAuto, Root: root, Pidfile: daemon.DefaultPidfile}, flags, add)
 
-	// The daemon's version says how it reads the ranges; ask it first.
+	// The daemon's version says how it reads the ranges; ask it first (a
+	// tree's is read from the tree: its daemon is not asked).
 	state, err := daemon.Inspect(ctx, api)
+	if v, ok := daemon.Installed(root); ok && root.Tree() {
+		state.Version = v.Version
+	}
 	if setting != "" && dbErr == nil && uidErr == nil && gidErr == nil {
 		userChecks(setting, state, err == nil, db, subuid, subgid, add)
 	} else if setting == "" {
@@ -118,6 +122,9 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self ho
 	}
 
 	daemonFinding(state, err, add)
+	if root.Tree() && cfgErr == nil {
+		dataRootCheck(root, treeDataRoot(&Snapshot{DaemonJSON: cfg}), false, add)
+	}
 	if err == nil {
 		dataRootCheck(root, state.DataRoot, state.Remapped, add)
 		leftBehindCheck(root, state, add)
@@ -232,6 +239,10 @@ func runningDiffers(state daemon.State, uidMap, gidMap idmap.Map) string {
 }
 
 func daemonFinding(state daemon.State, err error, add addFunc) {
+	if errors.Is(err, daemon.ErrNotAsked) {
+		add("daemon", Warn, "not reached: "+err.Error(), "check the daemon where the tree runs (docker userns doctor there)")
+		return
+	}
 	if err != nil {
 		add("daemon", Fail, err.Error(), "start the daemon, or point the CLI at it (--context, DOCKER_HOST)")
 		return

@@ -33,6 +33,9 @@ type EnableOptions struct {
 	// DiscardPending drops the record of an unfinished change whose agent
 	// is gone (a copy stays beside it) instead of refusing.
 	DiscardPending bool
+	// DockerVersion is the version of a tree's dockerd (--root), when
+	// neither its package database nor its binary says.
+	DockerVersion string
 }
 
 // Result is what enable or disable came to; the words people read are made
@@ -86,6 +89,9 @@ type Outcome struct {
 	// Carried is what --keep-images and --keep-volumes carried across the
 	// switch of data root (the client fills it in after the change).
 	Carried *carry.Report `json:"carried,omitempty"`
+	// Unchecked says what was not checked, and why (a tree's daemon is
+	// not asked; a dry run runs nothing).
+	Unchecked []string `json:"unchecked,omitempty"`
 	// Reappeared is what a disable shows again of the unremapped data
 	// root, and what stays out of view in the remapped one (the client
 	// fills it in after the change; nil when the daemon did not answer).
@@ -100,6 +106,9 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.Remap = spec.String()
+	if opts.DockerVersion != "" && !env.Root.Tree() {
+		return out, fmt.Errorf("--docker-version %s goes with --root DIR, a tree whose daemon is not asked: here the daemon says its version", opts.DockerVersion)
+	}
 	// The checks before the change share one answer of the daemon's info;
 	// what follows the restart asks afresh.
 	api := env.API
@@ -122,7 +131,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	validated := startValidation(ctx, env, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(), newJSON)
+	validated := startValidation(ctx, env, opts.DryRun, snap.DaemonJSON.Path(), snap.DaemonJSON.Bytes(), newJSON)
 	defer validated.stop()
 
 	ident, err := resolveIdentity(ctx, env, &snap, spec, opts)
@@ -138,12 +147,24 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		layout = rangeplan.Isolated
 	}
 	// How this daemon reads the ranges depends on its version; a dry run
-	// without a daemon plans for the newest, whose placement suits all.
+	// without a daemon plans for the newest, whose placement suits all. A
+	// tree's daemon is not asked: its version is read from the tree.
 	before, inspectErr := daemon.Inspect(ctx, env.API)
-	if inspectErr != nil && !opts.DryRun {
+	if inspectErr != nil && !opts.DryRun && !env.Root.Tree() {
 		return out, inspectErr
 	}
-	if inspectErr == nil && !opts.Force {
+	rules := []idmap.Rule{idmap.RuleFor(before.Version)}
+	if env.Root.Tree() {
+		before.DataRoot = treeDataRoot(snap)
+		out.Unchecked = append(out.Unchecked, treeUnchecked...)
+		if before.Version, err = treeVersion(env, opts.DockerVersion); err != nil {
+			return out, err
+		}
+		if rules[0] = idmap.RuleFor(before.Version); before.Version == "" {
+			rules = idmap.Rules
+		}
+	}
+	if (inspectErr == nil || env.Root.Tree()) && !opts.Force {
 		if err := imageStoreConflict(before, snap.DaemonJSON); err != nil {
 			return out, err
 		}
@@ -151,19 +172,14 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	req := rangeplan.Request{
 		Layout: layout, Size: opts.Size,
 		User: ident.User, UID: ident.UID, GID: ident.GID, Exists: ident.Exists,
-		Rule:   idmap.RuleFor(before.Version),
 		Force:  opts.Force,
 		Subuid: snap.SubUID, Subgid: snap.SubGID, Accounts: snap.Accounts,
 	}
-	// Ranges an earlier enable added (say, narrower) are replaced, not
-	// extended, and without --force: they are ours, not the operator's.
-	if state, stateErr := hostchange.LoadState(env.Root); stateErr == nil && layout != rangeplan.Contiguous {
-		req.Replace = ownsAllRanges(state, snap, req.Rule, ident)
-	}
-	plan, err := rangeplan.Make(req)
+	plan, err := planFor(env, req, rules, snap, ident)
 	if err != nil {
 		return out, err
 	}
+	req.Rule = rules[0]
 	out.Plan = &plan
 
 	// Read before enableChanges applies the plan to the files.
@@ -182,6 +198,7 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	if err := validated.wait(); err != nil {
 		return out, err
 	}
+	out.Unchecked = append(out.Unchecked, validated.skipped...)
 	if opts.DryRun {
 		out.Result = DryRun
 		return out, nil
@@ -194,6 +211,10 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 			before.DataRoot, strings.Join(blocked, ", "))
 	}
 	exp := expectationOf(plan)
+	if !changes.Changed() && env.Root.Tree() {
+		out.Result = AlreadyEnabled // in the tree's files: its daemon was not asked
+		return out, nil
+	}
 	if !changes.Changed() && before.Remapped {
 		if uid, gid, ok := before.RemappedRootPair(); ok && uid == exp.RootUID && gid == exp.RootGID {
 			out.Result = AlreadyEnabled

@@ -200,12 +200,13 @@ func PendingRecord(root hostfs.Root) (*hostagent.Record, error) {
 	return &rec, nil
 }
 
-// agentRuns is true when the record's agent is a running agent on the host.
+// agentRuns is true when the record's agent is a running agent on the host;
+// a tree's pids are not this machine's: none runs there.
 func agentRuns(root hostfs.Root, pid int) bool {
-	if pid <= 0 {
+	if pid <= 0 || root.Tree() {
 		return false
 	}
-	cmdline, err := os.ReadFile(root.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	cmdline, err := root.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return err == nil && strings.Contains(string(cmdline), hostagent.Command)
 }
 

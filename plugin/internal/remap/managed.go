@@ -23,6 +23,8 @@ func managedByCheck(ctx context.Context, r daemon.Restarter, flags *dockerdflags
 		add("managed by", Pass, detail+"; enable restarts it as a systemd job (--restart auto or systemd)", "")
 	case daemon.ManagedBySupervisor:
 		add("managed by", Pass, detail+"; enable terminates dockerd and waits for it (--restart auto or signal)", "")
+	case daemon.ManagerNotLooked:
+		add("managed by", Warn, detail+"; enable and disable write the files only (--restart none)", "")
 	case daemon.ManagedByNothing:
 		add("managed by", Warn, detail+"; enable refuses --restart signal here",
 			"run dockerd under systemd or a supervisor, or pass --restart none to enable and restart the daemon yourself")

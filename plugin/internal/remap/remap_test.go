@@ -48,7 +48,7 @@ func testEnv(t *testing.T, dir string) Env {
 	return Env{
 		Root:      root,
 		API:       fakeDaemon{info: system.Info{ServerVersion: "test", DockerRootDir: "/var/lib/docker"}},
-		Restarter: daemon.Restarter{Strategy: daemon.StrategyNone, Root: dir, Pidfile: daemon.DefaultPidfile},
+		Restarter: daemon.Restarter{Strategy: daemon.StrategyNone, Root: root, Pidfile: daemon.DefaultPidfile},
 		Timeout:   time.Second,
 	}
 }

@@ -2,6 +2,7 @@ package remap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moby/moby/api/types/container"
@@ -21,6 +22,9 @@ import (
 type Status struct {
 	Daemon      *daemon.State `json:"daemon,omitempty"`
 	DaemonError string        `json:"daemonError,omitempty"`
+	// DaemonNotAsked: the root is a tree, whose daemon is not asked
+	// (DaemonError says so).
+	DaemonNotAsked bool `json:"daemonNotAsked,omitempty"`
 	// Setting is the userns-remap value in force and Source where it is set.
 	Setting string              `json:"setting,omitempty"`
 	Source  string              `json:"source,omitempty"`
@@ -53,7 +57,7 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 		return st, nil, err
 	}
 	if state, err := daemon.Inspect(ctx, api); err != nil {
-		st.DaemonError = err.Error()
+		st.DaemonError, st.DaemonNotAsked = err.Error(), errors.Is(err, daemon.ErrNotAsked)
 	} else {
 		st.Daemon = &state
 		st.LeftBehind = carry.LeftBehind(root, state.DataRoot, state.Remapped)
@@ -103,6 +107,8 @@ func (st *Status) readSetting(snap *Snapshot) error {
 	var version string
 	if st.Daemon != nil {
 		version = st.Daemon.Version
+	} else if v, ok := daemon.Installed(snap.Root); ok && snap.Root.Tree() {
+		version = v.Version
 	}
 	st.Rule = idmap.RuleFor(version)
 	owner := ownerOf(ident)

@@ -19,17 +19,34 @@ import (
 // subuid ranges found for user", seen on 26.1.5); the idmap model checks
 // the key and the ranges instead. Without that key the file checked does
 // not depend on the plan, so it can start as soon as the host is read.
+//
+// Nothing is run by a dry run, nor under a tree (--root DIR that is not
+// this machine's root): the tree's dockerd run as this machine's root could
+// act outside the tree, and this machine's own dockerd may be of another
+// version than the tree's. skipped then says so.
 type validation struct {
-	done   chan struct{}
-	err    error
-	cancel context.CancelFunc
+	done    chan struct{}
+	err     error
+	cancel  context.CancelFunc
+	skipped []string
 }
 
 // startValidation checks the daemon.json at path that would replace old
 // with new, meanwhile; an unchanged one is not checked.
-func startValidation(ctx context.Context, env Env, path string, old, new []byte) *validation {
+func startValidation(ctx context.Context, env Env, dryRun bool, path string, old, new []byte) *validation {
 	ctx, cancel := context.WithCancel(ctx)
 	v := &validation{done: make(chan struct{}), cancel: cancel}
+	switch {
+	case bytes.Equal(old, new):
+	case env.Root.Tree():
+		v.skipped = []string{"dockerd --validate: nothing of a tree is run"}
+	case dryRun:
+		v.skipped = []string{"dockerd --validate: a dry run runs nothing"}
+	}
+	if v.skipped != nil {
+		close(v.done)
+		return v
+	}
 	go func() {
 		defer close(v.done)
 		if bytes.Equal(old, new) {
