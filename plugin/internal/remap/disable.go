@@ -91,11 +91,15 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		}
 	}
 	out.describe(env, changes)
+	// A dry run says what it can without a daemon.
+	before, err := daemon.Inspect(ctx, env.API)
+	if err == nil && before.Remapped && set {
+		out.ImageStore = sayStoreSwitch(env, storeSwitch(env.Root, before, snap.DaemonJSON))
+	}
 	if opts.DryRun {
 		out.Result = DryRun
 		return out, nil
 	}
-	before, err := daemon.Inspect(ctx, env.API)
 	if err != nil {
 		return out, err
 	}

@@ -39,6 +39,9 @@ type Status struct {
 	// HostUserns lists running containers started with --userns=host, which
 	// bypass remapping.
 	HostUserns []string `json:"hostUsernsContainers,omitempty"`
+	// ImageStore is the daemon's image store now and once remapping is
+	// switched.
+	ImageStore *StoreSwitch `json:"imageStore,omitempty"`
 	// LeftBehind are the data roots the daemon does not use that hold
 	// images, containers or volumes (the one before the last switch).
 	LeftBehind []carry.RootContent `json:"leftBehind,omitempty"`
@@ -63,6 +66,10 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 	}
 	if err := st.readSetting(snap); err != nil {
 		return st, snap, err
+	}
+	if st.Daemon != nil {
+		sw := storeSwitch(root, *st.Daemon, snap.DaemonJSON)
+		st.ImageStore = &sw
 	}
 	if st.Daemon != nil && st.Setting != "" && !st.Daemon.Remapped {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("userns-remap is set in %s but the daemon does not remap: restart it", st.Source))
