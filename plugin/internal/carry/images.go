@@ -31,8 +31,8 @@ type imageItem struct {
 	// platforms is how many platforms the save holds of the image.
 	platforms int
 	refs      []string
-	needed uint64 // highest uid or gid + 1, once scanned
-	holder string // the entry holding the highest id, for a refusal
+	needed    uint64 // highest uid or gid + 1, once scanned
+	holder    string // the entry holding the highest id, for a refusal
 }
 
 // untagged is the tag docker lists for an image without one.

@@ -24,7 +24,7 @@ type Image struct {
 	// targets: more than one is a multi-platform image, of which
 	// manifest.json names one.
 	Platforms int `json:"-"`
-	Layers  int      `json:"layers"`
+	Layers    int `json:"layers"`
 	// ZstdLayers counts the zstd-compressed layers (as the source stores
 	// them: a daemon's save stream is never compressed).
 	ZstdLayers int   `json:"zstdLayers,omitempty"`
