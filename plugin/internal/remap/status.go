@@ -78,7 +78,13 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 		st.Warnings = append(st.Warnings, "the daemon remaps but no userns-remap is set in the files it reads: restart it to turn remapping off")
 	}
 	if st.Daemon != nil && st.Daemon.Remapped && st.Daemon.ImageStore == daemon.ContainerdStore {
-		st.Warnings = append(st.Warnings, "the daemon remaps with the containerd image store: every BuildKit RUN step fails (moby issue #47377); turn the store off (features.containerd-snapshotter: false)")
+		feature := containerdSnapshotter
+		if atLeast(st.Daemon.Version, firstSnapshotterGuard) {
+			// Docker 29 turns the snapshotter off itself; the migration
+			// brings the store back (guardedConflict).
+			feature = containerdMigration
+		}
+		st.Warnings = append(st.Warnings, fmt.Sprintf("the daemon remaps with the containerd image store: every BuildKit RUN step fails (moby issue #47377); turn the store off (features.%s: false)", feature))
 	}
 	for _, name := range st.HostUserns {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("container %s runs with --userns=host: it bypasses remapping", name))
