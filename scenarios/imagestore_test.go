@@ -52,6 +52,22 @@ func TestContainerdImageStore(t *testing.T) {
 			res := s.Try("docker", "userns", "doctor")
 			s.Check(strings.Contains(res.Stdout, "WARN") && strings.Contains(res.Stdout, "containerd image store"), "a WARN line naming the containerd image store", describe(res))
 		})
+		if !defaultStoreIsContainerd(s) {
+			return
+		}
+		// Seen on 29.8.1: with the migration and remapping, dockerd logs
+		// "Enabling containerd snapshotter because migration set with no
+		// containers and 0 images in graph driver", runs remapped on the
+		// containerd store, and a BuildKit RUN step fails.
+		s.Step("Docker 29: features.containerd-migration is refused too, before writing, and doctor says why", func() {
+			s.Write(harness.DaemonJSONPath, "{\n  \"features\": {\"containerd-migration\": true}\n}\n")
+			files = s.Hashes(remapFiles...)
+			res := s.Try("docker", "userns", "enable", "agent")
+			s.Check(res.ExitCode != 0 && strings.Contains(res.Stderr, "features.containerd-migration") && strings.Contains(res.Stderr, "BuildKit"), "a non-zero exit naming features.containerd-migration and BuildKit", describe(res))
+			expectUntouched(s, files, pid)
+			res = s.Try("docker", "userns", "doctor")
+			s.Check(strings.Contains(res.Stdout, "WARN") && strings.Contains(res.Stdout, "containerd-migration"), "a WARN line naming containerd-migration", describe(res))
+		})
 	})
 }
 
