@@ -98,12 +98,7 @@ func TestDefaultImageStore(t *testing.T) {
 		})
 		createAgent(s)
 		s.Step("status and doctor name the store now and once remapped", func() {
-			want := "overlay2 (the same with remapping on)"
-			if containerd {
-				want = "containerd (a graphdriver with remapping on)"
-			}
-			out := s.Run("docker", "userns", "status")
-			s.Check(regexp.MustCompile(`(?m)^Image store: +`+regexp.QuoteMeta(want)+"$").MatchString(out), "status says Image store: "+want, out)
+			statusSaysStore(s, containerd, "containerd (a graphdriver with remapping on)", "overlay2 (the same with remapping on)")
 			res := s.Try("docker", "userns", "doctor")
 			s.Check(strings.Contains(res.Stdout, "image store") && !strings.Contains(res.Stdout, "enable will refuse"), "doctor has an image store line and no refusal", describe(res))
 		})
@@ -147,12 +142,7 @@ func TestDefaultImageStore(t *testing.T) {
 			s.Check(got == "1000:1000 /built", "the RUN step's file, 1000:1000", got)
 		})
 		s.Step("status names the store now and once remapping is off", func() {
-			want := "overlay2 (the same with remapping off)"
-			if containerd {
-				want = "overlay2 (containerd with remapping off)"
-			}
-			out := s.Run("docker", "userns", "status")
-			s.Check(regexp.MustCompile(`(?m)^Image store: +`+regexp.QuoteMeta(want)+"$").MatchString(out), "status says Image store: "+want, out)
+			statusSaysStore(s, containerd, "overlay2 (containerd with remapping off)", "overlay2 (the same with remapping off)")
 		})
 		s.Step("disable brings the store and busybox back, and says so", func() {
 			out := all(s, "docker", "userns", "disable")
@@ -174,4 +164,16 @@ func all(s *scenario, cmd ...string) string {
 	res := s.Try(cmd...)
 	s.Check(res.ExitCode == 0, strings.Join(cmd, " ")+" exits 0", describe(res))
 	return res.Stdout + res.Stderr
+}
+
+// statusSaysStore checks status's Image store line: onContainerd on a host
+// whose default store is containerd, else otherwise.
+func statusSaysStore(s *scenario, containerd bool, onContainerd, otherwise string) {
+	s.t.Helper()
+	want := otherwise
+	if containerd {
+		want = onContainerd
+	}
+	out := s.Run("docker", "userns", "status")
+	s.Check(regexp.MustCompile(`(?m)^Image store: +`+regexp.QuoteMeta(want)+"$").MatchString(out), "status says Image store: "+want, out)
 }
