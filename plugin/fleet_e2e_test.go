@@ -222,3 +222,46 @@ func wantHostResults(t *testing.T, rows []fleetRow, prefix string, want ...strin
 		}
 	}
 }
+
+// TestFleetOfOldestAndNewest: one client reaches a fleet that mixes the
+// oldest Docker of the matrix (20.10, API 1.41) and the newest (29: its
+// 29.0 to 29.2 refuse clients below API 1.44): the plugin's client
+// negotiates each host's version (moby/moby/client New: negotiation is
+// on unless a version is fixed), so status, doctor and a dry-run enable
+// answer for both hosts in one run.
+func TestFleetOfOldestAndNewest(t *testing.T) {
+	vs := harness.Versions()
+	oldest, newest := vs[0], vs[len(vs)-1]
+	config := t.TempDir()
+	if err := os.Symlink(filepath.Join(dockerConfigWithPlugin(t), "cli-plugins"), filepath.Join(config, "cli-plugins")); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []harness.Version{oldest, newest} {
+		d := harness.StartHosts(t, v.Image, 1)[0]
+		mustExec(t, d, "useradd", "-r", "-M", "agent")
+		if err := harness.CreateContext(t.Context(), config, fmt.Sprintf("h%d", i+1), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := []string{"--context", "h1", "--context", "h2", "--format", "json"}
+	st := dockerWith(t, config, append([]string{"userns", "status"}, both...)...)
+	rows := decodeRows(t, st.stdout)
+	wantResults(t, rows, "remapping off", "remapping off")
+	for i, v := range []harness.Version{oldest, newest} {
+		if i < len(rows) && !strings.Contains(rows[i].Message, "Docker "+v.Name) {
+			t.Errorf("h%d: %q does not name Docker %s", i+1, rows[i].Message, v.Name)
+		}
+	}
+	for _, cmd := range [][]string{{"userns", "doctor"}, {"userns", "enable", "--dry-run", "agent"}} {
+		res := dockerWith(t, config, append(cmd, both...)...)
+		t.Logf("%s:\n%s%s", strings.Join(cmd, " "), res.stdout, res.stderr)
+		for _, r := range decodeRows(t, res.stdout) {
+			if r.Failed || strings.Contains(r.Message, "API version") {
+				t.Errorf("%s on %s: %s %s", strings.Join(cmd, " "), r.Host, r.Result, r.Message)
+			}
+		}
+		if strings.Contains(res.stderr, "API version") || strings.Contains(res.stderr, "too old") {
+			t.Errorf("%s: %s", strings.Join(cmd, " "), res.stderr)
+		}
+	}
+}

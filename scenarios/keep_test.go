@@ -20,7 +20,7 @@ var keepImages = []string{"busybox:latest", "fixture/high:1"}
 // daemon reads them and writes new ones, and the old root keeps its copies.
 func TestKeepImagesAndVolumes(t *testing.T) {
 	forEachHost(t, "Keep: enable and disable --keep-images --keep-volumes carry two images (one with a uid-70000 file) and a named volume both ways, owners shifted", func(s *scenario) {
-		var ids string
+		var ids, layers string
 		s.Step("a fresh unremapped host has busybox, an image with a file of uid 70000, and a volume a container wrote", func() {
 			s.Start()
 			s.ImportBusybox()
@@ -31,7 +31,7 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			if err := s.d.LoadImage(s.ctx, keepImages[1], img); err != nil {
 				s.Fail("the fixture image loads into the unremapped daemon", err.Error())
 			}
-			ids = s.imageIDs()
+			ids, layers = s.imageIDs(), s.imageLayers()
 			s.Run("docker", "volume", "create", "--label", "app=db", "data")
 			s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c",
 				"echo rows > /data/db && chmod 600 /data/db && mkdir /data/sub && echo x > /data/sub/f && chown -R 1000:1000 /data/sub")
@@ -53,8 +53,15 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 				s.Check(strings.Contains(out, want), "the output says "+want, out)
 			}
 		})
-		s.Step("the images list the same, by id, in the remapped data root", func() {
-			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+		s.Step("the images list the same in the remapped data root (by id, unless the store changed) and run", func() {
+			if defaultStoreIsContainerd(s) {
+				// The containerd store lists an image by its manifest's
+				// digest, the graphdriver by its config's.
+				s.Check(s.imageLayers() == layers, layers, s.imageLayers())
+			} else {
+				s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			}
+			s.Check(s.Run("docker", "run", "--rm", "busybox", "echo", "runs") == "runs", "busybox runs", "")
 			want := s.uidMap().host(70000)
 			got := s.imageFileOwner(keepImages[1], "/data/owned")
 			s.Check(got == want+":"+want, "the uid-70000 file on host "+want+":"+want, got)
@@ -87,7 +94,15 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 				!strings.Contains(out, "Made while remapped"), "the output says the old root's 2 images and 1 volume are visible again, nothing made while remapped", out)
 		})
 		s.Step("back in the old data root: the same images, and the volume holds what was written while remapped, owned as containers wrote it", func() {
-			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			if defaultStoreIsContainerd(s) {
+				// Seen on 29.8.1: the load re-points each tag to the
+				// manifest the graphdriver's save wrote, with the same
+				// layers and config; the containerd store's earlier
+				// manifest stays, untagged.
+				s.Check(s.imageLayers() == layers, layers, s.imageLayers())
+			} else {
+				s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			}
 			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
 			s.Check(dir == oldVolume, "the volume in the old root, "+oldVolume, dir)
 			s.Check(s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/new") == "new", "/data/new reads new", "")
@@ -146,9 +161,23 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 // imageIDs is "ref id" of each keep image, one a line: the daemon's answer.
 func (s *scenario) imageIDs() string {
 	s.t.Helper()
+	return s.keepImagesAs("{{.Id}}")
+}
+
+// imageLayers is "ref diff-ids created" of each keep image: the same on
+// every image store, unlike the id.
+func (s *scenario) imageLayers() string {
+	s.t.Helper()
+	return s.keepImagesAs("{{json .RootFS.Layers}} {{.Created}}")
+}
+
+// keepImagesAs is "ref " and the inspect format of each keep image, one a
+// line.
+func (s *scenario) keepImagesAs(format string) string {
+	s.t.Helper()
 	var lines []string
 	for _, ref := range keepImages {
-		lines = append(lines, ref+" "+s.Run("docker", "image", "inspect", "-f", "{{.Id}}", ref))
+		lines = append(lines, ref+" "+s.Run("docker", "image", "inspect", "-f", format, ref))
 	}
 	return strings.Join(lines, "\n")
 }

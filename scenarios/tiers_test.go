@@ -125,9 +125,14 @@ var placements = map[string]placement{
 		why: "dockerd reads /etc/subuid differently before and from 28.0",
 	},
 	"TestContainerdImageStore": {
-		claim: "with the containerd image store on, enable refuses before writing anything and doctor warns",
+		claim: "a daemon.json that turns the containerd image store on explicitly is refused before anything is written, and doctor warns",
 		all:   imageStoreHosts, quick: imageStoreDefault,
 		why: "Docker 29 makes the store the default of new installs and refuses it together with remapping",
+	},
+	"TestDefaultImageStore": {
+		claim: "on a fresh host enable remaps from the default image store (Docker 29: the containerd store turns into a graphdriver, said before), BuildKit RUN works, and disable brings the store and its images back",
+		all:   everyVersion, quick: imageStoreDefault,
+		why: "Docker 29 makes the containerd store the default of new installs and turns it off under remapping",
 	},
 	"TestCollision":                    {claim: "the contiguous layout's collision with a host user is found and avoided", all: everyVersion, quick: nowhere},
 	"TestConflict":                     {claim: "enable refuses when --userns-remap is already a dockerd flag", all: everyVersion, quick: nowhere},

@@ -115,7 +115,13 @@ func TestWriteStatusGolden(t *testing.T) {
 			Rule:       idmap.UIDFirst,
 			Root:       &remap.RootOwner{UID: 999, User: "agent", GID: 999, Group: "agent"},
 			Warnings:   []string{"container build-1 runs with --userns=host: it bypasses remapping"},
+			ImageStore: &remap.StoreSwitch{Now: "overlay2", After: "overlay2", Remapping: "off", Version: "26.1.5"},
 			LeftBehind: []carry.RootContent{{Path: "/var/lib/docker", Images: 12, Containers: 3, Volumes: 2}},
+		}},
+		// Docker 29 on its default store, before enable.
+		{"status-docker29.golden", remap.Status{
+			Daemon:     &daemon.State{Version: "29.8.1", DataRoot: "/var/lib/docker", ImageStore: "containerd"},
+			ImageStore: &remap.StoreSwitch{Now: "containerd", After: "a graphdriver", Remapping: "on", Version: "29.8.1"},
 		}},
 		{"status-unreachable.golden", remap.Status{DaemonError: "ask the daemon for its info: connection refused"}},
 	} {

@@ -76,6 +76,9 @@ func writeStatus(w io.Writer, st remap.Status) error {
 	if st.Daemon != nil {
 		fmt.Fprintf(tw, "Daemon:\tDocker %s, remapping %s\n", st.Daemon.Version, onOff(st.Daemon.Remapped))
 		fmt.Fprintf(tw, "Data root:\t%s\n", st.Daemon.DataRoot)
+		if st.ImageStore != nil {
+			fmt.Fprintf(tw, "Image store:\t%s\n", st.ImageStore.Short())
+		}
 	} else if st.DaemonNotAsked {
 		fmt.Fprintf(tw, "Daemon:\tnot reached: %s\n", st.DaemonError)
 	} else {

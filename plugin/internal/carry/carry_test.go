@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 )
 
 // ownerMap is agent's owner layout: container 0 is host 999, 1.. are
@@ -384,5 +385,43 @@ func TestDryRunExpectsTimeFromTheSizes(t *testing.T) {
 	}
 	if got := Expect(0, 0); got != 0 {
 		t.Errorf("nothing to carry: %v", got)
+	}
+}
+
+// TestSavedAsMatchesEitherStore: an image is found in the save stream by
+// its id in a graphdriver store's list (the config digest), and in the
+// containerd store's (Docker 29's default), which lists it by its manifest
+// or index digest, by that digest in index.json or by a tag; once loaded,
+// either id counts, and a multi-platform image loaded by its config's
+// digest says it came as one platform.
+func TestSavedAsMatchesEitherStore(t *testing.T) {
+	scan := imagescan.Image{ID: "sha256:c0", Tags: []string{"app:1", "busybox:latest"}, Targets: []string{"sha256:1d"}, Platforms: 2}
+	for _, tc := range []struct {
+		name string
+		img  imageItem
+		want bool
+	}{
+		{"graphdriver id", imageItem{id: "sha256:c0", refs: []string{"other:1"}}, true},
+		{"containerd id in index.json", imageItem{id: "sha256:1d", refs: []string{"other:1"}}, true},
+		{"containerd id, by tag", imageItem{id: "sha256:99", refs: []string{"app:1"}}, true},
+		{"containerd id, by a name without tag", imageItem{id: "sha256:99", refs: []string{"busybox"}}, true},
+		{"another image", imageItem{id: "sha256:99", refs: []string{"app:2"}}, false},
+	} {
+		if got := tc.img.savedAs(scan); got != tc.want {
+			t.Errorf("%s: savedAs = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	img := imageItem{id: "sha256:1d", refs: []string{"app:1"}, loaded: loadedIDs(scan), platforms: scan.Platforms}
+	for have, wantNote := range map[string]bool{"sha256:c0": true, "sha256:1d": false} {
+		id, ok := img.listedAs(map[string]string{"app:1": have}, "app:1")
+		if !ok || id != have {
+			t.Errorf("listed as %s: listedAs = %s, %v", have, id, ok)
+		}
+		if note := img.platformNote(id); (note != "") != wantNote || (wantNote && !strings.Contains(note, "2 saved platforms")) {
+			t.Errorf("listed as %s: note %q", have, note)
+		}
+	}
+	if _, ok := img.listedAs(map[string]string{"app:1": "sha256:77"}, "app:1"); ok {
+		t.Error("a tag naming another image counts as carried")
 	}
 }

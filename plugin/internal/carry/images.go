@@ -24,10 +24,15 @@ type API = client.APIClient
 // imageItem is an image to carry: its tags, and the ids its files need.
 type imageItem struct {
 	Item
+	// id is the image's id in the old daemon's list; loaded gives the ids
+	// the new daemon may list it by (imageLoadedIDs).
 	id     string
-	refs   []string
-	needed uint64 // highest uid or gid + 1, once scanned
-	holder string // the entry holding the highest id, for a refusal
+	loaded []string
+	// platforms is how many platforms the save holds of the image.
+	platforms int
+	refs      []string
+	needed    uint64 // highest uid or gid + 1, once scanned
+	holder    string // the entry holding the highest id, for a refusal
 }
 
 // untagged is the tag docker lists for an image without one.
@@ -133,11 +138,12 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 	p.say("saved in %s", time.Since(start).Round(time.Millisecond))
 	for i := range p.images {
 		img := &p.images[i]
-		j := slices.IndexFunc(scans, func(s imagescan.Image) bool { return s.ID == img.id })
+		j := slices.IndexFunc(scans, img.savedAs)
 		if j < 0 {
 			return fmt.Errorf("save images: %s is not in the daemon's save stream", img.Name)
 		}
 		s := scans[j]
+		img.loaded, img.platforms = loadedIDs(s), s.Platforms
 		img.needed = s.Needed()
 		img.holder = fmt.Sprintf("highest uid %d, gid %d", s.MaxUID, s.MaxGID)
 		if len(s.Holders) > 0 {
@@ -145,6 +151,56 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 		}
 	}
 	return nil
+}
+
+// savedAs is true for the scan of the image in the save stream. A
+// graphdriver daemon lists an image by its config's digest, the scan's ID;
+// the containerd image store by the digest of its manifest or index
+// (Docker 29's default store: daemon/containerd/image_exporter.go,
+// ExportImage, at v2.0.0-beta.24, exports each name with its target, and
+// containerd's archive exporter writes index.json and a manifest.json
+// whose entry, with the RepoTags, names one platform's config and layers).
+// So the scan is found by the id or, failing that, by a tag.
+func (img *imageItem) savedAs(s imagescan.Image) bool {
+	if s.ID == img.id || slices.Contains(s.Targets, img.id) {
+		return true
+	}
+	for _, ref := range img.refs {
+		if slices.Contains(s.Tags, normalTag(ref)) || slices.Contains(s.Tags, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// listedAs is true when a daemon's list, tag to id, has ref name this
+// image.
+func (img *imageItem) listedAs(have map[string]string, ref string) (string, bool) {
+	for _, tag := range []string{normalTag(ref), ref} {
+		if id, ok := have[tag]; ok && (id == img.id || slices.Contains(img.loaded, id)) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// platformNote says what a multi-platform image became in a daemon that
+// lists it by id: by its config's digest, a graphdriver store loaded only
+// the platform manifest.json names (containerd's exporter puts the
+// daemon's own platform first: ExportImage, archive.WithPlatform).
+func (img *imageItem) platformNote(id string) string {
+	if img.platforms < 2 || len(img.loaded) == 0 || id != img.loaded[0] {
+		return ""
+	}
+	return fmt.Sprintf("multi-platform: carried as the one of its %d saved platforms that docker save puts first (the daemon's own); the rest stay in the old store", img.platforms)
+}
+
+// loadedIDs are the ids a daemon may list an image by once it loads the
+// save: a graphdriver store the config's digest (it reads manifest.json:
+// daemon/internal/image/tarexport/load.go), the containerd store the
+// digest index.json names it by.
+func loadedIDs(s imagescan.Image) []string {
+	return append([]string{s.ID}, s.Targets...)
 }
 
 func (p *Plan) imageBytes() int64 {
@@ -173,7 +229,8 @@ func (p *Plan) loadImages(ctx context.Context, api API) {
 		img := &p.images[i]
 		img.Result, img.Note = Carried, ""
 		for _, ref := range img.refs {
-			if have[normalTag(ref)] == img.id || have[ref] == img.id {
+			if id, ok := img.listedAs(have, ref); ok {
+				img.Note = img.platformNote(id)
 				continue
 			}
 			img.Result = NotCarried

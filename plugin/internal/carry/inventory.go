@@ -3,9 +3,11 @@ package carry
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
@@ -14,8 +16,12 @@ import (
 // (`docker ps -a`) and the names of its volumes, the plugin's own probe
 // and helper objects left out.
 type Inventory struct {
-	root       string
+	root string
+	// store is the daemon's image store (daemon.State.ImageStore); tags
+	// the tags of each image id.
+	store      string
 	images     map[string]bool
+	tags       map[string][]string
 	containers int
 	volumes    map[string]bool
 }
@@ -23,7 +29,7 @@ type Inventory struct {
 // TakeInventory lists what the daemon shows; nil when it does not answer
 // (what is said from it is a courtesy, never a reason to fail).
 func TakeInventory(ctx context.Context, api API) *Inventory {
-	info, err := api.Info(ctx, client.InfoOptions{})
+	state, err := daemon.Inspect(ctx, api)
 	if err != nil {
 		return nil
 	}
@@ -39,10 +45,11 @@ func TakeInventory(ctx context.Context, api API) *Inventory {
 	if err != nil {
 		return nil
 	}
-	inv := &Inventory{root: info.Info.DockerRootDir, images: map[string]bool{}, volumes: map[string]bool{}}
+	inv := &Inventory{root: state.DataRoot, store: state.ImageStore, images: map[string]bool{}, tags: map[string][]string{}, volumes: map[string]bool{}}
 	for _, img := range images.Items {
 		if !probe.Ours(img.Labels) {
 			inv.images[img.ID] = true
+			inv.tags[img.ID] = slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return t == untagged })
 		}
 	}
 	for _, c := range containers.Items {
@@ -87,7 +94,7 @@ func Reappear(remapped, visible, after *Inventory) *Reappeared {
 	r := &Reappeared{Visible: visible.Content()}
 	left := RootContent{Path: remapped.root, Containers: remapped.containers}
 	for id := range remapped.images {
-		if !after.images[id] {
+		if !after.images[id] && !after.namesAll(remapped, id) {
 			left.Images++
 		}
 	}
@@ -100,6 +107,31 @@ func Reappear(remapped, visible, after *Inventory) *Reappeared {
 		r.MadeWhileRemapped = &left
 	}
 	return r
+}
+
+// namesAll is true when inv, on another image store than from's, has every
+// tag of from's image id: ids cannot be compared across stores (a
+// graphdriver lists an image by its config's digest, the containerd store
+// by its manifest's or index's), so the same names count as the same
+// image. An image made again under the same tag while remapped is then
+// not told apart.
+func (inv *Inventory) namesAll(from *Inventory, id string) bool {
+	tags := from.tags[id]
+	if inv.store == from.store || len(tags) == 0 {
+		return false
+	}
+	have := map[string]bool{}
+	for _, ts := range inv.tags {
+		for _, t := range ts {
+			have[t] = true
+		}
+	}
+	for _, t := range tags {
+		if !have[t] {
+			return false
+		}
+	}
+	return true
 }
 
 // Counted words the counts of c: "2 images, 1 container and 0 volumes".

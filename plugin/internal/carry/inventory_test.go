@@ -90,6 +90,25 @@ func TestReappearSaysWhatStaysInTheRemappedRoot(t *testing.T) {
 		*r.MadeWhileRemapped != (RootContent{Path: "/var/lib/docker/165536.165536", Images: 1, Containers: 1, Volumes: 1}) {
 		t.Errorf("made while remapped: %+v", r)
 	}
+	// Docker 29: the remapped daemon's graphdriver lists by config digest
+	// what the containerd store in use lists by manifest digest; the same
+	// tags count, another tag does not, nor a switch without one.
+	tagged := func(i *Inventory, store string, tags map[string][]string) *Inventory {
+		i.store, i.tags = store, tags
+		return i
+	}
+	containerdRoot := tagged(inv("/var/lib/docker", []string{"sha256:m1", "sha256:m2"}, 0), "containerd",
+		map[string][]string{"sha256:m1": {"busybox:latest"}, "sha256:m2": {"app:1"}})
+	graphRoot := tagged(inv("/var/lib/docker/999.999", []string{"sha256:c1", "sha256:c3"}, 0), "overlay2",
+		map[string][]string{"sha256:c1": {"busybox:latest"}, "sha256:c3": {"app:2"}})
+	r = Reappear(graphRoot, containerdRoot, containerdRoot)
+	if r == nil || r.MadeWhileRemapped == nil || r.MadeWhileRemapped.Images != 1 {
+		t.Errorf("across stores, by tag: %+v", r)
+	}
+	graphRoot.store = "containerd"
+	if r = Reappear(graphRoot, containerdRoot, containerdRoot); r == nil || r.MadeWhileRemapped == nil || r.MadeWhileRemapped.Images != 2 {
+		t.Errorf("the same store, by id only: %+v", r)
+	}
 	if r := Reappear(old, old, old); r != nil {
 		t.Errorf("same data root: %+v", r)
 	}

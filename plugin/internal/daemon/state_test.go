@@ -52,6 +52,8 @@ func TestReasonInValidateOutput(t *testing.T) {
 		"time=\"2026-11-28T07:15:56Z\" level=info msg=\"User namespaces: ID ranges will be mapped\"\nCan't create ID mappings: no subuid ranges found for user \"agent\"\n":     `Can't create ID mappings: no subuid ranges found for user "agent"`,
 		"unable to configure the Docker daemon with file /tmp/y.json: merged configuration validation from file and command line flags failed: invalid logging level: chatty\n": "unable to configure the Docker daemon with file /tmp/y.json: merged configuration validation from file and command line flags failed: invalid logging level: chatty",
 		"time=\"x\" level=fatal msg=\"only a log line\"": `time="x" level=fatal msg="only a log line"`,
+		// Docker 29.7 and newer (moby PR #53009, daemon/daemon_unix.go setupRemappedRoot).
+		"time=\"2026-12-07T21:00:00Z\" level=info msg=\"User namespaces: ID ranges will be mapped to subuid/subgid ranges of: agent\"\nerror creating ID mappings: no subuid ranges found for user \"agent\"\n": `error creating ID mappings: no subuid ranges found for user "agent"`,
 	} {
 		if got := reasonIn(out); got != want {
 			t.Errorf("reasonIn(%q) = %q, want %q", out, got, want)

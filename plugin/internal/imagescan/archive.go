@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -61,6 +62,9 @@ type plannedImage struct {
 	name, id string
 	paths    []string
 	digests  []string
+	tags     []string
+	// target is the digest index.json lists the image by.
+	target string
 }
 
 // readImages lists the images in an archive (manifest.json first, as docker
@@ -80,6 +84,7 @@ func readImages(ctx context.Context, st blobStore, src Source) ([]Image, error) 
 	if err != nil {
 		return nil, err
 	}
+	targets := ociTargets(st)
 	if len(plan) == 0 {
 		return nil, errors.New("read archive: it holds no image")
 	}
@@ -97,7 +102,12 @@ func readImages(ctx context.Context, st blobStore, src Source) ([]Image, error) 
 		for i, lp := range p.paths {
 			layers[i] = layerResult{digest: p.digests[i], scan: scans[lp]}
 		}
-		images = append(images, newImage(p.name, src, p.id, layers))
+		img := newImage(p.name, src, p.id, layers)
+		img.Tags, img.Targets = p.tags, targets.of[p.id]
+		for _, t := range img.Targets {
+			img.Platforms = max(img.Platforms, targets.images[t])
+		}
+		images = append(images, img)
 	}
 	return images, nil
 }
@@ -125,7 +135,7 @@ func planDockerSave(st blobStore) ([]plannedImage, error) {
 		} else {
 			p.digests = m.Layers
 		}
-		p.name = p.id
+		p.name, p.tags = p.id, m.RepoTags
 		if len(m.RepoTags) > 0 {
 			p.name = m.RepoTags[0]
 		}
@@ -162,13 +172,16 @@ func planOCI(st blobStore) ([]plannedImage, error) {
 		return nil, fmt.Errorf("read index.json: %w", err)
 	}
 	var plan []plannedImage
-	var walk func(descs []ociDescriptor, name string, depth int) error
-	walk = func(descs []ociDescriptor, name string, depth int) error {
+	var walk func(descs []ociDescriptor, name, top string, depth int) error
+	walk = func(descs []ociDescriptor, name, top string, depth int) error {
 		if depth > 4 {
 			return errors.New("read index.json: indexes nested too deep")
 		}
 		for _, d := range descs {
-			n := name
+			n, t := name, top
+			if depth == 0 {
+				t = d.Digest
+			}
 			if a := d.Annotations["io.containerd.image.name"]; a != "" {
 				n = a
 			} else if a := d.Annotations["org.opencontainers.image.ref.name"]; a != "" && n == "" {
@@ -188,7 +201,7 @@ func planOCI(st blobStore) ([]plannedImage, error) {
 				return fmt.Errorf("read manifest %s: %w", d.Digest, err)
 			}
 			if len(m.Manifests) > 0 {
-				if err := walk(m.Manifests, n, depth+1); err != nil {
+				if err := walk(m.Manifests, n, t, depth+1); err != nil {
 					return err
 				}
 				continue
@@ -196,7 +209,7 @@ func planOCI(st blobStore) ([]plannedImage, error) {
 			if m.Config.Digest == "" {
 				continue // an attestation or other artifact, not an image
 			}
-			p := plannedImage{name: n, id: m.Config.Digest}
+			p := plannedImage{name: n, id: m.Config.Digest, target: t}
 			if p.name == "" {
 				p.name = d.Digest
 			}
@@ -208,7 +221,35 @@ func planOCI(st blobStore) ([]plannedImage, error) {
 		}
 		return nil
 	}
-	return plan, walk(idx.Manifests, "", 0)
+	return plan, walk(idx.Manifests, "", "", 0)
+}
+
+// ociIndexed is what an archive's index.json says of its images: the
+// digests it lists each image config by, and how many image configs each
+// of those digests holds (one per platform saved).
+type ociIndexed struct {
+	of     map[string][]string
+	images map[string]int
+}
+
+// ociTargets reads index.json's targets; nothing when the archive has no
+// index.json or it cannot be read (a legacy docker save).
+func ociTargets(st blobStore) ociIndexed {
+	out := ociIndexed{of: map[string][]string{}, images: map[string]int{}}
+	if !st.has("index.json") {
+		return out
+	}
+	plan, err := planOCI(st)
+	if err != nil {
+		return out
+	}
+	for _, p := range plan {
+		if !slices.Contains(out.of[p.id], p.target) {
+			out.of[p.id] = append(out.of[p.id], p.target)
+			out.images[p.target]++
+		}
+	}
+	return out
 }
 
 // streamStore is a docker save stream read once: every blob that is not a

@@ -198,3 +198,28 @@ func TestScanPathErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestScanSaveStreamNamesAndTargets: a save stream's images carry the tags
+// manifest.json gives them and, in the OCI shape (Docker 25 and newer, and
+// the containerd store's), the manifest digests index.json lists them by:
+// the ids a containerd-store daemon lists them by.
+func TestScanSaveStreamNamesAndTargets(t *testing.T) {
+	for _, oci := range []bool{false, true} {
+		got, err := ScanSaveStream(context.Background(), bytes.NewReader(writeSave(t, imagegen.SaveOptions{OCI: oci})), SourceDaemon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, img := range got {
+			if len(img.Tags) != 1 || img.Tags[0] != fixtureWant[i].name {
+				t.Errorf("oci %v: %s has tags %v", oci, img.Name, img.Tags)
+			}
+			wantTargets := 0
+			if oci {
+				wantTargets = 1
+			}
+			if len(img.Targets) != wantTargets || (oci && (img.Targets[0] == img.ID || !strings.HasPrefix(img.Targets[0], "sha256:"))) || img.Platforms != wantTargets {
+				t.Errorf("oci %v: %s (config %s) has targets %v, %d platforms; want %d manifest digest(s)", oci, img.Name, img.ID, img.Targets, img.Platforms, wantTargets)
+			}
+		}
+	}
+}

@@ -13,8 +13,18 @@ type Image struct {
 	Name   string `json:"name"`
 	Source Source `json:"source"`
 	// ID is the digest of the image config, when the source tells it.
-	ID     string `json:"id,omitempty"`
-	Layers int    `json:"layers"`
+	ID string `json:"id,omitempty"`
+	// Tags are the names a docker save gives the image (manifest.json's
+	// RepoTags), and Targets the digests of the manifests or indexes that
+	// its index.json lists for it: with the containerd image store, a
+	// daemon lists an image by that digest, not by its config's.
+	Tags    []string `json:"-"`
+	Targets []string `json:"-"`
+	// Platforms counts the images (one per platform) saved under those
+	// targets: more than one is a multi-platform image, of which
+	// manifest.json names one.
+	Platforms int `json:"-"`
+	Layers    int `json:"layers"`
 	// ZstdLayers counts the zstd-compressed layers (as the source stores
 	// them: a daemon's save stream is never compressed).
 	ZstdLayers int   `json:"zstdLayers,omitempty"`

@@ -91,12 +91,16 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		}
 	}
 	out.describe(env, changes)
+	// A dry run says what it can without a daemon.
+	before, err := daemon.Inspect(ctx, env.API)
+	if err == nil && before.Remapped && set {
+		out.ImageStore = sayStoreSwitch(env, storeSwitch(env.Root, before, snap.DaemonJSON))
+	}
 	if opts.DryRun {
 		out.Result = DryRun
 		return out, nil
 	}
-	// A tree's daemon is not asked: its files say all.
-	before, err := daemon.Inspect(ctx, env.API)
+	// A tree's daemon is not asked (env.API is nil): its files say all.
 	if env.Root.Tree() {
 		out.Unchecked = append(out.Unchecked, treeUnchecked...)
 	} else if err != nil {

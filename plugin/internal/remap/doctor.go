@@ -129,7 +129,7 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self ho
 		dataRootCheck(root, state.DataRoot, state.Remapped, add)
 		leftBehindCheck(root, state, add)
 		if cfgErr == nil {
-			imageStoreCheck(state, cfg, setting != "", add)
+			imageStoreCheck(root, state, cfg, setting != "", add)
 		}
 		leftoverCheck(ctx, api, self, add)
 		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {

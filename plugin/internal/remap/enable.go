@@ -92,6 +92,9 @@ type Outcome struct {
 	// Unchecked says what was not checked, and why (a tree's daemon is
 	// not asked; a dry run runs nothing).
 	Unchecked []string `json:"unchecked,omitempty"`
+	// ImageStore is the daemon's image store before and after, when the
+	// change switches it (Docker 29's containerd store under remapping).
+	ImageStore *StoreSwitch `json:"imageStore,omitempty"`
 	// Reappeared is what a disable shows again of the unremapped data
 	// root, and what stays out of view in the remapped one (the client
 	// fills it in after the change; nil when the daemon did not answer).
@@ -189,6 +192,9 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.describe(env, changes)
+	if inspectErr == nil {
+		out.ImageStore = sayStoreSwitch(env, storeSwitch(env.Root, before, snap.DaemonJSON))
+	}
 	if out.Work, err = checkRunningWork(ctx, env, inspectErr == nil, before, plan, opts); err != nil {
 		return out, err
 	}

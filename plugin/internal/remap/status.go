@@ -43,6 +43,9 @@ type Status struct {
 	// HostUserns lists running containers started with --userns=host, which
 	// bypass remapping.
 	HostUserns []string `json:"hostUsernsContainers,omitempty"`
+	// ImageStore is the daemon's image store now and once remapping is
+	// switched.
+	ImageStore *StoreSwitch `json:"imageStore,omitempty"`
 	// LeftBehind are the data roots the daemon does not use that hold
 	// images, containers or volumes (the one before the last switch).
 	LeftBehind []carry.RootContent `json:"leftBehind,omitempty"`
@@ -68,6 +71,10 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 	if err := st.readSetting(snap); err != nil {
 		return st, snap, err
 	}
+	if st.Daemon != nil {
+		sw := storeSwitch(root, *st.Daemon, snap.DaemonJSON)
+		st.ImageStore = &sw
+	}
 	if st.Daemon != nil && st.Setting != "" && !st.Daemon.Remapped {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("userns-remap is set in %s but the daemon does not remap: restart it", st.Source))
 	}
@@ -75,7 +82,13 @@ func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (St
 		st.Warnings = append(st.Warnings, "the daemon remaps but no userns-remap is set in the files it reads: restart it to turn remapping off")
 	}
 	if st.Daemon != nil && st.Daemon.Remapped && st.Daemon.ImageStore == daemon.ContainerdStore {
-		st.Warnings = append(st.Warnings, "the daemon remaps with the containerd image store: every BuildKit RUN step fails (moby issue #47377); turn the store off (features.containerd-snapshotter: false)")
+		feature := containerdSnapshotter
+		if atLeast(st.Daemon.Version, firstSnapshotterGuard) {
+			// Docker 29 turns the snapshotter off itself; the migration
+			// brings the store back (guardedConflict).
+			feature = containerdMigration
+		}
+		st.Warnings = append(st.Warnings, fmt.Sprintf("the daemon remaps with the containerd image store: every BuildKit RUN step fails (moby issue #47377); turn the store off (features.%s: false)", feature))
 	}
 	for _, name := range st.HostUserns {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("container %s runs with --userns=host: it bypasses remapping", name))

@@ -16,7 +16,9 @@ import (
 // a second on a busy host). The userns-remap key is left out of what it
 // checks: with it, --validate already reads /etc/subuid, which still lacks
 // the ranges written in the same change ("Can't create ID mappings: no
-// subuid ranges found for user", seen on 26.1.5); the idmap model checks
+// subuid ranges found for user", seen on 26.1.5; "error creating ID
+// mappings: ..." from 29.7, moby daemon/daemon_unix.go,
+// setupRemappedRoot, at v2.0.0-beta.24, PR #53009); the idmap model checks
 // the key and the ranges instead. Without that key the file checked does
 // not depend on the plan, so it can start as soon as the host is read.
 //
