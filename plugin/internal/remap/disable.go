@@ -91,11 +91,13 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		}
 	}
 	out.describe(env, changes)
+	before, err := daemon.Inspect(ctx, env.API)
 	if opts.DryRun {
-		out.Result = DryRun
+		// A daemon that does not answer may still run remapped: a run
+		// would restart it.
+		out.Result, out.Changed = DryRun, changes.Changed() || before.Remapped || err != nil
 		return out, nil
 	}
-	before, err := daemon.Inspect(ctx, env.API)
 	if err != nil {
 		return out, err
 	}
