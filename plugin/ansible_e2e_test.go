@@ -27,7 +27,9 @@ const ansibleHosts = 3
 // change and writes nothing; the rollout enables two hosts and fails the
 // one whose daemon cannot start remapped with the plugin's reason, left
 // running unremapped; fixed, a second run enables it and leaves the others
-// changed=0 with the same dockerd; disabled gives every file back.
+// changed=0 with the same dockerd, and --check then changes nothing;
+// disabled, with the plugin as a .deb (--check first), gives every file
+// back.
 func TestAnsibleRole(t *testing.T) {
 	// Never a skip: a machine without ansible-playbook fails here.
 	playbook, err := exec.LookPath("ansible-playbook")
@@ -117,10 +119,29 @@ func ansibleRollout(t *testing.T, p ansiblePlay) {
 		t.Errorf("dockerd pids %v after --check, were %v", now, again)
 	}
 
-	// Disabled, with the plugin as a .deb: dpkg installs it over the copied
-	// binary (a file of no package).
+	// Disabled, with the plugin as a .deb: --check says dpkg would install
+	// it and the disable would change each host (the dry run of the plugin
+	// unpacked from the package), and writes nothing.
 	deb := buildDeb(t, p.plugin)
-	res = p.run(t, "-e", "docker_userns_state=disabled", "-e", "docker_userns_remove_ranges=true", "-e", "docker_userns_package="+deb)
+	disabled := []string{"-e", "docker_userns_state=disabled", "-e", "docker_userns_remove_ranges=true", "-e", "docker_userns_package=" + deb}
+	enabled := p.snapshot(t)
+	res = p.run(t, append([]string{"--check"}, disabled...)...)
+	if res.code != 0 {
+		t.Fatalf("--check of disabled: exit %d (output above)", res.code)
+	}
+	p.wantTask(t, res, "--check of disabled", "Package", "changed", "changed", "changed")
+	p.wantTask(t, res, "--check of disabled", "docker userns disable", "changed", "changed", "changed")
+	if after := p.snapshot(t); !after.same(enabled) {
+		t.Errorf("--check of disabled changed the hosts:\n%s\nwant:\n%s", after, enabled)
+	}
+	for i, d := range p.hosts {
+		if got := mustExec(t, d, "sh", "-c", "dpkg-query --show docker-userns 2>&1; true"); !strings.Contains(got, "no packages found") {
+			t.Errorf("a%d: --check installed the package: %s", i+1, got)
+		}
+	}
+
+	// dpkg installs it over the copied binary (a file of no package).
+	res = p.run(t, disabled...)
 	if res.code != 0 {
 		t.Fatalf("disabled: exit %d (output above)", res.code)
 	}
