@@ -182,6 +182,11 @@ type ansiblePlay struct {
 func newAnsiblePlay(t *testing.T, playbook string, v harness.Version) ansiblePlay {
 	t.Helper()
 	hosts := harness.StartHosts(t, v.Image, ansibleHosts)
+	// Ansible's modules run in the host's Python: an image without it
+	// would fail every task with a message about the interpreter.
+	if res, err := hosts[0].Exec(t.Context(), "test", "-x", "/usr/bin/python3"); err != nil || res.ExitCode != 0 {
+		t.Fatalf("%s has no /usr/bin/python3 (%v): add python3 to its line in harness/dind/images.conf and run `make dind-images`", v.Image, err)
+	}
 	kit, err := harness.NewSSH(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
