@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 80m
 FUZZ_TIME ?= 50000x
 
 .DEFAULT_GOAL := help
-.PHONY: help build install uninstall docker sshd dind-images test test-unit fuzz validate conformance conformance-all bench
+.PHONY: help build install uninstall docker sshd ansible dind-images test test-unit fuzz validate conformance conformance-all bench
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ docker: ## Make sure a Docker engine answers here (installs Debian's docker.io i
 sshd: ## Get the ssh client and unpack Debian's sshd for the ssh test hosts (never installed nor started here)
 	scripts/ensure-sshd
 
+ansible: ## Install ansible-playbook (Debian's ansible-core) for the Ansible role's test (deploy/ansible)
+	scripts/ensure-ansible
+
 dind-images: docker ## Build the offline Docker-in-Docker images, every version and flavour (skipped when up to date)
 	scripts/build-dind-images
 
@@ -55,7 +58,7 @@ NON_SCENARIO_PACKAGES = $(shell $(GO) list ./... | grep -v '/scenarios$$')
 
 # The packages (one at a time) beside the matrix: the profile `go test
 # ./...` (-p 2) had when it ran the scenarios in one of its two slots.
-test: validate docker sshd build dind-images ## Run every test: validate, unit, fuzz (briefly), harness, end-to-end, and the whole conformance matrix (conformance-all)
+test: validate docker sshd ansible build dind-images ## Run every test: validate, unit, fuzz (briefly), harness, end-to-end, and the whole conformance matrix (conformance-all)
 	$(MAKE) --no-print-directory -j2 test-packages conformance-all
 	$(MAKE) --no-print-directory fuzz
 

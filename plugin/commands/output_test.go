@@ -97,6 +97,25 @@ func TestWriteOutcomeGolden(t *testing.T) {
 	}
 }
 
+// TestWriteOutcomeJSONGolden: the --format json line of enable and
+// disable, which scripts and the Ansible role (deploy/ansible) read:
+// "changed" is what they report.
+func TestWriteOutcomeJSONGolden(t *testing.T) {
+	outcomes := []remap.Outcome{
+		{Action: "enable", Result: "enabled", Changed: true, Remap: "agent", Plan: ownerPlan(), Files: []string{"/etc/docker/daemon.json"}},
+		{Action: "enable", Result: "already enabled", Remap: "agent", Plan: ownerPlan()},
+		{Action: "enable", Result: "dry run", Changed: true, Remap: "agent", Restart: "signal the daemon", Files: []string{"/etc/docker/daemon.json"}},
+		{Action: "disable", Result: "dry run", Restart: "no restart"},
+	}
+	var buf bytes.Buffer
+	for _, out := range outcomes {
+		if err := dockerformat.Write(&buf, "json", out, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden.Assert(t, buf.String(), "outcome-json.golden")
+}
+
 func TestWriteStatusGolden(t *testing.T) {
 	m := ownerPlan().UID.Map
 	for _, c := range []struct {

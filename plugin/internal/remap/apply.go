@@ -43,6 +43,8 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, nil, oldState))
 	}
 	afterWrite(env.Root)
+	// From here the host is changed: files written, or a restart to come.
+	out.Changed = true
 	for _, f := range applied.Files {
 		if f.BackupCreated {
 			out.Backups = append(out.Backups, f.Backup)

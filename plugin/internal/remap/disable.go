@@ -97,7 +97,10 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 		out.ImageStore = sayStoreSwitch(env, storeSwitch(env.Root, before, snap.DaemonJSON))
 	}
 	if opts.DryRun {
+		// A daemon that does not answer may still run remapped: a run
+		// would restart it. A tree's daemon is not asked: its files say all.
 		out.Result = DryRun
+		out.Changed = changes.Changed() || (!env.Root.Tree() && (before.Remapped || err != nil))
 		return out, nil
 	}
 	// A tree's daemon is not asked (env.API is nil): its files say all.

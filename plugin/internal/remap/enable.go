@@ -67,8 +67,12 @@ func carriedOut(action string) Result {
 
 // Outcome is what enable or disable did, for the table and JSON output.
 type Outcome struct {
-	Action  string          `json:"action"`
-	Result  Result          `json:"result"`
+	Action string `json:"action"`
+	Result Result `json:"result"`
+	// Changed is true when the run wrote the host's files or restarted its
+	// daemon, and in a dry run when a run would (a restart alone counts):
+	// what configuration management reports as changed (deploy/ansible).
+	Changed bool            `json:"changed"`
 	Remap   string          `json:"remap,omitempty"`
 	Plan    *rangeplan.Plan `json:"plan,omitempty"`
 	Files   []string        `json:"files,omitempty"`
@@ -205,8 +209,11 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, err
 	}
 	out.Unchecked = append(out.Unchecked, validated.skipped...)
+	exp := expectationOf(plan)
+	// A tree's daemon is not asked: its files say all.
+	already := !changes.Changed() && (env.Root.Tree() || remappedAs(before, exp))
 	if opts.DryRun {
-		out.Result = DryRun
+		out.Result, out.Changed = DryRun, !already
 		return out, nil
 	}
 
@@ -216,17 +223,12 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return out, fmt.Errorf("the remapped root could not reach the data root %s: not searchable by others: %s (chmod o+x each, or pass --force to try anyway)",
 			before.DataRoot, strings.Join(blocked, ", "))
 	}
-	exp := expectationOf(plan)
-	if !changes.Changed() && env.Root.Tree() {
-		out.Result = AlreadyEnabled // in the tree's files: its daemon was not asked
-		return out, nil
-	}
-	if !changes.Changed() && before.Remapped {
-		if uid, gid, ok := before.RemappedRootPair(); ok && uid == exp.RootUID && gid == exp.RootGID {
-			out.Result = AlreadyEnabled
+	if already {
+		out.Result = AlreadyEnabled
+		if !env.Root.Tree() {
 			out.Daemon = &before
-			return out, nil
 		}
+		return out, nil
 	}
 	env.API = api
 	return apply(ctx, env, &out, changes, exp, func(st *hostchange.State) {
@@ -239,6 +241,13 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		st.AddedUID = mergeRanges(dropRanges(st.AddedUID, plan.UID.Remove), plan.UID.Add)
 		st.AddedGID = mergeRanges(dropRanges(st.AddedGID, plan.GID.Remove), plan.GID.Add)
 	}, nil)
+}
+
+// remappedAs is true when the daemon runs remapped with container root at
+// the host ids exp expects.
+func remappedAs(d daemon.State, exp verify.Expectation) bool {
+	uid, gid, ok := d.RemappedRootPair()
+	return d.Remapped && ok && uid == exp.RootUID && gid == exp.RootGID
 }
 
 // resolveIdentity finds the remap user, creating it when asked (and for

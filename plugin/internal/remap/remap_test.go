@@ -268,3 +268,44 @@ func TestSnapshotSettingFlagWinsOverDaemonJSON(t *testing.T) {
 		t.Errorf("flag setting: got %q from %q", value, source)
 	}
 }
+
+// TestOutcomeChanged: Changed says whether a run changed the host, and in
+// a dry run whether a run would. Files already written with the daemon not
+// yet remapped (--restart none) would still change: a run restarts it.
+func TestOutcomeChanged(t *testing.T) {
+	dir := hostfstest.Tree(t, baseHost())
+	env := testEnv(t, dir)
+	remapped := env
+	remapped.API = fakeDaemon{info: system.Info{ServerVersion: "test", DockerRootDir: "/var/lib/docker/999.999", SecurityOptions: []string{"name=userns"}}}
+	steps := []struct {
+		name        string
+		run         func() (Outcome, error)
+		wantResult  Result
+		wantChanged bool
+	}{
+		{"dry-run enable, fresh host", func() (Outcome, error) { return Enable(t.Context(), env, EnableOptions{Spec: "agent", DryRun: true}) }, DryRun, true},
+		{"enable", func() (Outcome, error) { return Enable(t.Context(), env, EnableOptions{Spec: "agent"}) }, FilesChanged, true},
+		{"dry-run enable, files written, daemon not remapped", func() (Outcome, error) {
+			return Enable(t.Context(), env, EnableOptions{Spec: "agent", DryRun: true})
+		}, DryRun, true},
+		{"dry-run enable, daemon remapped", func() (Outcome, error) {
+			return Enable(t.Context(), remapped, EnableOptions{Spec: "agent", DryRun: true})
+		}, DryRun, false},
+		{"enable, daemon remapped", func() (Outcome, error) { return Enable(t.Context(), remapped, EnableOptions{Spec: "agent"}) }, AlreadyEnabled, false},
+		{"dry-run disable, daemon remapped", func() (Outcome, error) {
+			return Disable(t.Context(), remapped, DisableOptions{DryRun: true})
+		}, DryRun, true},
+		{"disable", func() (Outcome, error) { return Disable(t.Context(), env, DisableOptions{}) }, FilesChanged, true},
+		{"dry-run disable, daemon not remapped", func() (Outcome, error) { return Disable(t.Context(), env, DisableOptions{DryRun: true}) }, DryRun, false},
+		{"disable, daemon not remapped", func() (Outcome, error) { return Disable(t.Context(), env, DisableOptions{}) }, AlreadyDisabled, false},
+	}
+	for _, s := range steps {
+		out, err := s.run()
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if out.Result != s.wantResult || out.Changed != s.wantChanged {
+			t.Errorf("%s: result %q changed %v, want %q changed %v", s.name, out.Result, out.Changed, s.wantResult, s.wantChanged)
+		}
+	}
+}
