@@ -116,3 +116,19 @@ func TestParseOtherTestsBesideThePlan(t *testing.T) {
 		t.Errorf("results %q ok=%v, want TestBroken FAIL and TestA/28.5 PASS, not OK", got, rep.OK)
 	}
 }
+
+// TestClockCarriesRoundedSeconds: a time just under a minute boundary
+// rounds up into the next minute ("about 9m60.0s left" was printed).
+func TestClockCarriesRoundedSeconds(t *testing.T) {
+	for s, want := range map[float64]string{
+		0:      "0m00.0s",
+		5.24:   "0m05.2s",
+		59.96:  "1m00.0s",
+		599.97: "10m00.0s",
+		610.04: "10m10.0s",
+	} {
+		if got := clock(s); got != want {
+			t.Errorf("clock(%v) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -292,7 +293,9 @@ func indent(text string, n int) string {
 	return strings.ReplaceAll(text, "\n", "\n"+strings.Repeat(" ", n))
 }
 
+// clock prints seconds as minutes and tenths of seconds, rounded to the
+// tenth first so that 599.97 s is 10m00.0s, not 9m60.0s.
 func clock(s float64) string {
-	m := int(s) / 60
-	return fmt.Sprintf("%dm%04.1fs", m, s-float64(m*60))
+	tenths := int(math.Round(s * 10))
+	return fmt.Sprintf("%dm%02d.%ds", tenths/600, tenths%600/10, tenths%10)
 }
