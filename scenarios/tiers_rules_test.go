@@ -35,6 +35,7 @@ func TestQuickTierPlacesNewImagesByRule(t *testing.T) {
 		"TestHighUIDPull":          "20.10 26.1 28.5 29",
 		"TestRegularUser":          "26.1 28.5",
 		"TestContainerdImageStore": "29",
+		"TestDefaultImageStore":    "29",
 	}
 	runs := 0
 	for test, p := range placements {
@@ -50,8 +51,8 @@ func TestQuickTierPlacesNewImagesByRule(t *testing.T) {
 			t.Errorf("%s runs nowhere in the full tier", test)
 		}
 	}
-	if runs != 33 {
-		t.Errorf("quick tier: %d runs, want 33", runs)
+	if runs != 34 {
+		t.Errorf("quick tier: %d runs, want 34", runs)
 	}
 	if got := names(imageStoreHosts.pick(all)); got != "26.1 28.5 29" {
 		t.Errorf("image store hosts in the full tier: %q", got)
