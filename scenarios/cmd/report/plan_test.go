@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/docker-userns/docker-userns/scenarios"
 )
 
 // Tests of the tiers' plan, the CPU figures, the claims and the progress
@@ -130,5 +133,21 @@ func TestClockCarriesRoundedSeconds(t *testing.T) {
 		if got := clock(s); got != want {
 			t.Errorf("clock(%v) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// TestProgressCountsOnlyPlannedRuns: a test beside the plan (a unit test
+// of the scenarios package) is printed but not counted as a run ("72 of
+// 71 done" was printed).
+func TestProgressCountsOnlyPlannedRuns(t *testing.T) {
+	var out strings.Builder
+	p := newProgress(&out)
+	p.planned([]scenarios.PlanEntry{{Tier: "all", Test: "TestCIFlowAfter", Images: []string{"28.5"}}})
+	start := time.Unix(0, 0)
+	p.started(Result{Test: "TestCIFlowAfter/28.5", Version: "28.5", Flavour: "supervised"}, start)
+	p.ended(Result{Test: "TestQuickTierPlacesNewImagesByRule", Status: "PASS"}, start.Add(time.Second))
+	p.ended(Result{Test: "TestCIFlowAfter/28.5", Version: "28.5", Flavour: "supervised", Status: "PASS"}, start.Add(2*time.Second))
+	if !strings.Contains(out.String(), "[1 of 1 done") || strings.Contains(out.String(), "[2 of 1 done") {
+		t.Errorf("progress counted a test beside the plan as a run:\n%s", out.String())
 	}
 }

@@ -65,8 +65,12 @@ func (p *progress) started(r Result, at time.Time) {
 }
 
 // ended prints the result with its time, CPU and what is left.
+// A test beside the plan (no host: a unit test of the scenarios package)
+// is printed but is not one of the plan's runs.
 func (p *progress) ended(r Result, at time.Time) {
-	p.done++
+	if r.Version != "" {
+		p.done++
+	}
 	cpu := ""
 	if r.CPUSeconds > 0 {
 		cpu = fmt.Sprintf("  %.1f CPU-s", r.CPUSeconds)
