@@ -200,11 +200,15 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 // seccomp or AppArmor filter, no masked or read-only /proc and /sys paths,
 // and a cgroup namespace of its own. /var/lib/docker is an anonymous volume,
 // since overlayfs cannot stack on the container's own overlay root; it goes
-// away with the container. systemd as PID 1 also wants /run and /run/lock
-// on tmpfs.
+// away with the container. So is /var/lib/containerd, where a system
+// containerd keeps the containerd image store's snapshots when dockerd
+// runs with --containerd (docker-ce's docker.service, in Docker 29's
+// systemd image). systemd as PID 1 also wants /run and /run/lock on tmpfs.
 func hostConfig(hc *container.HostConfig, privileged bool, flavour Flavour) {
 	hc.CgroupnsMode = container.CgroupnsModePrivate
-	hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/docker"})
+	hc.Mounts = append(hc.Mounts,
+		mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/docker"},
+		mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/containerd"})
 	if flavour == Systemd {
 		if hc.Tmpfs == nil {
 			hc.Tmpfs = map[string]string{}
@@ -324,6 +328,18 @@ func WithPlugin(hostPath string) testcontainers.CustomizeRequestOption {
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: abs, Target: PluginPath, ReadOnly: true})
 		})(req)
 	}
+}
+
+// WithVolumeAt puts an anonymous volume at path in the container: a file
+// system of its own, as a server's disk is, for a data root kept outside
+// /var/lib/docker (which has one, see hostConfig). On the container's own
+// overlay root, overlayfs cannot stack: Docker 29's containerd image store
+// then fails every container ("failed to mount ... fstype: overlay ...
+// err: invalid argument", seen on 29.8.1). It goes away with the container.
+func WithVolumeAt(path string) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: path})
+	})
 }
 
 // WithDockerdFlags gives the inner dockerd command-line flags, as a systemd

@@ -132,7 +132,7 @@ func parseImagesConf(conf string) ([]Image, error) {
 			continue
 		}
 		if len(f) != 5 && len(f) != 6 {
-			return nil, fmt.Errorf("parse dind/images.conf:%d: want 5 or 6 fields (version flavour suite image packages [release=R,moby=vM,cli=vC]), got %d", i+1, len(f))
+			return nil, fmt.Errorf("parse dind/images.conf:%d: want 5 or 6 fields (version flavour suite image packages [release=R,moby=vM,cli=vC[,runc=SUITE]]), got %d", i+1, len(f))
 		}
 		img := Image{Version: f[0], Flavour: Flavour(f[1]), Suite: f[2], Ref: f[3]}
 		if len(f) == 6 {
@@ -176,18 +176,20 @@ func parseImagesConf(conf string) ([]Image, error) {
 	return imgs, nil
 }
 
-// parseBuiltFrom reads images.conf's sixth column, "release=29.8.1,moby=v2.0.0-beta.24,cli=v29.8.1"
+// parseBuiltFrom reads images.conf's sixth column,
+// "release=29.8.1,moby=v2.0.0-beta.24,cli=v29.8.1[,runc=forky]"
 // (scripts/build-dind-images builds from it), and returns the release.
 func parseBuiltFrom(col string) (string, error) {
 	got := map[string]string{}
 	for _, kv := range strings.Split(col, ",") {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || v == "" || got[k] != "" || (k != "release" && k != "moby" && k != "cli") || (k != "release" && !strings.HasPrefix(v, "v")) {
-			return "", fmt.Errorf("bad %q in %q (want release=R,moby=vM,cli=vC)", kv, col)
+		module := k == "moby" || k == "cli"
+		if !ok || v == "" || got[k] != "" || !module && k != "release" && k != "runc" || module && !strings.HasPrefix(v, "v") {
+			return "", fmt.Errorf("bad %q in %q (want release=R,moby=vM,cli=vC[,runc=SUITE])", kv, col)
 		}
 		got[k] = v
 	}
-	if len(got) != 3 {
+	if got["release"] == "" || got["moby"] == "" || got["cli"] == "" {
 		return "", fmt.Errorf("%q lacks release=, moby= or cli=", col)
 	}
 	return got["release"], nil

@@ -69,6 +69,8 @@ func TestParseImagesConfRejects(t *testing.T) {
 		"29 supervised forky img pkgs release=29.8.1,moby=2.0.0,cli=v29.8.1\n",
 		"29 supervised forky img pkgs release=29.8.1,moby=v2,cli=v29.8.1,moby=v3\n",
 		"29 supervised forky img pkgs release=28.5.2,moby=v2,cli=v29.8.1\n", // not a 29
+		"29 supervised forky img pkgs release=29.8.1,moby=v2,cli=v29.8.1,runc=forky,tini=forky\n",
+		"29 supervised forky img pkgs release=29.8.1,moby=v2,cli=v29.8.1,runc=\n",
 		"20.10 sysv bookworm img pkgs\n",
 		"20.10 systemd bookworm docker-userns-dind:20.10-sd pkgs\n",
 		"20.10 supervised bookworm a pkgs\n20.10 supervised bookworm b pkgs\n",

@@ -18,7 +18,9 @@ func TestRollback(t *testing.T) {
 		const dataRoot = "/srv/private/docker"
 		var files string
 		s.Step("a Docker host keeps its data root under a 0700 directory and labels itself site=before", func() {
-			s.Start(harness.WithDockerdFlags("--data-root=" + dataRoot))
+			// /srv a disk of its own, as on a server: a data root on the
+			// container's overlay root cannot run a container on 29.
+			s.Start(harness.WithDockerdFlags("--data-root="+dataRoot), harness.WithVolumeAt("/srv"))
 			s.Run("chmod", "0700", "/srv/private")
 			s.Run("useradd", "-r", "-M", "agent")
 			s.Write(harness.DaemonJSONPath, "{\n  \"labels\": [\"site=before\"]\n}\n")
