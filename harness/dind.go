@@ -201,11 +201,19 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 // seccomp or AppArmor filter, no masked or read-only /proc and /sys paths,
 // and a cgroup namespace of its own. /var/lib/docker is an anonymous volume,
 // since overlayfs cannot stack on the container's own overlay root; it goes
-// away with the container. systemd as PID 1 also wants /run and /run/lock
-// on tmpfs.
+// away with the container. So is /var/lib/containerd, where a system
+// containerd keeps the containerd image store's snapshots when dockerd
+// runs with --containerd (docker-ce's docker.service, in Docker 29's
+// systemd image). So is /srv, a disk of its own as on a server, where tests
+// keep a data root outside /var/lib/docker (under a 0700 directory): on the
+// overlay root Docker 29 cannot run a container there. systemd as PID 1
+// also wants /run and /run/lock on tmpfs.
 func hostConfig(hc *container.HostConfig, privileged bool, flavour Flavour) {
 	hc.CgroupnsMode = container.CgroupnsModePrivate
-	hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/docker"})
+	hc.Mounts = append(hc.Mounts,
+		mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/docker"},
+		mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/containerd"},
+		mount.Mount{Type: mount.TypeVolume, Target: "/srv"})
 	if flavour == Systemd {
 		if hc.Tmpfs == nil {
 			hc.Tmpfs = map[string]string{}

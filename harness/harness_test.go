@@ -52,6 +52,8 @@ func TestRunBootsTheVersionAndExecSeparatesStreams(t *testing.T) {
 		if !strings.HasPrefix(server, v.Name+".") {
 			t.Errorf("inner daemon version = %q, want %s.x", server, v.Name)
 		}
+		img, _ := harness.ImageByName(v.Name)
+		expectBuiltRelease(t, ctx, d, img)
 
 		res, err := d.Exec(ctx, "sh", "-c", "echo out; echo err >&2; exit 3")
 		if err != nil {
@@ -66,6 +68,27 @@ func TestRunBootsTheVersionAndExecSeparatesStreams(t *testing.T) {
 			t.Errorf("ExecOK of a failing command: err = %v, want an ExitError with exit code 4 and its output", err)
 		}
 	})
+}
+
+// expectBuiltRelease checks, on an image whose Docker is built from Go
+// modules (Docker 29), that dockerd and the CLI report its release and
+// that the fresh data root keeps images in the containerd image store, the
+// default from Docker 29 (moby v2.0.0-beta.24 daemon/image_store_choice.go,
+// determineImageStoreChoice: containerd unless configured otherwise or the
+// data root holds a graphdriver's data).
+func expectBuiltRelease(t *testing.T, ctx context.Context, d *harness.DinD, img harness.Image) {
+	t.Helper()
+	if img.Release == "" {
+		return
+	}
+	got := mustExec(t, ctx, d, "docker", "version", "--format", "{{.Client.Version}} {{.Server.Version}}")
+	if got != img.Release+" "+img.Release {
+		t.Errorf("docker version: client and server %q, want %s for both", got, img.Release)
+	}
+	status := mustExec(t, ctx, d, "docker", "info", "--format", "{{json .DriverStatus}}")
+	if !strings.Contains(status, "io.containerd.snapshotter.v1") {
+		t.Errorf("docker info on a fresh data root: DriverStatus %s, want driver-type io.containerd.snapshotter.v1", status)
+	}
 }
 
 func TestExecAsWritesFilesOwnedByTheUser(t *testing.T) {

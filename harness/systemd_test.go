@@ -65,8 +65,10 @@ func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
 		if !strings.HasPrefix(server, img.Version+".") {
 			t.Errorf("inner daemon version = %q, want %s.x", server, img.Version)
 		}
+		expectBuiltRelease(t, ctx, d, img)
 
-		// The Debian package's own units, untouched: dockerd -H fd://
+		// The package's own units (Debian's, or docker-ce's as installed
+		// for a Docker built from Go modules), untouched: dockerd -H fd://
 		// behind docker.socket, no drop-in.
 		svc := unitProps(t, ctx, d, harness.DockerService, "ActiveState", "ExecStart", "TriggeredBy", "DropInPaths", "FragmentPath")
 		if svc["ActiveState"] != "active" || !strings.Contains(svc["ExecStart"], "-H fd://") ||

@@ -32,6 +32,10 @@ type Image struct {
 	Flavour Flavour // Supervised or Systemd
 	Suite   string  // Debian suite the image is built from
 	Ref     string  // local image name, built by `make dind-images`
+	// Release is the Docker release of an image whose docker-ce binaries
+	// are built from Go modules (images.conf's sixth column, e.g. "29.8.1"),
+	// "" when Debian's packages bring Docker.
+	Release string
 }
 
 // Name names the image in test names and reports: the version for the
@@ -127,10 +131,20 @@ func parseImagesConf(conf string) ([]Image, error) {
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		if len(f) != 5 {
-			return nil, fmt.Errorf("parse dind/images.conf:%d: want 5 fields (version flavour suite image packages), got %d", i+1, len(f))
+		if len(f) != 5 && len(f) != 6 {
+			return nil, fmt.Errorf("parse dind/images.conf:%d: want 5 or 6 fields (version flavour suite image packages [release=R,moby=vM,cli=vC[,runc=SUITE]]), got %d", i+1, len(f))
 		}
 		img := Image{Version: f[0], Flavour: Flavour(f[1]), Suite: f[2], Ref: f[3]}
+		if len(f) == 6 {
+			release, err := parseBuiltFrom(f[5])
+			if err != nil {
+				return nil, fmt.Errorf("parse dind/images.conf:%d: %w", i+1, err)
+			}
+			if !strings.HasPrefix(release, img.Version+".") {
+				return nil, fmt.Errorf("parse dind/images.conf:%d: release %s is not a Docker %s", i+1, release, img.Version)
+			}
+			img.Release = release
+		}
 		switch img.Flavour {
 		case Supervised:
 			hasSupervised[img.Version] = true
@@ -160,4 +174,23 @@ func parseImagesConf(conf string) ([]Image, error) {
 		}
 	}
 	return imgs, nil
+}
+
+// parseBuiltFrom reads images.conf's sixth column,
+// "release=29.8.1,moby=v2.0.0-beta.24,cli=v29.8.1[,runc=forky]"
+// (scripts/build-dind-images builds from it), and returns the release.
+func parseBuiltFrom(col string) (string, error) {
+	got := map[string]string{}
+	for _, kv := range strings.Split(col, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		module := k == "moby" || k == "cli"
+		if !ok || v == "" || got[k] != "" || !module && k != "release" && k != "runc" || module && !strings.HasPrefix(v, "v") {
+			return "", fmt.Errorf("bad %q in %q (want release=R,moby=vM,cli=vC[,runc=SUITE])", kv, col)
+		}
+		got[k] = v
+	}
+	if got["release"] == "" || got["moby"] == "" || got["cli"] == "" {
+		return "", fmt.Errorf("%q lacks release=, moby= or cli=", col)
+	}
+	return got["release"], nil
 }

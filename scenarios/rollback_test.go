@@ -17,7 +17,8 @@ func TestRollback(t *testing.T) {
 		var files string
 		s.Step("a Docker host keeps its data root under a 0700 directory and labels itself site=before", func() {
 			// The config is there from boot, as on a server: a restart
-			// here would be the harness's, not the story's.
+			// here would be the harness's, not the story's (/srv is a disk
+			// of its own on every host: harness hostConfig).
 			s.StartWith(hostSetup{flags: []string{"--data-root=" + dataRoot}, daemonJSON: "{\n  \"labels\": [\"site=before\"]\n}\n"})
 			s.Run("chmod", "0700", "/srv/private")
 			s.Run("useradd", "-r", "-M", "agent")

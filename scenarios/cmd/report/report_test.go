@@ -209,10 +209,23 @@ func TestSplitHostNamesVersionAndFlavour(t *testing.T) {
 		"26.1":         {"26.1", "supervised"},
 		"26.1-systemd": {"26.1", "systemd"},
 		"28.5":         {"28.5", "supervised"},
+		"29":           {"29", "supervised"},
+		"29-systemd":   {"29", "systemd"},
 	} {
 		v, f := splitHost(name)
 		if v != want[0] || f != want[1] {
 			t.Errorf("splitHost(%q) = %q, %q; want %q", name, v, f, want)
+		}
+	}
+}
+
+func TestVersionLessOrdersVersionsAsNumbers(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		less bool
+	}{{"20.10", "26.1", true}, {"28.5", "29", true}, {"29", "28.5", false}, {"9", "20.10", true}, {"29", "29", false}} {
+		if got := versionLess(c.a, c.b); got != c.less {
+			t.Errorf("versionLess(%q, %q) = %v, want %v", c.a, c.b, got, c.less)
 		}
 	}
 }
