@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/connhelper"
@@ -184,8 +183,7 @@ func MuxDir() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ssh control sockets: %w", err)
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
+	if !info.IsDir() || !ownedByMe(info) || info.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("ssh control sockets: %s is not a directory of this user's alone (mode %v)", dir, info.Mode())
 	}
 	return dir, nil
