@@ -13,17 +13,24 @@ TEST_TIMEOUT ?= 80m
 FUZZ_TIME ?= 50000x
 
 .DEFAULT_GOAL := help
-.PHONY: help build install uninstall docker sshd dind-images test test-unit fuzz validate conformance bench
+.PHONY: help build install uninstall docker sshd tools dind-images test test-unit fuzz validate cross release conformance bench
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The small probe program the plugin embeds (probe.BuildSmall): built first.
-PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe
+# The small probe program the plugin embeds (probe.BuildSmall), for Linux
+# on this machine's architecture: built first. `make release` embeds both.
+PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe-linux-$(shell $(GO) env GOARCH)
+# The version every binary reports (docker info, docker userns version).
+VERSION = $(shell scripts/version)
+VERSION_LDFLAG = -X github.com/docker-userns/docker-userns.version=$(VERSION)
 
 build: ## Build the plugin as a static binary into bin/docker-userns (the small probe program embedded)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PLUGIN) ./plugin
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAG)" -o $(PLUGIN) ./plugin
+
+release: ## Write dist/: the plugin for Linux, macOS and Windows, .deb packages, SBOM, install.sh, checksums.txt (reproducible)
+	GO=$(GO) scripts/release
 
 install: build ## Install the plugin for the docker CLI (PLUGIN_DIR=... to choose where)
 	install -D -m 0755 $(PLUGIN) $(PLUGIN_DIR)/docker-userns
@@ -33,6 +40,9 @@ uninstall: ## Remove the installed plugin from PLUGIN_DIR
 
 docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
 	scripts/ensure-docker
+
+tools: ## Install what the release tests need (qemu-user-static, dpkg-deb, file) when missing
+	scripts/ensure-tools
 
 sshd: ## Get the ssh client and unpack Debian's sshd for the ssh test hosts (never installed nor started here)
 	scripts/ensure-sshd
@@ -49,7 +59,7 @@ UNIT_PACKAGES = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}}
 test-unit: ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 $(UNIT_PACKAGES)
 
-test: validate docker sshd build dind-images ## Run every test: validate, unit, fuzz (briefly), harness and end-to-end on real daemons
+test: validate cross docker sshd tools build dind-images ## Run every test: validate, unit, fuzz (briefly), harness and end-to-end on real daemons
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
 
@@ -66,6 +76,16 @@ fuzz: ## Run each fuzz target for FUZZ_TIME inputs (default 50000x)
 		pkg=$${target%%:*}; fn=$${target##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
+	done
+
+# Client platforms the plugin must keep compiling for. (Not vetted there:
+# vet takes the test files too, and the tests are Linux's.)
+CROSS_PLATFORMS := linux/arm64 darwin/arm64 windows/amd64
+
+cross: ## Compile the plugin for linux/arm64 and the macOS and Windows clients, so it stays compiling
+	@for p in $(CROSS_PLATFORMS); do \
+		echo "cross $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./plugin || exit 1; \
 	done
 
 validate: ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod tidy find anything
