@@ -75,7 +75,7 @@ func linkCount(st fs.FileInfo) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return s.Nlink, true
+	return uint64(s.Nlink), true
 }
 
 // owner is a file's owning user and group.
