@@ -12,16 +12,21 @@ import (
 // regularUser is the uid and gid install.sh runs as: nobody's.
 const regularUser = "65534"
 
-// runInstall runs the release's install.sh as a regular user with HOME at
-// home (and no DOCKER_CONFIG) and returns its output.
+// asRegularUser is the command args run as a regular user, with HOME at
+// home and nothing else of this environment but PATH (no DOCKER_CONFIG).
+func asRegularUser(home string, args ...string) *exec.Cmd {
+	return exec.Command("setpriv", append([]string{"--reuid=" + regularUser, "--regid=" + regularUser, "--clear-groups",
+		"env", "-i", "HOME=" + home, "PATH=" + os.Getenv("PATH")}, args...)...)
+}
+
+// runInstall runs the release's install.sh as a regular user whose home
+// is home and returns its output.
 func runInstall(t *testing.T, script, home string, args ...string) (string, error) {
 	t.Helper()
 	if err := os.Chown(home, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("setpriv", append([]string{"--reuid=" + regularUser, "--regid=" + regularUser, "--clear-groups",
-		"env", "-i", "HOME=" + home, "PATH=" + os.Getenv("PATH"), "sh", script}, args...)...)
-	out, err := cmd.CombinedOutput()
+	out, err := asRegularUser(home, append([]string{"sh", script}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -70,14 +75,10 @@ func TestInstallScriptInstallsForARegularUser(t *testing.T) {
 	}
 
 	// The docker CLI, as that user, runs it as a plugin and warns of nothing.
-	docker := exec.Command("setpriv", "--reuid="+regularUser, "--regid="+regularUser, "--clear-groups",
-		"env", "-i", "HOME="+home, "PATH="+os.Getenv("PATH"), "docker", "userns", "version")
-	if out, err := docker.CombinedOutput(); err != nil || string(out) != "docker-userns version "+version+"\n" {
+	if out, err := asRegularUser(home, "docker", "userns", "version").CombinedOutput(); err != nil || string(out) != "docker-userns version "+version+"\n" {
 		t.Errorf("docker userns version as a regular user: %q, %v", out, err)
 	}
-	help := exec.Command("setpriv", "--reuid="+regularUser, "--regid="+regularUser, "--clear-groups",
-		"env", "-i", "HOME="+home, "PATH="+os.Getenv("PATH"), "docker", "--help")
-	out2, err := help.CombinedOutput()
+	out2, err := asRegularUser(home, "docker", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out2), "userns*") || strings.Contains(string(out2), "WARNING") {
 		t.Errorf("docker --help with the plugin and its helpers installed: %v\n%s", err, out2)
 	}
