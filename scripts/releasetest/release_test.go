@@ -313,17 +313,24 @@ func TestReleaseIsReproducible(t *testing.T) {
 		t.Skip("two more release builds: RELEASE_REPRO=1 runs it")
 	}
 	root := repoRoot(t)
+	// Both clones at one commit, whatever is committed meanwhile.
+	head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var sums [2][]byte
 	for i := range sums {
 		clone := filepath.Join(t.TempDir(), "clone")
-		if out, err := exec.Command("git", "clone", "-q", root, clone).CombinedOutput(); err != nil {
+		if out, err := exec.Command("git", "clone", "-q", "--no-checkout", root, clone).CombinedOutput(); err != nil {
 			t.Fatalf("git clone: %v: %s", err, out)
+		}
+		if out, err := exec.Command("git", "-C", clone, "checkout", "-q", "--detach", strings.TrimSpace(string(head))).CombinedOutput(); err != nil {
+			t.Fatalf("git checkout: %v: %s", err, out)
 		}
 		into := filepath.Join(t.TempDir(), "dist")
 		if err := runRelease(clone, into); err != nil {
 			t.Fatal(err)
 		}
-		var err error
 		if sums[i], err = os.ReadFile(filepath.Join(into, "checksums.txt")); err != nil {
 			t.Fatal(err)
 		}
