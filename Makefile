@@ -13,17 +13,24 @@ TEST_TIMEOUT ?= 80m
 FUZZ_TIME ?= 50000x
 
 .DEFAULT_GOAL := help
-.PHONY: help build install uninstall docker sshd ansible dind-images test test-unit fuzz validate conformance conformance-all bench
+.PHONY: help build install uninstall docker sshd ansible tools dind-images test test-unit fuzz validate cross release conformance conformance-all bench
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The small probe program the plugin embeds (probe.BuildSmall): built first.
-PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe
+# The small probe program the plugin embeds (probe.BuildSmall), for Linux
+# on this machine's architecture: built first. `make release` embeds both.
+PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe-linux-$(shell $(GO) env GOARCH)
+# The version every binary reports (docker info, docker userns version).
+VERSION = $(shell scripts/version)
+VERSION_LDFLAG = -X github.com/docker-userns/docker-userns.version=$(VERSION)
 
 build: ## Build the plugin as a static binary into bin/docker-userns (the small probe program embedded)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(PLUGIN) ./plugin
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAG)" -o $(PLUGIN) ./plugin
+
+release: ## Write dist/: the plugin for Linux, macOS and Windows, .deb packages, SBOM, install.sh, checksums.txt (reproducible)
+	GO=$(GO) scripts/release
 
 install: build ## Install the plugin for the docker CLI (PLUGIN_DIR=... to choose where)
 	install -D -m 0755 $(PLUGIN) $(PLUGIN_DIR)/docker-userns
@@ -33,6 +40,9 @@ uninstall: ## Remove the installed plugin from PLUGIN_DIR
 
 docker: ## Make sure a Docker engine answers here (installs Debian's docker.io if missing)
 	scripts/ensure-docker
+
+tools: ## Install what the release tests need (qemu-user-static, dpkg-deb, file) when missing
+	scripts/ensure-tools
 
 sshd: ## Get the ssh client and unpack Debian's sshd for the ssh test hosts (never installed nor started here)
 	scripts/ensure-sshd
@@ -58,7 +68,7 @@ NON_SCENARIO_PACKAGES = $(shell $(GO) list ./... | grep -v '/scenarios$$')
 
 # The packages (one at a time) beside the matrix: the profile `go test
 # ./...` (-p 2) had when it ran the scenarios in one of its two slots.
-test: validate docker sshd ansible build dind-images ## Run every test: validate, unit, fuzz (briefly), harness, end-to-end, and the whole conformance matrix (conformance-all)
+test: validate cross docker sshd ansible tools build dind-images ## Run every test: validate, unit, fuzz (briefly), harness, end-to-end, and the whole conformance matrix (conformance-all)
 	$(MAKE) --no-print-directory -j2 test-packages conformance-all
 	$(MAKE) --no-print-directory fuzz
 
@@ -79,6 +89,16 @@ fuzz: ## Run each fuzz target for FUZZ_TIME inputs (default 50000x)
 		pkg=$${target%%:*}; fn=$${target##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
+	done
+
+# Client platforms the plugin must keep compiling for. (Not vetted there:
+# vet takes the test files too, and the tests are Linux's.)
+CROSS_PLATFORMS := linux/arm64 darwin/arm64 windows/amd64
+
+cross: ## Compile the plugin for linux/arm64 and the macOS and Windows clients, so it stays compiling
+	@for p in $(CROSS_PLATFORMS); do \
+		echo "cross $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./plugin || exit 1; \
 	done
 
 validate: ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod tidy find anything

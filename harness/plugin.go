@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -36,7 +37,8 @@ func buildProbeProgram() error {
 	if err != nil {
 		return fmt.Errorf("build probe program: find its directory: %w", err)
 	}
-	final := filepath.Join(strings.TrimSpace(string(dir)), "embedded", "docker-userns-probe")
+	// For Linux on this machine's architecture, as `make build` names it.
+	final := filepath.Join(strings.TrimSpace(string(dir)), "embedded", "docker-userns-probe-linux-"+runtime.GOARCH)
 	tmp, err := os.CreateTemp(filepath.Dir(final), ".docker-userns-probe-")
 	if err != nil {
 		return fmt.Errorf("build probe program: %w", err)

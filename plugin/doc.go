@@ -43,7 +43,10 @@
 //
 // Through the daemon (an ssh or tcp context, another machine's socket):
 // runChange calls helper.Change instead of step 2. It starts a helper
-// container from an image made of this binary, with the host's root at
+// container from an image made of the plugin binary for the daemon's
+// platform (probe.HelperFor: this one, or the release's Linux binary of
+// the daemon's architecture in docker-userns-helpers/; probes pick the
+// embedded probe program of that architecture), with the host's root at
 // /host, running this same command as `enable --root /host --via local
 // --arm-only --format json`: steps 2 to 5 run there, on the host's files,
 // and the agent joins the host's namespaces. The helper returns the

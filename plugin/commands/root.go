@@ -21,6 +21,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 )
 
@@ -74,7 +75,9 @@ that mounts / cannot read what only host root may read.`,
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },
+		Version:           dockeruserns.Version(),
 	}
+	cmd.SetVersionTemplate(versionLine())
 	cmd.PersistentFlags().StringVar(&global.root, "root", "/", "Look up every host path (passwd, subuid, daemon.json, units, /proc) under this directory")
 	cmd.AddCommand(subcommands(dockerCLI, &global)...)
 	addFlagCompletions(cmd, dockerCLI, &global)

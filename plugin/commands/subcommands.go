@@ -14,5 +14,6 @@ func subcommands(dockerCLI command.Cli, global *globalOptions) []*cobra.Command 
 		newDoctorCommand(dockerCLI, global),
 		newCheckImageCommand(dockerCLI, global),
 		newTestCommand(dockerCLI, global),
+		newVersionCommand(dockerCLI),
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
-	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
@@ -109,9 +108,8 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 	}
 	p.archive = f.Name()
 	defer func() { err = errors.Join(err, f.Close()) }()
-	var st unix.Statfs_t
-	if unix.Fstatfs(int(f.Fd()), &st) == nil {
-		if free := int64(st.Bavail) * int64(st.Bsize); free < p.imageBytes() {
+	if free, ok := freeBytes(f); ok {
+		if free < p.imageBytes() {
 			return fmt.Errorf("save images: they take up to %s, and %s has %s free (set TMPDIR to a roomier place)", Size(p.imageBytes()), p.archive, Size(free))
 		}
 	}

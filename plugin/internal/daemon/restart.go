@@ -3,11 +3,9 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
@@ -183,11 +181,11 @@ func (r Restarter) terminate(ctx context.Context) error {
 	if name := strings.TrimSpace(string(comm)); name != "dockerd" {
 		return fmt.Errorf("pid %d from %s is %q, not dockerd: refusing to signal it", pid, r.Pidfile, name)
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if err := terminate(pid); err != nil {
 		return fmt.Errorf("terminate dockerd (pid %d): %w", pid, err)
 	}
 	for {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if gone(pid) {
 			return nil
 		}
 		if r.isZombie(pid) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -67,4 +68,10 @@ func TestReleaseTriesAgain(t *testing.T) {
 			t.Errorf("%s: Release = %v after %d removals, want error %v after %d", c.name, err, d.removes, c.wantErr, c.removes)
 		}
 	}
+}
+
+// ServerVersion says the daemon is of this machine's platform, so that
+// probe and helper images are made of this plugin's own programs.
+func (*removingDaemon) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: runtime.GOOS, Arch: runtime.GOARCH}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -150,4 +151,10 @@ func TestChangeGoesOnWhenTheArmingHelpersImageStays(t *testing.T) {
 	if errors.As(err, &removeErr) {
 		t.Errorf("Change reported the arming helper's image removal: %v", err)
 	}
+}
+
+// ServerVersion says the daemon is of this machine's platform, so that
+// probe and helper images are made of this plugin's own programs.
+func (*armingDaemon) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: runtime.GOOS, Arch: runtime.GOARCH}, nil
 }

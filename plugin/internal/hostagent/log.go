@@ -2,9 +2,7 @@ package hostagent
 
 import (
 	"fmt"
-	"log/syslog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
@@ -23,16 +21,13 @@ const SyslogTag = "docker-userns-agent"
 func logf(root hostfs.Root, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if target, err := root.Resolve(LogPath); err == nil {
-		f, err := os.OpenFile(root.Path(target), os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o640)
+		f, err := os.OpenFile(root.Path(target), os.O_WRONLY|os.O_APPEND|os.O_CREATE|hostfs.NoFollow, 0o640)
 		if err == nil {
 			fmt.Fprintf(f, "%s pid %d: %s\n", time.Now().UTC().Format(time.RFC3339), os.Getpid(), msg)
 			f.Close()
 		}
 	}
 	if root.IsHost() {
-		if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, SyslogTag); err == nil {
-			_ = w.Notice(msg)
-			w.Close()
-		}
+		toSyslog(msg)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
@@ -140,10 +139,10 @@ func locked(root hostfs.Root, fn func() error) error {
 		return fmt.Errorf("lock %s: %w", filepath.Dir(RecordPath), err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := hostfs.Flock(f, true); err != nil {
 		return fmt.Errorf("lock %s: %w", filepath.Dir(RecordPath), err)
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer hostfs.Funlock(f)
 	return fn()
 }
 

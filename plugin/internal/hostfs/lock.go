@@ -119,8 +119,8 @@ func checkLinkCount(tmp string) error {
 	if err != nil {
 		return cause(err)
 	}
-	if s, ok := st.Sys().(*syscall.Stat_t); ok && s.Nlink != 2 {
-		return fmt.Errorf("%w: lock link count is %d, not 2", ErrLocked, s.Nlink)
+	if n, ok := linkCount(st); ok && n != 2 {
+		return fmt.Errorf("%w: lock link count is %d, not 2", ErrLocked, n)
 	}
 	return nil
 }
@@ -132,13 +132,6 @@ func parsePid(data []byte) (int, bool) {
 		return 0, false
 	}
 	return pid, true
-}
-
-// alive reports whether pid is a running process (kill with signal 0;
-// EPERM means it exists but belongs to someone else).
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // maxLockPidFile bounds the size of a lock pid file: ten digits and a NUL
@@ -153,7 +146,7 @@ func isLockPidFile(name string, pid int) bool {
 	if err != nil || !st.Mode().IsRegular() || st.Size() > maxLockPidFile {
 		return false
 	}
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(name, os.O_RDONLY|NoFollow, 0)
 	if err != nil {
 		return false
 	}
@@ -170,7 +163,7 @@ func isLockPidFile(name string, pid int) bool {
 // createSynced creates name, which must not exist yet (no symlink is
 // followed), with data and fsyncs it.
 func createSynced(name string, data []byte, perm fs.FileMode) error {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, perm)
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|NoFollow, perm)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Root is the directory that stands for "/" of the host.
@@ -30,6 +28,9 @@ const maxSymlinks = 40
 
 // Open returns the Root for dir, which must be an existing directory.
 func Open(dir string) (Root, error) {
+	if err := supported(); err != nil {
+		return Root{}, err
+	}
 	if dir == "" {
 		dir = "/"
 	}
@@ -91,7 +92,7 @@ func clean(p string) string {
 // resolved inside the root (see OpenFile). A missing file gives an error
 // for which errors.Is(err, fs.ErrNotExist) holds.
 func (r Root) ReadFile(p string) ([]byte, error) {
-	f, err := r.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO planted in the root must not hang us
+	f, err := r.OpenFile(p, os.O_RDONLY|oNonBlock, 0) // a FIFO planted in the root must not hang us
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", clean(p), cause(err))
 	}
@@ -117,26 +118,14 @@ func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) 
 	if rel == "" {
 		rel = "."
 	}
-	dir, err := unix.Open(r.Dir(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := openInRoot(r.Dir(), rel, flags, perm)
+	if errors.Is(err, errNoOpenat2) {
+		return r.openResolved(p, flags, perm)
+	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: r.Dir(), Err: err}
+		return nil, err
 	}
-	defer unix.Close(dir)
-	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Mode: uint64(perm.Perm()), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
-	for tries := 0; ; tries++ {
-		fd, err := openat2(dir, rel, &how)
-		switch {
-		case err == nil:
-			return os.NewFile(uintptr(fd), r.Path(p)), nil
-		case errors.Is(err, unix.EAGAIN) && tries < 20:
-			continue // a rename raced the lookup
-		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
-			// No openat2 (before 5.6), or a seccomp profile that refuses
-			// what it does not know (older container runtimes say EPERM).
-			return r.openResolved(p, flags, perm)
-		}
-		return nil, &fs.PathError{Op: "open", Path: r.Path(p), Err: err}
-	}
+	return os.NewFile(f, r.Path(p)), nil
 }
 
 // pinDir returns a real path for host directory dir (resolved already)
@@ -146,7 +135,7 @@ func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) 
 // it. Without /proc, or for a directory that does not exist, it is the
 // plain path under the root.
 func (r Root) pinDir(dir string) (real string, release func()) {
-	f, err := r.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	f, err := r.OpenFile(dir, oPath|oDirectory, 0)
 	if err != nil {
 		return r.Path(dir), func() {}
 	}
@@ -158,21 +147,18 @@ func (r Root) pinDir(dir string) (real string, release func()) {
 	return pinned, func() { f.Close() }
 }
 
-// openat2 is unix.Openat2; tests replace it to exercise the fallback.
-var openat2 = unix.Openat2
-
 // openResolved is OpenFile for kernels before 5.6.
 func (r Root) openResolved(p string, flags int, perm fs.FileMode) (*os.File, error) {
 	t, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
 	}
-	return os.OpenFile(r.Path(t), flags|syscall.O_NOFOLLOW, perm)
+	return os.OpenFile(r.Path(t), flags|NoFollow, perm)
 }
 
 // Stat stats the host path p, following symlinks inside the root.
 func (r Root) Stat(p string) (fs.FileInfo, error) {
-	f, err := r.OpenFile(p, unix.O_PATH, 0)
+	f, err := r.OpenFile(p, oPath, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", clean(p), cause(err))
 	}

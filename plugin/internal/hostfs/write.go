@@ -13,8 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // BackupSuffix names the backup of a file's content before a change.
@@ -195,7 +193,7 @@ func lockTimeout(opts WriteOptions) time.Duration {
 // when it does not exist. real is resolved already: a symlink there now is
 // not followed.
 func readExisting(real string) ([]byte, fs.FileInfo, error) {
-	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(real, os.O_RDONLY|NoFollow|oNonBlock, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -331,8 +329,8 @@ func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode, attr
 		return cause(err)
 	}
 	if st != nil {
-		if s, ok := st.Sys().(*syscall.Stat_t); ok && (int(s.Uid) != os.Geteuid() || int(s.Gid) != os.Getegid()) {
-			if err = f.Chown(int(s.Uid), int(s.Gid)); err != nil {
+		if uid, gid, ok := owner(st); ok && (uid != os.Geteuid() || gid != os.Getegid()) {
+			if err = f.Chown(uid, gid); err != nil {
 				return cause(err)
 			}
 		}
@@ -350,43 +348,6 @@ func replace(real string, content []byte, st fs.FileInfo, perm fs.FileMode, attr
 		return cause(err)
 	}
 	return syncDir(dir)
-}
-
-// copyXattrs gives to the extended attributes of the file at from (not
-// following a symlink): user notes, ACLs (system.posix_acl_*), SELinux
-// labels. A file system without them has none to copy.
-func copyXattrs(from string, to *os.File) error {
-	size, err := unix.Llistxattr(from, nil)
-	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOENT) || size == 0 {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("list extended attributes: %w", err)
-	}
-	buf := make([]byte, size)
-	if size, err = unix.Llistxattr(from, buf); err != nil {
-		return fmt.Errorf("list extended attributes: %w", err)
-	}
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		if name == "" {
-			continue
-		}
-		n, err := unix.Lgetxattr(from, name, nil)
-		if errors.Is(err, unix.ENODATA) {
-			continue
-		}
-		value := make([]byte, max(n, 0))
-		if err == nil {
-			n, err = unix.Lgetxattr(from, name, value)
-		}
-		if err != nil {
-			return fmt.Errorf("read extended attribute %s: %w", name, err)
-		}
-		if err := unix.Fsetxattr(int(to.Fd()), name, value[:n], 0); err != nil {
-			return fmt.Errorf("keep extended attribute %s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 // syncDir makes a rename or unlink in dir durable.

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
-	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -73,16 +72,6 @@ func AtSocket(ctx context.Context, socket string, timeout time.Duration) (Identi
 		return Identity{}, fmt.Errorf("ask the daemon at %s who it is: %w", socket, err)
 	}
 	return id, nil
-}
-
-// Hostname is this machine's name as a daemon on it gives it (uname's
-// nodename, which dockerd reports as Name).
-func Hostname() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Nodename[:])
 }
 
 // ErrElsewhere means the daemon does not run on the host whose files were

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
@@ -212,18 +211,6 @@ func daemonMessage(err error) string {
 		return inner.Error()
 	}
 	return err.Error()
-}
-
-func owner(path string) (uid, gid uint32, err error) {
-	st, err := os.Lstat(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("stat %s: %w", path, err)
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 0, fmt.Errorf("stat %s: no owner on this system", path)
-	}
-	return sys.Uid, sys.Gid, nil
 }
 
 func sameMap(want, got idmap.Map) bool { return want.Equal(got) }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -305,4 +306,10 @@ func TestWriteJUnitHosts(t *testing.T) {
 			t.Errorf("junit lacks %s:\n%s", want, buf.String())
 		}
 	}
+}
+
+// ServerVersion says the daemon is of this machine's platform, so that
+// probe and helper images are made of this plugin's own programs.
+func (hostlessDaemon) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: runtime.GOOS, Arch: runtime.GOARCH}, nil
 }

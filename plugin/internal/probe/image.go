@@ -47,10 +47,24 @@ func SelfBinary() (string, error) {
 	return self, nil
 }
 
-// Build imports an image holding binary, the plugin's own (and extra
-// files), into the daemon: what helper containers run. The binary must be
-// static: the image has nothing else. A probe wants BuildSmall.
+// Build imports an image holding the plugin binary for the daemon's
+// platform (HelperFor binary, the plugin's own) and extra files into the
+// daemon: what helper containers run. The binary must be static: the image
+// has nothing else. A probe wants BuildSmall.
 func Build(ctx context.Context, api client.APIClient, binary string, extra ...File) (Image, error) {
+	p, err := DaemonPlatform(ctx, api)
+	if err != nil {
+		return Image{}, fmt.Errorf("build helper image: %w", err)
+	}
+	return buildFor(ctx, api, p, binary, extra)
+}
+
+// buildFor imports an image of the plugin binary for platform p.
+func buildFor(ctx context.Context, api client.APIClient, p Platform, self string, extra []File) (Image, error) {
+	binary, err := HelperFor(self, p)
+	if err != nil {
+		return Image{}, err
+	}
 	prog, closer, err := openProgram(binary)
 	if err != nil {
 		return Image{}, fmt.Errorf("build probe image: %w", err)

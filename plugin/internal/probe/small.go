@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 
 	"github.com/moby/moby/client"
@@ -26,36 +28,45 @@ type IDMaps = inside.IDMaps
 // DecodeIDMaps reads the output of the idmap action.
 func DecodeIDMaps(out string) (IDMaps, error) { return inside.DecodeIDMaps(out) }
 
-// SmallProgram is the embedded probe program's name in embedded/, where
-// `make build` puts it (see embedded/README.md).
+// SmallProgram is the embedded probe programs' name in embedded/, with
+// -linux-ARCH after it: `make build` puts this machine's architecture's
+// there, `make release` amd64's and arm64's (see embedded/README.md).
 const SmallProgram = "docker-userns-probe"
 
 //go:embed embedded
 var embedded embed.FS
 
-// smallProgram is the embedded probe program, nil in a plugin built
-// without it. Read on first use: ReadFile copies its 2 MB, which every
-// start of the plugin (each docker CLI call runs it at least once) would
-// pay for nothing.
-var smallProgram = sync.OnceValue(func() []byte {
-	b, err := embedded.ReadFile("embedded/" + SmallProgram)
-	if err != nil || len(b) == 0 {
-		return nil
+// smallPrograms are the embedded probe programs by architecture, nil for
+// one this plugin was built without. Read on first use: ReadFile copies
+// its 2 MB, which every start of the plugin (each docker CLI call runs it
+// at least once) would pay for nothing.
+var smallPrograms = sync.OnceValue(func() map[string][]byte {
+	progs := map[string][]byte{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		if b, err := embedded.ReadFile("embedded/" + smallProgramName(arch)); err == nil && len(b) > 0 {
+			progs[arch] = b
+		}
 	}
-	return b
+	return progs
 })
 
-// HasSmallProgram tells whether this plugin carries the small probe program.
-func HasSmallProgram() bool { return smallProgram() != nil }
+// HasSmallProgram tells whether this plugin carries the small probe
+// program for its own architecture.
+func HasSmallProgram() bool { return smallPrograms()[runtime.GOARCH] != nil }
 
-// BuildSmall imports a probe image: of the small probe program when this
-// plugin carries it (2 MB instead of the plugin's 20: the import is most of
-// a probe's cost, paid on every verification), else of binary, the
-// plugin's own. Both answer the same actions (inside.Main).
+// BuildSmall imports a probe image for the daemon's platform: of the small
+// probe program for it when this plugin carries one (2 MB instead of the
+// plugin's 20: the import is most of a probe's cost, paid on every
+// verification), else of the plugin binary for it (HelperFor binary, the
+// plugin's own). Both answer the same actions (inside.Main).
 func BuildSmall(ctx context.Context, api client.APIClient, binary string, extra ...File) (Image, error) {
-	small := smallProgram()
-	if small == nil {
-		return Build(ctx, api, binary, extra...)
+	p, err := DaemonPlatform(ctx, api)
+	if err != nil {
+		return Image{}, fmt.Errorf("build probe image: %w", err)
+	}
+	small := smallPrograms()[p.Arch]
+	if small == nil || p.OS != "linux" {
+		return buildFor(ctx, api, p, binary, extra)
 	}
 	return build(ctx, api, program{content: bytes.NewReader(small), size: int64(len(small))}, extra)
 }

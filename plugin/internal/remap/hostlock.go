@@ -105,9 +105,9 @@ func (l *hostLock) try() (bool, error) {
 	if err := l.makeDirs(); err != nil {
 		return false, err
 	}
-	f, err := l.root.OpenFile(LockPath, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := l.root.OpenFile(LockPath, os.O_RDWR|os.O_CREATE|os.O_EXCL|hostfs.NoFollow, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		f, err = l.root.OpenFile(LockPath, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		f, err = l.root.OpenFile(LockPath, os.O_RDWR|hostfs.NoFollow, 0)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil // removed meanwhile: try again
@@ -115,7 +115,7 @@ func (l *hostLock) try() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := hostfs.Flock(f, false); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return false, nil
@@ -178,7 +178,7 @@ func (l *hostLock) Unlock() {
 			break
 		}
 	}
-	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	hostfs.Funlock(l.f)
 	l.f.Close()
 	l.f = nil
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/connhelper"
@@ -245,12 +244,8 @@ func privateDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
-		owner := -1
-		if ok {
-			owner = int(st.Uid)
-		}
+	owner, ok := ownerOf(info)
+	if !info.IsDir() || !ok || owner != os.Getuid() || info.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("%s is not a directory of this user's alone (owner %d, mode %v)", dir, owner, info.Mode())
 	}
 	return nil
@@ -262,8 +257,8 @@ func ownDir(dir string) bool {
 	if err != nil || !info.IsDir() {
 		return false
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Getuid()
+	owner, ok := ownerOf(info)
+	return ok && owner == os.Getuid()
 }
 
 // said holds the notes about control sockets said already: each once per

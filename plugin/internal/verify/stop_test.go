@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,4 +67,10 @@ func TestDaemonStopsTheProbeOfADaemonThatSaysItIsNotAsExpected(t *testing.T) {
 	if !api.imported.Load() || !api.removed.Load() {
 		t.Errorf("probe image imported %v, removed %v: want both", api.imported.Load(), api.removed.Load())
 	}
+}
+
+// ServerVersion says the daemon is of this machine's platform, so that
+// probe and helper images are made of this plugin's own programs.
+func (*revertedDaemon) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: runtime.GOOS, Arch: runtime.GOARCH}, nil
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package helper
+
+// DaemonIsLocal is false on a client that is not Linux: its daemon (Docker
+// Desktop's, in a virtual machine, or another machine's) never shares this
+// machine's files, so every command reaches the host through the daemon.
+func DaemonIsLocal(string) bool { return false }
