@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +43,12 @@ func (d newRootDaemon) VolumeCreate(_ context.Context, o client.VolumeCreateOpti
 
 func (d newRootDaemon) ImageImport(context.Context, client.ImageImportSource, string, client.ImageImportOptions) (client.ImageImportResult, error) {
 	return nil, errors.New("write /var/lib/docker/tmp: no space left on device")
+}
+
+// ServerVersion says the daemon runs on this test's own platform, so the
+// carry image is made of this binary (probe.DaemonPlatform).
+func (d newRootDaemon) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: runtime.GOOS, Arch: runtime.GOARCH}, nil
 }
 
 func (d newRootDaemon) VolumeRemove(_ context.Context, name string, _ client.VolumeRemoveOptions) (client.VolumeRemoveResult, error) {
