@@ -91,7 +91,8 @@ func tempConfig(root hostfs.Root, config []byte) (string, func(), error) {
 		return "", nil, err
 	}
 	p := path.Join(dir, "docker-userns-validate-"+hex.EncodeToString(suffix[:])+".json")
-	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	// O_EXCL with O_CREATE never follows a link at p (open(2)).
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", nil, err
 	}
