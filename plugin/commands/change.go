@@ -12,19 +12,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
+	"github.com/docker-userns/docker-userns/plugin/internal/change"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
-// changeOptions are what enable and disable share: which hosts, how to
-// reach their files, how the daemon restarts, and how to print.
+// changeOptions are the flags enable and disable share: which hosts, how
+// to reach their files, how the daemon restarts, and how to print.
 type changeOptions struct {
-	action  string // "enable" or "disable"
 	root    string
-	call    helper.Call // the command as given, for a helper container
 	restart restartOptions
 	host    hostOptions
 	keep    keepOptions
@@ -37,18 +34,6 @@ type restartOptions struct {
 	timeout        time.Duration
 	confirmTimeout time.Duration
 	pidfile        string
-}
-
-// check refuses durations that cannot bound a wait (0 used to mean the
-// default without a word, and a negative one was taken).
-func (o restartOptions) check() error {
-	if o.timeout <= 0 {
-		return fmt.Errorf("--timeout %s: must be above 0", o.timeout)
-	}
-	if o.confirmTimeout <= 0 {
-		return fmt.Errorf("--confirm-timeout %s: must be above 0", o.confirmTimeout)
-	}
-	return nil
 }
 
 // addChangeFlags adds the flags enable and disable share: the restart,
@@ -71,103 +56,52 @@ func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
 }
 
-// hostChange is enable or disable made ready for one host: the change of
-// its files when they are edited here, and the flags that replace the
-// user's when a helper container edits them.
-type hostChange struct {
-	local     func(context.Context, remap.Env) (remap.Outcome, error)
-	overrides map[string]string
-	dryRun    bool
-	// mapped is how many ids the new map holds at least (0: no limit, the
-	// daemon will not remap), for what --keep-* carries.
-	mapped uint64
+// changeOptions maps the flags to the change's options; change.Options.Check
+// checks the values, before any work.
+func (o changeOptions) changeOptions(progress io.Writer) (change.Options, error) {
+	keep, err := o.keep.keep()
+	if err != nil {
+		return change.Options{}, err
+	}
+	strategy, err := daemon.ParseStrategy(o.restart.restart)
+	if err != nil {
+		return change.Options{}, err
+	}
+	return change.Options{
+		Hosts:        o.host.targets(o.root),
+		DaemonSocket: o.host.daemonSocket,
+		Rollout:      o.host.rollout,
+		Restart: change.Restart{
+			Strategy:       strategy,
+			Timeout:        o.restart.timeout,
+			ConfirmTimeout: o.restart.confirmTimeout,
+			Pidfile:        o.restart.pidfile,
+		},
+		Keep:     keep,
+		ArmOnly:  o.host.armOnly,
+		Progress: progress,
+	}, nil
 }
 
-// runChange is enable or disable on one host, or a rollout over a fleet
-// (--context): prepare makes the change ready for each host, which is then
-// made on its files here or through its daemon.
-func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, prepare func(context.Context, target, io.Writer) (hostChange, error)) error {
-	if err := opts.keep.checkRestart(opts.restart.restart); err != nil {
-		return err
-	}
-	if isTree(opts.root) && (len(opts.keep.images) > 0 || opts.keep.volumes) {
-		return errTreeDaemon("--keep-images and --keep-volumes", opts.root)
-	}
-	ts, err := targets(dockerCLI, opts.root, opts.host)
-	if err != nil {
-		return err
-	}
-	changeOn := func(ctx context.Context, t target, progress io.Writer) (remap.Outcome, error) {
-		c, err := prepare(ctx, t, progress)
+// runChange hands one enable or disable to change.Run and prints what
+// comes back: one host's outcome, or a fleet's table.
+func runChange(ctx context.Context, dockerCLI command.Cli, action string, opts change.Options, format string) error {
+	res, err := change.Run(ctx, dockerCLI, opts)
+	if len(opts.Hosts.Contexts) > 0 {
 		if err != nil {
-			return remap.Outcome{}, err
-		}
-		if isTree(opts.root) {
-			return changeFiles(ctx, t, opts, c, progress) // nothing to carry: no daemon is asked
-		}
-		return withCarrying(ctx, t, opts.keep, c, progress, func() (remap.Outcome, error) { return changeFiles(ctx, t, opts, c, progress) })
-	}
-	if len(opts.host.contexts) == 0 {
-		out, err := changeOn(ctx, ts[0], dockerCLI.Err())
-		var incomplete *carry.IncompleteError
-		if err != nil && !errors.As(err, &incomplete) {
 			return err
 		}
-		if werr := dockerformat.Write(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
-			return werr
-		}
+		return writeFleet(dockerCLI, action, format, res.Fleet)
+	}
+	var incomplete *carry.IncompleteError
+	if err != nil && !errors.As(err, &incomplete) {
 		return err
 	}
-	return rollout(ctx, dockerCLI, opts.action, ts, opts.host.rollout, opts.format, func(ctx context.Context, t target, progress io.Writer) (fleet.Outcome, error) {
-		out, err := changeOn(ctx, t, progress)
-		return changeOutcome(out, err, t)
-	})
-}
-
-// changeFiles makes the change of one host's files: here, or through its
-// daemon in a helper container.
-func changeFiles(ctx context.Context, t target, opts changeOptions, c hostChange, progress io.Writer) (remap.Outcome, error) {
-	if !t.local {
-		runner, err := t.runner(opts.host.daemonSocket)
-		if err != nil {
-			return remap.Outcome{}, err
-		}
-		return helper.Change(ctx, helper.ChangeOptions{
-			Runner:   runner,
-			Argv:     changeArgv(opts.call, opts.host.daemonSocket, c.overrides),
-			Timeout:  opts.restart.timeout,
-			Progress: progress,
-		})
+	out := res.Outcome
+	if werr := dockerformat.Write(dockerCLI.Out(), format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+		return werr
 	}
-	env, err := hostEnv(t, opts.root, opts.restart, opts.host, progress)
-	if err != nil {
-		return remap.Outcome{}, err
-	}
-	return c.local(ctx, env)
-}
-
-// changeOutcome is an enable or disable on one host of a fleet.
-func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error) {
-	where := "local files"
-	if !t.local {
-		where = "through the daemon"
-	}
-	var reverted *remap.RevertedError
-	switch {
-	case errors.As(err, &reverted):
-		return fleet.Outcome{Result: string(remap.Reverted), Message: reverted.Reason + " (" + where + ")"}, err
-	case err != nil:
-		return fleet.Outcome{}, err
-	}
-	msg := where
-	if out.Remap != "" {
-		msg = fmt.Sprintf("userns-remap %q, %s", out.Remap, where)
-	}
-	if out.Plan != nil {
-		msg += "; uid map " + out.Plan.UID.Map.String()
-	}
-	msg += carriedSummary(out.Carried)
-	return fleet.Outcome{Result: string(out.Result), Message: msg}, nil
+	return err
 }
 
 // writeOutcome prints what enable or disable did, for people.

@@ -18,6 +18,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 type checkImageOptions struct {
@@ -93,14 +94,14 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
 		return err
 	}
-	ts, err := reportTargets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
+	ts, err := target.ForReport(ctx, dockerCLI, target.Options{Root: opts.root, Via: target.ViaAuto, Contexts: opts.contexts})
 	if err != nil {
 		return err
 	}
 	if len(opts.contexts) > 0 {
-		return rollout(ctx, dockerCLI, "check-image", ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
-			if t.unreachable != nil {
-				return fleet.Outcome{}, t.unreachable
+		return rollout(ctx, dockerCLI, "check-image", ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
+			if t.Unreachable != nil {
+				return fleet.Outcome{}, t.Unreachable
 			}
 			checked, _ := checkImagesOn(ctx, t, src, opts)
 			return checkImageOutcome(checked)
@@ -131,13 +132,13 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 // checkImagesOn scans the images as the daemon of t would get them (its
 // images, its platform in a registry) and judges them against its mapping,
 // unknown for the reason given.
-func checkImagesOn(ctx context.Context, t target, src imagescan.Source, opts checkImageOptions) (imagescan.Checked, error) {
+func checkImagesOn(ctx context.Context, t target.Target, src imagescan.Source, opts checkImageOptions) (imagescan.Checked, error) {
 	mapping, mappingErr := mappingOn(ctx, t, opts)
-	keychain := imagescan.CLIKeychain(t.cli.ConfigFile())
+	keychain := imagescan.CLIKeychain(t.CLI.ConfigFile())
 	scanner := &imagescan.Scanner{Keychain: keychain}
 	if src != imagescan.SourceFile {
 		// A file of the wrong flag is refused before any host is asked.
-		scanner = imagescan.ForDaemon(ctx, t.cli.Client(), keychain, opts.platform)
+		scanner = imagescan.ForDaemon(ctx, t.CLI.Client(), keychain, opts.platform)
 	}
 	return imagescan.Check(ctx, scanner, opts.images, src, mapping), mappingErr
 }
@@ -146,9 +147,9 @@ func checkImagesOn(ctx context.Context, t target, src imagescan.Source, opts che
 // on this machine (or under --root), the daemon's setting read with the
 // host's files; on another machine, its status read by a helper container
 // there, since this machine's files say nothing of that host's ranges.
-func mappingOn(ctx context.Context, t target, opts checkImageOptions) (*imagescan.Mapping, error) {
-	if t.local || opts.size > 0 || opts.user != "" {
-		return imagefit.MappingFor(ctx, t.cli.Client(), opts.root, opts.size, opts.user)
+func mappingOn(ctx context.Context, t target.Target, opts checkImageOptions) (*imagescan.Mapping, error) {
+	if t.Local || opts.size > 0 || opts.user != "" {
+		return imagefit.MappingFor(ctx, t.CLI.Client(), opts.root, opts.size, opts.user)
 	}
 	var st remap.Status
 	status := reportOptions{call: helper.Call{Command: "status"}, host: hostOptions{daemonSocket: remap.DefaultSocket}}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
-	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,6 +17,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // Shell completion. The docker CLI completes a plugin's words by running
@@ -42,7 +42,7 @@ func addFlagCompletions(root *cobra.Command, dockerCLI command.Cli, global *glob
 		"format":   completion.FromList("table", "json"),
 		"layout":   fromValues(rangeplan.Layouts),
 		"restart":  fromValues(daemon.Strategies),
-		"via":      completion.FromList(viaAuto, viaLocal, viaDaemon),
+		"via":      completion.FromList(target.ViaAuto, target.ViaLocal, target.ViaDaemon),
 		"source":   fromValues([]imagescan.Source{imagescan.SourceAuto, imagescan.SourceDaemon, imagescan.SourceRegistry, imagescan.SourceFile}),
 		"size":     completion.FromList("auto"),
 		"context":  completeContexts(dockerCLI),
@@ -113,11 +113,11 @@ func completeUsers(dockerCLI command.Cli, global *globalOptions, withDefault boo
 			words = append(words, remapspec.Default)
 		}
 		contexts, _ := cmd.Flags().GetStringArray("context")
-		via := viaAuto
+		via := target.ViaAuto
 		if f := cmd.Flags().Lookup("via"); f != nil {
 			via = f.Value.String()
 		}
-		if len(contexts) > 0 || !isLocal(storedEndpoint{dockerCLI}, global.root, via) {
+		if len(contexts) > 0 || !target.IsLocal(storedHost(dockerCLI), global.root, via) {
 			return words, cobra.ShellCompDirectiveNoFileComp
 		}
 		root, err := hostfs.Open(global.root)
@@ -155,15 +155,12 @@ func completeImageArgs(dockerCLI command.Cli, opts *checkImageOptions) cobra.Com
 	}
 }
 
-// storedEndpoint is a docker CLI whose endpoint is read from the context
-// store as currentOverSSH reads it, not through the CLI's own client,
-// whose first use over ssh is a login and a ping (cli/command/cli.go
-// initialize): what a TAB may ask.
-type storedEndpoint struct{ command.Cli }
-
-func (c storedEndpoint) DockerEndpoint() docker.Endpoint {
-	ep, _ := contextEndpoint(c.Cli, c.CurrentContext())
-	return ep
+// storedHost is the daemon's address as the context store gives it
+// (target.CurrentEndpoint), without the CLI's first use of its client,
+// over ssh a login and a ping: what a TAB may ask.
+func storedHost(dockerCLI command.Cli) string {
+	ep, _ := target.CurrentEndpoint(dockerCLI)
+	return ep.Host
 }
 
 // daemonImages offers the daemon's image names (docker/cli
@@ -171,7 +168,7 @@ func (c storedEndpoint) DockerEndpoint() docker.Endpoint {
 func daemonImages(dockerCLI command.Cli) cobra.CompletionFunc {
 	images := completion.ImageNames(dockerCLI, -1)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if sshreach.IsSSH(storedEndpoint{dockerCLI}.DockerEndpoint().Host) {
+		if sshreach.IsSSH(storedHost(dockerCLI)) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return images(cmd, args, toComplete)

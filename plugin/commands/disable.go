@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"io"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -17,7 +16,7 @@ type disableOptions struct {
 }
 
 func newDisableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	opts := disableOptions{change: changeOptions{action: "disable"}}
+	var opts disableOptions
 	cmd := &cobra.Command{
 		Use:   "disable [OPTIONS]",
 		Short: "Turn off remapping and restart the daemon",
@@ -39,7 +38,7 @@ while remapped (the remapped root keeps its copies).`,
   sudo docker userns disable --keep-images --keep-volumes`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.change.root, opts.change.call = global.root, helperCall(cmd, args)
+			opts.change.root = global.root
 			return runDisable(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -51,12 +50,10 @@ while remapped (the remapped root keeps its copies).`,
 
 // runDisable turns remapping off, on one host or a fleet.
 func runDisable(ctx context.Context, dockerCLI command.Cli, opts disableOptions) error {
-	if err := opts.change.restart.check(); err != nil {
+	changeOpts, err := opts.change.changeOptions(dockerCLI.Err())
+	if err != nil {
 		return err
 	}
-	return runChange(ctx, dockerCLI, opts.change, func(context.Context, target, io.Writer) (hostChange, error) {
-		return hostChange{local: func(ctx context.Context, env remap.Env) (remap.Outcome, error) {
-			return remap.Disable(ctx, env, opts.DisableOptions)
-		}, dryRun: opts.DryRun}, nil
-	})
+	changeOpts.Disable = &opts.DisableOptions
+	return runChange(ctx, dockerCLI, "disable", changeOpts, opts.change.format)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 type doctorOptions struct {
@@ -38,7 +39,7 @@ the daemon itself. Exits 1 when any check FAILs.`,
   sudo docker userns doctor --format json`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helperCall(cmd, args)
+			opts.report.root, opts.report.call = global.root, helper.Call{Command: "doctor", Flags: helperFlag("skip-images", onOrEmpty(opts.skipImages))}
 			return runDoctor(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -50,10 +51,10 @@ the daemon itself. Exits 1 when any check FAILs.`,
 // runDoctor checks one host or a fleet; a FAIL exits 1.
 func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
-		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Findings, error) {
-			findings := remap.Doctor(ctx, root, treeOr(root, t.cli.Client()), helper.Leftovers(os.Getenv))
+		read: func(ctx context.Context, root hostfs.Root, t target.Target) (remap.Findings, error) {
+			findings := remap.Doctor(ctx, root, helper.DaemonFor(root, t.CLI.Client()), helper.Leftovers(os.Getenv))
 			if !opts.skipImages && !root.Tree() {
-				findings = append(findings, imagefit.LocalImagesFinding(ctx, t.cli.Client()))
+				findings = append(findings, imagefit.LocalImagesFinding(ctx, t.CLI.Client()))
 			}
 			return findings, nil
 		},

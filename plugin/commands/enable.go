@@ -2,16 +2,13 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
+	"github.com/docker-userns/docker-userns/plugin/internal/change"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
@@ -25,7 +22,7 @@ type enableOptions struct {
 }
 
 func newEnableCommand(dockerCLI command.Cli, global *globalOptions) *cobra.Command {
-	opts := enableOptions{change: changeOptions{action: "enable"}}
+	var opts enableOptions
 	cmd := &cobra.Command{
 		Use:   "enable [OPTIONS] USER[:GROUP] | default",
 		Short: "Turn on remapping: container root becomes USER on the host",
@@ -63,7 +60,7 @@ old root keeps its copies.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			opts.sizeSet = cmd.Flags().Changed("size")
-			opts.change.root, opts.change.call = global.root, helperCall(cmd, args)
+			opts.change.root = global.root
 			return runEnable(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -82,42 +79,16 @@ old root keeps its copies.`,
 // each host's range is sized for that host's images, here; a helper
 // container gets the size, not the images to scan.
 func runEnable(ctx context.Context, dockerCLI command.Cli, opts enableOptions) error {
-	if err := opts.change.restart.check(); err != nil {
+	changeOpts, err := opts.change.changeOptions(dockerCLI.Err())
+	if err != nil {
 		return err
 	}
-	if len(opts.forImages) > 0 && opts.size != "auto" {
-		return errors.New("--for-image goes with --size auto")
-	}
-	if opts.size == "auto" && isTree(opts.change.root) {
-		return errTreeDaemon("--size auto", opts.change.root)
-	}
-	enable := opts.EnableOptions
-	if opts.size != "auto" && opts.sizeSet {
-		size, err := rangeplan.ParseSize(opts.size)
-		if err != nil {
+	enable := change.Enable{EnableOptions: opts.EnableOptions, SizeAuto: opts.size == "auto", ForImages: opts.forImages}
+	if !enable.SizeAuto && opts.sizeSet {
+		if enable.Size, err = rangeplan.ParseSize(opts.size); err != nil {
 			return err
 		}
-		enable.Size = size
 	}
-	return runChange(ctx, dockerCLI, opts.change, func(ctx context.Context, t target, progress io.Writer) (hostChange, error) {
-		onHost, overrides := enable, map[string]string(nil)
-		if opts.size == "auto" {
-			size, err := imagefit.SizeForImages(ctx, t.cli.Client(), imagescan.CLIKeychain(t.cli.ConfigFile()), opts.forImages, progress)
-			if err != nil {
-				return hostChange{}, err
-			}
-			onHost.Size = size
-			overrides = map[string]string{"size": fmt.Sprint(size), "for-image": ""}
-		}
-		mapped := uint64(onHost.Size)
-		if mapped == 0 {
-			mapped = rangeplan.DefaultSize
-		}
-		return hostChange{
-			local:     func(ctx context.Context, env remap.Env) (remap.Outcome, error) { return remap.Enable(ctx, env, onHost) },
-			overrides: overrides,
-			dryRun:    onHost.DryRun,
-			mapped:    mapped,
-		}, nil
-	})
+	changeOpts.Enable = &enable
+	return runChange(ctx, dockerCLI, "enable", changeOpts, opts.change.format)
 }

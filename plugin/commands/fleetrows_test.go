@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // TestFleetRowsOfTestAndCheckImageGolden: the fleet table's rows that
@@ -41,14 +42,14 @@ func TestFleetRowsOfTestAndCheckImageGolden(t *testing.T) {
 			return checkImageOutcome(imagescan.Checked{Rows: []imagescan.Row{{Ref: "a.tar", Image: fits, Verdict: imagescan.Judge(fits, m)}}, Failed: []error{errors.New("check-image b.tar: no such file")}})
 		},
 	}
-	ts := []target{{name: "test-pass"}, {name: "test-fail"}, {name: "test-incomplete"}, {name: "fits"}, {name: "misfit"}, {name: "unknown"}, {name: "unreadable"}}
+	ts := []target.Target{{Name: "test-pass"}, {Name: "test-fail"}, {Name: "test-incomplete"}, {Name: "fits"}, {Name: "misfit"}, {Name: "unknown"}, {Name: "unreadable"}}
 	var out bytes.Buffer
 	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = rollout(context.Background(), dockerCLI, "test", ts, readEveryHost(len(ts)), "", func(_ context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
-		return rows[t.name]()
+	err = rollout(context.Background(), dockerCLI, "test", ts, readEveryHost(len(ts)), "", func(_ context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
+		return rows[t.Name]()
 	})
 	if want := "test: 7 hosts: 1 PASS, 1 FAIL (failed), 1 INCOMPLETE, 1 fits, 1 does not fit (failed), 1 unknown, 1 unreadable (failed)"; err == nil || err.Error() != want {
 		t.Errorf("rollout error %v", err)

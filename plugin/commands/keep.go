@@ -1,19 +1,15 @@
 package commands
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
-	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
-	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/change"
 )
 
 // keepOptions are --keep-images and --keep-volumes: what enable and
@@ -33,55 +29,20 @@ func addKeepFlags(flags *pflag.FlagSet, opts *keepOptions) {
 	flags.BoolVar(&opts.volumes, "keep-volumes", false, "Copy the named volumes of the local driver into the data root the daemon switches to, owners shifted by the new map")
 }
 
-func (k keepOptions) carryOptions(progress io.Writer) (carry.Options, error) {
-	o := carry.Options{Images: len(k.images) > 0, Volumes: k.volumes, Progress: progress}
+// keep maps the flags to what the change carries: --keep-images alone
+// (every tagged image) or with a list, never both.
+func (k keepOptions) keep() (change.Keep, error) {
+	out := change.Keep{Images: len(k.images) > 0, Volumes: k.volumes}
 	for _, ref := range k.images {
 		if ref == allImages {
 			if len(k.images) > 1 {
-				return o, errors.New("--keep-images: give it alone (every tagged image) or as --keep-images=IMAGE,IMAGE")
+				return out, errors.New("--keep-images: give it alone (every tagged image) or as --keep-images=IMAGE,IMAGE")
 			}
 			continue
 		}
-		o.ImageRefs = append(o.ImageRefs, ref)
+		out.ImageRefs = append(out.ImageRefs, ref)
 	}
-	if o.Any() {
-		binary, err := probe.SelfBinary()
-		if err != nil {
-			return o, err
-		}
-		o.Binary = binary
-	}
-	return o, nil
-}
-
-// checkRestart refuses carrying without a restart to carry across.
-func (k keepOptions) checkRestart(restart string) error {
-	if (len(k.images) > 0 || k.volumes) && restart == string(daemon.StrategyNone) {
-		return errors.New("--keep-images and --keep-volumes carry once the restarted daemon answers: they do not go with --restart none")
-	}
-	return nil
-}
-
-// withCarrying wraps a change of one host in what --keep-images and
-// --keep-volumes carry across it (carry.Around: made ready on the old
-// daemon, carried once the change is confirmed; nothing after a change
-// that reverted or failed).
-func withCarrying(ctx context.Context, t target, keep keepOptions, c hostChange, progress io.Writer, change func() (remap.Outcome, error)) (remap.Outcome, error) {
-	opts, err := keep.carryOptions(progress)
-	if err != nil {
-		return remap.Outcome{}, err
-	}
-	around, err := carry.Before(ctx, t.cli.Client(), opts, c.dryRun, c.mapped)
-	if err != nil {
-		return remap.Outcome{}, err
-	}
-	defer around.Close()
-	out, err := change()
-	if err != nil {
-		return out, err
-	}
-	out.Carried, out.Reappeared, err = around.After(ctx, out.CarryEnd(), out.Action)
-	return out, err
+	return out, nil
 }
 
 // writeReappeared prints what a disable shows again, and what stays in
@@ -127,12 +88,4 @@ func writeCarried(b *strings.Builder, r *carry.Report) {
 		fmt.Fprintf(b, "Expected: about %s to carry %s, before and after the restart (images %s/s through docker save and load, volumes %s/s: rates measured on a 2-core test machine).\n",
 			time.Duration(r.ExpectedSeconds)*time.Second, carry.Size(r.BytesToCarry()), carry.Size(carry.ImageRate), carry.Size(carry.VolumeRate))
 	}
-}
-
-// carriedSummary is one fleet line's words for a report.
-func carriedSummary(r *carry.Report) string {
-	if r == nil {
-		return ""
-	}
-	return fmt.Sprintf("; %d of %d images and volumes carried", r.CountCarried(), len(r.Items))
 }

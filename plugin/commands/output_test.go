@@ -11,6 +11,7 @@ import (
 	"gotest.tools/v3/golden"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
+	"github.com/docker-userns/docker-userns/plugin/internal/change"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
@@ -21,6 +22,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
@@ -214,13 +216,13 @@ func TestFleetTableGolden(t *testing.T) {
 	reverted := &remap.RevertedError{Reason: "the daemon did not come back within 1m0s"}
 	rows := map[string]func() (fleet.Outcome, error){
 		"enabled": func() (fleet.Outcome, error) {
-			return changeOutcome(remap.Outcome{Action: "enable", Result: "enabled", Remap: "agent", Plan: ownerPlan()}, nil, target{name: "enabled", local: true})
+			return change.HostRow(remap.Outcome{Action: "enable", Result: "enabled", Remap: "agent", Plan: ownerPlan()}, nil, true)
 		},
 		"reverted": func() (fleet.Outcome, error) {
-			return changeOutcome(remap.Outcome{}, reverted, target{name: "reverted"})
+			return change.HostRow(remap.Outcome{}, reverted, false)
 		},
 		"failed": func() (fleet.Outcome, error) {
-			return changeOutcome(remap.Outcome{}, errors.New("on the daemon's host: read /etc/subuid: permission denied\nsecond line"), target{name: "failed"})
+			return change.HostRow(remap.Outcome{}, errors.New("on the daemon's host: read /etc/subuid: permission denied\nsecond line"), false)
 		},
 		"status": func() (fleet.Outcome, error) {
 			return statusOutcome(remap.Status{Daemon: &daemon.State{Version: "20.10.24", Remapped: true, DataRoot: "/var/lib/docker/999.999"}, Setting: "agent", Warnings: []string{"w"}}), nil
@@ -232,14 +234,14 @@ func TestFleetTableGolden(t *testing.T) {
 			return doctorOutcome(doctorFindings())
 		},
 	}
-	ts := []target{{name: "enabled"}, {name: "reverted"}, {name: "failed"}, {name: "status"}, {name: "unreachable"}, {name: "doctor"}}
+	ts := []target.Target{{Name: "enabled"}, {Name: "reverted"}, {Name: "failed"}, {Name: "status"}, {Name: "unreachable"}, {Name: "doctor"}}
 	var out, errOut bytes.Buffer
 	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errOut))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = rollout(context.Background(), dockerCLI, "enable", ts, fleet.Options{Canary: 0, Parallel: len(ts)}, "", func(_ context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
-		return rows[t.name]()
+	err = rollout(context.Background(), dockerCLI, "enable", ts, fleet.Options{Canary: 0, Parallel: len(ts)}, "", func(_ context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
+		return rows[t.Name]()
 	})
 	if want := "enable: 6 hosts: 1 enabled, 1 reverted (failed), 1 failed, 1 remapping on, 1 unreachable, 1 FAIL (failed)"; err == nil || err.Error() != want {
 		t.Errorf("rollout error %v", err)

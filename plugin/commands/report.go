@@ -14,6 +14,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // reportOptions are what status and doctor share: which hosts, how to reach
@@ -37,11 +38,11 @@ func addReportFlags(flags *pflag.FlagSet, opts *reportOptions) {
 // read from a host's files here, printed for people, summed up in a fleet's
 // table, and the error it exits with on one host.
 type report[T any] struct {
-	read func(ctx context.Context, root hostfs.Root, t target) (T, error)
+	read func(ctx context.Context, root hostfs.Root, t target.Target) (T, error)
 	// through reads a host that is not this machine; nil: the command
 	// again in a helper container, decoded from its JSON (one host prints
 	// what the helper printed, as it printed it).
-	through func(ctx context.Context, t target) (T, error)
+	through func(ctx context.Context, t target.Target) (T, error)
 	write   func(io.Writer, T) error
 	outcome func(T) (fleet.Outcome, error)
 	exit    func(T) error // nil: exit 0 once printed
@@ -62,25 +63,25 @@ type hostReport[T any] struct {
 // fleet (--context): reading changes nothing, so no failure stops the rest
 // and every host is read at once (readEveryHost).
 func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
-	ts, err := reportTargets(dockerCLI, opts.root, opts.host)
+	ts, err := target.ForReport(ctx, dockerCLI, opts.host.targets(opts.root))
 	if err != nil {
 		return err
 	}
-	if len(opts.host.contexts) == 0 && !ts[0].local && r.through == nil {
+	if len(opts.host.contexts) == 0 && !ts[0].Local && r.through == nil {
 		return printThroughDaemon(ctx, dockerCLI, ts[0], opts)
 	}
-	readOn := func(ctx context.Context, t target) (T, error) {
+	readOn := func(ctx context.Context, t target.Target) (T, error) {
 		var v T
-		if t.unreachable != nil {
-			return v, t.unreachable
+		if t.Unreachable != nil {
+			return v, t.Unreachable
 		}
-		if !t.local {
+		if !t.Local {
 			if r.through != nil {
 				return r.through(ctx, t)
 			}
 			return v, decodeThroughDaemon(ctx, t, opts, &v)
 		}
-		root, err := openRoot(opts.root)
+		root, err := helper.OpenRoot(opts.root)
 		if err != nil {
 			return v, err
 		}
@@ -109,15 +110,15 @@ func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOpt
 	reads := make([]hostReport[T], len(ts))
 	index := make(map[string]int, len(ts))
 	for i, t := range ts {
-		index[t.name], reads[i].host = i, t.name
+		index[t.Name], reads[i].host = i, t.Name
 	}
-	err = rollout(ctx, dockerCLI, opts.action, ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+	err = rollout(ctx, dockerCLI, opts.action, ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
 		v, err := readOn(ctx, t)
 		if err != nil {
-			reads[index[t.name]].err = err
+			reads[index[t.Name]].err = err
 			return fleet.Outcome{}, err
 		}
-		reads[index[t.name]].value = &v
+		reads[index[t.Name]].value = &v
 		out, err := r.outcome(v)
 		out.Detail = v
 		return out, err

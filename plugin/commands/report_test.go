@@ -13,6 +13,7 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // TestReportsAskEveryHostAtOnce: status and doctor on a fleet read every
@@ -20,7 +21,7 @@ import (
 // the canary belongs to rollouts that change hosts. Each host's read
 // waits until all three have started, which a host run alone never sees.
 func TestReportsAskEveryHostAtOnce(t *testing.T) {
-	ts := []target{{name: "h1"}, {name: "h2"}, {name: "h3"}}
+	ts := []target.Target{{Name: "h1"}, {Name: "h2"}, {Name: "h3"}}
 	var started sync.WaitGroup
 	started.Add(len(ts))
 	all := make(chan struct{})
@@ -31,13 +32,13 @@ func TestReportsAskEveryHostAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = rollout(context.Background(), dockerCLI, "status", ts, readEveryHost(len(ts)), "", func(_ context.Context, t target, _ io.Writer) (fleet.Outcome, error) {
+	err = rollout(context.Background(), dockerCLI, "status", ts, readEveryHost(len(ts)), "", func(_ context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
 		started.Done()
 		select {
 		case <-all:
 			return fleet.Outcome{Result: "remapping on"}, nil
 		case <-time.After(5 * time.Second):
-			return fleet.Outcome{}, fmt.Errorf("%s ran alone: the other hosts did not start within 5s", t.name)
+			return fleet.Outcome{}, fmt.Errorf("%s ran alone: the other hosts did not start within 5s", t.Name)
 		}
 	})
 	if err != nil {

@@ -4,30 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // rollout runs one command on each host of a fleet (--context), as opts
-// orders them (canaries first, then in batches), and prints a table of
-// hosts (or JSON).
-func rollout(ctx context.Context, dockerCLI command.Cli, action string, ts []target, opts fleet.Options, format string, run func(context.Context, target, io.Writer) (fleet.Outcome, error)) error {
+// orders them (canaries first, then in batches: fleet.RollPrefixed), and
+// prints a table of hosts (or JSON).
+func rollout(ctx context.Context, dockerCLI command.Cli, action string, ts []target.Target, opts fleet.Options, format string, run func(context.Context, target.Target, io.Writer) (fleet.Outcome, error)) error {
 	names := make([]string, len(ts))
-	byName := make(map[string]target, len(ts))
+	byName := make(map[string]target.Target, len(ts))
 	for i, t := range ts {
-		names[i], byName[t.name] = t.name, t
+		names[i], byName[t.Name] = t.Name, t
 	}
-	var mu sync.Mutex
-	results := fleet.Roll(ctx, names, opts, func(ctx context.Context, host string) (fleet.Outcome, error) {
-		progress := fleet.PrefixWriter(dockerCLI.Err(), host, &mu)
-		defer progress.Close()
+	results := fleet.RollPrefixed(ctx, names, opts, dockerCLI.Err(), func(ctx context.Context, host string, progress io.Writer) (fleet.Outcome, error) {
 		return run(ctx, byName[host], progress)
 	})
+	return writeFleet(dockerCLI, action, format, results)
+}
+
+// writeFleet prints a fleet's results as a table of hosts (or as format
+// says), and fails when a host failed.
+func writeFleet(dockerCLI command.Cli, action, format string, results []fleet.Result) error {
 	if err := dockerformat.Write(dockerCLI.Out(), format, results, func(w io.Writer) error { return fleet.WriteTable(w, results) }); err != nil {
 		return err
 	}

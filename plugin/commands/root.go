@@ -23,6 +23,7 @@ import (
 
 	dockeruserns "github.com/docker-userns/docker-userns"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // globalOptions are the flags every subcommand shares.
@@ -105,7 +106,7 @@ func ExitCode(err error) int {
 // client uses next (overSSH), instead of the CLI's own client, whose first
 // use pings and each of whose connections is an ssh login of its own.
 func sweepAPI(dockerCLI command.Cli) client.APIClient {
-	if c, err := currentOverSSH(dockerCLI); err == nil {
+	if c, err := target.CurrentOverSSH(dockerCLI); err == nil {
 		return c.Client()
 	}
 	return dockerCLI.Client()

@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 type statusOptions struct {
@@ -36,7 +38,7 @@ that bypass remapping with --userns=host.`,
   docker userns status --format '{{.Daemon.Remapped}}'`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helperCall(cmd, args)
+			opts.report.root, opts.report.call = global.root, helper.Call{Command: "status"}
 			return runStatus(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -47,8 +49,8 @@ that bypass remapping with --userns=host.`,
 // runStatus shows the status of one host or a fleet.
 func runStatus(ctx context.Context, dockerCLI command.Cli, opts statusOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Status]{
-		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Status, error) {
-			st, _, err := remap.ReadStatus(ctx, root, treeOr(root, t.cli.Client()))
+		read: func(ctx context.Context, root hostfs.Root, t target.Target) (remap.Status, error) {
+			st, _, err := remap.ReadStatus(ctx, root, helper.DaemonFor(root, t.CLI.Client()))
 			return st, err
 		},
 		write:   writeStatus,

@@ -17,6 +17,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // exitIncomplete is test's exit status when checks could not run for want
@@ -74,7 +75,7 @@ failed but some could not run (incomplete).
   docker userns test --context ci-1 --context ci-2 --context ci-3`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helperCall(cmd, args)
+			opts.report.root, opts.report.call = global.root, helper.Call{Command: "test", Flags: helperFlag("tmpdir", opts.tempDir)}
 			return runTest(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -89,10 +90,10 @@ failed but some could not run (incomplete).
 // with the host part in a helper container.
 func runTest(ctx context.Context, dockerCLI command.Cli, opts testOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[livecheck.Report]{
-		read: func(ctx context.Context, root hostfs.Root, t target) (livecheck.Report, error) {
+		read: func(ctx context.Context, root hostfs.Root, t target.Target) (livecheck.Report, error) {
 			return liveCheck(ctx, t, root, opts.tempDir, "")
 		},
-		through: func(ctx context.Context, t target) (livecheck.Report, error) {
+		through: func(ctx context.Context, t target.Target) (livecheck.Report, error) {
 			return testThroughDaemon(ctx, t, opts)
 		},
 		write:   writeTestReport,
@@ -106,12 +107,12 @@ func runTest(ctx context.Context, dockerCLI command.Cli, opts testOptions) error
 
 // liveCheck runs the checks against t's daemon, the host part here: on the
 // daemon's host, or in a helper container mounting it.
-func liveCheck(ctx context.Context, t target, root hostfs.Root, tempDir, noHostFiles string) (livecheck.Report, error) {
+func liveCheck(ctx context.Context, t target.Target, root hostfs.Root, tempDir, noHostFiles string) (livecheck.Report, error) {
 	binary, err := probe.SelfBinary()
 	if err != nil {
 		return livecheck.Report{}, err
 	}
-	env := livecheck.Env{API: t.cli.Client(), Root: root, Binary: binary, TempDir: tempDir, NoHostFiles: noHostFiles}
+	env := livecheck.Env{API: t.CLI.Client(), Root: root, Binary: binary, TempDir: tempDir, NoHostFiles: noHostFiles}
 	if helper.Inside(os.Getenv) {
 		env.HostRoot = helper.HostMount
 	}
@@ -122,7 +123,7 @@ func liveCheck(ctx context.Context, t target, root hostfs.Root, tempDir, noHostF
 // host. When no helper answers, the checks run from here without the host's
 // files: those that need them are reported as such, and the run is
 // incomplete.
-func testThroughDaemon(ctx context.Context, t target, opts testOptions) (livecheck.Report, error) {
+func testThroughDaemon(ctx context.Context, t target.Target, opts testOptions) (livecheck.Report, error) {
 	var rep livecheck.Report
 	err := decodeThroughDaemon(ctx, t, opts.report, &rep)
 	if err == nil || ctx.Err() != nil {

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"sync"
 )
@@ -61,4 +62,16 @@ func (l *LineWriter) Close() error {
 	l.buf = nil
 	_, err := l.w.Write(out)
 	return err
+}
+
+// RollPrefixed is Roll with each host's progress written to w, every line
+// prefixed with the host's name (PrefixWriter), lines of hosts run at once
+// kept whole.
+func RollPrefixed(ctx context.Context, hosts []string, opts Options, w io.Writer, run func(ctx context.Context, host string, progress io.Writer) (Outcome, error)) []Result {
+	var mu sync.Mutex
+	return Roll(ctx, hosts, opts, func(ctx context.Context, host string) (Outcome, error) {
+		progress := PrefixWriter(w, host, &mu)
+		defer progress.Close()
+		return run(ctx, host, progress)
+	})
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/hostident"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 // sameHost refuses, before any write, to edit this machine's files for a
@@ -16,11 +16,11 @@ func sameHost(ctx context.Context, env Env) error {
 	if !env.Root.IsHost() || env.InHelper || env.API == nil {
 		return nil
 	}
-	id, err := hostident.Of(ctx, env.API)
+	id, err := target.IdentityOf(ctx, env.API)
 	if err != nil {
 		return nil
 	}
-	if err := hostident.Check(env.Root, id, hostident.Hostname()); err != nil {
+	if err := target.CheckSameHost(env.Root, id, target.Hostname()); err != nil {
 		return fmt.Errorf("%w: editing this machine's files would not change it (use --via daemon to go through it)", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package hostident
+package target
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestCheckTellsAnotherHostsDaemon(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Check(root, tc.id, "box")
+			err := CheckSameHost(root, tc.id, "box")
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("want the same host, got %v", err)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package helper
+package target
 
 // DaemonIsLocal is false on a client that is not Linux: its daemon (Docker
 // Desktop's, in a virtual machine, or another machine's) never shares this

@@ -18,28 +18,8 @@ import (
 	"github.com/docker/cli/cli/context/store"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
+	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
-
-func TestTargetsRefusesBadFleets(t *testing.T) {
-	dockerCLI, err := command.NewDockerCli()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		opts hostOptions
-		root string
-		want string
-	}{
-		{hostOptions{via: "ssh"}, "/", `invalid --via "ssh": want auto, local or daemon`},
-		{hostOptions{via: viaDaemon}, "/tmp", "--root goes with --via local: through the daemon the host root is the daemon's"},
-		{hostOptions{via: viaAuto, contexts: []string{"a", "a"}}, "/", `context "a" given twice`},
-	} {
-		_, err := targets(dockerCLI, c.root, c.opts)
-		if err == nil || err.Error() != c.want {
-			t.Errorf("%+v: got %v, want %q", c.opts, err, c.want)
-		}
-	}
-}
 
 // TestFleetReportGivesAnUnreachableHostItsRow: a fleet's status (doctor,
 // test, check-image) reads every host it can; a host whose ssh fails gets
@@ -53,9 +33,9 @@ func TestFleetReportGivesAnUnreachableHostItsRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := hostOptions{via: viaDaemon, contexts: []string{"gone", "here"}}
+	host := hostOptions{via: target.ViaDaemon, contexts: []string{"gone", "here"}}
 	read := report[string]{
-		through: func(_ context.Context, t target) (string, error) { return "read " + t.name, nil },
+		through: func(_ context.Context, t target.Target) (string, error) { return "read " + t.Name, nil },
 		write:   func(w io.Writer, v string) error { _, err := fmt.Fprintln(w, v); return err },
 		outcome: func(string) (fleet.Outcome, error) { return fleet.Outcome{Result: "remapping on"}, nil },
 	}
@@ -71,7 +51,7 @@ func TestFleetReportGivesAnUnreachableHostItsRow(t *testing.T) {
 		}
 	}
 
-	_, err = targets(dockerCLI, "/", host)
+	_, err = target.ForChange(context.Background(), dockerCLI, host.targets("/"))
 	if err == nil || !strings.Contains(err.Error(), "context gone: ssh deploy@gone failed (exit 255): ssh: Could not resolve hostname gone") {
 		t.Errorf("a rollout's targets with an unreachable host: got %v, want a refusal naming context gone", err)
 	}

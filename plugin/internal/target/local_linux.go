@@ -1,4 +1,4 @@
-package helper
+package target
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostident"
 )
 
 // DaemonIsLocal tells whether the daemon at host (a DOCKER_HOST value) runs
@@ -23,7 +22,7 @@ import (
 // it (SO_PEERCRED); a daemon in another container or machine, or behind
 // ssh or tcp, is not local. A listener on this machine may be a forwarder
 // (ssh -L, socat) to another machine's daemon: the daemon's identity must
-// match this machine (hostident.Check).
+// match this machine (CheckSameHost).
 func DaemonIsLocal(host string) bool {
 	u, err := url.Parse(host)
 	if err != nil || u.Scheme != "unix" {
@@ -39,13 +38,13 @@ func DaemonIsLocal(host string) bool {
 		// daemon two forks (runc and docker-init --version).
 		return true
 	}
-	id, err := hostident.AtSocket(context.Background(), u.Path, 5*time.Second)
+	id, err := AtSocket(context.Background(), u.Path, 5*time.Second)
 	if err != nil {
 		// A listener that does not answer as a daemon: nothing says it is
 		// elsewhere.
 		return true
 	}
-	return hostident.Check(localRoot, id, hostident.Hostname()) == nil
+	return CheckSameHost(localRoot, id, Hostname()) == nil
 }
 
 // localRoot is this machine's root; tests replace it.

@@ -1,10 +1,16 @@
-// Package hostident tells whether a daemon runs on the host whose files a
-// command is about to edit (issue 12 case 7). A unix socket on this machine
-// may be served by a forwarder (ssh -L, socat) to another machine's daemon,
-// or by nothing at all; two Docker contexts may lead to one daemon. The
-// daemon's identity as its API gives it (ID, name, data root) is compared
-// with what this machine's files and hostname say, before any write.
-package hostident
+// Package target resolves the daemons a command acts on and where their
+// host's files are: the current Docker context or each --context (a
+// fleet), each ssh:// one reached over one shared ssh connection
+// (sshreach), and whether its daemon runs on this machine (DaemonIsLocal),
+// so that its files are edited here or through a helper container.
+//
+// Locality is told by identity (issue 12 case 7): a unix socket on this
+// machine may be served by a forwarder (ssh -L, socat) to another machine's
+// daemon, or by nothing at all; two Docker contexts may lead to one daemon.
+// The daemon's identity as its API gives it (ID, name, data root) is
+// compared with what this machine's files and hostname say, before any
+// write.
+package target
 
 import (
 	"context"
@@ -35,8 +41,8 @@ func (id Identity) String() string {
 	return fmt.Sprintf("daemon %s (name %s, data root %s)", id.ID, id.Name, id.DataRoot)
 }
 
-// Of asks a daemon through its API client.
-func Of(ctx context.Context, api client.APIClient) (Identity, error) {
+// IdentityOf asks a daemon through its API client.
+func IdentityOf(ctx context.Context, api client.APIClient) (Identity, error) {
 	res, err := api.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return Identity{}, fmt.Errorf("ask the daemon who it is: %w", err)
@@ -81,12 +87,12 @@ var ErrElsewhere = errors.New("the daemon does not run on this host")
 // remappedBase matches the <uid>.<gid> a remapped data root ends in.
 var remappedBase = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 
-// Check compares a daemon's identity with the host at root whose hostname
+// CheckSameHost compares a daemon's identity with the host at root whose hostname
 // is hostname: the daemon's data root must be a directory there, its
 // engine-id file (Docker 23 and newer keep it in the data root; a remapped
 // one's parent) must hold the daemon's ID, and its name must be the
 // hostname. It returns nil when nothing says the daemon runs elsewhere.
-func Check(root hostfs.Root, id Identity, hostname string) error {
+func CheckSameHost(root hostfs.Root, id Identity, hostname string) error {
 	var why []string
 	if id.DataRoot != "" {
 		if st, err := root.Stat(id.DataRoot); err != nil || !st.IsDir() {
@@ -144,7 +150,7 @@ func OneEach(ctx context.Context, daemons []Named) error {
 	seen := map[string]string{}
 	for _, d := range daemons {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		id, err := Of(actx, d.API)
+		id, err := IdentityOf(actx, d.API)
 		cancel()
 		if err != nil || id.ID == "" {
 			continue

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package hostident
+package target
 
 import "os"
 

@@ -1,4 +1,4 @@
-package hostident
+package target
 
 import "golang.org/x/sys/unix"
 
