@@ -2,20 +2,25 @@
 // line to a confirmed, remapped daemon. Each step names its package under
 // plugin/internal (commands is plugin/commands).
 //
-// On this machine (the daemon's host is this one, helper.DaemonIsLocal):
+// On this machine (the daemon's host is this one, target.DaemonIsLocal):
 //
-//  1. commands: newEnableCommand fills enableOptions; runEnable hands them
-//     to runChange (change.go), shared with disable, for one host or a
-//     fleet rollout (rollout.go, over fleet). targets (targets.go) resolves
-//     the hosts (--context), gives each ssh:// one an API client that shares
-//     one ssh connection (sshreach.ClientOpts) and asks them at once whether
-//     their daemons answer; sshreach names in one line why ssh did not (a
-//     rollout refuses; a report, reportTargets, gives that host its row). With
-//     --keep-images or --keep-volumes the change is wrapped in
-//     carry.Around: Before lists, saves and scans on the old daemon, After
-//     carries into the new one once the change is confirmed, told how it
-//     ended by remap.Outcome.CarryEnd. The commands print, in their own
-//     words or as --format says (dockerformat, docker/cli's formatter).
+//  1. commands: newEnableCommand fills enableOptions; runEnable maps them
+//     to one change.Options (changeOptions, shared with disable) and
+//     runChange hands it to change.Run, then prints what comes back: one
+//     host's remap.Outcome (writeOutcome), or a fleet's table (writeFleet),
+//     in its own words or as --format says (dockerformat, docker/cli's
+//     formatter). change.Run (internal/change) checks every value before
+//     any work (Options.Check), and target.ForChange resolves the hosts
+//     (--context), gives each ssh:// one an API client that shares one ssh
+//     connection (sshreach.ClientOpts) and asks them at once whether their
+//     daemons answer; sshreach names in one line why ssh did not (a rollout
+//     refuses; a report, target.ForReport, gives that host its row). Each
+//     host (onHost; a fleet through fleet.RollPrefixed) gets enable's size
+//     for its images (--size auto, imagefit), then with --keep-images or
+//     --keep-volumes the change is wrapped in carry.Around: Before lists,
+//     saves and scans on the old daemon, After carries into the new one
+//     once the change is confirmed, told how it ended by
+//     remap.Outcome.CarryEnd.
 //  2. remap.Enable (enable.go) reads the host once (ReadSnapshot: accounts,
 //     subid, daemonconfig, dockerdflags under a hostfs.Root), refuses a
 //     dockerd flag beside daemon.json, resolves the user (remapspec), and
@@ -42,19 +47,21 @@
 //     daemon with its old config by itself.
 //
 // Through the daemon (an ssh or tcp context, another machine's socket):
-// runChange calls helper.Change instead of step 2. It starts a helper
+// change's changeFiles calls helper.Change instead of step 2. It starts a helper
 // container from an image made of the plugin binary for the daemon's
 // platform (probe.HelperFor: this one, or the release's Linux binary of
 // the daemon's architecture in docker-userns-helpers/; probes pick the
 // embedded probe program of that architecture), with the host's root at
 // /host, running this same command as `enable --root /host --via local
-// --arm-only --format json`: steps 2 to 5 run there, on the host's files,
+// --arm-only --format json` with the change's own flags (change's
+// helperArgv, built from change.Options, not from the flags the user
+// gave): steps 2 to 5 run there, on the host's files,
 // and the agent joins the host's namespaces. The helper returns the
 // pending change (remap.Pending); step 6 runs here, talking to the agent
 // through small helper calls (`__control status|confirm|revert`).
 //
 // Under --root DIR that is not / (nor a helper's /host) DIR is a tree
-// (commands' openRoot, hostfs.OpenTree): no daemon is asked (Env.API is
+// (helper.OpenRoot, hostfs.OpenTree): no daemon is asked (Env.API is
 // nil, daemon.ErrNotAsked), the version comes from the tree
 // (daemon.Installed, remap's treeVersion), nothing of it runs and the
 // Restarter restarts nothing.

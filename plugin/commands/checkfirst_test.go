@@ -16,9 +16,9 @@ import (
 )
 
 // userns runs the real `docker userns ARGS...` through the docker CLI with
-// the daemon at host, bounded by a minute; it returns the exit error and
-// stderr.
-func userns(t *testing.T, host string, args ...string) (error, string) {
+// the daemon at host, bounded by a minute; it returns stderr and the exit
+// error.
+func userns(t *testing.T, host string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -27,7 +27,7 @@ func userns(t *testing.T, host string, args ...string) (error, string) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err := cmd.Run()
-	return err, stderr.String()
+	return stderr.String(), err
 }
 
 // TestBadRestartSavesNoImage: --restart is checked before any work. Before,
@@ -53,7 +53,7 @@ func TestBadRestartSavesNoImage(t *testing.T) {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 
-	err, stderr := userns(t, "unix://"+sock, "enable", "--keep-images", "--restart", "bogus", "agent")
+	stderr, err := userns(t, "unix://"+sock, "enable", "--keep-images", "--restart", "bogus", "agent")
 	if err == nil || !strings.Contains(stderr, `invalid --restart "bogus"`) {
 		t.Errorf("enable --keep-images --restart bogus: want a refusal naming --restart, got %v\n%s", err, stderr)
 	}
@@ -85,7 +85,7 @@ func TestBadLayoutExitsBeforeTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err, stderr := userns(t, "unix:///nonexistent.sock", "enable", "--root", root, "--restart", "none", "--layout", "bogus", "agent")
+	stderr, err := userns(t, "unix:///nonexistent.sock", "enable", "--root", root, "--restart", "none", "--layout", "bogus", "agent")
 	if err == nil || !strings.Contains(stderr, `layout "bogus": want owner, contiguous or isolated`) || strings.Contains(stderr, "waiting for another") {
 		t.Errorf("enable --layout bogus with the lock held: want a refusal naming the layout, without waiting for the lock; got %v after %s\n%s", err, time.Since(start), stderr)
 	}

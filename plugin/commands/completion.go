@@ -16,7 +16,6 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
-	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
 	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
@@ -117,7 +116,7 @@ func completeUsers(dockerCLI command.Cli, global *globalOptions, withDefault boo
 		if f := cmd.Flags().Lookup("via"); f != nil {
 			via = f.Value.String()
 		}
-		if len(contexts) > 0 || !target.IsLocal(storedHost(dockerCLI), global.root, via) {
+		if len(contexts) > 0 || !target.CurrentIsLocal(dockerCLI, global.root, via) {
 			return words, cobra.ShellCompDirectiveNoFileComp
 		}
 		root, err := hostfs.Open(global.root)
@@ -155,20 +154,12 @@ func completeImageArgs(dockerCLI command.Cli, opts *checkImageOptions) cobra.Com
 	}
 }
 
-// storedHost is the daemon's address as the context store gives it
-// (target.CurrentEndpoint), without the CLI's first use of its client,
-// over ssh a login and a ping: what a TAB may ask.
-func storedHost(dockerCLI command.Cli) string {
-	ep, _ := target.CurrentEndpoint(dockerCLI)
-	return ep.Host
-}
-
 // daemonImages offers the daemon's image names (docker/cli
 // completion.ImageNames), none when it is reached over ssh.
 func daemonImages(dockerCLI command.Cli) cobra.CompletionFunc {
 	images := completion.ImageNames(dockerCLI, -1)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if sshreach.IsSSH(storedHost(dockerCLI)) {
+		if target.CurrentIsSSH(dockerCLI) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return images(cmd, args, toComplete)

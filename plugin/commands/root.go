@@ -3,12 +3,13 @@
 //
 // Every subcommand has its own file in docker/cli's shape: an xOptions
 // struct, newXCommand, whose RunE only fills the options, and runX(ctx,
-// dockerCLI, opts). enable and disable meet in runChange (change.go), status
-// and doctor in runReport (report.go): one host or a fleet either way.
-// targets.go chooses the daemons a command acts on (--context, --via),
-// forward.go turns the command as given into a helper container's command
-// line, rollout.go runs one over a fleet; internal/dockerformat prints
-// (--format).
+// dockerCLI, opts). enable and disable map their flags to one
+// change.Options and hand it to change.Run (change.go), which resolves the
+// hosts (internal/target), carries, changes and confirms; status, doctor
+// and test meet in runReport (report.go): one host or a fleet either way.
+// hosts.go holds the host flags (--context, --via), forward.go a report's
+// command line for a helper container, rollout.go prints a fleet's table;
+// internal/dockerformat prints (--format).
 package commands
 
 import (

@@ -211,6 +211,21 @@ func CurrentOverSSH(c command.Cli) (command.Cli, error) {
 	return overSSH(context.Background(), c, ep)
 }
 
+// CurrentIsLocal is IsLocal for the CLI's current context, its endpoint
+// read from the store (CurrentEndpoint), without the CLI's first use of its
+// client, over ssh a login and a ping: a TAB asks.
+func CurrentIsLocal(c command.Cli, root, via string) bool {
+	ep, _ := CurrentEndpoint(c)
+	return IsLocal(ep.Host, root, via)
+}
+
+// CurrentIsSSH tells whether the CLI's current context reaches its
+// daemon over ssh, read from the store (CurrentEndpoint): a TAB asks.
+func CurrentIsSSH(c command.Cli) bool {
+	ep, err := CurrentEndpoint(c)
+	return err == nil && sshreach.IsSSH(ep.Host)
+}
+
 // CurrentEndpoint is the docker endpoint of the CLI's current context,
 // read from the store as contextEndpoint reads it: not through the CLI's
 // own client, whose first use over ssh is a login and a ping.
