@@ -10,8 +10,10 @@ import (
 // helperArgv is the change of one host as a helper container runs it, built
 // from the options, not from the flags given: on the host root it mounts,
 // stopping once the host agent is armed, answering JSON. What stays with
-// the client (the fleet, --via, --keep-*) is not in Options' change, so
-// a new client flag cannot reach a helper by accident.
+// the client (the fleet, --via, --keep-*, --for-image) is not part of the
+// change, so a new client flag cannot reach a helper by accident;
+// --docker-version goes with a tree, which is never changed through a
+// daemon (Options.Check).
 func helperArgv(opts Options, p prepared) []string {
 	var argv []string
 	flag := func(name string, value any) { argv = append(argv, fmt.Sprintf("--%s=%v", name, value)) }
@@ -31,9 +33,6 @@ func helperArgv(opts Options, p prepared) []string {
 		}
 		boolFlag("create-user", e.CreateUser)
 		boolFlag("force", e.Force)
-		if e.DockerVersion != "" {
-			flag("docker-version", e.DockerVersion) // the helper refuses it: its root is no tree
-		}
 		boolFlag("dry-run", e.DryRun)
 		boolFlag("discard-pending", e.DiscardPending)
 		args = []string{e.Spec}

@@ -118,6 +118,10 @@ func (o Options) Check() error {
 		if len(e.ForImages) > 0 && !e.SizeAuto {
 			return errors.New("--for-image goes with --size auto")
 		}
+		// As remap.Enable refuses it, before carrying saves anything.
+		if e.DockerVersion != "" && !helper.IsTree(o.Hosts.Root) {
+			return fmt.Errorf("--docker-version %s goes with --root DIR, a tree whose daemon is not asked: here the daemon says its version", e.DockerVersion)
+		}
 		if e.SizeAuto && helper.IsTree(o.Hosts.Root) {
 			return errTreeDaemon("--size auto", o.Hosts.Root)
 		}
