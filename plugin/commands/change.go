@@ -56,14 +56,10 @@ func addRestartFlags(flags *pflag.FlagSet, opts *restartOptions) {
 	flags.StringVar(&opts.pidfile, "pidfile", daemon.DefaultPidfile, "The daemon's pidfile (for --restart signal)")
 }
 
-// changeOptions maps the flags to the change's options; change.Options.Check
-// checks the values, before any work.
+// changeOptions maps the flags to the change's options, as given:
+// change.Run checks the values once, before any work (Options.Check).
 func (o changeOptions) changeOptions(progress io.Writer) (change.Options, error) {
 	keep, err := o.keep.keep()
-	if err != nil {
-		return change.Options{}, err
-	}
-	strategy, err := daemon.ParseStrategy(o.restart.restart)
 	if err != nil {
 		return change.Options{}, err
 	}
@@ -72,7 +68,7 @@ func (o changeOptions) changeOptions(progress io.Writer) (change.Options, error)
 		DaemonSocket: o.host.daemonSocket,
 		Rollout:      o.host.rollout,
 		Restart: change.Restart{
-			Strategy:       strategy,
+			Strategy:       daemon.Strategy(o.restart.restart),
 			Timeout:        o.restart.timeout,
 			ConfirmTimeout: o.restart.confirmTimeout,
 			Pidfile:        o.restart.pidfile,
