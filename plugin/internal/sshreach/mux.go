@@ -19,6 +19,8 @@ import (
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/cli/cli/connhelper/ssh"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // Sharing one ssh connection per host.
@@ -124,11 +126,12 @@ func behindMaster(socket string, dial dialFunc) dialFunc {
 			return nil, err
 		}
 		go func() {
-			for deadline := time.Now().Add(masterWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-				if _, err := os.Stat(socket); err == nil {
-					break
-				}
-			}
+			// Not the dial's ctx, which ends with the dial: the wait
+			// serves the dials behind it, each of which honours its own.
+			_ = poll.Until(context.Background(), masterWait, 20*time.Millisecond, func(context.Context) (bool, error) {
+				_, err := os.Stat(socket)
+				return err == nil, nil
+			})
 			release()
 		}()
 		return &releasingConn{Conn: conn, release: release}, nil
