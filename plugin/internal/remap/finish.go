@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -14,6 +16,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
@@ -395,11 +398,26 @@ func waitDown(ctx context.Context, api client.APIClient, timeout time.Duration) 
 	})
 }
 
-// isUnreachable is true for errors of a daemon that went away meanwhile.
-// Over ssh its missing socket is the far side's error, in text: `docker
-// system dial-stdio` says "dial unix /var/run/docker.sock: connect: no
-// such file or directory".
+// isUnreachable is true for errors of a daemon that went away meanwhile,
+// told by their types as the API client (moby/moby/client v0.6.2) and
+// net/http return them:
+//   - a request that could not connect (refused, socket missing, and over
+//     ssh any transport failure): errConnectionFailed, from
+//     request.go doRequest;
+//   - a hijacked stream's dial (attach, hijack.go setupHijackConn wraps the
+//     dialer's *net.OpError);
+//   - a connection the daemon dropped mid-answer: io.EOF or
+//     io.ErrUnexpectedEOF (net/http returns the connection's read error),
+//     or a reset;
+//   - over ssh, the far side's dial-stdio that exited because the socket is
+//     gone: sshreach.TunnelError;
+//   - a request's own deadline.
 func isUnreachable(err error) bool {
-	msg := err.Error()
-	return client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") || strings.Contains(msg, "connect: no such file or directory")
+	var dial *net.OpError
+	var tunnel *sshreach.TunnelError
+	return client.IsErrConnectionFailed(err) ||
+		errors.As(err, &dial) && dial.Op == "dial" ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, &tunnel) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
