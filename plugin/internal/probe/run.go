@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // RunOptions says how to start a probe container.
@@ -67,7 +68,7 @@ func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, r
 	remove = func() error { return nil }
 	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:   opts.Name,
-		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: labels(opts.role())},
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: sweep.Labels(opts.role())},
 		HostConfig: &container.HostConfig{
 			PidMode:      container.PidMode(opts.PidMode),
 			CgroupnsMode: container.CgroupnsMode(opts.CgroupnsMode),

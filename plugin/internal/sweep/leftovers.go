@@ -1,4 +1,8 @@
-package probe
+// Package sweep finds and removes what the plugin left in a daemon: the
+// probe and helper containers and images a killed client did not remove.
+// Everything the plugin makes carries its labels (Labels), naming the
+// client that made it; every command sweeps beside its work (SweepBeside).
+package sweep
 
 import (
 	"context"
@@ -35,7 +39,9 @@ const RunAge = 30 * time.Minute
 // plugin made: never the operator's work, never a finding about the host.
 func Ours(labels map[string]string) bool { return labels[LabelRole] != "" }
 
-func labels(role string) map[string]string {
+// Labels are the labels of an object the plugin makes in role ("probe" or
+// "helper"): what the sweep finds it by.
+func Labels(role string) map[string]string {
 	l := map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
 	if owner := ownerOf(); owner != "" {
 		l[LabelOwner] = owner
@@ -43,11 +49,11 @@ func labels(role string) map[string]string {
 	return l
 }
 
-// labelChanges are labels as image import changes (LABEL k=v ...).
-func labelChanges(role string) string {
+// LabelChanges are Labels as image import changes (LABEL k=v ...).
+func LabelChanges(role string) string {
 	var b strings.Builder
 	b.WriteString("LABEL")
-	for k, v := range labels(role) {
+	for k, v := range Labels(role) {
 		fmt.Fprintf(&b, " %s=%s", k, v)
 	}
 	return b.String()
