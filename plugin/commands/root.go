@@ -71,7 +71,7 @@ that mounts / cannot read what only host root may read.`,
 			if isCompletion(cmd) {
 				return nil
 			}
-			reportSweep = sweep.SweepBeside(cmd.Context(), sweepAPI(dockerCLI))
+			reportSweep = sweep.Beside(cmd.Context(), sweepAPI(dockerCLI))
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },

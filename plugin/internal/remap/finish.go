@@ -164,7 +164,7 @@ func (c ClientEnv) confirm(ctx context.Context, token string) (kept bool, revert
 // be removed is said, not reverted for. Should the agent have given up
 // waiting meanwhile, its revert may restart the daemon before the removal
 // is done, stranding the probe in the remapped data root (swept by the
-// next run on that data root: sweep.SweepBeside).
+// next run on that data root: sweep.Beside).
 func (c ClientEnv) confirmRemoving(ctx context.Context, token string, v *verification) (kept bool, reverted *hostagent.Record, err error) {
 	removed := make(chan error, 1)
 	go func() { removed <- v.remove() }()

@@ -17,7 +17,7 @@ import (
 // self is the helper running this doctor (through the daemon), which is
 // neither.
 func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Leftovers, add addFunc) {
-	ls, err := sweep.Leftovers(ctx, api)
+	ls, err := sweep.List(ctx, api)
 	if err != nil || len(ls) == 0 {
 		return
 	}

@@ -65,7 +65,7 @@ func TestSweepRemovesOnlyWhatIsOlderThanARun(t *testing.T) {
 		removed: &removed,
 	}
 	var w strings.Builder
-	SweepBeside(context.Background(), d)(&w)
+	Beside(context.Background(), d)(&w)
 	if strings.Join(removed, ", ") != "container c-old, image i-old" {
 		t.Errorf("removed %v, want the old container, then the old image", removed)
 	}
@@ -128,7 +128,7 @@ func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
 		},
 		removed: &removed,
 	}
-	if _, err := Sweep(context.Background(), d, RunAge); err != nil {
+	if _, err := RemoveAbandoned(context.Background(), d, RunAge); err != nil {
 		t.Fatal(err)
 	}
 	want := "container c-gone-running, container c-gone-exited, container c-far-exited, image i-gone, image i-far-exited"
