@@ -2,7 +2,6 @@ package hostagent
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -16,8 +15,8 @@ func Arm(root hostfs.Root, rec *Record) error {
 		case errors.Is(err, ErrNoRecord):
 		case err != nil:
 			return err
-		case !cur.Finished() && agentAlive(root, cur.AgentPID):
-			return fmt.Errorf("another change (%s, %s) is armed on this host and its agent (pid %d) still runs: wait for it, or see %s", cur.Action, cur.Phase, cur.AgentPID, RecordPath)
+		case standingOf(root, cur) == StandingAgentRuns:
+			return errAgentRuns(cur)
 		}
 		rec.Phase = Armed
 		return save(root, rec)

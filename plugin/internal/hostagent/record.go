@@ -148,15 +148,11 @@ func locked(root hostfs.Root, fn func() error) error {
 
 // load reads the record; ErrNoRecord when there is none.
 func load(root hostfs.Root) (*Record, error) {
-	var r Record
-	found, err := root.ReadJSON(RecordPath, &r)
-	if !found && err == nil {
+	rec, err := ReadRecord(root)
+	if rec == nil && err == nil {
 		err = ErrNoRecord
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return rec, err
 }
 
 // save writes the record atomically, readable by root only (it holds the

@@ -109,7 +109,7 @@ func TestChangesRefuseAnUnfinishedRecordOfADeadAgent(t *testing.T) {
 	if env.Root.Exists(hostagent.RecordPath) {
 		t.Errorf("the discarded record is still at %s", hostagent.RecordPath)
 	}
-	if kept, err := env.Root.ReadFile(hostagent.RecordPath + DiscardedSuffix); err != nil || string(kept) != string(record) {
+	if kept, err := env.Root.ReadFile(hostagent.RecordPath + hostagent.DiscardedSuffix); err != nil || string(kept) != string(record) {
 		t.Errorf("the discarded record is not kept beside it: %v", err)
 	}
 }
