@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 	"syscall"
 	"time"
 
@@ -191,19 +190,4 @@ func checkPending(env Env, discard bool) error {
 		env.say("%s", note)
 	}
 	return err
-}
-
-// pendingCheck is doctor's view of the agent's record: nothing when there
-// is none or it is finished.
-func pendingCheck(root hostfs.Root, add addFunc) {
-	rec, standing, err := hostagent.ReadStanding(root)
-	switch {
-	case err != nil:
-		add("pending change", Fail, err.Error(), "look at the file; remove it once no agent runs (`docker userns enable --discard-pending` keeps a copy)")
-	case standing == hostagent.StandingAgentRuns:
-		add("pending change", Warn, fmt.Sprintf("%s: its agent (pid %d) runs and restores the files unless the change is confirmed", rec.Describe(), rec.AgentPID), "wait for it")
-	case standing == hostagent.StandingAgentGone:
-		add("pending change", Fail, fmt.Sprintf("%s is unfinished and its agent is gone; %s holds the files' contents from before it (%s)", rec.Describe(), hostagent.RecordPath, strings.Join(rec.Files.Changed(), ", ")),
-			"check the files against the record, then run enable or disable with --discard-pending")
-	}
 }

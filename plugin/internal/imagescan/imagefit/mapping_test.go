@@ -45,15 +45,6 @@ func TestMappingForUnknownDaemon(t *testing.T) {
 	}
 }
 
-// TestLocalImagesFindingWithoutDaemon: doctor warns, it does not fail,
-// when the images cannot be scanned.
-func TestLocalImagesFindingWithoutDaemon(t *testing.T) {
-	f := LocalImagesFinding(context.Background(), noDaemon(t))
-	if f.Check != "local images" || f.Verdict != remap.Warn || !strings.HasPrefix(f.Detail, "not scanned: ") {
-		t.Errorf("finding %+v", f)
-	}
-}
-
 // TestMappingFromStatus: another host's status gives its map's sizes, a
 // daemon that does not remap maps nothing, and no daemon or no map leaves
 // the mapping unknown, saying why.
