@@ -113,7 +113,13 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		if err != nil && !errors.As(err, &incomplete) {
 			return err
 		}
-		if werr := dockerformat.Write(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+		write := func() error {
+			return dockerformat.Write(dockerCLI.Out(), opts.format, out.Public(), func(w io.Writer) error { return writeOutcome(w, out) })
+		}
+		if opts.host.armOnly { // a helper container answers its client
+			write = func() error { return remap.WriteWire(dockerCLI.Out(), out) }
+		}
+		if werr := write(); werr != nil {
 			return werr
 		}
 		return err

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/accounts"
-	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
@@ -36,73 +35,6 @@ type EnableOptions struct {
 	// DockerVersion is the version of a tree's dockerd (--root), when
 	// neither its package database nor its binary says.
 	DockerVersion string
-}
-
-// Result is what enable or disable came to; the words people read are made
-// from it in one place (commands' writeOutcome).
-type Result string
-
-// The results of enable and disable.
-const (
-	Enabled         Result = "enabled"
-	Disabled        Result = "disabled"
-	AlreadyEnabled  Result = "already enabled"
-	AlreadyDisabled Result = "already disabled"
-	DryRun          Result = "dry run"
-	// FilesChanged: written, not restarted (--restart none).
-	FilesChanged Result = "files changed"
-	// Armed: written, and a host agent armed to restart (--arm-only, the
-	// helper's answer to the client that confirms).
-	Armed    Result = "armed"
-	Reverted Result = "reverted"
-)
-
-// carriedOut is the result of a change that was carried out and confirmed.
-func carriedOut(action string) Result {
-	if action == "disable" {
-		return Disabled
-	}
-	return Enabled
-}
-
-// Outcome is what enable or disable did, for the table and JSON output.
-type Outcome struct {
-	Action string `json:"action"`
-	Result Result `json:"result"`
-	// Changed is true when the run wrote the host's files or restarted its
-	// daemon, and in a dry run when a run would (a restart alone counts):
-	// what configuration management reports as changed (deploy/ansible).
-	Changed bool            `json:"changed"`
-	Remap   string          `json:"remap,omitempty"`
-	Plan    *rangeplan.Plan `json:"plan,omitempty"`
-	Files   []string        `json:"files,omitempty"`
-	Diff    string          `json:"diff,omitempty"`
-	Restart string          `json:"restart,omitempty"`
-	Checks  verify.Report   `json:"checks,omitempty"`
-	Backups []string        `json:"backups,omitempty"`
-	Daemon  *daemon.State   `json:"daemon,omitempty"`
-	Removed []string        `json:"removedRanges,omitempty"`
-	// Work is what the change does to the daemon's images and containers.
-	Work *RunningWork `json:"runningWork,omitempty"`
-	// MapChange is a change of map under a data root that stays and holds
-	// images, containers or volumes.
-	MapChange *MapChange `json:"mapChange,omitempty"`
-	// Pending is set between arming the host agent and the client's
-	// confirmation (what a helper container hands to its client).
-	Pending *Pending `json:"pending,omitempty"`
-	// Carried is what --keep-images and --keep-volumes carried across the
-	// switch of data root (the client fills it in after the change).
-	Carried *carry.Report `json:"carried,omitempty"`
-	// Unchecked says what was not checked, and why (a tree's daemon is
-	// not asked; a dry run runs nothing).
-	Unchecked []string `json:"unchecked,omitempty"`
-	// ImageStore is the daemon's image store before and after, when the
-	// change switches it (Docker 29's containerd store under remapping).
-	ImageStore *StoreSwitch `json:"imageStore,omitempty"`
-	// Reappeared is what a disable shows again of the unremapped data
-	// root, and what stays out of view in the remapped one (the client
-	// fills it in after the change; nil when the daemon did not answer).
-	Reappeared *carry.Reappeared `json:"reappeared,omitempty"`
 }
 
 // Enable turns remapping on for opts.Spec.
