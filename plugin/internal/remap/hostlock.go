@@ -35,21 +35,20 @@ type hostLock struct {
 }
 
 // beginChange opens enable's and disable's work on the host: it takes the
-// host-wide lock (not for a dry run, which writes nothing) and then reads
-// the host files once, under it. done releases the lock.
-func beginChange(ctx context.Context, env *Env, dryRun, discardPending bool) (snap *Snapshot, done func(), err error) {
-	done = func() {}
+// host-wide lock (not for a dry run, which writes nothing: lock is nil)
+// and then reads the host files once, under it. The caller unlocks, once
+// the agent is armed (apply) or when the run ends.
+func beginChange(ctx context.Context, env Env, dryRun, discardPending bool) (snap *Snapshot, lock *hostLock, err error) {
 	if !dryRun {
-		if env.lock, err = lockHost(ctx, *env, discardPending); err != nil {
-			return nil, done, err
+		if lock, err = lockHost(ctx, env, discardPending); err != nil {
+			return nil, nil, err
 		}
-		done = env.lock.Unlock
 	}
 	if snap, err = ReadSnapshot(env.Root); err != nil {
-		done()
-		return nil, func() {}, err
+		lock.Unlock()
+		return nil, nil, err
 	}
-	return snap, done, nil
+	return snap, lock, nil
 }
 
 // lockHost is the gate before any write: it refuses a daemon that runs on
