@@ -115,7 +115,7 @@ func (p *progressSignal) String() string {
 // and judges the image itself, so Change goes on to wait for the restart.
 func TestChangeGoesOnWhenTheArmingHelpersImageStays(t *testing.T) {
 	var armed strings.Builder
-	if err := remap.WriteWire(&armed, remap.Outcome{Action: "enable", Result: remap.Armed, Pending: &remap.Pending{Token: "t0", ConfirmTimeout: time.Minute}}); err != nil {
+	if err := remap.WriteWire(&armed, remap.Outcome{Action: "enable", Result: remap.ArmedForClient, Pending: &remap.Pending{Token: "t0", ConfirmTimeout: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "docker-userns")

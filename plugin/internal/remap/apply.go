@@ -84,7 +84,7 @@ func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes h
 	lock.Unlock()
 	out.Pending = &Pending{Token: rec.Token, Expect: exp, LogPath: logPath, Files: rec.Files.Changed(), ConfirmTimeout: rec.ConfirmTimeout}
 	if env.ArmOnly {
-		out.Result = Armed
+		out.Result = ArmedForClient
 		return *out, nil
 	}
 	return FinishOrRevert(ctx, env.Client(), out)

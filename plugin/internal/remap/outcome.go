@@ -20,10 +20,13 @@ const (
 	DryRun          Result = "dry run"
 	// FilesChanged: written, not restarted (--restart none).
 	FilesChanged Result = "files changed"
-	// Armed: written, and a host agent armed to restart (--arm-only, the
-	// helper's answer to the client that confirms).
-	Armed    Result = "armed"
-	Reverted Result = "reverted"
+	// ArmedForClient: written, and a host agent armed to restart
+	// (--arm-only, the helper's answer to the client that confirms); not
+	// hostagent.Armed, the agent's phase.
+	ArmedForClient Result = "armed"
+	// RolledBack: the host agent restored the old files (the change was
+	// reverted, hostagent.Reverted).
+	RolledBack Result = "reverted"
 )
 
 // carriedOut is the result of a change that was carried out and confirmed.

@@ -57,7 +57,7 @@ func fullOutcome() Outcome {
 	}
 	content := carry.RootContent{Path: "/var/lib/docker", Images: 2, Containers: 1, Volumes: 3}
 	return Outcome{
-		Action: "enable", Result: Armed, Changed: true, Remap: "agent", Plan: plan,
+		Action: "enable", Result: ArmedForClient, Changed: true, Remap: "agent", Plan: plan,
 		Files:   []string{SubUIDPath, "/etc/docker/daemon.json"},
 		Diff:    "--- a\n+++ b\n-x <old>\n+y -> new\n",
 		Restart: "systemctl restart docker",
