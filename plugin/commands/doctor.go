@@ -51,7 +51,7 @@ func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) e
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
 		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Findings, error) {
 			return remap.Doctor(ctx, root, treeOr(root, t.cli.Client()), remap.DoctorOptions{
-				Self:       helper.Leftovers(os.Getenv),
+				Self:       helper.Self(os.Getenv),
 				SkipImages: opts.skipImages,
 			}), nil
 		},

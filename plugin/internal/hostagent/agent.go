@@ -37,7 +37,7 @@ type agent struct {
 	// gone are leftovers already seen removed: a revert does not wait for
 	// them again (with a daemon that cannot start, asking would only fail
 	// until leftoverTimeout).
-	gone Leftovers
+	gone HelperObjects
 }
 
 // Run is the agent: restart, wait for the daemon, then for a confirmation,
@@ -69,7 +69,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 }
 
 func (a *agent) run(ctx context.Context) error {
-	if reason := a.waitLeftoversGone(ctx, true); reason != "" {
+	if reason := a.waitHelperGone(ctx, true); reason != "" {
 		return a.revert(ctx, reason, false)
 	}
 	restarter := a.restarter()
@@ -174,12 +174,12 @@ func (a *agent) set(fn func(*Record)) (*Record, error) {
 	return rec, err
 }
 
-// waitLeftoversGone waits until the client removed its helper container and
+// waitHelperGone waits until the client removed its helper container and
 // image, so that a restart (which may move the data root) strands neither.
 // With stopOnRevert, a client's request to revert ends the wait early.
-func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string {
-	left := a.rec.Leftovers
-	if left == (Leftovers{}) || left == a.gone {
+func (a *agent) waitHelperGone(ctx context.Context, stopOnRevert bool) string {
+	left := a.rec.Helper
+	if left == (HelperObjects{}) || left == a.gone {
 		return ""
 	}
 	deadline := time.Now().Add(leftoverTimeout)
@@ -196,7 +196,7 @@ func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string
 	return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
 }
 
-func (a *agent) exists(ctx context.Context, left Leftovers) bool {
+func (a *agent) exists(ctx context.Context, left HelperObjects) bool {
 	if left.Container != "" {
 		if _, err := a.api.ContainerInspect(ctx, left.Container, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
 			return true
@@ -229,7 +229,7 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	if restart {
 		// A client asking to revert from a helper container: that
 		// container must be gone before the daemon restarts.
-		a.waitLeftoversGone(ctx, false)
+		a.waitHelperGone(ctx, false)
 	}
 	var errs []error
 	if err := hostchange.RestoreAll(a.root, a.rec.Files, a.rec.OldState); err != nil {

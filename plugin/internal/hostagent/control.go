@@ -61,10 +61,10 @@ func Confirm(root hostfs.Root, token string) (*Record, error) {
 // AskRevert asks the agent to revert now, for reason, once the asking
 // helper's leftovers are gone; a record already past waiting is left as
 // it is.
-func AskRevert(root hostfs.Root, token, reason string, left Leftovers) (*Record, error) {
+func AskRevert(root hostfs.Root, token, reason string, left HelperObjects) (*Record, error) {
 	return update(root, token, func(r *Record) error {
 		if r.Phase == Armed || r.Phase == Restarting || r.Phase == Waiting {
-			r.Phase, r.Reason, r.Leftovers = RevertAsked, reason, left
+			r.Phase, r.Reason, r.Helper = RevertAsked, reason, left
 		}
 		return nil
 	})

@@ -70,7 +70,7 @@ func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes h
 		Restart: hostagent.Restart{Strategy: string(env.Restarter.Resolve()), Pidfile: env.Restarter.Pidfile},
 		Socket:  env.socket(), LogPath: logPath,
 		Timeout: env.Timeout, ConfirmTimeout: env.confirmTimeout(),
-		Leftovers: env.Leftovers, EscapeCgroup: env.InHelper,
+		Helper: env.Helper, EscapeCgroup: env.InHelper,
 		Armed: time.Now().UTC(),
 	}
 	if err := hostagent.Arm(env.Root, rec); err != nil {

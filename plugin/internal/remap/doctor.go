@@ -60,7 +60,7 @@ func (fs Findings) Count(verdict Verdict) int {
 type DoctorOptions struct {
 	// Self is the helper container and image running this (through the
 	// daemon; none on the host): not a leftover.
-	Self hostagent.Leftovers
+	Self hostagent.HelperObjects
 	// SkipImages leaves out the scan of the local images.
 	SkipImages bool
 }

@@ -37,9 +37,9 @@ type Env struct {
 	// InHelper: this process runs in a helper container that mounts the
 	// host at Root; the agent must join the host's namespaces.
 	InHelper bool
-	// Leftovers are the helper's own container and image, which the agent
+	// Helper is the helper's own container and image, which the agent
 	// waits to see removed before it restarts the daemon.
-	Leftovers hostagent.Leftovers
+	Helper hostagent.HelperObjects
 	// ArmOnly stops enable and disable once the agent is armed: the client
 	// that started the helper waits, verifies and confirms.
 	ArmOnly bool
