@@ -64,7 +64,7 @@
 // check-image is imagescan: each host's images read as its daemon would
 // get them (imagescan.ForDaemon) and judged (imagescan.Check) against the
 // mapping imagefit finds: from --size, --user or the host's files here
-// (MappingFor, mapsize), from its status read by a helper elsewhere
+// (MappingFor, ForUser, ForDaemon), from its status read by a helper elsewhere
 // (MappingFromStatus). test's verdict is livecheck.Report.Verdict.
 // status, doctor and test share runReport (report.go): one host, or every
 // host of a fleet at once (fleet.Options.NoCanary). Through the daemon a

@@ -1,5 +1,7 @@
-// Package imagefit asks whether a daemon's images fit a range of ids: the
-// size `enable --size auto` plans for them. The scans are imagescan's.
+// Package imagefit asks whether images fit a daemon's range of ids: the
+// mapping check-image judges them against (from --size, a user's ranges or
+// the daemon in force) and the size `enable --size auto` plans for them.
+// The scans are imagescan's.
 package imagefit
 
 import (
