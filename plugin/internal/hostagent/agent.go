@@ -44,7 +44,7 @@ type agent struct {
 // and revert when either does not come. ready is called once the agent no
 // longer depends on whoever started it.
 func Run(ctx context.Context, root hostfs.Root, token string, ready func()) error {
-	rec, err := Status(root, token)
+	rec, err := Lookup(root, token)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (a *agent) unitStarted(ctx context.Context) *daemon.UnitState {
 }
 
 // current reads the record as a client may have changed it.
-func (a *agent) current() (*Record, error) { return Status(a.root, a.rec.Token) }
+func (a *agent) current() (*Record, error) { return Lookup(a.root, a.rec.Token) }
 
 // set changes the record under the lock and keeps the agent's copy current.
 func (a *agent) set(fn func(*Record)) (*Record, error) {

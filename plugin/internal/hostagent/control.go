@@ -29,9 +29,9 @@ func Disarm(root hostfs.Root, token string) error {
 	return err
 }
 
-// Status returns the record of token as it is now.
+// Lookup returns the record of token as it is now.
 // It only reads: the agent asks it ten times a second.
-func Status(root hostfs.Root, token string) (*Record, error) {
+func Lookup(root hostfs.Root, token string) (*Record, error) {
 	var rec *Record
 	err := locked(root, func() error {
 		var err error

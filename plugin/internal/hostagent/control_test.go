@@ -47,7 +47,7 @@ func TestConfirmOnlyWhileWaiting(t *testing.T) {
 	if _, err := os.Stat(root.Path(RecordPath)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("record still there after confirm: %v", err)
 	}
-	if _, err := Status(root, rec.Token); !errors.Is(err, ErrNoRecord) {
+	if _, err := Lookup(root, rec.Token); !errors.Is(err, ErrNoRecord) {
 		t.Errorf("status after confirm: got %v, want ErrNoRecord", err)
 	}
 }

@@ -31,7 +31,7 @@ type LocalControl struct {
 }
 
 func (l LocalControl) Status(_ context.Context, token string) (*hostagent.Record, error) {
-	return hostagent.Status(l.Root, token)
+	return hostagent.Lookup(l.Root, token)
 }
 
 // Confirm keeps the change and does the clean-up that belongs to it.
