@@ -55,7 +55,7 @@ func (o Outcome) Public() PublicOutcome {
 // had when the two were one type.
 type wireOutcome struct {
 	Action     string            `json:"action"`
-	Result     Result            `json:"result"`
+	Result     string            `json:"result"`
 	Changed    bool              `json:"changed"`
 	Remap      string            `json:"remap,omitempty"`
 	Plan       *rangeplan.Plan   `json:"plan,omitempty"`
@@ -81,7 +81,7 @@ func WriteWire(w io.Writer, o Outcome) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(wireOutcome{
-		Action: o.Action, Result: o.Result, Changed: o.Changed,
+		Action: o.Action, Result: string(o.Result), Changed: o.Changed,
 		Remap: o.Remap, Plan: o.Plan, Files: o.Files, Diff: o.Diff, Restart: o.Restart,
 		Checks: o.Checks, Backups: o.Backups, Daemon: o.Daemon, Removed: o.Removed,
 		Work: o.Work, MapChange: o.MapChange, Pending: o.Pending, Carried: o.Carried,
@@ -96,7 +96,7 @@ func ReadWire(data []byte) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("read the helper's answer: %w", err)
 	}
 	return Outcome{
-		Action: w.Action, Result: w.Result, Changed: w.Changed,
+		Action: w.Action, Result: Result(w.Result), Changed: w.Changed,
 		Remap: w.Remap, Plan: w.Plan, Files: w.Files, Diff: w.Diff, Restart: w.Restart,
 		Checks: w.Checks, Backups: w.Backups, Daemon: w.Daemon, Removed: w.Removed,
 		Work: w.Work, MapChange: w.MapChange, Pending: w.Pending, Carried: w.Carried,
