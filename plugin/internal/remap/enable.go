@@ -67,12 +67,13 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 		return e.out, err
 	}
 	e.out.Unchecked = append(e.out.Unchecked, validated.skipped...)
+	// In a dry run too, which must not promise a change a real run refuses.
+	if err := e.checkReach(); err != nil {
+		return e.out, err
+	}
 	if opts.DryRun {
 		e.out.Result, e.out.Changed = DryRun, !e.already()
 		return e.out, nil
-	}
-	if err := e.checkReach(); err != nil {
-		return e.out, err
 	}
 	if e.already() {
 		e.out.Result = AlreadyEnabled
