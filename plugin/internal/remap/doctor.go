@@ -22,31 +22,29 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
-
-// Verdict is a doctor check's result, as doctor prints it.
-type Verdict string
 
 // Verdicts of a doctor check.
 const (
-	Pass Verdict = "PASS"
-	Warn Verdict = "WARN"
-	Fail Verdict = "FAIL"
+	Pass = verify.VerdictPass
+	Warn = verify.VerdictWarn
+	Fail = verify.VerdictFail
 )
 
 // Finding is one doctor check: its verdict, what was seen and the fix.
 type Finding struct {
-	Check   string  `json:"check"`
-	Verdict Verdict `json:"verdict"`
-	Detail  string  `json:"detail"`
-	Fix     string  `json:"fix,omitempty"`
+	Check   string         `json:"check"`
+	Verdict verify.Verdict `json:"verdict"`
+	Detail  string         `json:"detail"`
+	Fix     string         `json:"fix,omitempty"`
 }
 
 // Findings are doctor's results in the order checked.
 type Findings []Finding
 
 // Count is how many checks have the verdict.
-func (fs Findings) Count(verdict Verdict) int {
+func (fs Findings) Count(verdict verify.Verdict) int {
 	n := 0
 	for _, f := range fs {
 		if f.Verdict == verdict {
@@ -69,7 +67,7 @@ type DoctorOptions struct {
 // broken file is a FAIL with a fix rather than an error that hides the rest.
 func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, opts DoctorOptions) Findings {
 	var out Findings
-	add := func(check string, verdict Verdict, detail, fix string) {
+	add := func(check string, verdict verify.Verdict, detail, fix string) {
 		out = append(out, Finding{Check: check, Verdict: verdict, Detail: detail, Fix: fix})
 	}
 	kernelChecks(root, add)
@@ -200,7 +198,7 @@ func pendingCheck(root hostfs.Root, add addFunc) {
 	}
 }
 
-type addFunc func(check string, verdict Verdict, detail, fix string)
+type addFunc func(check string, verdict verify.Verdict, detail, fix string)
 
 // kernelChecks: user namespaces must be usable at all.
 func kernelChecks(root hostfs.Root, add addFunc) {

@@ -50,12 +50,15 @@ type Check struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 }
 
-// Verdict is a check's verdict as reports print it.
+// Verdict is a check's verdict as reports print it: a verification's, a
+// live check's (SKIP when it could not run) and doctor's (WARN when it
+// passes with a caveat).
 type Verdict string
 
 // The verdicts of a check.
 const (
 	VerdictPass Verdict = "PASS"
+	VerdictWarn Verdict = "WARN"
 	VerdictFail Verdict = "FAIL"
 	VerdictSkip Verdict = "SKIP"
 )
