@@ -131,7 +131,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		_ = early.remove()
 	}
 	out.Pending = nil
-	out.Result = Reverted
+	out.Result = RolledBack
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, Restarted: rec.Restarted, LogPath: p.LogPath}
 }
 
