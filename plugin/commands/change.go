@@ -94,7 +94,13 @@ func runChange(ctx context.Context, dockerCLI command.Cli, action string, opts c
 		return err
 	}
 	out := res.Outcome
-	if werr := dockerformat.Write(dockerCLI.Out(), format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+	write := func() error {
+		return dockerformat.Write(dockerCLI.Out(), format, out.Public(), func(w io.Writer) error { return writeOutcome(w, out) })
+	}
+	if opts.ArmOnly { // a helper container answers its client
+		write = func() error { return remap.WriteWire(dockerCLI.Out(), out) }
+	}
+	if werr := write(); werr != nil {
 		return werr
 	}
 	return err
@@ -148,7 +154,7 @@ func headline(out remap.Outcome) string {
 	switch out.Result {
 	case remap.FilesChanged:
 		return fmt.Sprintf("Files written%s; %s.\n", setting, out.Restart)
-	case remap.Armed:
+	case remap.ArmedForClient:
 		return fmt.Sprintf("Files written%s; the host agent restarts the daemon and waits for a confirmation.\n", setting)
 	default: // enabled, disabled, reverted
 		return fmt.Sprintf("Remapping %s%s.\n", out.Result, setting)

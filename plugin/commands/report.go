@@ -22,7 +22,7 @@ import (
 type reportOptions struct {
 	action string // "status" or "doctor"
 	root   string
-	call   helper.Call // the command as given, for a helper container
+	call   helper.Call // the report with its own flags, for a helper container (helperFlag)
 	host   hostOptions
 	format string
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	dockeruserns "github.com/docker-userns/docker-userns"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
@@ -73,7 +73,7 @@ that mounts / cannot read what only host root may read.`,
 			if isCompletion(cmd) {
 				return nil
 			}
-			reportSweep = probe.SweepBeside(cmd.Context(), sweepAPI(dockerCLI))
+			reportSweep = sweep.Beside(cmd.Context(), sweepAPI(dockerCLI))
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },

@@ -22,8 +22,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
@@ -292,7 +292,7 @@ func HostRow(out remap.Outcome, err error, local bool) (fleet.Outcome, error) {
 	var reverted *remap.RevertedError
 	switch {
 	case errors.As(err, &reverted):
-		return fleet.Outcome{Result: string(remap.Reverted), Message: reverted.Reason + " (" + where + ")"}, err
+		return fleet.Outcome{Result: string(remap.RolledBack), Message: reverted.Reason + " (" + where + ")"}, err
 	case err != nil:
 		return fleet.Outcome{}, err
 	}

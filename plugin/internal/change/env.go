@@ -35,7 +35,7 @@ func hostEnv(t target.Target, opts Options, progress io.Writer) (remap.Env, erro
 	if opts.ArmOnly {
 		env.ArmOnly, env.InHelper = true, true
 		env.Socket = opts.DaemonSocket
-		env.Leftovers = helper.Leftovers(os.Getenv)
+		env.Helper = helper.Self(os.Getenv)
 	}
 	return env, nil
 }
