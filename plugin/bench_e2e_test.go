@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
 
 // The benchmarks below start DinD hosts and time commands in them with the
@@ -48,7 +49,7 @@ func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 func benchHost(b *testing.B, img harness.Image) *harness.DinD {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
+	if err := pluginbuild.Plugin(bin); err != nil {
 		b.Fatal(err)
 	}
 	d := harness.Start(b, img.Ref, harness.WithPlugin(bin))
@@ -233,7 +234,7 @@ func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	b.Helper()
 	config := b.TempDir()
 	bin := filepath.Join(config, "cli-plugins", "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
+	if err := pluginbuild.Plugin(bin); err != nil {
 		b.Fatal(err)
 	}
 	hosts := harness.StartHosts(b, benchImage(b, harness.Supervised).Ref, n, harness.WithPlugin(bin))

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
 
 // plugin is the plugin built once for this test binary.
-var plugin harness.PluginBuild
+var plugin pluginbuild.Once
 
 // dockerConfigWithPlugin builds the plugin once per test run and returns a
 // docker config directory whose cli-plugins holds it, so the real docker

@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
 
 // hookedPlugin is the plugin built with -tags testhooks: at a step whose
 // gate exists on the host root it waits (plugin/internal/remap/testhooks.go).
-var hookedPlugin = harness.PluginBuild{Tags: []string{"testhooks"}}
+var hookedPlugin = pluginbuild.Once{Tags: []string{"testhooks"}}
 
 // pauseDir is testhooks.go's pauseDir: a gate there named for a step
 // pauses the plugin at that step.

@@ -1,4 +1,9 @@
-package commands
+package main_test
+
+// The check-image command run as a user runs it, the built binary
+// standalone and through the docker CLI, on docker save files (and one
+// test on this machine's daemon): moved here from plugin/commands, whose
+// tests need no Docker and no build.
 
 import (
 	"archive/tar"
@@ -12,32 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-userns/docker-userns/harness"
-
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
-
-// builtPlugin builds ./plugin once into a temp dir laid out as a docker
-// config dir (cli-plugins/docker-userns), for standalone and plugin runs.
-func builtPlugin(t *testing.T) (bin, configDir string) {
-	t.Helper()
-	bin, err := builtOnce.Path()
-	if err != nil {
-		t.Fatal(err)
-	}
-	configDir, _ = builtOnce.ConfigDir()
-	return bin, configDir
-}
-
-// builtOnce is the plugin built once for this test binary.
-var builtOnce harness.PluginBuild
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builtOnce.Remove()
-	os.Exit(code)
-}
 
 // checkImageFixture writes a docker save tarball of two images: one whose
 // owners fit 65536 ids, one with uid 70000 and gid 75000 (a whiteout).
@@ -77,7 +59,8 @@ type checkImageRun struct {
 // ...) or, with viaDocker, as `docker userns check-image ...`.
 func runPlugin(t *testing.T, viaDocker bool, args ...string) checkImageRun {
 	t.Helper()
-	bin, configDir := builtPlugin(t)
+	configDir := dockerConfigWithPlugin(t)
+	bin := filepath.Join(configDir, "cli-plugins", "docker-userns")
 	var cmd *exec.Cmd
 	if viaDocker {
 		cmd = exec.Command("docker", append([]string{"userns"}, args...)...)
@@ -121,7 +104,7 @@ type checkImageJSON struct {
 	} `json:"holders"`
 }
 
-func decodeRows(t *testing.T, run checkImageRun) []checkImageJSON {
+func decodeCheckImageRows(t *testing.T, run checkImageRun) []checkImageJSON {
 	t.Helper()
 	var rows []checkImageJSON
 	if err := dockerformat.Read(run.stdout, &rows); err != nil {
@@ -138,7 +121,7 @@ func TestCheckImageFileJSON(t *testing.T) {
 			if run.code != 1 {
 				t.Errorf("exit code %d, want 1 (one image does not fit)\nstderr: %s", run.code, run.stderr)
 			}
-			rows := decodeRows(t, run)
+			rows := decodeCheckImageRows(t, run)
 			if len(rows) != 2 {
 				t.Fatalf("got %d rows, want 2: %s", len(rows), run.stdout)
 			}
@@ -242,7 +225,7 @@ func TestCheckImageDaemon(t *testing.T) {
 			if run.code != 1 {
 				t.Errorf("exit code %d, want 1\nstderr: %s", run.code, run.stderr)
 			}
-			rows := decodeRows(t, run)
+			rows := decodeCheckImageRows(t, run)
 			if len(rows) != 2 {
 				t.Fatalf("got %d rows, want 2: %s", len(rows), run.stdout)
 			}
