@@ -200,10 +200,9 @@ func TestWriteFileKeepsModeOwnerAndBacksUp(t *testing.T) {
 func TestWriteFileBackupCopyFallback(t *testing.T) {
 	dir := hostfstest.Tree(t, map[string]string{"/etc/subgid": "old\n"})
 	os.Chmod(filepath.Join(dir, "etc/subgid"), 0o600)
-	linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EXDEV} }
-	defer func() { linkFile = os.Link }()
+	exdev := func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EXDEV} }
 	r, _ := Open(dir)
-	res, err := r.WriteFile("/etc/subgid", []byte("new\n"), WriteOptions{Backup: true})
+	res, err := r.WriteFile("/etc/subgid", []byte("new\n"), WriteOptions{Backup: true, link: exdev})
 	if err != nil || !res.BackupCreated {
 		t.Fatalf("%+v %v", res, err)
 	}
