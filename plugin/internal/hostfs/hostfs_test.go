@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
@@ -333,6 +336,7 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	attempts := lockAttempts(t, filepath.Join(dir, "etc"))
 	// usermod retries a held lock once a second: it must wait for us.
 	cmd := exec.Command(usermod, "--prefix", dir, "--add-subuids", "200000-200009", "agent")
 	var out strings.Builder
@@ -340,7 +344,18 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Two attempts of usermod on the lock given up: it has met ours and
+	// retried, and not written.
+	for range 2 {
+		select {
+		case name := <-attempts:
+			if name != "subuid."+strconv.Itoa(cmd.Process.Pid) {
+				t.Fatalf("usermod gave up a lock attempt through %s", name)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("usermod gave up no further attempt on /etc/subuid.lock within 30 s (did it take the lock?): %s", out.String())
+		}
+	}
 	if got, _ := r.ReadFile("/etc/subuid"); len(got) != 0 {
 		t.Fatalf("usermod wrote /etc/subuid while we held its lock: %q", got)
 	}
@@ -353,6 +368,47 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if got, _ := r.ReadFile("/etc/subuid"); string(got) != "agent:200000:10\n" {
 		t.Fatalf("subuid %q", got)
 	}
+}
+
+// lockAttempts reports each attempt on shadow's subuid.lock given up in
+// dir, by the name of the attempt's temporary file: shadow's
+// commonio_lock_nowait (lib/commonio.c, shadow 4.13) writes FILE.PID,
+// links it to FILE.lock and, when the link fails, removes FILE.PID. The
+// watch (inotify) ends with the test.
+func lockAttempts(t *testing.T, dir string) <-chan string {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_DELETE); err != nil {
+		unix.Close(fd)
+		t.Fatalf("inotify %s: %v", dir, err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify")
+	t.Cleanup(func() { f.Close() })
+	attempts := make(chan string, 64)
+	go func() {
+		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.PathMax))
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return // closed at the test's end
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+				if rest, ok := strings.CutPrefix(name, "subuid."); ok && strings.Trim(rest, "0123456789") == "" {
+					select {
+					case attempts <- name:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return attempts
 }
 
 func TestRemoveFileAndRestore(t *testing.T) {
