@@ -44,6 +44,17 @@ func (s socketActivated) Events(ctx context.Context, _ client.EventsListOptions)
 	return client.EventsResult{Messages: make(chan events.Message), Err: errs}
 }
 
+// goUntilCleanup runs f in a goroutine the test waits for before it
+// ends: an error f reports never comes after the test.
+func goUntilCleanup(t *testing.T, f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	t.Cleanup(func() { <-done })
+}
+
 // setPhase moves the armed record to phase as the host agent would
 // (written aside and renamed: a reader never sees half a record).
 func setPhase(t *testing.T, root hostfs.Root, token string, phase hostagent.Phase) {
@@ -85,12 +96,12 @@ func armedRoot(t *testing.T) (hostfs.Root, string) {
 // ended here: the agent's confirm deadline passed and it reverted.
 func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 	root, token := armedRoot(t)
-	go func() {
+	goUntilCleanup(t, func() {
 		time.Sleep(150 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		time.Sleep(300 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Waiting)
-	}()
+	})
 	c := ClientEnv{API: socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}}, Timeout: 2 * time.Second, Control: LocalControl{Root: root}}
 	// Far less than waiting for an outage would take (Timeout plus the
 	// restart allowance, 32 s), and far more than the 0.45 s the agent
@@ -165,13 +176,13 @@ func throughDaemon(t *testing.T) (hostfs.Root, string, chan struct{}, *recording
 // runs before it.
 func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	root, token, stop, control, c := throughDaemon(t)
-	go func() {
+	goUntilCleanup(t, func() {
 		time.Sleep(150 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		time.Sleep(100 * time.Millisecond)
 		close(stop) // the old dockerd stops; the new one answers at once
 		setPhase(t, root, token, hostagent.Waiting)
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// The verification may start once the old daemon is gone, not before.
@@ -207,12 +218,12 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 // to report the revert.
 func TestAwaitRestartCollectsARevert(t *testing.T) {
 	root, token, stop, control, c := throughDaemon(t)
-	go func() {
+	goUntilCleanup(t, func() {
 		time.Sleep(100 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		setPhase(t, root, token, hostagent.Reverted)
 		close(stop)
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rec, err := c.awaitRestart(ctx, token, nil)

@@ -29,6 +29,7 @@ func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
 
 	var started atomic.Bool
 	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait) // the second run ends before the test, even a failed one
 	var second error
 	waiting := &saysWriter{text: "waiting for another docker userns run", said: make(chan struct{})}
 	env.stepHooks = &stepHooks{afterWrite: func(hostfs.Root) {
