@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -218,7 +217,7 @@ func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.S
 // wallTime runs the docker CLI of the test process and returns how long it took.
 func wallTime(b *testing.B, config string, args ...string) time.Duration {
 	b.Helper()
-	cmd := exec.Command("docker", args...)
+	cmd := command(b, "docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -321,7 +320,7 @@ func BenchmarkFailedHostRevert(b *testing.B) {
 	revert := &figure{name: "failed-revert"}
 	for b.Loop() {
 		// --force: past the check that names the 0700 directory, to the restart.
-		cmd := exec.Command("docker", "--context", "h1", "userns", "enable", "--force", "agent")
+		cmd := command(b, "docker", "--context", "h1", "userns", "enable", "--force", "agent")
 		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -343,7 +342,7 @@ func reportMemory(b *testing.B, hosts []*harness.DinD) {
 	for _, d := range hosts {
 		args = append(args, d.GetContainerID())
 	}
-	out, err := exec.Command("docker", args...).Output()
+	out, err := command(b, "docker", args...).Output()
 	if err != nil {
 		b.Fatalf("docker stats: %v", err)
 	}

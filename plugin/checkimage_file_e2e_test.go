@@ -63,9 +63,9 @@ func runPlugin(t *testing.T, viaDocker bool, args ...string) checkImageRun {
 	bin := filepath.Join(configDir, "cli-plugins", "docker-userns")
 	var cmd *exec.Cmd
 	if viaDocker {
-		cmd = exec.Command("docker", append([]string{"userns"}, args...)...)
+		cmd = command(t, "docker", append([]string{"userns"}, args...)...)
 	} else {
-		cmd = exec.Command(bin, args...)
+		cmd = command(t, bin, args...)
 	}
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+configDir)
 	var out, errOut strings.Builder
@@ -215,10 +215,10 @@ func TestCheckImageDaemon(t *testing.T) {
 	tag := fmt.Sprintf("%d", time.Now().UnixNano())
 	fitsRef, highRef := "docker-userns-check-fits:"+tag, "docker-userns-check-high:"+tag
 	tarball := checkImageFixture(t, fitsRef, highRef)
-	if out, err := exec.Command("docker", "load", "-i", tarball).CombinedOutput(); err != nil {
+	if out, err := command(t, "docker", "load", "-i", tarball).CombinedOutput(); err != nil {
 		t.Fatalf("docker load: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", fitsRef, highRef).Run() })
+	t.Cleanup(func() { _ = command(t, "docker", "rmi", fitsRef, highRef).Run() })
 	for _, source := range []string{"daemon", "auto"} {
 		t.Run(source, func(t *testing.T) {
 			run := runPlugin(t, true, "check-image", "--source", source, "--size", "65536", "--format", "json", fitsRef, highRef)

@@ -1,16 +1,36 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
+
+// commandTimeout bounds one command a test runs here (the docker CLI, the
+// plugin, a build).
+const commandTimeout = 10 * time.Minute
+
+// command is exec.Command bounded by commandTimeout: past it the command
+// and what it started (the docker CLI's plugin, in its process group) are
+// killed, and the test fails on its error instead of hanging the run.
+func command(t testing.TB, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
 
 // plugin is the plugin built once for this test binary.
 var plugin pluginbuild.Once
@@ -36,7 +56,7 @@ func TestMain(m *testing.M) {
 
 func runDocker(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := exec.Command("docker", args...)
+	cmd := command(t, "docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfigWithPlugin(t))
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -48,7 +68,7 @@ func runDocker(t *testing.T, args ...string) (stdout, stderr string, err error) 
 // binary's own answer from drifting apart.
 func TestMetadataMatchesFile(t *testing.T) {
 	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
-	out, err := exec.Command(bin, "docker-cli-plugin-metadata").Output()
+	out, err := command(t, bin, "docker-cli-plugin-metadata").Output()
 	if err != nil {
 		t.Fatalf("docker-userns docker-cli-plugin-metadata: %v", err)
 	}

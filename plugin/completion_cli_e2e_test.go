@@ -6,7 +6,6 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,7 +34,7 @@ func complete(t *testing.T, config, host string, words ...string) ([]string, str
 	if host == "" {
 		host = "unix:///nonexistent.sock"
 	}
-	cmd := exec.Command("docker", append([]string{"__complete", "userns"}, words...)...)
+	cmd := command(t, "docker", append([]string{"__complete", "userns"}, words...)...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config, "DOCKER_HOST="+host, "DOCKER_CONTEXT=")
 	out, err := cmd.Output()
 	if err != nil {
@@ -66,7 +65,7 @@ func TestCompletionThroughDockerCLI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte(passwd), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("docker", "--config", config, "context", "create", "ci-1", "--docker", "host=unix:///nonexistent-ci-1.sock").CombinedOutput(); err != nil {
+	if out, err := command(t, "docker", "--config", config, "context", "create", "ci-1", "--docker", "host=unix:///nonexistent-ci-1.sock").CombinedOutput(); err != nil {
 		t.Fatalf("docker context create: %v\n%s", err, out)
 	}
 	for _, tc := range []struct {
@@ -121,7 +120,7 @@ func TestCompletionNeverLogsInOverSSH(t *testing.T) {
 		{"context", "create", "far", "--docker", "host=ssh://deploy@far.invalid"},
 		{"context", "use", "far"},
 	} {
-		if out, err := exec.Command("docker", append([]string{"--config", config}, args...)...).CombinedOutput(); err != nil {
+		if out, err := command(t, "docker", append([]string{"--config", config}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("docker %q: %v\n%s", args, err, out)
 		}
 	}
@@ -149,7 +148,7 @@ func TestCompletionNeverLogsInOverSSH(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_ = os.Remove(calls)
-			cmd := exec.Command(tc.run[0], tc.run[1:]...)
+			cmd := command(t, tc.run[0], tc.run[1:]...)
 			cmd.Env = env
 			out, err := cmd.Output()
 			if err != nil {

@@ -45,7 +45,7 @@ func dockerWith(t *testing.T, config string, args ...string) cliResult {
 // dockerEnv runs the real docker CLI in the environment env.
 func dockerEnv(t *testing.T, env []string, args ...string) cliResult {
 	t.Helper()
-	cmd := exec.Command("docker", args...)
+	cmd := command(t, "docker", args...)
 	cmd.Env = env
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,7 +54,7 @@ func denyUsernsHost(t *testing.T, d *harness.DinD) {
 	t.Helper()
 	ctx := t.Context()
 	bin := filepath.Join(t.TempDir(), "denyusernshost")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/denyusernshost")
+	build := command(t, "go", "build", "-o", bin, "./testdata/denyusernshost")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the authorization plugin: %v\n%s", err, out)
