@@ -19,7 +19,6 @@ func TestEnableAsksDockerdToValidateFirst(t *testing.T) {
 			t.Logf("Docker %s has no dockerd --validate: enable cannot ask it (nothing to test)", v.Name)
 			return
 		}
-		t.Parallel()
 		d, ctx := startHost(t, v)
 		bad := "{\n  \"log-level\": \"chatty\"\n}\n"
 		if err := d.WriteFile(ctx, "/etc/docker/daemon.json", []byte(bad), 0o644); err != nil {
