@@ -21,7 +21,10 @@ import (
 // checkImageRow is the part of `check-image --format json` the tests read.
 type checkImageRow struct {
 	Ref           string `json:"ref"`
+	Name          string `json:"name"`
 	Source        string `json:"source"`
+	Layers        int    `json:"layers"`
+	Entries       int64  `json:"entries"`
 	MaxUID        int64  `json:"maxUID"`
 	MaxGID        int64  `json:"maxGID"`
 	Fits          bool   `json:"fits"`
@@ -30,8 +33,11 @@ type checkImageRow struct {
 	NeededSize    uint64 `json:"neededSize"`
 	SuggestedSize uint64 `json:"suggestedSize"`
 	Holders       []struct {
-		Path     string `json:"path"`
-		UID, GID int64
+		Path       string `json:"path"`
+		Layer      string `json:"layer"`
+		LayerIndex int    `json:"layerIndex"`
+		UID        int64  `json:"uid"`
+		GID        int64  `json:"gid"`
 	} `json:"holders"`
 }
 

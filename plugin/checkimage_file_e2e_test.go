@@ -82,31 +82,9 @@ func runPlugin(t *testing.T, viaDocker bool, args ...string) checkImageRun {
 	return run
 }
 
-type checkImageJSON struct {
-	Ref           string `json:"ref"`
-	Name          string `json:"name"`
-	Source        string `json:"source"`
-	Layers        int    `json:"layers"`
-	Entries       int64  `json:"entries"`
-	MaxUID        int64  `json:"maxUID"`
-	MaxGID        int64  `json:"maxGID"`
-	Fits          bool   `json:"fits"`
-	Known         bool   `json:"known"`
-	Message       string `json:"message"`
-	NeededSize    uint64 `json:"neededSize"`
-	SuggestedSize uint64 `json:"suggestedSize"`
-	Holders       []struct {
-		Path       string `json:"path"`
-		Layer      string `json:"layer"`
-		LayerIndex int    `json:"layerIndex"`
-		UID        int64  `json:"uid"`
-		GID        int64  `json:"gid"`
-	} `json:"holders"`
-}
-
-func decodeCheckImageRows(t *testing.T, run checkImageRun) []checkImageJSON {
+func decodeCheckImageRows(t *testing.T, run checkImageRun) []checkImageRow {
 	t.Helper()
-	var rows []checkImageJSON
+	var rows []checkImageRow
 	if err := dockerformat.Read(run.stdout, &rows); err != nil {
 		t.Fatalf("output is not JSON: %v\nstdout: %s\nstderr: %s", err, run.stdout, run.stderr)
 	}

@@ -28,35 +28,30 @@ type fakeDaemon struct {
 	containers []container.Summary
 }
 
-// labelled tells whether labels carry every label key a filter asks for
-// (the sweep's only filter).
-func labelled(f client.Filters, labels map[string]string) bool {
-	for key := range f["label"] {
-		if _, ok := labels[key]; !ok {
-			return false
+// labelled are the items whose labels carry every label key the filter
+// asks for (the sweep's only filter).
+func labelled[T any](items []T, f client.Filters, labels func(T) map[string]string) []T {
+	var out []T
+	for _, item := range items {
+		keep := true
+		for key := range f["label"] {
+			if _, ok := labels(item)[key]; !ok {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, item)
 		}
 	}
-	return true
+	return out
 }
 
 func (f *fakeDaemon) ImageList(_ context.Context, opts client.ImageListOptions) (client.ImageListResult, error) {
-	var res client.ImageListResult
-	for _, i := range f.images {
-		if labelled(opts.Filters, i.Labels) {
-			res.Items = append(res.Items, i)
-		}
-	}
-	return res, nil
+	return client.ImageListResult{Items: labelled(f.images, opts.Filters, func(i image.Summary) map[string]string { return i.Labels })}, nil
 }
 
 func (f *fakeDaemon) ContainerList(_ context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error) {
-	var res client.ContainerListResult
-	for _, c := range f.containers {
-		if labelled(opts.Filters, c.Labels) {
-			res.Items = append(res.Items, c)
-		}
-	}
-	return res, nil
+	return client.ContainerListResult{Items: labelled(f.containers, opts.Filters, func(c container.Summary) map[string]string { return c.Labels })}, nil
 }
 
 func (f *fakeDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
