@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -373,38 +372,15 @@ func TestLockExcludesShadowTools(t *testing.T) {
 // lockAttempts reports each attempt on shadow's subuid.lock given up in
 // dir, by the name of the attempt's temporary file: shadow's
 // commonio_lock_nowait (lib/commonio.c, shadow 4.13) writes FILE.PID,
-// links it to FILE.lock and, when the link fails, removes FILE.PID. The
-// watch (inotify) ends with the test.
+// links it to FILE.lock and, when the link fails, removes FILE.PID.
 func lockAttempts(t *testing.T, dir string) <-chan string {
 	t.Helper()
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
-		t.Fatalf("inotify: %v", err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_DELETE); err != nil {
-		unix.Close(fd)
-		t.Fatalf("inotify %s: %v", dir, err)
-	}
-	f := os.NewFile(uintptr(fd), "inotify")
-	t.Cleanup(func() { f.Close() })
+	events := hostfstest.Watch(t, dir, unix.IN_DELETE)
 	attempts := make(chan string, 64)
 	go func() {
-		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.PathMax))
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				return // closed at the test's end
-			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
-				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-				name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
-				off += unix.SizeofInotifyEvent + int(ev.Len)
-				if rest, ok := strings.CutPrefix(name, "subuid."); ok && strings.Trim(rest, "0123456789") == "" {
-					select {
-					case attempts <- name:
-					default:
-					}
-				}
+		for ev := range events {
+			if rest, ok := strings.CutPrefix(ev.Name, "subuid."); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				attempts <- ev.Name
 			}
 		}
 	}()

@@ -13,10 +13,12 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
 // socketActivated is a daemon behind systemd's docker.socket: across a
@@ -96,11 +98,20 @@ func armedRoot(t *testing.T) (hostfs.Root, string) {
 // ended here: the agent's confirm deadline passed and it reverted.
 func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 	root, token := armedRoot(t)
+	dir, name := filepath.Split(root.Path(hostagent.RecordPath))
+	record := hostfstest.Watch(t, dir, unix.IN_OPEN|unix.IN_MOVED_TO)
+	// The agent moves on once the client has read its record in each
+	// phase: armed, then restarting.
 	goUntilCleanup(t, func() {
-		time.Sleep(150 * time.Millisecond)
-		setPhase(t, root, token, hostagent.Restarting)
-		time.Sleep(300 * time.Millisecond)
-		setPhase(t, root, token, hostagent.Waiting)
+		for _, next := range []hostagent.Phase{hostagent.Restarting, hostagent.Waiting} {
+			if !hostfstest.Await(record, name, unix.IN_OPEN, 15*time.Second) {
+				t.Errorf("the client did not read the agent's record before it moved to %s", next)
+				return
+			}
+			setPhase(t, root, token, next)
+			// Past the record's rename, a read is of the next phase.
+			hostfstest.Await(record, name, unix.IN_MOVED_TO, 15*time.Second)
+		}
 	})
 	c := ClientEnv{API: socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}}, Timeout: 2 * time.Second, Control: LocalControl{Root: root}}
 	// Far less than waiting for an outage would take (Timeout plus the
