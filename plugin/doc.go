@@ -72,4 +72,8 @@
 // temporary directories are then made on the host it mounts
 // (livecheck.Env.HostRoot), and when no helper runs, test checks from here
 // without the host's files (livecheck.Env.NoHostFiles: SKIP, incomplete).
+//
+// Every command also starts sweep.Beside (commands' root.go): the
+// probe and helper containers and images a killed client left, found by
+// the labels everything the plugin makes carries (sweep.Labels).
 package main

@@ -93,7 +93,7 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 	if isTree(opts.root) && (len(opts.keep.images) > 0 || opts.keep.volumes) {
 		return errTreeDaemon("--keep-images and --keep-volumes", opts.root)
 	}
-	ts, err := targets(dockerCLI, opts.root, opts.host)
+	ts, err := targets(ctx, dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
 		return err
 	}
-	ts, err := reportTargets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
+	ts, err := reportTargets(ctx, dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // ChangeOptions are an enable or disable made through the daemon.
@@ -43,7 +44,7 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	after := opts.Runner.Keeping().ToTheEnd(endGrace, interrupted, nil)
 	defer func() {
 		if err := after.Release(ctx); err != nil {
-			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, probe.RunAge)
+			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, sweep.RunAge)
 		}
 	}()
 	control := Control{Runner: after}

@@ -13,6 +13,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // pollInterval is how often the agent looks at the record and the daemon.
@@ -79,7 +80,7 @@ func (a *agent) run(ctx context.Context) error {
 	}
 	cannotStart := func() error {
 		if said := daemonLog.StartFailure(ctx); said != "" {
-			return fmt.Errorf("daemon cannot start: its log says: %s", said)
+			return startFailure{said: said}
 		}
 		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
 			return errors.New(rec.Reason)
@@ -89,12 +90,14 @@ func (a *agent) run(ctx context.Context) error {
 	if err := restarter.Restart(ctx); err != nil {
 		// A failed job means dockerd exited; its last words may reach the
 		// journal a moment after systemd reports the job.
-		for deadline := time.Now().Add(journalLag); !errors.Is(err, daemon.ErrStartHangs); time.Sleep(pollInterval) {
-			if said := cannotStart(); said != nil {
+		if !errors.Is(err, daemon.ErrStartHangs) {
+			var said error
+			_ = poll.Until(ctx, journalLag, pollInterval, func(context.Context) (bool, error) {
+				said = cannotStart()
+				return said != nil, nil
+			})
+			if said != nil {
 				return a.revert(ctx, fmt.Sprintf("%v (%v)", said, err), true)
-			}
-			if time.Now().After(deadline) {
-				break
 			}
 		}
 		return a.revert(ctx, reasonOf(err), true)
@@ -112,28 +115,40 @@ func (a *agent) run(ctx context.Context) error {
 	} else if err != nil {
 		return nil // confirmed meanwhile
 	}
-	deadline := time.Now().Add(a.rec.ConfirmTimeout)
-	for time.Now().Before(deadline) {
+	var asked *Record
+	err := poll.Until(ctx, a.rec.ConfirmTimeout, pollInterval, func(context.Context) (bool, error) {
 		rec, err := a.current()
 		if err != nil {
-			return ignoreConfirmed(err)
+			return false, err
 		}
 		if rec.Phase == RevertAsked {
-			return a.revert(ctx, rec.Reason, true)
+			asked = rec
 		}
-		time.Sleep(pollInterval)
+		return asked != nil, nil
+	})
+	switch {
+	case asked != nil:
+		return a.revert(ctx, asked.Reason, true)
+	case errors.Is(err, poll.ErrTimeout):
+		return a.revert(ctx, fmt.Sprintf("no client confirmed the new daemon within %s of its start", a.rec.ConfirmTimeout), true)
+	case errors.Is(err, ctx.Err()):
+		return a.revert(ctx, fmt.Sprintf("the host agent was stopped while waiting for a confirmation: %v", err), true)
 	}
-	return a.revert(ctx, fmt.Sprintf("no client confirmed the new daemon within %s of its start", a.rec.ConfirmTimeout), true)
+	return ignoreConfirmed(err)
 }
+
+// startFailure is the daemon's own reason it cannot start, from its log.
+type startFailure struct{ said string }
+
+func (e startFailure) Error() string { return "daemon cannot start: its log says: " + e.said }
 
 // reasonOf words a wait failure for the record: the log's reason as it is,
 // a timeout with what it was waiting for.
 func reasonOf(err error) string {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "daemon cannot start") {
-		return msg
+	if errors.As(err, new(startFailure)) {
+		return err.Error()
 	}
-	return "daemon did not come back: " + msg
+	return "daemon did not come back: " + err.Error()
 }
 
 // ignoreConfirmed: a record removed by Confirm ends the agent's job.
@@ -182,18 +197,24 @@ func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string
 	if left == (Leftovers{}) || left == a.gone {
 		return ""
 	}
-	deadline := time.Now().Add(leftoverTimeout)
-	for time.Now().Before(deadline) {
+	var reason string
+	err := poll.Until(ctx, leftoverTimeout, leftoverPoll, func(ctx context.Context) (bool, error) {
 		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked && stopOnRevert {
-			return rec.Reason
+			reason = rec.Reason
+			return true, nil
 		}
-		if !a.exists(ctx, left) {
-			a.gone = left
-			return ""
-		}
-		time.Sleep(leftoverPoll)
+		return !a.exists(ctx, left), nil
+	})
+	switch {
+	case reason != "":
+		return reason
+	case err == nil:
+		a.gone = left
+		return ""
+	case errors.Is(err, poll.ErrTimeout):
+		return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
 	}
-	return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
+	return fmt.Sprintf("stopped while waiting for the client to remove its helper container %.12s: %v", left.Container, err)
 }
 
 func (a *agent) exists(ctx context.Context, left Leftovers) bool {

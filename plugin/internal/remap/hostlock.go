@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // LockPath is the host-wide lock of the commands that change the host
@@ -64,28 +65,19 @@ func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
 		return nil, err
 	}
 	l := &hostLock{root: env.Root}
-	deadline := time.Now().Add(lockWait)
 	said := false
-	for {
+	err := poll.Until(ctx, lockWait, 50*time.Millisecond, func(context.Context) (bool, error) {
 		ok, err := l.try()
-		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", LockPath, err)
-		}
-		if ok {
-			break
-		}
-		if !said {
+		if !ok && err == nil && !said {
 			env.say("waiting for another docker userns run on this host (%s)", LockPath)
 			said = true
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("lock %s: another docker userns run on this host held it for %s: wait for it to finish", LockPath, lockWait)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("lock %s: %w", LockPath, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+		return ok, err
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return nil, fmt.Errorf("lock %s: another docker userns run on this host held it for %s: wait for it to finish", LockPath, lockWait)
+	} else if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", LockPath, err)
 	}
 	if said {
 		// The run that held the lock may have restarted the daemon.

@@ -15,7 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // workDaemon is an unremapped daemon with images and containers.
@@ -139,7 +139,7 @@ func TestEnableRefusesLiveRestoreWithoutRunningContainers(t *testing.T) {
 func ourDaemon() workDaemon {
 	d := newWorkDaemon(false)
 	ours := func(role string) map[string]string {
-		return map[string]string{probe.LabelRole: role, probe.LabelCreated: "1700000000"}
+		return map[string]string{sweep.LabelRole: role, sweep.LabelCreated: "1700000000"}
 	}
 	d.containers = []container.Summary{
 		{ID: "helper123456", Names: []string{"/docker-userns-helper-1"}, State: container.StateRunning, Labels: ours("helper")},
