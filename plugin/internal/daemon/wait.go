@@ -23,12 +23,32 @@ func WaitReady(ctx context.Context, api client.APIClient, timeout time.Duration)
 // WaitReadyOrFail is WaitReady that gives up early when failed returns an
 // error (the daemon's log says it cannot start): no use waiting it out.
 func WaitReadyOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) (State, error) {
+	return waitOrFail(ctx, timeout, failed, func(ctx context.Context) (State, error) { return Inspect(ctx, api) })
+}
+
+// WaitAnswersOrFail is WaitReadyOrFail for a caller that needs only to
+// know that the daemon serves its API, not its state: it pings. Each Info
+// makes dockerd run `runc --version` and `docker-init --version` (see
+// OneInfo); a ping it answers without asking anything (moby
+// api/server/router/system/system_routes.go, pingHandler), and it holds
+// either request until it serves.
+func WaitAnswersOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) error {
+	_, err := waitOrFail(ctx, timeout, failed, func(ctx context.Context) (State, error) {
+		_, err := api.Ping(ctx, client.PingOptions{})
+		return State{}, err
+	})
+	return err
+}
+
+// waitOrFail asks until ask answers, failed says why not to wait, or the
+// timeout passes.
+func waitOrFail(ctx context.Context, timeout time.Duration, failed func() error, ask func(context.Context) (State, error)) (State, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var lastErr error
 	for {
 		reqCtx, reqCancel := context.WithTimeout(ctx, 5*time.Second)
-		state, err := Inspect(reqCtx, api)
+		state, err := ask(reqCtx)
 		reqCancel()
 		if err == nil {
 			return state, nil
