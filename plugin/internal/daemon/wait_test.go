@@ -31,7 +31,7 @@ func apiOnSocket(t *testing.T, handler http.Handler) (client.APIClient, string) 
 
 func apiClient(t *testing.T, sock string) client.APIClient {
 	t.Helper()
-	api, err := client.New(client.WithHost("unix://"+sock), client.WithVersion("1.41"))
+	api, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersion("1.41"))
 	if err != nil {
 		t.Fatal(err)
 	}
