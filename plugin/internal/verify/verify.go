@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // Expectation is the state the daemon should be in.
@@ -115,6 +116,7 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 		answer <- inspected{state, err}
 	}()
 	maps, remove, probeErr := probeMaps(ctx, api, binary, stop)
+	defer steptrace.Mark(steptrace.VerifyDone)
 	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
@@ -143,6 +145,7 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string, stop <-
 	if err != nil {
 		return probe.IDMaps{}, func() error { return nil }, err
 	}
+	steptrace.Mark(steptrace.VerifyImported)
 	select {
 	case <-stop:
 		return probe.IDMaps{}, func() error { return unlessGone(img.Remove(context.WithoutCancel(ctx))) }, errProbeStopped
