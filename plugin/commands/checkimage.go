@@ -15,8 +15,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 

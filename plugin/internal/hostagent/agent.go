@@ -14,6 +14,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // pollInterval is how often the agent looks at the record and the daemon.
@@ -38,14 +39,14 @@ type agent struct {
 	// gone are leftovers already seen removed: a revert does not wait for
 	// them again (with a daemon that cannot start, asking would only fail
 	// until leftoverTimeout).
-	gone Leftovers
+	gone HelperObjects
 }
 
 // Run is the agent: restart, wait for the daemon, then for a confirmation,
 // and revert when either does not come. ready is called once the agent no
 // longer depends on whoever started it.
 func Run(ctx context.Context, root hostfs.Root, token string, ready func()) error {
-	rec, err := Status(root, token)
+	rec, err := Lookup(root, token)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 }
 
 func (a *agent) run(ctx context.Context) error {
-	if reason := a.waitLeftoversGone(ctx, true); reason != "" {
+	if reason := a.waitHelperGone(ctx, true); reason != "" {
 		return a.revert(ctx, reason, false)
 	}
 	restarter := a.restarter()
@@ -87,6 +88,7 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		return nil
 	}
+	steptrace.Mark(steptrace.AgentRestart)
 	if err := restarter.Restart(ctx); err != nil {
 		// A failed job means dockerd exited; its last words may reach the
 		// journal a moment after systemd reports the job.
@@ -102,10 +104,17 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
+	steptrace.Mark(steptrace.AgentRestarted)
+	// The unit's new run is read beside the wait: once the job has ended
+	// it no longer changes. The client's verification asks the daemon's
+	// state; the agent needs only to hear that it serves.
+	unitRun := make(chan *daemon.UnitState, 1)
+	go func() { unitRun <- a.unitStarted(ctx) }()
+	if err := daemon.WaitAnswersOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	started := a.unitStarted(ctx)
+	steptrace.Mark(steptrace.AgentAnswered)
+	started := <-unitRun
 	if _, err := a.set(func(r *Record) {
 		if r.Phase == Restarting {
 			r.Phase, r.Started = Waiting, started
@@ -115,6 +124,7 @@ func (a *agent) run(ctx context.Context) error {
 	} else if err != nil {
 		return nil // confirmed meanwhile
 	}
+	steptrace.Mark(steptrace.AgentWaiting)
 	var asked *Record
 	err := poll.Until(ctx, a.rec.ConfirmTimeout, pollInterval, func(context.Context) (bool, error) {
 		rec, err := a.current()
@@ -178,7 +188,7 @@ func (a *agent) unitStarted(ctx context.Context) *daemon.UnitState {
 }
 
 // current reads the record as a client may have changed it.
-func (a *agent) current() (*Record, error) { return Status(a.root, a.rec.Token) }
+func (a *agent) current() (*Record, error) { return Lookup(a.root, a.rec.Token) }
 
 // set changes the record under the lock and keeps the agent's copy current.
 func (a *agent) set(fn func(*Record)) (*Record, error) {
@@ -189,12 +199,12 @@ func (a *agent) set(fn func(*Record)) (*Record, error) {
 	return rec, err
 }
 
-// waitLeftoversGone waits until the client removed its helper container and
+// waitHelperGone waits until the client removed its helper container and
 // image, so that a restart (which may move the data root) strands neither.
 // With stopOnRevert, a client's request to revert ends the wait early.
-func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string {
-	left := a.rec.Leftovers
-	if left == (Leftovers{}) || left == a.gone {
+func (a *agent) waitHelperGone(ctx context.Context, stopOnRevert bool) string {
+	left := a.rec.Helper
+	if left == (HelperObjects{}) || left == a.gone {
 		return ""
 	}
 	var reason string
@@ -217,7 +227,7 @@ func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string
 	return fmt.Sprintf("stopped while waiting for the client to remove its helper container %.12s: %v", left.Container, err)
 }
 
-func (a *agent) exists(ctx context.Context, left Leftovers) bool {
+func (a *agent) exists(ctx context.Context, left HelperObjects) bool {
 	if left.Container != "" {
 		if _, err := a.api.ContainerInspect(ctx, left.Container, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
 			return true
@@ -250,7 +260,7 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	if restart {
 		// A client asking to revert from a helper container: that
 		// container must be gone before the daemon restarts.
-		a.waitLeftoversGone(ctx, false)
+		a.waitHelperGone(ctx, false)
 	}
 	var errs []error
 	if err := hostchange.RestoreAll(a.root, a.rec.Files, a.rec.OldState); err != nil {

@@ -16,7 +16,7 @@ import (
 // client that died, which the next command sweeps once older than a run.
 // self is the helper running this doctor (through the daemon), which is
 // neither.
-func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Leftovers, add addFunc) {
+func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.HelperObjects, add addFunc) {
 	ls, err := sweep.List(ctx, api)
 	if err != nil || len(ls) == 0 {
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
 // workDaemon is an unremapped daemon with images and containers.
@@ -200,7 +201,7 @@ func TestDoctorDoesNotCallItsOwnHelperALeftover(t *testing.T) {
 	d.containers = d.containers[:2] // the helper and a probe: ours only
 	d.images = []image.Summary{{ID: "sha256:h", RepoTags: []string{"docker-userns-probe:helper1"}, Labels: d.containers[0].Labels}}
 	var details []string
-	leftoverCheck(context.Background(), d, hostagent.Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_ string, _ Verdict, detail, _ string) {
+	leftoverCheck(context.Background(), d, hostagent.HelperObjects{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_ string, _ verify.Verdict, detail, _ string) {
 		details = append(details, detail)
 	})
 	all := strings.Join(details, "\n")
