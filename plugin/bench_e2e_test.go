@@ -48,14 +48,36 @@ func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 func benchHost(b *testing.B, img harness.Image) *harness.DinD {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
-		b.Fatal(err)
-	}
+	benchPlugin(b, bin)
 	d := harness.Start(b, img.Ref, harness.WithPlugin(bin))
 	if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
 		b.Fatal(err)
 	}
 	return d
+}
+
+// benchPlugin puts the plugin the hosts get at path: BENCH_PLUGIN, the
+// binary scripts/bench measures (`make bench` builds it from this tree;
+// another build's binary compares the two), else one built from this tree.
+func benchPlugin(b *testing.B, path string) {
+	b.Helper()
+	from := os.Getenv("BENCH_PLUGIN")
+	if from == "" {
+		if err := harness.BuildPlugin(path); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
+	bin, err := os.ReadFile(from)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(path, bin, 0o755)
+	}
+	if err != nil {
+		b.Fatalf("BENCH_PLUGIN: %v", err)
+	}
 }
 
 // timed runs script in the container between two reads of the clock and
@@ -180,39 +202,56 @@ const (
 // benchEnableByHand: `docker userns enable agent` end to end against the
 // same change made by hand (the three files it writes copied in, the
 // daemon restarted, until a remapping daemon answers), both from the same
-// unremapped state and onto the same already initialised data root. With
-// status, `docker userns status` against `docker info` on the remapped
-// daemon.
-func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
+// unremapped state and onto the same already initialised data root.
+func benchEnableByHand(b *testing.B, flavour harness.Flavour) {
 	d := benchHost(b, benchImage(b, flavour))
 	// The first enable creates the remapped data root and the ranges; what
 	// disable leaves is the state both sides start from.
 	run(b, d, "docker userns enable agent && "+saveFiles("/tmp/bench/byhand")+" && docker userns disable && "+saveFiles("/tmp/bench/before"))
-	run(b, d, "docker userns status && docker info") // warm the page cache
 	enable := &figure{name: "enable-" + string(flavour)}
-	status := &figure{name: "status"}
 	for b.Loop() {
 		e := timed(b, d, "docker userns enable agent")
-		if withStatus {
-			status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
-		}
 		run(b, d, "docker userns disable")
 		byHand := timed(b, d, restoreFiles("/tmp/bench/byhand")+" && "+restartByHand(flavour)+" && "+untilRemapped)
 		enable.add(e, byHand)
 		run(b, d, restoreFiles("/tmp/bench/before")+" && "+restartByHand(flavour)+" && "+untilUnremapped)
 	}
 	enable.report(b)
-	if withStatus {
-		status.report(b)
-	}
 }
 
-// BenchmarkEnableByHand is rows (a) and (f) on a supervised daemon.
-func BenchmarkEnableByHand(b *testing.B) { benchEnableByHand(b, harness.Supervised, true) }
+// BenchmarkEnableByHand is row (a) on a supervised daemon.
+func BenchmarkEnableByHand(b *testing.B) { benchEnableByHand(b, harness.Supervised) }
 
 // BenchmarkEnableByHandSystemd is row (b): docker.service under systemd,
 // `systemctl restart docker` as the hand-made restart.
-func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.Systemd, false) }
+func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.Systemd) }
+
+// BenchmarkPluginStart is rows (f), (j) and (k): what the docker CLI's two
+// starts of the plugin cost, on a remapped supervised host, each against
+// the CLI doing the like by itself, sampled alternately. (j) is the
+// metadata call as the CLI makes it (the binary with that one argument)
+// against `docker --version` (the CLI's start, nothing asked); (k)
+// `docker userns version` (the CLI, the metadata call, the plugin's start,
+// its set-up and leftover sweep, no other question to the daemon) against
+// `docker version` (the CLI, one question); (f) `docker userns status`
+// against `docker info`, which also runs every plugin's metadata call.
+func BenchmarkPluginStart(b *testing.B) {
+	d := benchHost(b, benchImage(b, harness.Supervised))
+	run(b, d, "docker userns enable agent")
+	// Warm the page cache for both sides.
+	run(b, d, "docker userns status && docker info && docker userns version && docker version")
+	metadata := &figure{name: "start-metadata"}
+	version := &figure{name: "start-version"}
+	status := &figure{name: "status"}
+	for b.Loop() {
+		metadata.add(timed(b, d, harness.PluginPath+" docker-cli-plugin-metadata"), timed(b, d, "docker --version"))
+		version.add(timed(b, d, "docker userns version"), timed(b, d, "docker version"))
+		status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
+	}
+	metadata.report(b)
+	version.report(b)
+	status.report(b)
+}
 
 // wallTime runs the docker CLI of the test process and returns how long it took.
 func wallTime(b *testing.B, config string, args ...string) time.Duration {
@@ -233,9 +272,7 @@ func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	b.Helper()
 	config := b.TempDir()
 	bin := filepath.Join(config, "cli-plugins", "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
-		b.Fatal(err)
-	}
+	benchPlugin(b, bin)
 	hosts := harness.StartHosts(b, benchImage(b, harness.Supervised).Ref, n, harness.WithPlugin(bin))
 	for i, d := range hosts {
 		if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
@@ -271,10 +308,12 @@ func contexts(n int) []string {
 
 // BenchmarkThroughTheDaemon is rows (c), (d) and (e) on one set of hosts:
 // enable through the daemon against the same enable run on the host; three
-// hosts (canary, then two at once) against one host through the daemon;
-// BENCH_HOSTS hosts (canary 1, parallel 4) against their floor, the canary
-// and ceil((n-1)/4) batches, each taking one host's time through the
-// daemon, measured in the same iteration.
+// hosts (canary, then two at once) and BENCH_HOSTS hosts (canary 1,
+// parallel 4) against their floor: each host's enable through the daemon
+// alone, measured in the same iteration, summed as the rollout runs them
+// (rolloutFloor). A batch's hosts restart their daemons at once on this
+// machine's cores, which no host alone does: the ratio is what that and the
+// rollout itself add.
 func BenchmarkThroughTheDaemon(b *testing.B) {
 	n := benchHosts(b)
 	hosts, config := benchFleet(b, n)
@@ -288,21 +327,41 @@ func BenchmarkThroughTheDaemon(b *testing.B) {
 	via := &figure{name: "through-daemon"}
 	three := &figure{name: "fleet-3"}
 	many := &figure{name: "fleet-" + strconv.Itoa(n)}
-	batches := 1 + (n-1+3)/4
 	for b.Loop() {
-		one := wallTime(b, config, "--context", "h1", "userns", "enable", "agent")
-		wallTime(b, config, "--context", "h1", "userns", "disable")
-		via.add(one, timed(b, hosts[0], "docker userns enable agent"))
+		alone := make([]time.Duration, n)
+		for i := range alone {
+			h := "h" + strconv.Itoa(i+1)
+			alone[i] = wallTime(b, config, "--context", h, "userns", "enable", "agent")
+			wallTime(b, config, "--context", h, "userns", "disable")
+		}
+		via.add(alone[0], timed(b, hosts[0], "docker userns enable agent"))
 		run(b, hosts[0], "docker userns disable")
-		three.add(fleet(3, "enable", "--parallel", "2"), one)
+		three.add(fleet(3, "enable", "--parallel", "2"), rolloutFloor(alone[:3], 1, 2))
 		fleet(3, "disable", "--parallel", "3")
-		many.add(fleet(n, "enable", "--canary", "1", "--parallel", "4"), time.Duration(batches)*one)
+		many.add(fleet(n, "enable", "--canary", "1", "--parallel", "4"), rolloutFloor(alone, 1, 4))
 		fleet(n, "disable", "--parallel", strconv.Itoa(n))
 	}
 	via.report(b)
 	three.report(b)
 	many.report(b)
 	reportMemory(b, hosts)
+}
+
+// rolloutFloor is what a rollout of these hosts would take if hosts run at
+// once cost no more than each alone: the canaries one after another, then
+// each batch of parallel as long as its slowest host alone (fleet.Roll's
+// order).
+func rolloutFloor(alone []time.Duration, canary, parallel int) time.Duration {
+	var floor time.Duration
+	for start := 0; start < len(alone); {
+		end := min(start+parallel, len(alone))
+		if start < canary {
+			end = start + 1
+		}
+		floor += slices.Max(alone[start:end])
+		start = end
+	}
+	return floor
 }
 
 // BenchmarkFailedHostRevert is row (i), issue 15's "a failed host's revert
@@ -375,4 +434,29 @@ func mebibytes(s string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("size %q: unknown unit", s)
+}
+
+// TestRolloutFloor: the floor takes the canary alone, then each batch's
+// slowest host, in fleet.Roll's order.
+func TestRolloutFloor(t *testing.T) {
+	s := func(n ...int) []time.Duration {
+		var ds []time.Duration
+		for _, v := range n {
+			ds = append(ds, time.Duration(v)*time.Second)
+		}
+		return ds
+	}
+	for _, c := range []struct {
+		alone            []time.Duration
+		canary, parallel int
+		want             time.Duration
+	}{
+		{s(4, 2, 3), 1, 2, 7 * time.Second},
+		{s(1, 5, 2, 3, 4, 9, 6, 7, 8, 10), 1, 4, 25 * time.Second},
+		{s(3), 1, 4, 3 * time.Second},
+	} {
+		if got := rolloutFloor(c.alone, c.canary, c.parallel); got != c.want {
+			t.Errorf("rolloutFloor(%v, %d, %d) = %v, want %v", c.alone, c.canary, c.parallel, got, c.want)
+		}
+	}
 }
