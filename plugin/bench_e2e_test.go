@@ -334,6 +334,7 @@ func BenchmarkThroughTheDaemon(b *testing.B) {
 			alone[i] = wallTime(b, config, "--context", h, "userns", "enable", "agent")
 			wallTime(b, config, "--context", h, "userns", "disable")
 		}
+		b.Logf("each host's enable through the daemon alone: %v", alone)
 		via.add(alone[0], timed(b, hosts[0], "docker userns enable agent"))
 		run(b, hosts[0], "docker userns disable")
 		three.add(fleet(3, "enable", "--parallel", "2"), rolloutFloor(alone[:3], 1, 2))
