@@ -95,6 +95,32 @@ func timed(b *testing.B, d *harness.DinD, script string) time.Duration {
 	return time.Duration(ns)
 }
 
+// timedCPU is timed with the CPU time (user and system) that the
+// processes script started used: what a loaded machine stretches far less
+// than the wall time. The daemon's own CPU is not in it.
+func timedCPU(b *testing.B, d *harness.DinD, script string) (wall, cpu time.Duration) {
+	b.Helper()
+	// times prints the shell's user and system time, then its children's.
+	out, err := d.ExecOK(b.Context(), "bash", "-c", `s=$(date +%s%N); { `+script+`; } >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s)); times`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	ns, err := strconv.ParseInt(lines[0], 10, 64)
+	if err != nil || len(lines) != 3 {
+		b.Fatalf("time %q: %q", script, out)
+	}
+	for _, f := range strings.Fields(lines[2]) {
+		// bash's times prints 0m0.012s: a Go duration as it is.
+		v, err := time.ParseDuration(f)
+		if err != nil {
+			b.Fatalf("time %q: %q: %v", script, out, err)
+		}
+		cpu += v
+	}
+	return time.Duration(ns), cpu
+}
+
 // run runs script in the container, untimed.
 func run(b *testing.B, d *harness.DinD, script string) {
 	b.Helper()
@@ -240,17 +266,28 @@ func BenchmarkPluginStart(b *testing.B) {
 	run(b, d, "docker userns enable agent")
 	// Warm the page cache for both sides.
 	run(b, d, "docker userns status && docker info && docker userns version && docker version")
-	metadata := &figure{name: "start-metadata"}
-	version := &figure{name: "start-version"}
-	status := &figure{name: "status"}
-	for b.Loop() {
-		metadata.add(timed(b, d, harness.PluginPath+" docker-cli-plugin-metadata"), timed(b, d, "docker --version"))
-		version.add(timed(b, d, "docker userns version"), timed(b, d, "docker version"))
-		status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
+	// Each figure, and its twin in CPU time of the processes it starts.
+	type pair struct{ wall, cpu *figure }
+	rows := []struct {
+		pair
+		got, base string
+	}{
+		{pair{&figure{name: "start-metadata"}, &figure{name: "start-metadata-cpu"}}, harness.PluginPath + " docker-cli-plugin-metadata", "docker --version"},
+		{pair{&figure{name: "start-version"}, &figure{name: "start-version-cpu"}}, "docker userns version", "docker version"},
+		{pair{&figure{name: "status"}, &figure{name: "status-cpu"}}, "docker userns status", "docker info"},
 	}
-	metadata.report(b)
-	version.report(b)
-	status.report(b)
+	for b.Loop() {
+		for _, r := range rows {
+			gotWall, gotCPU := timedCPU(b, d, r.got)
+			baseWall, baseCPU := timedCPU(b, d, r.base)
+			r.wall.add(gotWall, baseWall)
+			r.cpu.add(gotCPU, baseCPU)
+		}
+	}
+	for _, r := range rows {
+		r.wall.report(b)
+		r.cpu.report(b)
+	}
 }
 
 // wallTime runs the docker CLI of the test process and returns how long it took.
