@@ -13,10 +13,10 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // Status puts what the daemon says beside what the host files say.
@@ -215,7 +215,7 @@ func beside[T any](f func() (T, error)) (wait func() (T, error)) {
 const inspectsAtOnce = 8
 
 // HostUsernsContainers names the running containers that opted out of
-// remapping with --userns=host, but the plugin's own (probe.Ours): a helper
+// remapping with --userns=host, but the plugin's own (sweep.Ours): a helper
 // reading the host through the daemon runs so, and is not a finding.
 // The list has no user namespace mode: each container is inspected.
 func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, error) {
@@ -227,7 +227,7 @@ func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, 
 	slots := make(chan struct{}, inspectsAtOnce)
 	var wg sync.WaitGroup
 	for i, c := range list.Items {
-		if probe.Ours(c.Labels) {
+		if sweep.Ours(c.Labels) {
 			continue
 		}
 		slots <- struct{}{}
