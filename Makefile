@@ -114,7 +114,7 @@ validate: probe-program ## Fail when gofmt, go vet, staticcheck (staticcheck.con
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 
-bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~30 min; BENCH_PARTS=enable or keep for those DinD rows only)
+bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~30 min; BENCH_PARTS=start, enable or keep for those DinD rows only; each row gives the load it was taken at)
 	BENCH_PLUGIN=$(PLUGIN) GO=$(GO) scripts/bench
 
 # make conformance and conformance-all: where the report files go, and how

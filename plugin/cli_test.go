@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +86,46 @@ func TestMetadataMatchesFile(t *testing.T) {
 	}
 	if !reflect.DeepEqual(fromBinary, fromFile) {
 		t.Errorf("binary says %v, file says %v", fromBinary, fromFile)
+	}
+}
+
+// TestMetadataCallInitialisesLittle: the docker CLI runs the metadata call
+// before every start of the plugin (and for every plugin in docker info);
+// it must be answered before docker/cli's command package and what it
+// brings (grpc, OpenTelemetry) are initialised (metadatacall), and answered
+// as the plugin framework answers it (the same call with "--" after it
+// goes to the framework).
+func TestMetadataCallInitialisesLittle(t *testing.T) {
+	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
+	cmd := exec.Command(bin, "docker-cli-plugin-metadata")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var trace strings.Builder
+	cmd.Stderr = &trace
+	early, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("docker-userns docker-cli-plugin-metadata: %v\n%s", err, trace.String())
+	}
+	var heavy []string
+	for line := range strings.Lines(trace.String()) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "init" {
+			continue
+		}
+		// The costly ones (issue 28): reference's regular expressions,
+		// grpc, OpenTelemetry's SDK, and docker/cli itself.
+		if slices.Contains([]string{"github.com/distribution/reference", "google.golang.org/grpc", "go.opentelemetry.io/otel/sdk/resource", "github.com/docker/cli/cli/command"}, f[1]) {
+			heavy = append(heavy, f[1])
+		}
+	}
+	if len(heavy) > 0 {
+		t.Errorf("the metadata call initialised packages it does not need: %s", strings.Join(heavy, ", "))
+	}
+	framework, err := exec.Command(bin, "docker-cli-plugin-metadata", "--").Output()
+	if err != nil {
+		t.Fatalf("docker-userns docker-cli-plugin-metadata --: %v", err)
+	}
+	if string(early) != string(framework) {
+		t.Errorf("the early answer differs from the plugin framework's:\n%s\nframework:\n%s", early, framework)
 	}
 }
 
