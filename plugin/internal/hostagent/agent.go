@@ -14,6 +14,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // pollInterval is how often the agent looks at the record and the daemon.
@@ -87,6 +88,7 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		return nil
 	}
+	steptrace.Mark(steptrace.AgentRestart)
 	if err := restarter.Restart(ctx); err != nil {
 		// A failed job means dockerd exited; its last words may reach the
 		// journal a moment after systemd reports the job.
@@ -102,10 +104,17 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
+	steptrace.Mark(steptrace.AgentRestarted)
+	// The unit's new run is read beside the wait: once the job has ended
+	// it no longer changes. The client's verification asks the daemon's
+	// state; the agent needs only to hear that it serves.
+	unitRun := make(chan *daemon.UnitState, 1)
+	go func() { unitRun <- a.unitStarted(ctx) }()
+	if err := daemon.WaitAnswersOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	started := a.unitStarted(ctx)
+	steptrace.Mark(steptrace.AgentAnswered)
+	started := <-unitRun
 	if _, err := a.set(func(r *Record) {
 		if r.Phase == Restarting {
 			r.Phase, r.Started = Waiting, started
@@ -115,6 +124,7 @@ func (a *agent) run(ctx context.Context) error {
 	} else if err != nil {
 		return nil // confirmed meanwhile
 	}
+	steptrace.Mark(steptrace.AgentWaiting)
 	var asked *Record
 	err := poll.Until(ctx, a.rec.ConfirmTimeout, pollInterval, func(context.Context) (bool, error) {
 		rec, err := a.current()

@@ -17,6 +17,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
@@ -108,6 +109,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
 			}
 		} else if kept, reverted, err := c.confirmRemoving(ctx, p.Token, v); kept {
+			steptrace.Mark(steptrace.Confirmed)
 			out.Pending = nil
 			out.Result = carriedOut(out.Action)
 			return *out, nil
@@ -331,6 +333,7 @@ func (c ClientEnv) startVerify(ctx context.Context, exp verify.Expectation) *ver
 	v := &verification{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
+		steptrace.Mark(steptrace.VerifyBegin)
 		v.checks, v.state, v.cleanup, v.err = c.verify(ctx, exp)
 	}()
 	return v

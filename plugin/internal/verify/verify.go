@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // Expectation is the state the daemon should be in.
@@ -101,11 +102,16 @@ type Result struct {
 // answer fails exp (the old config's, back after a revert) stops the
 // probe: what it would see no longer matters.
 func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Result, error) {
+	return checkDaemon(ctx, api, binary, exp, make(chan struct{}))
+}
+
+// checkDaemon is Daemon closing stop once the daemon's own answer fails
+// exp (a test's daemon waits for it).
+func checkDaemon(ctx context.Context, api client.APIClient, binary string, exp Expectation, stop chan struct{}) (Result, error) {
 	type inspected struct {
 		state daemon.State
 		err   error
 	}
-	stop := make(chan struct{})
 	answer := make(chan inspected, 1)
 	go func() {
 		state, err := daemon.Inspect(ctx, api)
@@ -115,6 +121,7 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 		answer <- inspected{state, err}
 	}()
 	maps, remove, probeErr := probeMaps(ctx, api, binary, stop)
+	defer steptrace.Mark(steptrace.VerifyDone)
 	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
@@ -143,6 +150,7 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string, stop <-
 	if err != nil {
 		return probe.IDMaps{}, func() error { return nil }, err
 	}
+	steptrace.Mark(steptrace.VerifyImported)
 	select {
 	case <-stop:
 		return probe.IDMaps{}, func() error { return unlessGone(img.Remove(context.WithoutCancel(ctx))) }, errProbeStopped
