@@ -54,6 +54,14 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 				s.Check(strings.Contains(out, want), "the output says "+want, out)
 			}
 		})
+		s.Step("status names the unremapped root left behind with what it holds (Docker 29: its containerd store's images, said but not counted)", func() {
+			want := "/var/lib/docker: 2 images, 0 containers and 1 volume"
+			if defaultStoreIsContainerd(s) {
+				want = "/var/lib/docker: images in its containerd store (not counted), 0 containers and 1 volume"
+			}
+			out := s.Run("docker", "userns", "status")
+			s.Check(strings.Contains(out, "Other data root:    "+want+" (out of the daemon's view)"), want, out)
+		})
 		s.Step("the images list the same in the remapped data root (by id, unless the store changed) and run", func() {
 			if defaultStoreIsContainerd(s) {
 				// The containerd store lists an image by its manifest's
