@@ -67,6 +67,9 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 		}
 	}
 	res, err := opts.Runner.ToTheEnd(endGrace, interrupted, beforeRemoval).Run(ctx, opts.Argv...)
+	// The helper's events are the mark: from here the old daemon is asked
+	// its history, and no open stream holds its exit (daemon.Release).
+	restarted.Release(ctx)
 	var removeErr *RemoveError
 	if err != nil && !errors.As(err, &removeErr) {
 		return remap.Outcome{}, err
