@@ -85,7 +85,15 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	if out.Pending == nil {
 		return out, err
 	}
-	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: control, Restart: restarted}
+	// After the restart one control session serves the agent's phase and
+	// then the confirmation (or the revert): one helper start.
+	sessions := control.WithSessions(remap.SessionWait(opts.Timeout, out.Pending.ConfirmTimeout))
+	defer func() {
+		if err := sessions.Close(ctx); err != nil {
+			fmt.Fprintf(opts.Progress, "WARNING: %v\n", err)
+		}
+	}()
+	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: sessions, Restart: restarted}
 	return remap.FinishOrRevert(ctx, client, &out)
 }
 
