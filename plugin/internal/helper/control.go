@@ -43,7 +43,7 @@ func (c Control) Status(ctx context.Context, token string) (*hostagent.Record, e
 
 func (c Control) Confirm(ctx context.Context, token string) (*hostagent.Record, error) {
 	if c.sessions != nil {
-		if rec, served, err := c.sessions.request(ctx, token, remap.SessionConfirm, remap.SessionConfirm); served {
+		if rec, served, err := c.sessions.request(ctx, c.Runner, token, remap.SessionConfirm, remap.SessionConfirm); served {
 			return rec, err
 		}
 	}
@@ -54,7 +54,7 @@ func (c Control) Confirm(ctx context.Context, token string) (*hostagent.Record, 
 // restarts the daemon, which would strand it in the data root it leaves.
 func (c Control) AskRevert(ctx context.Context, token, reason string) (*hostagent.Record, error) {
 	if c.sessions != nil {
-		if rec, served, err := c.sessions.request(ctx, token, remap.SessionRevert+" "+reason, remap.SessionRevert); served {
+		if rec, served, err := c.sessions.request(ctx, c.Runner, token, remap.SessionRevert+" "+reason, remap.SessionRevert); served {
 			return rec, errors.Join(err, c.Runner.Release(ctx))
 		}
 	}

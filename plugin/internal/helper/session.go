@@ -139,7 +139,14 @@ func (s *sessions) phase(ctx context.Context, r Runner, token string) (*hostagen
 // request sends a request to the open session of token and returns its
 // answer; served is false when no session can take it (none open, or its
 // stdin gone), and the caller runs a helper of its own.
-func (s *sessions) request(ctx context.Context, token, request, to string) (rec *hostagent.Record, served bool, err error) {
+func (s *sessions) request(ctx context.Context, r Runner, token, request, to string) (rec *hostagent.Record, served bool, err error) {
+	if r.toEnd != nil {
+		// A request sent is let end, as a helper of its own would be: a
+		// confirmation cut short leaves the client unsure of its own change.
+		var cancel context.CancelFunc
+		ctx, cancel = r.toEnd.outlive(ctx)
+		defer cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se := s.open
