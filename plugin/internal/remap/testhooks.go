@@ -23,6 +23,7 @@ const (
 	pauseWritten   = "written"   // the files written, no agent armed
 	pauseArmed     = "armed"     // the agent's record armed, the agent not started
 	pauseConfirmed = "confirmed" // the record removed by a confirmation, no answer yet
+	pauseSession   = "session"   // a control session about to say the agent's phase
 )
 
 // pauseLimit bounds a pause a test forgot to release.
@@ -32,6 +33,7 @@ func init() {
 	afterWrite = func(root hostfs.Root) { pauseAt(root, pauseWritten) }
 	afterArm = func(root hostfs.Root) { pauseAt(root, pauseArmed) }
 	afterConfirm = func(root hostfs.Root) { pauseAt(root, pauseConfirmed) }
+	beforeSessionPhase = func(root hostfs.Root) { pauseAt(root, pauseSession) }
 }
 
 func pauseAt(root hostfs.Root, step string) {
