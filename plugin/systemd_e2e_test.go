@@ -63,14 +63,6 @@ func TestEnableDisableOnSocketActivatedSystemdHost(t *testing.T) {
 			}
 
 			for _, via := range []string{"local", "daemon"} {
-				if via == "daemon" && img.Version == "29" {
-					// Known open bug (docs/docker29.md): through the daemon on
-					// the 29-systemd host the arming helper reports the agent
-					// ready, then no agent runs and the record stays armed
-					// (the client times out after 1m30s). Not run, not passed.
-					t.Logf("enable --via daemon on %s: not run, a known open bug (docs/docker29.md)", img.Name())
-					continue
-				}
 				before := invocation()
 				start := time.Now()
 				res, err := d.Exec(ctx, "docker", "userns", "enable", "--via", via, "agent")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
@@ -29,23 +28,22 @@ func agentAlive(root hostfs.Root, pid int) bool {
 // runtime kills every process of a container's cgroup when it stops, and
 // the agent must outlive the helper container that started it.
 func escapeCgroup(root hostfs.Root) error {
-	data, err := os.ReadFile(root.Path("/proc/1/cgroup"))
+	membership, err := os.ReadFile(root.Path("/proc/1/cgroup"))
 	if err != nil {
 		return fmt.Errorf("agent: read PID 1's cgroups: %w", err)
 	}
+	mounts, err := os.ReadFile(root.Path("/proc/1/mountinfo"))
+	if err != nil {
+		return fmt.Errorf("agent: read PID 1's mounts: %w", err)
+	}
+	files, err := cgroupProcsFiles(membership, mounts)
+	if err != nil {
+		return fmt.Errorf("agent: leave the helper's cgroup: %w", err)
+	}
 	self := []byte(fmt.Sprint(os.Getpid()))
 	var errs []error
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		dir := "/sys/fs/cgroup"
-		if parts[1] != "" {
-			dir = filepath.Join(dir, strings.TrimPrefix(parts[1], "name="))
-		}
-		procs := root.Path(filepath.Join(dir, parts[2], "cgroup.procs"))
-		if err := os.WriteFile(procs, self, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, procs := range files {
+		if err := os.WriteFile(root.Path(procs), self, 0); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -212,17 +212,19 @@ func Enable(ctx context.Context, env Env, opts EnableOptions) (Outcome, error) {
 	exp := expectationOf(plan)
 	// A tree's daemon is not asked: its files say all.
 	already := !changes.Changed() && (env.Root.Tree() || remappedAs(before, exp))
+	// dockerd refuses to start remapped when the remapped root cannot reach
+	// its data root; say so now rather than after a restart and rollback,
+	// and in a dry run too, which must not promise a change that a real run
+	// refuses.
+	if _, blocked := blockedParents(env.Root, before.DataRoot, before.Remapped); len(blocked) > 0 && !opts.Force {
+		return out, fmt.Errorf("the remapped root could not reach the data root %s: not searchable by others: %s (chmod o+x each, or pass --force to try anyway)",
+			before.DataRoot, strings.Join(blocked, ", "))
+	}
 	if opts.DryRun {
 		out.Result, out.Changed = DryRun, !already
 		return out, nil
 	}
 
-	// dockerd refuses to start remapped when the remapped root cannot reach
-	// its data root; say so now rather than after a restart and rollback.
-	if _, blocked := blockedParents(env.Root, before.DataRoot, before.Remapped); len(blocked) > 0 && !opts.Force {
-		return out, fmt.Errorf("the remapped root could not reach the data root %s: not searchable by others: %s (chmod o+x each, or pass --force to try anyway)",
-			before.DataRoot, strings.Join(blocked, ", "))
-	}
 	if already {
 		out.Result = AlreadyEnabled
 		if !env.Root.Tree() {

@@ -224,7 +224,10 @@ func TestEnableWiderReplacesOwnRanges(t *testing.T) {
 }
 
 // TestEnableRefusesUnreachableDataRoot: a 0700 parent of the data root
-// would keep the remapped daemon from starting; enable says so first.
+// would keep the remapped daemon from starting; enable says so first, and
+// so does its dry run (before, the dry run said "would change" and only the
+// real run refused: the Ansible role's check mode promised a change that
+// could not happen).
 func TestEnableRefusesUnreachableDataRoot(t *testing.T) {
 	dir := hostfstest.Tree(t, baseHost())
 	if err := os.MkdirAll(filepath.Join(dir, "srv/private/docker"), 0o755); err != nil {
@@ -236,9 +239,11 @@ func TestEnableRefusesUnreachableDataRoot(t *testing.T) {
 	env := testEnv(t, dir)
 	env.API = fakeDaemon{info: system.Info{ServerVersion: "test", DockerRootDir: "/srv/private/docker"}}
 	before := hostfstest.Snapshot(t, dir)
-	_, err := Enable(context.Background(), env, EnableOptions{Spec: "agent"})
-	if err == nil || !strings.Contains(err.Error(), "/srv/private (-rwx------)") || !strings.Contains(err.Error(), "--force") {
-		t.Fatalf("want a refusal naming /srv/private and --force, got %v", err)
+	for _, dry := range []bool{true, false} {
+		_, err := Enable(context.Background(), env, EnableOptions{Spec: "agent", DryRun: dry})
+		if err == nil || !strings.Contains(err.Error(), "/srv/private (-rwx------)") || !strings.Contains(err.Error(), "--force") {
+			t.Fatalf("dry run %v: want a refusal naming /srv/private and --force, got %v", dry, err)
+		}
 	}
 	hostfstest.Unchanged(t, dir, before)
 }
