@@ -25,8 +25,13 @@ PROBE_PROGRAM := plugin/internal/probe/embedded/docker-userns-probe-linux-$(shel
 VERSION = $(shell scripts/version)
 VERSION_LDFLAG = -X github.com/docker-userns/docker-userns.version=$(VERSION)
 
-build: ## Build the plugin as a static binary into bin/docker-userns (the small probe program embedded)
+# Without it the plugin does not compile (probe/small.go's go:embed): every
+# target that compiles the plugin's packages builds it first.
+.PHONY: probe-program
+probe-program:
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w" -o $(PROBE_PROGRAM) ./plugin/internal/probe/cmd/docker-userns-probe
+
+build: probe-program ## Build the plugin as a static binary into bin/docker-userns (the small probe program embedded)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(VERSION_LDFLAG)" -o $(PLUGIN) ./plugin
 
 release: ## Write dist/: the plugin for Linux, macOS and Windows, .deb packages, SBOM, install.sh, checksums.txt (reproducible)
@@ -59,7 +64,7 @@ dind-images: docker ## Build the offline Docker-in-Docker images, every version 
 UNIT_PACKAGES = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
 	| awk '!/docker-userns\/harness( |$$)|testcontainers/ {print $$1}')
 
-test-unit: ## Run the unit tests (no Docker needed)
+test-unit: probe-program ## Run the unit tests (no Docker needed)
 	$(GO) test -count=1 $(UNIT_PACKAGES)
 
 # Every package but the scenarios, which conformance-all runs (with its
@@ -95,13 +100,13 @@ fuzz: ## Run each fuzz target for FUZZ_TIME inputs (default 50000x)
 # vet takes the test files too, and the tests are Linux's.)
 CROSS_PLATFORMS := linux/arm64 darwin/arm64 windows/amd64
 
-cross: ## Compile the plugin for linux/arm64 and the macOS and Windows clients, so it stays compiling
+cross: probe-program ## Compile the plugin for linux/arm64 and the macOS and Windows clients, so it stays compiling
 	@for p in $(CROSS_PLATFORMS); do \
 		echo "cross $$p"; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./plugin || exit 1; \
 	done
 
-validate: ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod tidy find anything
+validate: probe-program ## Fail when gofmt, go vet, staticcheck (staticcheck.conf) or go mod tidy find anything
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...

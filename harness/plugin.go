@@ -33,7 +33,9 @@ func BuildPlugin(path string, tags ...string) error {
 // same time, and a build must embed a whole file. The temporary name
 // starts with a dot, which go:embed leaves out.
 func buildProbeProgram() error {
-	dir, err := exec.Command("go", "list", "-f", "{{.Dir}}", PluginPackage+"/internal/probe").Output()
+	// -e: before the program is there, the package does not build (its
+	// go:embed finds nothing), which is what this is about to fix.
+	dir, err := exec.Command("go", "list", "-e", "-f", "{{.Dir}}", PluginPackage+"/internal/probe").Output()
 	if err != nil {
 		return fmt.Errorf("build probe program: find its directory: %w", err)
 	}

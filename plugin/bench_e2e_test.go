@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // The benchmarks below start DinD hosts and time commands in them with the
@@ -191,8 +192,10 @@ func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
 	run(b, d, "docker userns status && docker info") // warm the page cache
 	enable := &figure{name: "enable-" + string(flavour)}
 	status := &figure{name: "status"}
+	var steps []enableSteps
 	for b.Loop() {
-		e := timed(b, d, "docker userns enable agent")
+		e, st := tracedEnable(b, d)
+		steps = append(steps, st)
 		if withStatus {
 			status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
 		}
@@ -202,8 +205,77 @@ func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
 		run(b, d, restoreFiles("/tmp/bench/before")+" && "+restartByHand(flavour)+" && "+untilUnremapped)
 	}
 	enable.report(b)
+	reportSteps(b, enable.name, steps)
 	if withStatus {
 		status.report(b)
+	}
+}
+
+// enableSteps is where one enable's time went, from the steps it stamped
+// (steptrace): before the agent's restart (both starts of the plugin, the
+// checks, the writes, the agent's start), the restart until the new daemon
+// answers (the daemon's own time: the baseline's too), the hand-over to
+// the client's verification, the verification (the probe image's import,
+// then its container), and the confirmation until the command ends.
+type enableSteps struct {
+	before, restart, handover, imported, container, confirm time.Duration
+}
+
+// enableStepNames are the parts of enableSteps, as metrics NAME-step-PART-ms.
+var enableStepNames = []string{"before", "restart", "handover", "import", "container", "confirm"}
+
+func (s enableSteps) parts() []time.Duration {
+	return []time.Duration{s.before, s.restart, s.handover, s.imported, s.container, s.confirm}
+}
+
+// tracedEnable runs `docker userns enable agent` in d with
+// DOCKER_USERNS_TRACE set, timed with the shell's clock as timed does,
+// and reads its steps.
+func tracedEnable(b *testing.B, d *harness.DinD) (time.Duration, enableSteps) {
+	b.Helper()
+	const trace = "/tmp/bench/steps"
+	out, err := d.ExecOK(b.Context(), "bash", "-c", `rm -f `+trace+` && s=$(date +%s%N) && DOCKER_USERNS_TRACE=`+trace+` docker userns enable agent >/dev/null && e=$(date +%s%N) && echo "$s 0 begin" && cat `+trace+` && echo "$e 0 end"`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := map[string]int64{}
+	for line := range strings.Lines(out) {
+		fields := strings.SplitN(strings.TrimSpace(line), " ", 3)
+		if len(fields) != 3 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+			at[fields[2]] = ns
+		}
+	}
+	between := func(from, to string) time.Duration {
+		f, okF := at[from]
+		t, okT := at[to]
+		if !okF || !okT {
+			b.Fatalf("enable's trace lacks %q or %q:\n%s", from, to, out)
+		}
+		return time.Duration(t - f)
+	}
+	return between("begin", "end"), enableSteps{
+		before:    between("begin", steptrace.AgentRestart),
+		restart:   between(steptrace.AgentRestart, steptrace.AgentAnswered),
+		handover:  between(steptrace.AgentAnswered, steptrace.VerifyBegin),
+		imported:  between(steptrace.VerifyBegin, steptrace.VerifyImported),
+		container: between(steptrace.VerifyImported, steptrace.VerifyDone),
+		confirm:   between(steptrace.VerifyDone, "end"),
+	}
+}
+
+// reportSteps gives the median of each part of enable's time as
+// NAME-step-PART-ms metrics.
+func reportSteps(b *testing.B, name string, steps []enableSteps) {
+	b.Helper()
+	for i, part := range enableStepNames {
+		var ds []time.Duration
+		for _, s := range steps {
+			ds = append(ds, s.parts()[i])
+		}
+		b.ReportMetric(float64(median(ds).Microseconds())/1000, name+"-step-"+part+"-ms")
 	}
 }
 

@@ -16,14 +16,17 @@
 //     carries into the new one once the change is confirmed, told how it
 //     ended by remap.Outcome.CarryEnd. The commands print, in their own
 //     words or as --format says (dockerformat, docker/cli's formatter).
-//  2. remap.Enable (enable.go) reads the host once (ReadSnapshot: accounts,
-//     subid, daemonconfig, dockerdflags under a hostfs.Root), refuses a
-//     dockerd flag beside daemon.json, resolves the user (remapspec), and
-//     asks the daemon its version and state (daemon.Inspect).
+//  2. remap.Enable (enable.go) runs enableRun's steps: parseOptions; under
+//     the host lock (beginChange, which hostagent.Admit clears of an old
+//     agent's record) it reads the host once (ReadSnapshot: accounts,
+//     subid, daemonconfig, dockerdflags under a hostfs.Root); checkSetting
+//     refuses a dockerd flag beside daemon.json; resolveUser (remapspec);
+//     askDaemon asks the daemon its version and state (daemon.Inspect).
 //  3. rangeplan.Make plans the ranges as that daemon's version reads them
 //     (idmap: which lines, in file order); imagestore, runningwork and
 //     validate (`dockerd --validate`) refuse what would break, before any
-//     write. enableChanges turns the plan into new file contents.
+//     write (planChange, checkWork, checkReach). enableChanges turns the
+//     plan into new file contents.
 //  4. remap.apply (apply.go) records the intent (hostchange.State), writes
 //     each file atomically under its lock with a backup (hostchange,
 //     hostfs), saves the undo record and spawns the host agent
@@ -70,7 +73,7 @@
 // check-image is imagescan: each host's images read as its daemon would
 // get them (imagescan.ForDaemon) and judged (imagescan.Check) against the
 // mapping imagefit finds: from --size, --user or the host's files here
-// (MappingFor, mapsize), from its status read by a helper elsewhere
+// (MappingFor, ForUser, ForDaemon), from its status read by a helper elsewhere
 // (MappingFromStatus). test's verdict is livecheck.Report.Verdict.
 // status, doctor and test share runReport (report.go): one host, or every
 // host of a fleet at once (fleet.Options.NoCanary). Through the daemon a
@@ -78,4 +81,8 @@
 // temporary directories are then made on the host it mounts
 // (livecheck.Env.HostRoot), and when no helper runs, test checks from here
 // without the host's files (livecheck.Env.NoHostFiles: SKIP, incomplete).
+//
+// Every command also starts sweep.Beside (commands' root.go): the
+// probe and helper containers and images a killed client left, found by
+// the labels everything the plugin makes carries (sweep.Labels).
 package main

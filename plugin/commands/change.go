@@ -93,7 +93,7 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 	if isTree(opts.root) && (len(opts.keep.images) > 0 || opts.keep.volumes) {
 		return errTreeDaemon("--keep-images and --keep-volumes", opts.root)
 	}
-	ts, err := targets(dockerCLI, opts.root, opts.host)
+	ts, err := targets(ctx, dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,13 @@ func runChange(ctx context.Context, dockerCLI command.Cli, opts changeOptions, p
 		if err != nil && !errors.As(err, &incomplete) {
 			return err
 		}
-		if werr := dockerformat.Write(dockerCLI.Out(), opts.format, out, func(w io.Writer) error { return writeOutcome(w, out) }); werr != nil {
+		write := func() error {
+			return dockerformat.Write(dockerCLI.Out(), opts.format, out.Public(), func(w io.Writer) error { return writeOutcome(w, out) })
+		}
+		if opts.host.armOnly { // a helper container answers its client
+			write = func() error { return remap.WriteWire(dockerCLI.Out(), out) }
+		}
+		if werr := write(); werr != nil {
 			return werr
 		}
 		return err
@@ -155,7 +161,7 @@ func changeOutcome(out remap.Outcome, err error, t target) (fleet.Outcome, error
 	var reverted *remap.RevertedError
 	switch {
 	case errors.As(err, &reverted):
-		return fleet.Outcome{Result: string(remap.Reverted), Message: reverted.Reason + " (" + where + ")"}, err
+		return fleet.Outcome{Result: string(remap.RolledBack), Message: reverted.Reason + " (" + where + ")"}, err
 	case err != nil:
 		return fleet.Outcome{}, err
 	}
@@ -218,7 +224,7 @@ func headline(out remap.Outcome) string {
 	switch out.Result {
 	case remap.FilesChanged:
 		return fmt.Sprintf("Files written%s; %s.\n", setting, out.Restart)
-	case remap.Armed:
+	case remap.ArmedForClient:
 		return fmt.Sprintf("Files written%s; the host agent restarts the daemon and waits for a confirmation.\n", setting)
 	default: // enabled, disabled, reverted
 		return fmt.Sprintf("Remapping %s%s.\n", out.Result, setting)

@@ -15,8 +15,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -93,7 +93,7 @@ func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOp
 	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
 		return err
 	}
-	ts, err := reportTargets(dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
+	ts, err := reportTargets(ctx, dockerCLI, opts.root, hostOptions{via: viaAuto, contexts: opts.contexts})
 	if err != nil {
 		return err
 	}

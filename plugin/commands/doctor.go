@@ -14,7 +14,6 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -51,11 +50,10 @@ the daemon itself. Exits 1 when any check FAILs.`,
 func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) error {
 	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
 		read: func(ctx context.Context, root hostfs.Root, t target) (remap.Findings, error) {
-			findings := remap.Doctor(ctx, root, treeOr(root, t.cli.Client()), helper.Leftovers(os.Getenv))
-			if !opts.skipImages && !root.Tree() {
-				findings = append(findings, imagefit.LocalImagesFinding(ctx, t.cli.Client()))
-			}
-			return findings, nil
+			return remap.Doctor(ctx, root, treeOr(root, t.cli.Client()), remap.DoctorOptions{
+				Self:       helper.Self(os.Getenv),
+				SkipImages: opts.skipImages,
+			}), nil
 		},
 		write:   writeFindings,
 		outcome: doctorOutcome,

@@ -10,8 +10,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )

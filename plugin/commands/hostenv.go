@@ -46,7 +46,7 @@ func hostEnv(t target, rootDir string, restart restartOptions, host hostOptions,
 	if host.armOnly {
 		env.ArmOnly, env.InHelper = true, true
 		env.Socket = host.daemonSocket
-		env.Leftovers = helper.Leftovers(os.Getenv)
+		env.Helper = helper.Self(os.Getenv)
 	}
 	return env, nil
 }

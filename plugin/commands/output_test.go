@@ -89,7 +89,7 @@ func TestWriteOutcomeGolden(t *testing.T) {
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := dockerformat.Write(&buf, "", c.out, func(w io.Writer) error { return writeOutcome(w, c.out) }); err != nil {
+			if err := dockerformat.Write(&buf, "", c.out.Public(), func(w io.Writer) error { return writeOutcome(w, c.out) }); err != nil {
 				t.Fatal(err)
 			}
 			golden.Assert(t, buf.String(), c.golden)
@@ -109,7 +109,7 @@ func TestWriteOutcomeJSONGolden(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	for _, out := range outcomes {
-		if err := dockerformat.Write(&buf, "json", out, nil); err != nil {
+		if err := dockerformat.Write(&buf, "json", out.Public(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -62,7 +62,7 @@ type hostReport[T any] struct {
 // fleet (--context): reading changes nothing, so no failure stops the rest
 // and every host is read at once (readEveryHost).
 func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
-	ts, err := reportTargets(dockerCLI, opts.root, opts.host)
+	ts, err := reportTargets(ctx, dockerCLI, opts.root, opts.host)
 	if err != nil {
 		return err
 	}

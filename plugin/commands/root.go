@@ -22,7 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	dockeruserns "github.com/docker-userns/docker-userns"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // globalOptions are the flags every subcommand shares.
@@ -71,7 +71,7 @@ that mounts / cannot read what only host root may read.`,
 			if isCompletion(cmd) {
 				return nil
 			}
-			reportSweep = probe.SweepBeside(cmd.Context(), sweepAPI(dockerCLI))
+			reportSweep = sweep.Beside(cmd.Context(), sweepAPI(dockerCLI))
 			return nil
 		},
 		PersistentPostRun: func(*cobra.Command, []string) { reportSweep(dockerCLI.Err()) },

@@ -70,8 +70,8 @@ type target struct {
 // targets resolves the daemons of a command that changes them: the
 // current one, or each --context. Every daemon must answer: a rollout
 // refuses before it touches any host rather than leave a fleet half done.
-func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
-	ts, err := reportTargets(dockerCLI, root, opts)
+func targets(ctx context.Context, dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
+	ts, err := reportTargets(ctx, dockerCLI, root, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,8 @@ func targets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, er
 // (status, doctor, test, check-image): a fleet's host whose daemon does
 // not answer is kept, with why in unreachable, to get a row of its own
 // while the others are read. One daemon (no --context) must answer.
-func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
+// Ending ctx (Ctrl-C) ends the ssh reaches at once.
+func reportTargets(ctx context.Context, dockerCLI command.Cli, root string, opts hostOptions) ([]target, error) {
 	if err := hostident.CheckRootFlag(root); err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 		}
 		t := target{cli: c}
 		t.local = isLocal(c, root, opts.via)
-		if err := reachAll([]target{t})[0]; err != nil {
+		if err := reachAll(ctx, []target{t})[0]; err != nil {
 			return nil, err
 		}
 		return []target{t}, nil
@@ -138,13 +139,13 @@ func reportTargets(dockerCLI command.Cli, root string, opts hostOptions) ([]targ
 	// Two contexts that lead to one daemon are one host; a daemon that
 	// did not answer is not asked again.
 	var daemons []hostident.Named
-	for i, err := range reachAll(ts) {
+	for i, err := range reachAll(ctx, ts) {
 		ts[i].unreachable = err
 		if err == nil {
 			daemons = append(daemons, hostident.Named{Name: ts[i].name, API: ts[i].cli.Client()})
 		}
 	}
-	if err := hostident.OneEach(context.Background(), daemons); err != nil {
+	if err := hostident.OneEach(ctx, daemons); err != nil {
 		return nil, err
 	}
 	return ts, nil
@@ -228,12 +229,12 @@ const reachTimeout = 60 * time.Second
 // instead of a wrapped connection error from the middle of a change. The
 // answer's connection stays with the target's client. The errors are the
 // targets', in order (nil: it answered, or it is not reached over ssh).
-func reachAll(ts []target) []error {
+func reachAll(ctx context.Context, ts []target) []error {
 	errs := make([]error, len(ts))
 	var wg sync.WaitGroup
 	for i, t := range ts {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+			ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 			defer cancel()
 			if err := sshreach.Check(ctx, t.cli.Client(), t.cli.DockerEndpoint().Host); err != nil {
 				errs[i] = fmt.Errorf("context %s: %w", t.contextName(), err)

@@ -34,7 +34,7 @@ func TestTargetsRefusesBadFleets(t *testing.T) {
 		{hostOptions{via: viaDaemon}, "/tmp", "--root goes with --via local: through the daemon the host root is the daemon's"},
 		{hostOptions{via: viaAuto, contexts: []string{"a", "a"}}, "/", `context "a" given twice`},
 	} {
-		_, err := targets(dockerCLI, c.root, c.opts)
+		_, err := targets(context.Background(), dockerCLI, c.root, c.opts)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%+v: got %v, want %q", c.opts, err, c.want)
 		}
@@ -71,7 +71,7 @@ func TestFleetReportGivesAnUnreachableHostItsRow(t *testing.T) {
 		}
 	}
 
-	_, err = targets(dockerCLI, "/", host)
+	_, err = targets(context.Background(), dockerCLI, "/", host)
 	if err == nil || !strings.Contains(err.Error(), "context gone: ssh deploy@gone failed (exit 255): ssh: Could not resolve hostname gone") {
 		t.Errorf("a rollout's targets with an unreachable host: got %v, want a refusal naming context gone", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // API is the daemon's API as the carrying uses it.
@@ -64,7 +65,7 @@ func (p *Plan) listImages(ctx context.Context, api API) error {
 	}
 	untaggedCount := 0
 	for _, sum := range list.Items {
-		if probe.Ours(sum.Labels) {
+		if sweep.Ours(sum.Labels) {
 			continue
 		}
 		tags := slices.DeleteFunc(slices.Clone(sum.RepoTags), func(t string) bool { return t == untagged })

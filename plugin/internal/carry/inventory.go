@@ -8,7 +8,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // Inventory is what a daemon shows through its API: its data root, the
@@ -47,13 +47,13 @@ func TakeInventory(ctx context.Context, api API) *Inventory {
 	}
 	inv := &Inventory{root: state.DataRoot, store: state.ImageStore, images: map[string]bool{}, tags: map[string][]string{}, volumes: map[string]bool{}}
 	for _, img := range images.Items {
-		if !probe.Ours(img.Labels) {
+		if !sweep.Ours(img.Labels) {
 			inv.images[img.ID] = true
 			inv.tags[img.ID] = slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return t == untagged })
 		}
 	}
 	for _, c := range containers.Items {
-		if !probe.Ours(c.Labels) {
+		if !sweep.Ours(c.Labels) {
 			inv.containers++
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // listingDaemon answers the four lists of an inventory (a nil API for the
@@ -44,7 +44,7 @@ func (d *listingDaemon) VolumeList(context.Context, client.VolumeListOptions) (c
 	return client.VolumeListResult{Items: d.volumes}, nil
 }
 
-var ours = map[string]string{probe.LabelRole: "helper"}
+var ours = map[string]string{sweep.LabelRole: "helper"}
 
 func TestTakeInventoryLeavesOutThePluginsOwn(t *testing.T) {
 	d := &listingDaemon{root: "/var/lib/docker",

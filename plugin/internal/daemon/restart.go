@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // Strategy names how the daemon is restarted.
@@ -184,19 +185,14 @@ func (r Restarter) terminate(ctx context.Context) error {
 	if err := terminate(pid); err != nil {
 		return fmt.Errorf("terminate dockerd (pid %d): %w", pid, err)
 	}
-	for {
-		if gone(pid) {
-			return nil
-		}
-		if r.isZombie(pid) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dockerd (pid %d) did not exit after SIGTERM: %w", pid, ctx.Err())
-		case <-time.After(pollInterval):
-		}
+	// No deadline of its own: the caller's ctx bounds the wait.
+	err = poll.Until(ctx, 0, pollInterval, func(context.Context) (bool, error) {
+		return gone(pid) || r.isZombie(pid), nil
+	})
+	if err != nil {
+		return fmt.Errorf("dockerd (pid %d) did not exit after SIGTERM: %w", pid, err)
 	}
+	return nil
 }
 
 // isZombie is true for a process that has exited but not been reaped yet:

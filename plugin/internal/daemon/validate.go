@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
 
@@ -131,7 +130,7 @@ func canValidate(root hostfs.Root, binary string) bool {
 
 // hasValidateFlag: a dockerd built as version 22 or newer, or not saying.
 func hasValidateFlag(info *debug.BuildInfo) bool {
-	major, ok := dockerversion.Major(builtVersion(info))
+	major, ok := MajorVersion(builtVersion(info))
 	return !ok || major >= 22
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // pollInterval is how often WaitReady asks (and a terminated dockerd is
@@ -25,28 +27,52 @@ func WaitReady(ctx context.Context, api client.APIClient, timeout time.Duration)
 // WaitReadyOrFail is WaitReady that gives up early when failed returns an
 // error (the daemon's log says it cannot start): no use waiting it out.
 func WaitReadyOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) (State, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return waitOrFail(ctx, timeout, failed, func(ctx context.Context) (State, error) { return Inspect(ctx, api) })
+}
+
+// WaitAnswersOrFail is WaitReadyOrFail for a caller that needs only to
+// know that the daemon serves its API, not its state: it pings. Each Info
+// makes dockerd run `runc --version` and `docker-init --version` (see
+// OneInfo); a ping it answers without asking anything (moby
+// api/server/router/system/system_routes.go, pingHandler), and it holds
+// either request until it serves.
+func WaitAnswersOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) error {
+	_, err := waitOrFail(ctx, timeout, failed, func(ctx context.Context) (State, error) {
+		_, err := api.Ping(ctx, client.PingOptions{})
+		return State{}, err
+	})
+	return err
+}
+
+// waitOrFail asks until ask answers, failed says why not to wait, or the
+// timeout passes.
+func waitOrFail(ctx context.Context, timeout time.Duration, failed func() error, ask func(context.Context) (State, error)) (State, error) {
+	// The timeout is a context's, not poll's own deadline: it also bounds
+	// a request the daemon holds (listening, not yet serving).
+	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var lastErr error
-	for {
+	var state State
+	var lastErr, failure error
+	err := poll.Until(waitCtx, 0, pollInterval, func(ctx context.Context) (bool, error) {
 		reqCtx, reqCancel := context.WithTimeout(ctx, 5*time.Second)
-		state, err := Inspect(reqCtx, api)
-		reqCancel()
-		if err == nil {
-			return state, nil
+		defer reqCancel()
+		if state, lastErr = ask(reqCtx); lastErr == nil {
+			return true, nil
 		}
-		lastErr = err
 		if failed != nil {
-			if err := failed(); err != nil {
-				return State{}, err
-			}
+			failure = failed()
 		}
-		select {
-		case <-ctx.Done():
-			return State{}, fmt.Errorf("daemon did not answer within %s: %w", timeout, lastErr)
-		case <-time.After(pollInterval):
-		}
+		return false, failure
+	})
+	switch {
+	case err == nil:
+		return state, nil
+	case failure != nil:
+		return State{}, failure
+	case lastErr == nil: // ended before the first request
+		lastErr = err
 	}
+	return State{}, fmt.Errorf("daemon did not answer within %s: %w", timeout, lastErr)
 }
 
 // RestartWatch sees the daemon that answered when it was opened go away:

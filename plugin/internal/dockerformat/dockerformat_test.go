@@ -142,7 +142,7 @@ func TestJSONLinesReadBack(t *testing.T) {
 // each type a command prints with --format.
 func TestTemplatesSeeTheJSONFields(t *testing.T) {
 	for _, v := range []any{
-		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, imagescan.Row{}, remap.Outcome{}, fleet.Result{},
+		remap.Status{}, remap.Finding{}, livecheck.Report{Started: time.Now()}, imagescan.Row{}, remap.PublicOutcome{}, fleet.Result{},
 	} {
 		t.Run(reflect.TypeOf(v).String(), func(t *testing.T) {
 			keys := map[string]any{}

@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // ChangeOptions are an enable or disable made through the daemon.
@@ -19,7 +19,7 @@ type ChangeOptions struct {
 	// Runner starts the helper containers on the daemon.
 	Runner Runner
 	// Argv is the plugin's command line in the helper: it stops once the
-	// host agent is armed and prints its remap.Outcome as JSON.
+	// host agent is armed and prints its remap.Outcome on the wire (remap.WriteWire).
 	Argv []string
 	// Timeout bounds the wait for the daemon to answer after its restart.
 	Timeout time.Duration
@@ -43,7 +43,7 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	after := opts.Runner.Keeping().ToTheEnd(endGrace, interrupted, nil)
 	defer func() {
 		if err := after.Release(ctx); err != nil {
-			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, probe.RunAge)
+			fmt.Fprintf(opts.Progress, "WARNING: %v: remove it by hand (docker image rm) or let a docker userns command remove it once it is %s old\n", err, sweep.RunAge)
 		}
 	}()
 	control := Control{Runner: after}
@@ -99,13 +99,10 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 
 // outcomeOf reads the arming helper's answer.
 func outcomeOf(res probe.Result) (remap.Outcome, error) {
-	var out remap.Outcome
-	if strings.TrimSpace(res.Stdout) != "" {
-		if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
-			return out, fmt.Errorf("read the helper's answer: %w", err)
-		}
+	if strings.TrimSpace(res.Stdout) == "" {
+		return remap.Outcome{}, nil
 	}
-	return out, nil
+	return remap.ReadWire([]byte(res.Stdout))
 }
 
 // endGrace bounds how long an interrupted client lets a helper that

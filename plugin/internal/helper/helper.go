@@ -119,10 +119,10 @@ type RemoveError struct{ Err error }
 func (e *RemoveError) Error() string { return e.Err.Error() }
 func (e *RemoveError) Unwrap() error { return e.Err }
 
-// Leftovers are the helper's own container and image, read from its
+// Self is the helper's own container and image, read from its
 // environment ("" outside a helper).
-func Leftovers(getenv func(string) string) hostagent.Leftovers {
-	return hostagent.Leftovers{Container: getenv(EnvContainer), Image: getenv(EnvImage)}
+func Self(getenv func(string) string) hostagent.HelperObjects {
+	return hostagent.HelperObjects{Container: getenv(EnvContainer), Image: getenv(EnvImage)}
 }
 
 // Inside tells whether this process runs in a helper container.

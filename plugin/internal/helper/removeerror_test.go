@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -115,15 +114,15 @@ func (p *progressSignal) String() string {
 // restart cut the removal short), does not end Change: the agent is armed
 // and judges the image itself, so Change goes on to wait for the restart.
 func TestChangeGoesOnWhenTheArmingHelpersImageStays(t *testing.T) {
-	armed, err := json.Marshal(remap.Outcome{Action: "enable", Result: remap.Armed, Pending: &remap.Pending{Token: "t0", ConfirmTimeout: time.Minute}})
-	if err != nil {
+	var armed strings.Builder
+	if err := remap.WriteWire(&armed, remap.Outcome{Action: "enable", Result: remap.ArmedForClient, Pending: &remap.Pending{Token: "t0", ConfirmTimeout: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "docker-userns")
 	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	api := &armingDaemon{answer: string(armed) + "\n"}
+	api := &armingDaemon{answer: armed.String()}
 	progress := &progressSignal{want: "restarting:", seen: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -136,7 +135,7 @@ func TestChangeGoesOnWhenTheArmingHelpersImageStays(t *testing.T) {
 		case <-ctx.Done():
 		}
 	}()
-	_, err = Change(ctx, ChangeOptions{
+	_, err := Change(ctx, ChangeOptions{
 		Runner:   Runner{API: api, Binary: bin, Socket: "/var/run/docker.sock"},
 		Argv:     []string{"enable", "--arm-only", "--", "agent"},
 		Timeout:  time.Second,

@@ -13,6 +13,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // pollInterval is how often the agent looks at the record and the daemon.
@@ -37,14 +39,14 @@ type agent struct {
 	// gone are leftovers already seen removed: a revert does not wait for
 	// them again (with a daemon that cannot start, asking would only fail
 	// until leftoverTimeout).
-	gone Leftovers
+	gone HelperObjects
 }
 
 // Run is the agent: restart, wait for the daemon, then for a confirmation,
 // and revert when either does not come. ready is called once the agent no
 // longer depends on whoever started it.
 func Run(ctx context.Context, root hostfs.Root, token string, ready func()) error {
-	rec, err := Status(root, token)
+	rec, err := Lookup(root, token)
 	if err != nil {
 		return err
 	}
@@ -69,7 +71,7 @@ func Run(ctx context.Context, root hostfs.Root, token string, ready func()) erro
 }
 
 func (a *agent) run(ctx context.Context) error {
-	if reason := a.waitLeftoversGone(ctx, true); reason != "" {
+	if reason := a.waitHelperGone(ctx, true); reason != "" {
 		return a.revert(ctx, reason, false)
 	}
 	restarter := a.restarter()
@@ -79,30 +81,40 @@ func (a *agent) run(ctx context.Context) error {
 	}
 	cannotStart := func() error {
 		if said := daemonLog.StartFailure(ctx); said != "" {
-			return fmt.Errorf("daemon cannot start: its log says: %s", said)
+			return startFailure{said: said}
 		}
 		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked {
 			return errors.New(rec.Reason)
 		}
 		return nil
 	}
+	steptrace.Mark(steptrace.AgentRestart)
 	if err := restarter.Restart(ctx); err != nil {
 		// A failed job means dockerd exited; its last words may reach the
 		// journal a moment after systemd reports the job.
-		for deadline := time.Now().Add(journalLag); !errors.Is(err, daemon.ErrStartHangs); time.Sleep(pollInterval) {
-			if said := cannotStart(); said != nil {
+		if !errors.Is(err, daemon.ErrStartHangs) {
+			var said error
+			_ = poll.Until(ctx, journalLag, pollInterval, func(context.Context) (bool, error) {
+				said = cannotStart()
+				return said != nil, nil
+			})
+			if said != nil {
 				return a.revert(ctx, fmt.Sprintf("%v (%v)", said, err), true)
-			}
-			if time.Now().After(deadline) {
-				break
 			}
 		}
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	if _, err := daemon.WaitReadyOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
+	steptrace.Mark(steptrace.AgentRestarted)
+	// The unit's new run is read beside the wait: once the job has ended
+	// it no longer changes. The client's verification asks the daemon's
+	// state; the agent needs only to hear that it serves.
+	unitRun := make(chan *daemon.UnitState, 1)
+	go func() { unitRun <- a.unitStarted(ctx) }()
+	if err := daemon.WaitAnswersOrFail(ctx, a.api, a.rec.Timeout, cannotStart); err != nil {
 		return a.revert(ctx, reasonOf(err), true)
 	}
-	started := a.unitStarted(ctx)
+	steptrace.Mark(steptrace.AgentAnswered)
+	started := <-unitRun
 	if _, err := a.set(func(r *Record) {
 		if r.Phase == Restarting {
 			r.Phase, r.Started = Waiting, started
@@ -112,28 +124,41 @@ func (a *agent) run(ctx context.Context) error {
 	} else if err != nil {
 		return nil // confirmed meanwhile
 	}
-	deadline := time.Now().Add(a.rec.ConfirmTimeout)
-	for time.Now().Before(deadline) {
+	steptrace.Mark(steptrace.AgentWaiting)
+	var asked *Record
+	err := poll.Until(ctx, a.rec.ConfirmTimeout, pollInterval, func(context.Context) (bool, error) {
 		rec, err := a.current()
 		if err != nil {
-			return ignoreConfirmed(err)
+			return false, err
 		}
 		if rec.Phase == RevertAsked {
-			return a.revert(ctx, rec.Reason, true)
+			asked = rec
 		}
-		time.Sleep(pollInterval)
+		return asked != nil, nil
+	})
+	switch {
+	case asked != nil:
+		return a.revert(ctx, asked.Reason, true)
+	case errors.Is(err, poll.ErrTimeout):
+		return a.revert(ctx, fmt.Sprintf("no client confirmed the new daemon within %s of its start", a.rec.ConfirmTimeout), true)
+	case errors.Is(err, ctx.Err()):
+		return a.revert(ctx, fmt.Sprintf("the host agent was stopped while waiting for a confirmation: %v", err), true)
 	}
-	return a.revert(ctx, fmt.Sprintf("no client confirmed the new daemon within %s of its start", a.rec.ConfirmTimeout), true)
+	return ignoreConfirmed(err)
 }
+
+// startFailure is the daemon's own reason it cannot start, from its log.
+type startFailure struct{ said string }
+
+func (e startFailure) Error() string { return "daemon cannot start: its log says: " + e.said }
 
 // reasonOf words a wait failure for the record: the log's reason as it is,
 // a timeout with what it was waiting for.
 func reasonOf(err error) string {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "daemon cannot start") {
-		return msg
+	if errors.As(err, new(startFailure)) {
+		return err.Error()
 	}
-	return "daemon did not come back: " + msg
+	return "daemon did not come back: " + err.Error()
 }
 
 // ignoreConfirmed: a record removed by Confirm ends the agent's job.
@@ -163,7 +188,7 @@ func (a *agent) unitStarted(ctx context.Context) *daemon.UnitState {
 }
 
 // current reads the record as a client may have changed it.
-func (a *agent) current() (*Record, error) { return Status(a.root, a.rec.Token) }
+func (a *agent) current() (*Record, error) { return Lookup(a.root, a.rec.Token) }
 
 // set changes the record under the lock and keeps the agent's copy current.
 func (a *agent) set(fn func(*Record)) (*Record, error) {
@@ -174,29 +199,35 @@ func (a *agent) set(fn func(*Record)) (*Record, error) {
 	return rec, err
 }
 
-// waitLeftoversGone waits until the client removed its helper container and
+// waitHelperGone waits until the client removed its helper container and
 // image, so that a restart (which may move the data root) strands neither.
 // With stopOnRevert, a client's request to revert ends the wait early.
-func (a *agent) waitLeftoversGone(ctx context.Context, stopOnRevert bool) string {
-	left := a.rec.Leftovers
-	if left == (Leftovers{}) || left == a.gone {
+func (a *agent) waitHelperGone(ctx context.Context, stopOnRevert bool) string {
+	left := a.rec.Helper
+	if left == (HelperObjects{}) || left == a.gone {
 		return ""
 	}
-	deadline := time.Now().Add(leftoverTimeout)
-	for time.Now().Before(deadline) {
+	var reason string
+	err := poll.Until(ctx, leftoverTimeout, leftoverPoll, func(ctx context.Context) (bool, error) {
 		if rec, err := a.current(); err == nil && rec.Phase == RevertAsked && stopOnRevert {
-			return rec.Reason
+			reason = rec.Reason
+			return true, nil
 		}
-		if !a.exists(ctx, left) {
-			a.gone = left
-			return ""
-		}
-		time.Sleep(leftoverPoll)
+		return !a.exists(ctx, left), nil
+	})
+	switch {
+	case reason != "":
+		return reason
+	case err == nil:
+		a.gone = left
+		return ""
+	case errors.Is(err, poll.ErrTimeout):
+		return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
 	}
-	return fmt.Sprintf("the client did not remove its helper container %.12s within %s", left.Container, leftoverTimeout)
+	return fmt.Sprintf("stopped while waiting for the client to remove its helper container %.12s: %v", left.Container, err)
 }
 
-func (a *agent) exists(ctx context.Context, left Leftovers) bool {
+func (a *agent) exists(ctx context.Context, left HelperObjects) bool {
 	if left.Container != "" {
 		if _, err := a.api.ContainerInspect(ctx, left.Container, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
 			return true
@@ -229,7 +260,7 @@ func (a *agent) revert(ctx context.Context, reason string, restart bool) error {
 	if restart {
 		// A client asking to revert from a helper container: that
 		// container must be gone before the daemon restarts.
-		a.waitLeftoversGone(ctx, false)
+		a.waitHelperGone(ctx, false)
 	}
 	var errs []error
 	if err := hostchange.RestoreAll(a.root, a.rec.Files, a.rec.OldState); err != nil {

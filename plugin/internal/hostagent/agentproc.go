@@ -15,12 +15,13 @@ const Command = "__agent"
 
 func pid() int { return os.Getpid() }
 
-// agentAlive is true when pid is a running agent on the host.
+// agentAlive is true when pid is a running agent on the host; a tree's
+// pids are not this machine's: none runs there.
 func agentAlive(root hostfs.Root, pid int) bool {
-	if pid <= 0 {
+	if pid <= 0 || root.Tree() {
 		return false
 	}
-	cmdline, err := os.ReadFile(root.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	cmdline, err := root.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return err == nil && strings.Contains(string(cmdline), Command)
 }
 

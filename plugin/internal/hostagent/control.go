@@ -2,7 +2,6 @@ package hostagent
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
@@ -16,8 +15,8 @@ func Arm(root hostfs.Root, rec *Record) error {
 		case errors.Is(err, ErrNoRecord):
 		case err != nil:
 			return err
-		case !cur.Finished() && agentAlive(root, cur.AgentPID):
-			return fmt.Errorf("another change (%s, %s) is armed on this host and its agent (pid %d) still runs: wait for it, or see %s", cur.Action, cur.Phase, cur.AgentPID, RecordPath)
+		case standingOf(root, cur) == StandingAgentRuns:
+			return errAgentRuns(cur)
 		}
 		rec.Phase = Armed
 		return save(root, rec)
@@ -30,9 +29,9 @@ func Disarm(root hostfs.Root, token string) error {
 	return err
 }
 
-// Status returns the record of token as it is now.
+// Lookup returns the record of token as it is now.
 // It only reads: the agent asks it ten times a second.
-func Status(root hostfs.Root, token string) (*Record, error) {
+func Lookup(root hostfs.Root, token string) (*Record, error) {
 	var rec *Record
 	err := locked(root, func() error {
 		var err error
@@ -62,10 +61,10 @@ func Confirm(root hostfs.Root, token string) (*Record, error) {
 // AskRevert asks the agent to revert now, for reason, once the asking
 // helper's leftovers are gone; a record already past waiting is left as
 // it is.
-func AskRevert(root hostfs.Root, token, reason string, left Leftovers) (*Record, error) {
+func AskRevert(root hostfs.Root, token, reason string, left HelperObjects) (*Record, error) {
 	return update(root, token, func(r *Record) error {
 		if r.Phase == Armed || r.Phase == Restarting || r.Phase == Waiting {
-			r.Phase, r.Reason, r.Leftovers = RevertAsked, reason, left
+			r.Phase, r.Reason, r.Helper = RevertAsked, reason, left
 		}
 		return nil
 	})

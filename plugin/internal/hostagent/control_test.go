@@ -47,7 +47,7 @@ func TestConfirmOnlyWhileWaiting(t *testing.T) {
 	if _, err := os.Stat(root.Path(RecordPath)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("record still there after confirm: %v", err)
 	}
-	if _, err := Status(root, rec.Token); !errors.Is(err, ErrNoRecord) {
+	if _, err := Lookup(root, rec.Token); !errors.Is(err, ErrNoRecord) {
 		t.Errorf("status after confirm: got %v, want ErrNoRecord", err)
 	}
 }
@@ -80,13 +80,13 @@ func TestConfirmLosesToARevert(t *testing.T) {
 func TestAskRevertKeepsALaterPhase(t *testing.T) {
 	root := tempRoot(t)
 	rec := armed(t, root)
-	left := Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:1"}
+	left := HelperObjects{Container: "docker-userns-helper-1", Image: "docker-userns-probe:1"}
 	got, err := AskRevert(root, rec.Token, "verify: uid_map differs", left)
-	if err != nil || got.Phase != RevertAsked || got.Reason != "verify: uid_map differs" || got.Leftovers != left {
+	if err != nil || got.Phase != RevertAsked || got.Reason != "verify: uid_map differs" || got.Helper != left {
 		t.Fatalf("ask revert: %+v %v", got, err)
 	}
 	setPhase(t, root, rec.Token, Reverted)
-	if got, _ := AskRevert(root, rec.Token, "again", Leftovers{}); got.Phase != Reverted || got.Reason != "verify: uid_map differs" {
+	if got, _ := AskRevert(root, rec.Token, "again", HelperObjects{}); got.Phase != Reverted || got.Reason != "verify: uid_map differs" {
 		t.Errorf("ask revert after the revert changed the record: %+v", got)
 	}
 }

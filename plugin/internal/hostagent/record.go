@@ -75,9 +75,9 @@ type Record struct {
 	// ConfirmTimeout the wait for a client once it answers.
 	Timeout        time.Duration `json:"timeout"`
 	ConfirmTimeout time.Duration `json:"confirmTimeout"`
-	// Leftovers are what the client must remove from the daemon (the helper
+	// Helper is what the client must remove from the daemon (the helper
 	// container and image) before the restart, so that none stays behind.
-	Leftovers Leftovers `json:"leftovers,omitzero"`
+	Helper HelperObjects `json:"leftovers,omitzero"`
 	// EscapeCgroup moves the agent into PID 1's cgroups: started from a
 	// helper container, it must outlive that container.
 	EscapeCgroup bool `json:"escapeCgroup,omitempty"`
@@ -102,8 +102,10 @@ type Commit struct {
 	Backups      []string `json:"backups,omitempty"`
 }
 
-// Leftovers are daemon objects the agent waits to see gone.
-type Leftovers struct {
+// HelperObjects are the helper container and image a client runs on the
+// daemon: not leftovers of a dead client (probe.Leftovers) but its own, which
+// the agent waits to see gone.
+type HelperObjects struct {
 	Container string `json:"container,omitempty"`
 	Image     string `json:"image,omitempty"`
 }
@@ -148,15 +150,11 @@ func locked(root hostfs.Root, fn func() error) error {
 
 // load reads the record; ErrNoRecord when there is none.
 func load(root hostfs.Root) (*Record, error) {
-	var r Record
-	found, err := root.ReadJSON(RecordPath, &r)
-	if !found && err == nil {
+	rec, err := ReadRecord(root)
+	if rec == nil && err == nil {
 		err = ErrNoRecord
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return rec, err
 }
 
 // save writes the record atomically, readable by root only (it holds the

@@ -64,7 +64,7 @@ func TestRecordStaysInsideTheRoot(t *testing.T) {
 	root, _ := hostfs.Open(dir)
 	before := hostfstest.Snapshot(t, out)
 	rec := armed(t, root)
-	if _, err := Status(root, rec.Token); err != nil {
+	if _, err := Lookup(root, rec.Token); err != nil {
 		t.Fatal(err)
 	}
 	hostfstest.Unchanged(t, out, before)

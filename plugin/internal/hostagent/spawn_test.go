@@ -63,7 +63,7 @@ func TestAgentOutlivesItsStarter(t *testing.T) {
 			t.Fatalf("the agent died of %v once its starter was gone", ws.Signal())
 		}
 	}
-	got, err := Status(root, rec.Token)
+	got, err := Lookup(root, rec.Token)
 	if err != nil || got.Phase != Reverted {
 		t.Errorf("the agent's record: %+v, %v; want phase %s", got, err, Reverted)
 	}

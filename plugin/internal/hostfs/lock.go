@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // ErrLocked is returned (wrapped) when another live process holds a file's lock.
@@ -35,26 +38,25 @@ func (r Root) Lock(p string, timeout time.Duration) (func() error, error) {
 	pinned, release := r.pinDir(dir)
 	real := filepath.Join(pinned, path.Base(hp))
 	lock := real + ".lock"
-	deadline := time.Now().Add(timeout)
-	for {
-		err := tryLock(real, lock)
-		if err == nil {
-			// Under the lock, a dead lock attempt's pid file is a leftover.
-			removeStaleLockFiles(real)
-			return func() error {
-				defer release()
-				if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("unlock %s: %w", hp, cause(err))
-				}
-				return nil
-			}, nil
-		}
-		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
-			release()
-			return nil, fmt.Errorf("lock %s: %w", hp, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// Writes take no context (one is never left half done): the wait is
+	// bounded by timeout alone.
+	_ = poll.Until(context.Background(), timeout, 100*time.Millisecond, func(context.Context) (bool, error) {
+		err = tryLock(real, lock)
+		return !errors.Is(err, ErrLocked), nil
+	})
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("lock %s: %w", hp, err)
 	}
+	// Under the lock, a dead lock attempt's pid file is a leftover.
+	removeStaleLockFiles(real)
+	return func() error {
+		defer release()
+		if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("unlock %s: %w", hp, cause(err))
+		}
+		return nil
+	}, nil
 }
 
 // tryLock makes one attempt, following shadow's commonio do_lock_file.

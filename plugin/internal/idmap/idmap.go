@@ -31,7 +31,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 )
 
@@ -58,7 +58,7 @@ const firstNameAndUID = 28
 // newest rule: a plan made for it keeps container root right under both
 // (see Owner.KeyFor).
 func RuleFor(version string) Rule {
-	if n, ok := dockerversion.Major(version); !ok || n >= firstNameAndUID {
+	if n, ok := daemon.MajorVersion(version); !ok || n >= firstNameAndUID {
 		return NameAndUID
 	}
 	return UIDFirst

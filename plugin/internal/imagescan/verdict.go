@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 )
 
 const (
@@ -50,7 +50,7 @@ const firstZstdDocker = 23
 // loadsZstd reports whether a daemon of the version extracts zstd layers;
 // true when the version is unknown.
 func loadsZstd(version string) bool {
-	n, ok := dockerversion.Major(version)
+	n, ok := daemon.MajorVersion(version)
 	return !ok || n >= firstZstdDocker
 }
 

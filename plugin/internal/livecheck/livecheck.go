@@ -42,9 +42,9 @@ type Check = verify.Check
 
 // Statuses of a check.
 const (
-	StatusPass = verify.StatusPass
-	StatusFail = verify.StatusFail
-	StatusSkip = verify.StatusSkip
+	StatusPass = verify.VerdictPass
+	StatusFail = verify.VerdictFail
+	StatusSkip = verify.VerdictSkip
 )
 
 // Report is every check run against one daemon.

@@ -19,6 +19,8 @@ import (
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // BinaryPath is where the plugin's binary sits inside a probe image.
@@ -80,7 +82,7 @@ func build(ctx context.Context, api client.APIClient, prog program, extra []File
 	go func() { pw.CloseWithError(writeLayer(pw, prog, extra)) }()
 	entrypoint, _ := json.Marshal(append([]string{BinaryPath}, prog.args...))
 	res, err := api.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref,
-		client.ImageImportOptions{Changes: []string{"ENTRYPOINT " + string(entrypoint), labelChanges("probe")}})
+		client.ImageImportOptions{Changes: []string{"ENTRYPOINT " + string(entrypoint), sweep.LabelChanges("probe")}})
 	if err != nil {
 		pr.CloseWithError(err)
 		return Image{}, fmt.Errorf("build probe image %s: %w", ref, err)

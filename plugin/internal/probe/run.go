@@ -9,6 +9,9 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // RunOptions says how to start a probe container.
@@ -116,7 +119,7 @@ func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, r
 func (img Image) createOptions(opts RunOptions) client.ContainerCreateOptions {
 	return client.ContainerCreateOptions{
 		Name: opts.Name,
-		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: labels(opts.role()),
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: sweep.Labels(opts.role()),
 			OpenStdin: opts.Stdin, StdinOnce: opts.Stdin, AttachStdin: opts.Stdin},
 		HostConfig: &container.HostConfig{
 			PidMode:      container.PidMode(opts.PidMode),
@@ -159,17 +162,19 @@ const outputGrace = 30 * time.Second
 // through new connections, dialled again until ctx ends. A container that
 // is gone (never created, or removed) fails at once.
 func (img Image) Rejoin(ctx context.Context, name string) (Result, error) {
-	for {
-		res, err := img.rejoin(ctx, name)
-		if err == nil || cerrdefs.IsNotFound(err) {
-			return res, err
+	var res Result
+	var last error
+	err := poll.Until(ctx, 0, rejoinPoll, func(ctx context.Context) (bool, error) {
+		res, last = img.rejoin(ctx, name)
+		if cerrdefs.IsNotFound(last) {
+			return false, last
 		}
-		select {
-		case <-ctx.Done():
-			return res, fmt.Errorf("rejoin probe container %s: %w (last: %v)", name, ctx.Err(), err)
-		case <-time.After(rejoinPoll):
-		}
+		return last == nil, nil
+	})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return res, fmt.Errorf("rejoin probe container %s: %w (last: %v)", name, err, last)
 	}
+	return res, err
 }
 
 // rejoinPoll is how often Rejoin dials the daemon again.

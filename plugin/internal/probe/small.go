@@ -33,7 +33,17 @@ func DecodeIDMaps(out string) (IDMaps, error) { return inside.DecodeIDMaps(out) 
 // there, `make release` amd64's and arm64's (see embedded/README.md).
 const SmallProgram = "docker-userns-probe"
 
-//go:embed embedded
+// The small probe programs are built, not committed (2 MB each): run
+// `make build` (or `make release`), which builds one into embedded/ before
+// the plugin. A build without any fails here, "pattern ...: no matching
+// files found", rather than ship a plugin that quietly makes every probe
+// image of its own 20 MB binary: the compiler is the one check that no
+// build path (go build, go vet, go test, an IDE) can skip, and the error
+// points at this line. A build tag to opt out would be one more way to
+// ship the slow plugin by accident; a go:generate step runs only when
+// asked, so it would not close the gap either.
+//
+//go:embed embedded/docker-userns-probe-linux-*
 var embedded embed.FS
 
 // smallPrograms are the embedded probe programs by architecture, nil for

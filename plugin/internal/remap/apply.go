@@ -18,8 +18,8 @@ import (
 // apply writes the changes and records them, then arms the host agent,
 // which restarts the daemon and reverts by itself unless this client (or,
 // through the daemon, the one that started the helper) confirms a daemon
-// verified against exp.
-func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, exp verify.Expectation, record func(*hostchange.State), commit *hostagent.Commit) (Outcome, error) {
+// verified against exp. lock is released once the agent runs.
+func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes hostchange.Set, exp verify.Expectation, record func(*hostchange.State), commit *hostagent.Commit) (Outcome, error) {
 	// A restart that nothing would follow up is refused before any write.
 	if err := env.Restarter.CanRestart(ctx); err != nil {
 		return *out, err
@@ -70,7 +70,7 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		Restart: hostagent.Restart{Strategy: string(env.Restarter.Resolve()), Pidfile: env.Restarter.Pidfile},
 		Socket:  env.socket(), LogPath: logPath,
 		Timeout: env.Timeout, ConfirmTimeout: env.confirmTimeout(),
-		Leftovers: env.Leftovers, EscapeCgroup: env.InHelper,
+		Helper: env.Helper, EscapeCgroup: env.InHelper,
 		Armed: time.Now().UTC(),
 	}
 	if err := hostagent.Arm(env.Root, rec); err != nil {
@@ -81,10 +81,10 @@ func apply(ctx context.Context, env Env, out *Outcome, changes hostchange.Set, e
 		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
 	// The agent is armed and runs: a later run sees its record.
-	env.lock.Unlock()
+	lock.Unlock()
 	out.Pending = &Pending{Token: rec.Token, Expect: exp, LogPath: logPath, Files: rec.Files.Changed(), ConfirmTimeout: rec.ConfirmTimeout}
 	if env.ArmOnly {
-		out.Result = Armed
+		out.Result = ArmedForClient
 		return *out, nil
 	}
 	return FinishOrRevert(ctx, env.Client(), out)

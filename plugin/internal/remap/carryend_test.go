@@ -21,7 +21,7 @@ func TestCarryEnd(t *testing.T) {
 		{Outcome{Result: Enabled, Plan: plan}, carry.End{Switched: true, UID: m, GID: m}},
 		{Outcome{Result: Disabled}, carry.End{Switched: true, UID: idmap.Identity, GID: idmap.Identity, Unremapped: true}},
 		{Outcome{Result: DryRun, Plan: plan}, carry.End{DryRun: true}},
-		{Outcome{Result: Armed}, carry.End{Unchanged: "armed: the data root did not change"}},
+		{Outcome{Result: ArmedForClient}, carry.End{Unchanged: "armed: the data root did not change"}},
 		{Outcome{Result: AlreadyEnabled}, carry.End{Unchanged: "already enabled: the data root did not change"}},
 	} {
 		got := c.out.CarryEnd()

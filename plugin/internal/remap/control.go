@@ -26,12 +26,12 @@ type Control interface {
 // on the host it mounts.
 type LocalControl struct {
 	Root hostfs.Root
-	// Leftovers are the helper container and image this runs in, if any.
-	Leftovers hostagent.Leftovers
+	// Helper is the helper container and image this runs in, if any.
+	Helper hostagent.HelperObjects
 }
 
 func (l LocalControl) Status(_ context.Context, token string) (*hostagent.Record, error) {
-	return hostagent.Status(l.Root, token)
+	return hostagent.Lookup(l.Root, token)
 }
 
 // Confirm keeps the change and does the clean-up that belongs to it.
@@ -45,7 +45,7 @@ func (l LocalControl) Confirm(_ context.Context, token string) (*hostagent.Recor
 }
 
 func (l LocalControl) AskRevert(_ context.Context, token, reason string) (*hostagent.Record, error) {
-	return hostagent.AskRevert(l.Root, token, reason, l.Leftovers)
+	return hostagent.AskRevert(l.Root, token, reason, l.Helper)
 }
 
 func (l LocalControl) Collect(_ context.Context, token string) (*hostagent.Record, error) {
@@ -73,7 +73,7 @@ const ControlCommand = "__control"
 // ControlMain runs one Control action on the host root and prints the
 // record as JSON; ErrNotWaiting and ErrNoRecord exit with statuses of
 // their own so the client can tell them apart.
-func ControlMain(args []string, left hostagent.Leftovers, stdin io.Reader, stdout, stderr io.Writer) int {
+func ControlMain(args []string, left hostagent.HelperObjects, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) < 4 || args[1] != "--root" {
 		fmt.Fprintln(stderr, "usage: "+ControlCommand+" status|confirm|revert|collect --root DIR TOKEN [REASON]")
 		return 2
@@ -83,7 +83,7 @@ func ControlMain(args []string, left hostagent.Leftovers, stdin io.Reader, stdou
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	ctx, control, token := context.Background(), LocalControl{Root: root, Leftovers: left}, args[3]
+	ctx, control, token := context.Background(), LocalControl{Root: root, Helper: left}, args[3]
 	var rec *hostagent.Record
 	switch args[0] {
 	case "session":

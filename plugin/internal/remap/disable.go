@@ -28,11 +28,11 @@ type DisableOptions struct {
 // (and, with RemoveRanges, the ranges enable added).
 func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error) {
 	out := Outcome{Action: "disable"}
-	snap, done, err := beginChange(ctx, &env, opts.DryRun, opts.DiscardPending)
+	snap, lock, err := beginChange(ctx, env, opts.DryRun, opts.DiscardPending)
 	if err != nil {
 		return out, err
 	}
-	defer done()
+	defer lock.Unlock()
 	if len(snap.Flags.UsernsRemap) > 0 {
 		f := snap.Flags.UsernsRemap[0]
 		return out, fmt.Errorf("remapping is set by the dockerd flag --userns-remap=%s in %s: remove it there and restart the daemon", f.Value, f.Where())
@@ -116,7 +116,7 @@ func Disable(ctx context.Context, env Env, opts DisableOptions) (Outcome, error)
 	}
 	// Once the daemon runs unremapped (confirmed, or at once with --restart
 	// none) the backups and the record have served.
-	return apply(ctx, env, &out, changes, verify.Unremapped(), func(*hostchange.State) {}, &hostagent.Commit{RemoveRanges: opts.RemoveRanges})
+	return apply(ctx, env, lock, &out, changes, verify.Unremapped(), func(*hostchange.State) {}, &hostagent.Commit{RemoveRanges: opts.RemoveRanges})
 }
 
 // undoneContent is the original content of a file enable changed when it

@@ -18,34 +18,33 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
+	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
-
-// Verdict is a doctor check's result, as doctor prints it.
-type Verdict string
 
 // Verdicts of a doctor check.
 const (
-	Pass Verdict = "PASS"
-	Warn Verdict = "WARN"
-	Fail Verdict = "FAIL"
+	Pass = verify.VerdictPass
+	Warn = verify.VerdictWarn
+	Fail = verify.VerdictFail
 )
 
 // Finding is one doctor check: its verdict, what was seen and the fix.
 type Finding struct {
-	Check   string  `json:"check"`
-	Verdict Verdict `json:"verdict"`
-	Detail  string  `json:"detail"`
-	Fix     string  `json:"fix,omitempty"`
+	Check   string         `json:"check"`
+	Verdict verify.Verdict `json:"verdict"`
+	Detail  string         `json:"detail"`
+	Fix     string         `json:"fix,omitempty"`
 }
 
 // Findings are doctor's results in the order checked.
 type Findings []Finding
 
 // Count is how many checks have the verdict.
-func (fs Findings) Count(verdict Verdict) int {
+func (fs Findings) Count(verdict verify.Verdict) int {
 	n := 0
 	for _, f := range fs {
 		if f.Verdict == verdict {
@@ -55,13 +54,20 @@ func (fs Findings) Count(verdict Verdict) int {
 	return n
 }
 
+// DoctorOptions are doctor's inputs beside the host.
+type DoctorOptions struct {
+	// Self is the helper container and image running this (through the
+	// daemon; none on the host): not a leftover.
+	Self hostagent.HelperObjects
+	// SkipImages leaves out the scan of the local images.
+	SkipImages bool
+}
+
 // Doctor runs the preflight checks. It reads everything itself, so that a
 // broken file is a FAIL with a fix rather than an error that hides the rest.
-// self is the helper container and image running this (through the
-// daemon; none on the host): not a leftover.
-func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self hostagent.Leftovers) Findings {
+func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, opts DoctorOptions) Findings {
 	var out Findings
-	add := func(check string, verdict Verdict, detail, fix string) {
+	add := func(check string, verdict verify.Verdict, detail, fix string) {
 		out = append(out, Finding{Check: check, Verdict: verdict, Detail: detail, Fix: fix})
 	}
 	kernelChecks(root, add)
@@ -131,16 +137,68 @@ func Doctor(ctx context.Context, root hostfs.Root, api client.APIClient, self ho
 		if cfgErr == nil {
 			imageStoreCheck(root, state, cfg, setting != "", add)
 		}
-		leftoverCheck(ctx, api, self, add)
+		leftoverCheck(ctx, api, opts.Self, add)
 		if names, err := HostUsernsContainers(ctx, api); err == nil && len(names) > 0 {
 			add("--userns=host containers", Warn, "running with remapping bypassed: "+strings.Join(names, ", "),
 				"start them without --userns=host unless they truly need the host's ids")
 		}
 	}
+	// A tree's images are its daemon's, which is not asked.
+	if !opts.SkipImages && !root.Tree() {
+		localImagesCheck(ctx, api, state, err, add)
+	}
 	return out
 }
 
-type addFunc func(check string, verdict Verdict, detail, fix string)
+// localImagesCheck warns about local images whose files hold ids that a
+// default range cannot map: after the switch to remapping they could not
+// be pulled or loaded again without a wider --size. state and inspectErr
+// are the daemon's answer.
+func localImagesCheck(ctx context.Context, api client.APIClient, state daemon.State, inspectErr error, add addFunc) {
+	const check = "local images"
+	if inspectErr != nil {
+		add(check, Warn, "not scanned: "+inspectErr.Error(), "")
+		return
+	}
+	if state.Remapped {
+		add(check, Pass, "remapping is on: the images in its data root were mapped when they were pulled", "")
+		return
+	}
+	images, err := (&imagescan.Scanner{Daemon: api}).ScanDaemonAll(ctx)
+	if err != nil {
+		add(check, Warn, "not scanned: "+err.Error(), "")
+		return
+	}
+	var tooWide []string
+	for _, img := range images {
+		if img.Needed() > rangeplan.DefaultSize {
+			tooWide = append(tooWide, fmt.Sprintf("%s (needs %d ids)", img.Name, img.Needed()))
+		}
+	}
+	if len(tooWide) > 0 {
+		add(check, Warn, "hold ids past 65535, which a default range cannot map: "+strings.Join(tooWide, ", "),
+			"docker userns enable --size auto USER (sizes the range for every local image)")
+		return
+	}
+	add(check, Pass, fmt.Sprintf("all %d local images fit a 65536-wide range", len(images)), "")
+}
+
+// pendingCheck is doctor's view of the agent's record: nothing when there
+// is none or it is finished.
+func pendingCheck(root hostfs.Root, add addFunc) {
+	rec, standing, err := hostagent.ReadStanding(root)
+	switch {
+	case err != nil:
+		add("pending change", Fail, err.Error(), "look at the file; remove it once no agent runs (`docker userns enable --discard-pending` keeps a copy)")
+	case standing == hostagent.StandingAgentRuns:
+		add("pending change", Warn, fmt.Sprintf("%s: its agent (pid %d) runs and restores the files unless the change is confirmed", rec.Describe(), rec.AgentPID), "wait for it")
+	case standing == hostagent.StandingAgentGone:
+		add("pending change", Fail, fmt.Sprintf("%s is unfinished and its agent is gone; %s holds the files' contents from before it (%s)", rec.Describe(), hostagent.RecordPath, strings.Join(rec.Files.Changed(), ", ")),
+			"check the files against the record, then run enable or disable with --discard-pending")
+	}
+}
+
+type addFunc func(check string, verdict verify.Verdict, detail, fix string)
 
 // kernelChecks: user namespaces must be usable at all.
 func kernelChecks(root hostfs.Root, add addFunc) {

@@ -37,15 +37,12 @@ type Env struct {
 	// InHelper: this process runs in a helper container that mounts the
 	// host at Root; the agent must join the host's namespaces.
 	InHelper bool
-	// Leftovers are the helper's own container and image, which the agent
+	// Helper is the helper's own container and image, which the agent
 	// waits to see removed before it restarts the daemon.
-	Leftovers hostagent.Leftovers
+	Helper hostagent.HelperObjects
 	// ArmOnly stops enable and disable once the agent is armed: the client
 	// that started the helper waits, verifies and confirms.
 	ArmOnly bool
-
-	// lock is the host-wide lock a change holds until its agent is armed.
-	lock *hostLock
 }
 
 // DefaultSocket is where dockerd listens unless told otherwise.
@@ -66,6 +63,14 @@ func (e Env) confirmTimeout() time.Duration {
 		return DefaultConfirmTimeout
 	}
 	return e.ConfirmTimeout
+}
+
+// forChecks is env for the checks before a change: they share one answer
+// of the daemon's info. What follows the restart uses env, which asks
+// afresh.
+func (e Env) forChecks() Env {
+	e.API = daemon.OneInfo(e.API)
+	return e
 }
 
 // Client is the client's side of env: what Finish needs.

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
+	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
@@ -104,6 +109,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 				return *out, fmt.Errorf("%s: %w; asking the host to revert failed: %v", out.Action, failure, err)
 			}
 		} else if kept, reverted, err := c.confirmRemoving(ctx, p.Token, v); kept {
+			steptrace.Mark(steptrace.Confirmed)
 			out.Pending = nil
 			out.Result = carriedOut(out.Action)
 			return *out, nil
@@ -127,7 +133,7 @@ func Finish(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, error) {
 		_ = early.remove()
 	}
 	out.Pending = nil
-	out.Result = Reverted
+	out.Result = RolledBack
 	return *out, &RevertedError{Action: out.Action, Reason: rec.Reason, Files: p.Files, DaemonBack: rec.DaemonBack, Restarted: rec.Restarted, LogPath: p.LogPath}
 }
 
@@ -160,7 +166,7 @@ func (c ClientEnv) confirm(ctx context.Context, token string) (kept bool, revert
 // be removed is said, not reverted for. Should the agent have given up
 // waiting meanwhile, its revert may restart the daemon before the removal
 // is done, stranding the probe in the remapped data root (swept by the
-// next run on that data root: probe.SweepBeside).
+// next run on that data root: sweep.Beside).
 func (c ClientEnv) confirmRemoving(ctx context.Context, token string, v *verification) (kept bool, reverted *hostagent.Record, err error) {
 	removed := make(chan error, 1)
 	go func() { removed <- v.remove() }()
@@ -202,7 +208,12 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 			return nil, ctx.Err()
 		}
 	} else {
-		seen = waitDown(ctx, c.API, c.Timeout+restartAllowance)
+		switch err := waitDown(ctx, c.API, c.Timeout+restartAllowance); {
+		case err == nil:
+			seen = true
+		case !errors.Is(err, poll.ErrTimeout):
+			return nil, err
+		}
 	}
 	if !seen {
 		rec, err := c.Control.Collect(ctx, token)
@@ -218,10 +229,12 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 		// The daemon that answers next may still be the old one.
 		ready = nil
 	}
-	for {
+	// No deadline of its own: each round's WaitReady has one.
+	var past *hostagent.Record
+	err := poll.Until(ctx, 0, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		// Up to twice the timeout: the new daemon's, then the revert's.
 		if _, err := daemon.WaitReady(ctx, c.API, 2*c.Timeout); err != nil {
-			return nil, fmt.Errorf("the daemon did not answer again within %s, not even with the old config the host agent restores: %w", 2*c.Timeout, err)
+			return false, fmt.Errorf("the daemon did not answer again within %s, not even with the old config the host agent restores: %w", 2*c.Timeout, err)
 		}
 		if ready != nil {
 			ready()
@@ -234,19 +247,16 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 		rec, err := c.Control.Collect(ctx, token)
 		if err != nil {
 			if isUnreachable(err) {
-				continue // the agent is restarting the daemon again, to revert
+				return false, nil // the agent is restarting the daemon again, to revert
 			}
-			return nil, fmt.Errorf("ask the host agent: %w", err)
+			return false, fmt.Errorf("ask the host agent: %w", err)
 		}
 		if rec.Phase != hostagent.Restarting && rec.Phase != hostagent.Armed {
-			return rec, nil
+			past = rec
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return past != nil, nil
+	})
+	return past, err
 }
 
 // awaitPhase reads the agent's record on this host until the agent is past
@@ -254,27 +264,23 @@ func (c ClientEnv) awaitRestart(ctx context.Context, token string, ready func())
 func (c ClientEnv) awaitPhase(ctx context.Context, local LocalControl, token string) (*hostagent.Record, error) {
 	// The restart's bound, then the revert's, which may follow at once.
 	bound := 2*c.Timeout + restartAllowance
-	deadline := time.Now().Add(bound)
-	for {
-		rec, err := local.Status(ctx, token)
-		if err != nil {
-			return nil, fmt.Errorf("ask the host agent: %w", err)
+	var rec *hostagent.Record
+	err := poll.Until(ctx, bound, recordPoll, func(ctx context.Context) (bool, error) {
+		var err error
+		if rec, err = local.Status(ctx, token); err != nil {
+			return false, fmt.Errorf("ask the host agent: %w", err)
 		}
-		if rec.Finished() {
-			return local.Collect(ctx, token)
-		}
-		if rec.Phase != hostagent.Armed && rec.Phase != hostagent.Restarting {
-			return rec, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the host agent is still %s after %s (armed change %s)", rec.Phase, bound, token)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(recordPoll):
-		}
+		return rec.Finished() || (rec.Phase != hostagent.Armed && rec.Phase != hostagent.Restarting), nil
+	})
+	switch {
+	case errors.Is(err, poll.ErrTimeout):
+		return nil, fmt.Errorf("the host agent is still %s after %s (armed change %s)", rec.Phase, bound, token)
+	case err != nil:
+		return nil, err
+	case rec.Finished():
+		return local.Collect(ctx, token)
 	}
+	return rec, nil
 }
 
 // recordPoll is how often the client reads the agent's record on this
@@ -284,26 +290,30 @@ const recordPoll = 25 * time.Millisecond
 
 // awaitRevert waits until the agent has reverted, collecting its record.
 func (c ClientEnv) awaitRevert(ctx context.Context, token string) (*hostagent.Record, error) {
-	deadline := time.Now().Add(3 * c.Timeout)
-	for time.Now().Before(deadline) {
+	var finished *hostagent.Record
+	err := poll.Until(ctx, 3*c.Timeout, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		if _, err := daemon.WaitReady(ctx, c.API, 2*c.Timeout); err != nil {
-			return nil, fmt.Errorf("the daemon did not answer after the host agent's revert: %w", err)
+			return false, fmt.Errorf("the daemon did not answer after the host agent's revert: %w", err)
 		}
 		rec, err := c.Control.Collect(ctx, token)
 		if err == nil && rec.Finished() {
-			return rec, nil
+			finished = rec
+			return true, nil
 		}
 		if errors.Is(err, hostagent.ErrNoRecord) {
 			// The agent could not write its record (a full /var) and
 			// reverts without it.
-			return nil, fmt.Errorf("the host agent's record is gone: it reverts without it; what it did is in %s and the journal (journalctl -t %s) on the host", hostagent.LogPath, hostagent.SyslogTag)
+			return false, fmt.Errorf("the host agent's record is gone: it reverts without it; what it did is in %s and the journal (journalctl -t %s) on the host", hostagent.LogPath, hostagent.SyslogTag)
 		}
 		if err != nil && !isUnreachable(err) {
-			return nil, fmt.Errorf("ask the host agent: %w", err)
+			return false, fmt.Errorf("ask the host agent: %w", err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return nil, fmt.Errorf("the host agent did not finish its revert within %s", 3*c.Timeout)
 	}
-	return nil, fmt.Errorf("the host agent did not finish its revert within %s", 3*c.Timeout)
+	return finished, err
 }
 
 // verification is a check of the new daemon running on its own.
@@ -323,6 +333,7 @@ func (c ClientEnv) startVerify(ctx context.Context, exp verify.Expectation) *ver
 	v := &verification{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
+		steptrace.Mark(steptrace.VerifyBegin)
 		v.checks, v.state, v.cleanup, v.err = c.verify(ctx, exp)
 	}()
 	return v
@@ -375,26 +386,41 @@ func (c ClientEnv) verify(ctx context.Context, exp verify.Expectation) (verify.R
 	return res.Report, &res.State, res.Remove, nil
 }
 
-// waitDown polls until the daemon stops answering, within timeout.
-func waitDown(ctx context.Context, api client.APIClient, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+// waitDown polls until the daemon stops answering (nil), within timeout
+// (poll.ErrTimeout). A ping that failed because ctx ended is no outage:
+// waitDown returns ctx's error then.
+func waitDown(ctx context.Context, api client.APIClient, timeout time.Duration) error {
+	return poll.Until(ctx, timeout, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
 		reqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, err := api.Ping(reqCtx, client.PingOptions{})
 		cancel()
-		if err != nil {
-			return true
+		if ctx.Err() != nil {
+			return false, ctx.Err()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
+		return err != nil, nil
+	})
 }
 
-// isUnreachable is true for errors of a daemon that went away meanwhile.
-// Over ssh its missing socket is the far side's error, in text: `docker
-// system dial-stdio` says "dial unix /var/run/docker.sock: connect: no
-// such file or directory".
+// isUnreachable is true for errors of a daemon that went away meanwhile,
+// told by their types as the API client (moby/moby/client v0.6.2) and
+// net/http return them:
+//   - a request that could not connect (refused, socket missing, and over
+//     ssh any transport failure): errConnectionFailed, from
+//     request.go doRequest;
+//   - a hijacked stream's dial (attach, hijack.go setupHijackConn wraps the
+//     dialer's *net.OpError);
+//   - a connection the daemon dropped mid-answer: io.EOF or
+//     io.ErrUnexpectedEOF (net/http returns the connection's read error),
+//     or a reset;
+//   - over ssh, the far side's dial-stdio that exited because the socket is
+//     gone: sshreach.TunnelError;
+//   - a request's own deadline.
 func isUnreachable(err error) bool {
-	msg := err.Error()
-	return client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") || strings.Contains(msg, "connect: no such file or directory")
+	var dial *net.OpError
+	var tunnel *sshreach.TunnelError
+	return client.IsErrConnectionFailed(err) ||
+		errors.As(err, &dial) && dial.Op == "dial" ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, &tunnel) ||
+		errors.Is(err, context.DeadlineExceeded)
 }

@@ -48,7 +48,7 @@ func (s socketActivated) Events(ctx context.Context, _ client.EventsListOptions)
 // (written aside and renamed: a reader never sees half a record).
 func setPhase(t *testing.T, root hostfs.Root, token string, phase hostagent.Phase) {
 	t.Helper()
-	rec, err := hostagent.Status(root, token)
+	rec, err := hostagent.Lookup(root, token)
 	if err != nil {
 		t.Error(err)
 		return
@@ -222,7 +222,7 @@ func TestAwaitRestartCollectsARevert(t *testing.T) {
 	if !rec.Finished() {
 		t.Errorf("phase %s, want %s", rec.Phase, hostagent.Reverted)
 	}
-	if _, err := hostagent.Status(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
+	if _, err := hostagent.Lookup(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
 		t.Errorf("the finished record is still on the host: %v", err)
 	}
 	if control.reads != 1 || control.early != 0 {
@@ -246,7 +246,7 @@ func TestAConfirmationTooLateReportsTheRevert(t *testing.T) {
 	if kept || err != nil || reverted == nil || !reverted.Finished() {
 		t.Fatalf("confirm: kept %v, reverted %+v, err %v; want the collected revert", kept, reverted, err)
 	}
-	if _, err := hostagent.Status(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
+	if _, err := hostagent.Lookup(root, token); !errors.Is(err, hostagent.ErrNoRecord) {
 		t.Errorf("the finished record is still on the host: %v", err)
 	}
 

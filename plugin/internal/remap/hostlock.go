@@ -2,19 +2,18 @@ package remap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // LockPath is the host-wide lock of the commands that change the host
@@ -37,21 +36,20 @@ type hostLock struct {
 }
 
 // beginChange opens enable's and disable's work on the host: it takes the
-// host-wide lock (not for a dry run, which writes nothing) and then reads
-// the host files once, under it. done releases the lock.
-func beginChange(ctx context.Context, env *Env, dryRun, discardPending bool) (snap *Snapshot, done func(), err error) {
-	done = func() {}
+// host-wide lock (not for a dry run, which writes nothing: lock is nil)
+// and then reads the host files once, under it. The caller unlocks, once
+// the agent is armed (apply) or when the run ends.
+func beginChange(ctx context.Context, env Env, dryRun, discardPending bool) (snap *Snapshot, lock *hostLock, err error) {
 	if !dryRun {
-		if env.lock, err = lockHost(ctx, *env, discardPending); err != nil {
-			return nil, done, err
+		if lock, err = lockHost(ctx, env, discardPending); err != nil {
+			return nil, nil, err
 		}
-		done = env.lock.Unlock
 	}
 	if snap, err = ReadSnapshot(env.Root); err != nil {
-		done()
-		return nil, func() {}, err
+		lock.Unlock()
+		return nil, nil, err
 	}
-	return snap, done, nil
+	return snap, lock, nil
 }
 
 // lockHost is the gate before any write: it refuses a daemon that runs on
@@ -64,28 +62,19 @@ func lockHost(ctx context.Context, env Env, discard bool) (*hostLock, error) {
 		return nil, err
 	}
 	l := &hostLock{root: env.Root}
-	deadline := time.Now().Add(lockWait)
 	said := false
-	for {
+	err := poll.Until(ctx, lockWait, 50*time.Millisecond, func(context.Context) (bool, error) {
 		ok, err := l.try()
-		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", LockPath, err)
-		}
-		if ok {
-			break
-		}
-		if !said {
+		if !ok && err == nil && !said {
 			env.say("waiting for another docker userns run on this host (%s)", LockPath)
 			said = true
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("lock %s: another docker userns run on this host held it for %s: wait for it to finish", LockPath, lockWait)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("lock %s: %w", LockPath, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+		return ok, err
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return nil, fmt.Errorf("lock %s: another docker userns run on this host held it for %s: wait for it to finish", LockPath, lockWait)
+	} else if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", LockPath, err)
 	}
 	if said {
 		// The run that held the lock may have restarted the daemon.
@@ -183,97 +172,13 @@ func (l *hostLock) Unlock() {
 	l.f = nil
 }
 
-// PendingRecord reads the host agent's record as it is, without a token:
-// nil when there is none.
-func PendingRecord(root hostfs.Root) (*hostagent.Record, error) {
-	data, err := root.ReadFile(hostagent.RecordPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec hostagent.Record
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("read %s: %w", hostagent.RecordPath, err)
-	}
-	return &rec, nil
-}
-
-// agentRuns is true when the record's agent is a running agent on the host;
-// a tree's pids are not this machine's: none runs there.
-func agentRuns(root hostfs.Root, pid int) bool {
-	if pid <= 0 || root.Tree() {
-		return false
-	}
-	cmdline, err := root.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(cmdline), hostagent.Command)
-}
-
-// describePending names an unfinished record for a person.
-func describePending(rec *hostagent.Record) string {
-	return fmt.Sprintf("%s %s (phase %s, armed %s)", rec.Action, rec.Token, rec.Phase, rec.Armed.Format(time.RFC3339))
-}
-
-// DiscardedSuffix names the copy of a discarded record kept beside it.
-const DiscardedSuffix = ".discarded"
-
 // checkPending refuses to start while the agent's record holds an
-// unfinished change: its agent may still restore the files, or, gone, it
-// left the only copy of the old contents there. A finished record (the
-// revert done, its client dead) is collected.
+// unfinished change (hostagent.Admit), and says what it collected or
+// discarded.
 func checkPending(env Env, discard bool) error {
-	rec, err := PendingRecord(env.Root)
-	if err != nil {
-		return err
+	note, err := hostagent.Admit(env.Root, discard)
+	if note != "" {
+		env.say("%s", note)
 	}
-	if rec == nil {
-		return nil
-	}
-	if rec.Finished() {
-		// Left by a client that died before it collected it: the revert
-		// is done, so the record goes, and the operator hears why.
-		if _, err := env.Root.RemoveFile(hostagent.RecordPath, hostfs.WriteOptions{}); err != nil {
-			return fmt.Errorf("collect %s: %w", hostagent.RecordPath, err)
-		}
-		env.say("the last change (%s) was reverted by the host agent: %s; its record is collected", describePending(rec), rec.Reason)
-		return nil
-	}
-	if agentRuns(env.Root, rec.AgentPID) {
-		return fmt.Errorf("another change (%s) is unfinished on this host and its agent (pid %d) still runs: wait for it, or see %s",
-			describePending(rec), rec.AgentPID, hostagent.RecordPath)
-	}
-	if !discard {
-		return fmt.Errorf("an unfinished change (%s) is recorded in %s and its agent is gone: it holds the files' contents from before that change (see `docker userns doctor`); restore them if needed, then pass --discard-pending to drop the record",
-			describePending(rec), hostagent.RecordPath)
-	}
-	data, err := env.Root.ReadFile(hostagent.RecordPath)
-	if err != nil {
-		return err
-	}
-	kept := hostagent.RecordPath + DiscardedSuffix
-	if _, err := env.Root.WriteFile(kept, data, hostfs.WriteOptions{Perm: 0o600}); err != nil {
-		return fmt.Errorf("discard %s: %w", hostagent.RecordPath, err)
-	}
-	if _, err := env.Root.RemoveFile(hostagent.RecordPath, hostfs.WriteOptions{}); err != nil {
-		return fmt.Errorf("discard %s: %w", hostagent.RecordPath, err)
-	}
-	env.say("discarded the unfinished change %s: its record is kept as %s", describePending(rec), kept)
-	return nil
-}
-
-// pendingCheck is doctor's view of the agent's record: nothing when there
-// is none or it is finished.
-func pendingCheck(root hostfs.Root, add addFunc) {
-	rec, err := PendingRecord(root)
-	switch {
-	case err != nil:
-		add("pending change", Fail, err.Error(), "look at the file; remove it once no agent runs (`docker userns enable --discard-pending` keeps a copy)")
-	case rec == nil || rec.Finished():
-	case agentRuns(root, rec.AgentPID):
-		add("pending change", Warn, fmt.Sprintf("%s: its agent (pid %d) runs and restores the files unless the change is confirmed", describePending(rec), rec.AgentPID), "wait for it")
-	default:
-		add("pending change", Fail, fmt.Sprintf("%s is unfinished and its agent is gone; %s holds the files' contents from before it (%s)", describePending(rec), hostagent.RecordPath, strings.Join(rec.Files.Changed(), ", ")),
-			"check the files against the record, then run enable or disable with --discard-pending")
-	}
+	return err
 }

@@ -109,7 +109,7 @@ func TestChangesRefuseAnUnfinishedRecordOfADeadAgent(t *testing.T) {
 	if env.Root.Exists(hostagent.RecordPath) {
 		t.Errorf("the discarded record is still at %s", hostagent.RecordPath)
 	}
-	if kept, err := env.Root.ReadFile(hostagent.RecordPath + DiscardedSuffix); err != nil || string(kept) != string(record) {
+	if kept, err := env.Root.ReadFile(hostagent.RecordPath + hostagent.DiscardedSuffix); err != nil || string(kept) != string(record) {
 		t.Errorf("the discarded record is not kept beside it: %v", err)
 	}
 }
@@ -118,11 +118,11 @@ func TestChangesRefuseAnUnfinishedRecordOfADeadAgent(t *testing.T) {
 // agent, naming the change and the files it holds.
 func TestDoctorShowsAnUnfinishedRecord(t *testing.T) {
 	env := testEnv(t, hostfstest.Tree(t, baseHost()))
-	if f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{}), "pending change"); f.Verdict != "" {
+	if f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{}), "pending change"); f.Verdict != "" {
 		t.Fatalf("doctor reports a pending change on a clean host: %+v", f)
 	}
 	armDeadRecord(t, env.Root)
-	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{}), "pending change")
+	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{}), "pending change")
 	if f.Verdict != Fail || !strings.Contains(f.Detail, "0123456789abcdef") || !strings.Contains(f.Detail, SubUIDPath) || !strings.Contains(f.Fix, "--discard-pending") {
 		t.Errorf("doctor on a dead agent's record: %+v", f)
 	}

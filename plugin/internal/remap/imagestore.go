@@ -8,7 +8,6 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/daemonconfig"
-	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
 
@@ -270,6 +269,6 @@ func imageStoreCheck(root hostfs.Root, state daemon.State, cfg *daemonconfig.Con
 
 // atLeast reports whether a daemon version's major is major or more.
 func atLeast(version string, major int) bool {
-	n, _ := dockerversion.Major(version)
+	n, _ := daemon.MajorVersion(version)
 	return n >= major
 }

@@ -62,7 +62,7 @@ func FinishOrRevert(ctx context.Context, c ClientEnv, out *Outcome) (Outcome, er
 		return res, fmt.Errorf("%s: interrupted; asked the host agent to revert: %v", out.Action, waitErr)
 	}
 	out.Pending = nil
-	out.Result = Reverted
+	out.Result = RolledBack
 	reason := rec.Reason
 	if reason == "" {
 		reason = InterruptedReason

@@ -8,7 +8,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // leftoverCheck is doctor's view of the probe and helper containers and
@@ -16,8 +16,8 @@ import (
 // client that died, which the next command sweeps once older than a run.
 // self is the helper running this doctor (through the daemon), which is
 // neither.
-func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Leftovers, add addFunc) {
-	ls, err := probe.Leftovers(ctx, api)
+func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.HelperObjects, add addFunc) {
+	ls, err := sweep.List(ctx, api)
 	if err != nil || len(ls) == 0 {
 		return
 	}
@@ -26,7 +26,7 @@ func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Lef
 		if (l.Kind == "container" && l.Name == self.Container) || (l.Kind == "image" && l.Name == self.Image) {
 			continue
 		}
-		if time.Since(l.Created) >= probe.RunAge {
+		if time.Since(l.Created) >= sweep.RunAge {
 			old = append(old, l.String())
 		} else {
 			young = append(young, l.String())
@@ -37,7 +37,7 @@ func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Lef
 			"the next docker userns command removes them (or docker rm -f / docker rmi them)")
 	}
 	if len(young) > 0 {
-		add("leftovers", Warn, "in use by a run now, or left by one that died less than "+probe.RunAge.String()+" ago: "+strings.Join(young, "; "),
-			"once no docker userns command runs, the next one after "+probe.RunAge.String()+" removes them")
+		add("leftovers", Warn, "in use by a run now, or left by one that died less than "+sweep.RunAge.String()+" ago: "+strings.Join(young, "; "),
+			"once no docker userns command runs, the next one after "+sweep.RunAge.String()+" removes them")
 	}
 }

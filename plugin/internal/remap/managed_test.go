@@ -9,7 +9,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
@@ -37,7 +36,7 @@ func TestEnableRefusesSignalWithoutSupervisor(t *testing.T) {
 	}
 	hostfstest.Unchanged(t, dir, before)
 
-	findings := Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{})
+	findings := Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{})
 	f := findingOf(findings, "managed by")
 	if f.Verdict != Warn || !strings.Contains(f.Detail, "nothing") {
 		t.Errorf("doctor managed by = %+v, want WARN nothing", f)
@@ -49,7 +48,7 @@ func TestDoctorManagedBySupervisor(t *testing.T) {
 	files["/etc/systemd/system/docker.service.d/data.conf"] = "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --data-root=/srv/docker\n"
 	dir := hostfstest.Tree(t, files)
 	env := testEnv(t, dir)
-	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, hostagent.Leftovers{}), "managed by")
+	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{}), "managed by")
 	if f.Verdict != Pass || !strings.Contains(f.Detail, "entry.sh (pid 1)") || !strings.Contains(f.Detail, "--data-root=/srv/docker (/etc/systemd/system/docker.service.d/data.conf:3)") {
 		t.Errorf("doctor managed by = %+v", f)
 	}
@@ -69,4 +68,17 @@ type downDaemon struct{ client.APIClient }
 
 func (downDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
 	return client.SystemInfoResult{}, errors.New("Cannot connect to the Docker daemon")
+}
+
+// TestDoctorLocalImagesWithoutDaemon: doctor warns, it does not fail, when
+// the images cannot be scanned, and --skip-images leaves the check out.
+func TestDoctorLocalImagesWithoutDaemon(t *testing.T) {
+	env := testEnv(t, hostfstest.Tree(t, baseHost()))
+	f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{}), "local images")
+	if f.Verdict != Warn || !strings.HasPrefix(f.Detail, "not scanned: ") {
+		t.Errorf("finding %+v", f)
+	}
+	if f := findingOf(Doctor(context.Background(), env.Root, downDaemon{}, DoctorOptions{SkipImages: true}), "local images"); f.Verdict != "" {
+		t.Errorf("--skip-images still scanned: %+v", f)
+	}
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // remappedDaemon is a daemon remapped to agent (data root 999.999) holding
@@ -32,7 +32,7 @@ func (f remappedDaemon) VolumeList(context.Context, client.VolumeListOptions) (c
 func newRemappedDaemon(images int, volumes ...string) remappedDaemon {
 	d := remappedDaemon{workDaemon: workDaemon{fakeDaemon: fakeDaemon{info: system.Info{ServerVersion: "test",
 		DockerRootDir: "/var/lib/docker/999.999", SecurityOptions: []string{"name=seccomp,profile=builtin", "name=userns"}}}}}
-	d.images = []image.Summary{{ID: "sha256:helper", Labels: map[string]string{probe.LabelRole: "helper"}}}
+	d.images = []image.Summary{{ID: "sha256:helper", Labels: map[string]string{sweep.LabelRole: "helper"}}}
 	for i := range images {
 		d.images = append(d.images, image.Summary{ID: "sha256:" + strings.Repeat("a", i+1)})
 	}

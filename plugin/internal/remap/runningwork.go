@@ -11,8 +11,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // RunningWork is what a move of the daemon's data root does to the work the
@@ -39,7 +39,7 @@ type RunningWork struct {
 // runningWork asks the daemon what a move of its data root to "to" would
 // hide or orphan. The plugin's own containers and images (the helper running
 // this through the daemon, a probe of a `test` run beside it) are not the
-// operator's work: they are known by their labels (probe.Ours).
+// operator's work: they are known by their labels (sweep.Ours).
 func runningWork(ctx context.Context, api client.APIClient, to string) (*RunningWork, error) {
 	res, err := api.Info(ctx, client.InfoOptions{})
 	if err != nil {
@@ -48,7 +48,7 @@ func runningWork(ctx context.Context, api client.APIClient, to string) (*Running
 	info := res.Info
 	w := &RunningWork{From: info.DockerRootDir, To: to, Images: info.Images, Containers: info.Containers, LiveRestore: info.LiveRestoreEnabled}
 	if w.Images > 0 {
-		ours, err := api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", probe.LabelRole)})
+		ours, err := api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", sweep.LabelRole)})
 		if err != nil {
 			return w, fmt.Errorf("list the daemon's images: %w", err)
 		}
@@ -62,7 +62,7 @@ func runningWork(ctx context.Context, api client.APIClient, to string) (*Running
 		return w, fmt.Errorf("list the daemon's containers: %w", err)
 	}
 	for _, c := range list.Items {
-		if probe.Ours(c.Labels) {
+		if sweep.Ours(c.Labels) {
 			w.Containers = max(w.Containers-1, 0)
 			continue
 		}

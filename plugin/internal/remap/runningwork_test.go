@@ -15,7 +15,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
+	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
 // workDaemon is an unremapped daemon with images and containers.
@@ -139,7 +140,7 @@ func TestEnableRefusesLiveRestoreWithoutRunningContainers(t *testing.T) {
 func ourDaemon() workDaemon {
 	d := newWorkDaemon(false)
 	ours := func(role string) map[string]string {
-		return map[string]string{probe.LabelRole: role, probe.LabelCreated: "1700000000"}
+		return map[string]string{sweep.LabelRole: role, sweep.LabelCreated: "1700000000"}
 	}
 	d.containers = []container.Summary{
 		{ID: "helper123456", Names: []string{"/docker-userns-helper-1"}, State: container.StateRunning, Labels: ours("helper")},
@@ -200,7 +201,7 @@ func TestDoctorDoesNotCallItsOwnHelperALeftover(t *testing.T) {
 	d.containers = d.containers[:2] // the helper and a probe: ours only
 	d.images = []image.Summary{{ID: "sha256:h", RepoTags: []string{"docker-userns-probe:helper1"}, Labels: d.containers[0].Labels}}
 	var details []string
-	leftoverCheck(context.Background(), d, hostagent.Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_ string, _ Verdict, detail, _ string) {
+	leftoverCheck(context.Background(), d, hostagent.HelperObjects{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_ string, _ verify.Verdict, detail, _ string) {
 		details = append(details, detail)
 	})
 	all := strings.Join(details, "\n")

@@ -63,7 +63,7 @@ func TestRunSession(t *testing.T) {
 			if strings.Join(to, ",") != strings.Join(c.wantTo, ",") {
 				t.Fatalf("answers to %v, want %v", to, c.wantTo)
 			}
-			rec, err := hostagent.Status(root, token)
+			rec, err := hostagent.Lookup(root, token)
 			if c.wantGone {
 				if !errors.Is(err, hostagent.ErrNoRecord) {
 					t.Errorf("record after a confirmation: %v, %v", rec, err)
@@ -90,7 +90,7 @@ func TestRunSessionWaitsOutTheRestart(t *testing.T) {
 	if code != 1 || len(r) != 1 || r[0].Record != nil || r[0].Status != 1 || !strings.Contains(r[0].Error, "no request within") {
 		t.Errorf("exit %d, answers %+v: want only the deadline's", code, r)
 	}
-	if rec, err := hostagent.Status(root, token); err != nil || rec.Phase != hostagent.Restarting {
+	if rec, err := hostagent.Lookup(root, token); err != nil || rec.Phase != hostagent.Restarting {
 		t.Errorf("record after: %v, %v", rec, err)
 	}
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
+	"github.com/docker-userns/docker-userns/plugin/internal/sweep"
 )
 
 // Status puts what the daemon says beside what the host files say.
@@ -183,7 +183,7 @@ func ownerOf(ident remapspec.Identity) idmap.Owner {
 }
 
 // HostUsernsContainers names the running containers that opted out of
-// remapping with --userns=host, but the plugin's own (probe.Ours): a helper
+// remapping with --userns=host, but the plugin's own (sweep.Ours): a helper
 // reading the host through the daemon runs so, and is not a finding.
 func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, error) {
 	list, err := api.ContainerList(ctx, client.ContainerListOptions{})
@@ -192,7 +192,7 @@ func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, 
 	}
 	var names []string
 	for _, c := range list.Items {
-		if probe.Ours(c.Labels) {
+		if sweep.Ours(c.Labels) {
 			continue
 		}
 		res, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})

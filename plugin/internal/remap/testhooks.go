@@ -3,11 +3,13 @@
 package remap
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // pauseDir is where a plugin built with -tags testhooks looks for gates on
@@ -44,9 +46,9 @@ func pauseAt(root hostfs.Root, step string) {
 	if err := os.WriteFile(gate+".reached", nil, 0o644); err != nil {
 		return
 	}
-	for deadline := time.Now().Add(pauseLimit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(gate); err != nil {
-			return
-		}
-	}
+	// A hook has no context: the pause ends with the gate or pauseLimit.
+	_ = poll.Until(context.Background(), pauseLimit, 20*time.Millisecond, func(context.Context) (bool, error) {
+		_, err := os.Stat(gate)
+		return err != nil, nil
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"reflect"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
-	"github.com/docker-userns/docker-userns/plugin/internal/dockerversion"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
@@ -35,7 +34,7 @@ func treeDataRoot(snap *Snapshot) string {
 // (daemon.Installed); "" when neither says.
 func treeVersion(env Env, given string) (string, error) {
 	if given != "" {
-		if _, ok := dockerversion.Major(given); !ok {
+		if _, ok := daemon.MajorVersion(given); !ok {
 			return "", fmt.Errorf("--docker-version %q: want a Docker version such as 28.5.2", given)
 		}
 		env.say("planning for Docker %s (--docker-version)", given)

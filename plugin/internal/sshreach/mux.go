@@ -19,6 +19,8 @@ import (
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/cli/cli/connhelper/ssh"
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/poll"
 )
 
 // Sharing one ssh connection per host.
@@ -51,26 +53,40 @@ const maxIdle = 16
 // in MuxDir. They go after the endpoint's own options, which they replace
 // for the transport. Without a configuration that ssh -G prints (OpenSSH
 // before 6.8), there is nothing to share by, and without a private place
-// for the socket nothing to share through: ClientOpts returns none, and
-// says the second once on w (the docker CLI's stderr).
+// for the socket nothing to share through: ClientOpts returns the CLI's
+// own unshared dialer, and says the second once on w (the docker CLI's
+// stderr). Either way a connection's failure is typed (TunnelError).
 func ClientOpts(ctx context.Context, host string, w io.Writer) ([]client.Opt, error) {
 	dir, refused := MuxDir()
 	if len(refused) > 0 {
 		sayOnce(w, unsharedNote(dir, refused))
 	}
-	if dir == "" {
-		return nil, nil
+	var socket string
+	if dir != "" {
+		if key, err := destinationKey(ctx, host); err == nil {
+			socket = filepath.Join(dir, key)
+		}
 	}
-	key, err := destinationKey(ctx, host)
-	if err != nil {
-		return nil, nil
+	if socket == "" {
+		// Unshared: the CLI's own dialer (docker/cli v29.9.3
+		// cli/context/docker/load.go, Endpoint.ClientOpts), typed.
+		helper, err := connhelper.GetConnectionHelper(host)
+		if err != nil {
+			return nil, err
+		}
+		dial := typedEnds(helper.Dialer)
+		return []client.Opt{
+			client.WithHTTPClient(&http.Client{Transport: &http.Transport{DialContext: dial}}),
+			client.WithHost(helper.Host),
+			client.WithDialContext(dial),
+		}, nil
 	}
-	flags := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(dir, key), "-o", "ControlPersist=" + muxPersist}
+	flags := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + socket, "-o", "ControlPersist=" + muxPersist}
 	helper, err := connhelper.GetConnectionHelperWithSSHOpts(host, flags)
 	if err != nil {
 		return nil, err
 	}
-	dial := behindMaster(filepath.Join(dir, key), helper.Dialer)
+	dial := typedEnds(behindMaster(socket, helper.Dialer))
 	transport := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: maxIdle}
 	return []client.Opt{
 		client.WithHTTPClient(&http.Client{Transport: transport}),
@@ -124,11 +140,12 @@ func behindMaster(socket string, dial dialFunc) dialFunc {
 			return nil, err
 		}
 		go func() {
-			for deadline := time.Now().Add(masterWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-				if _, err := os.Stat(socket); err == nil {
-					break
-				}
-			}
+			// Not the dial's ctx, which ends with the dial: the wait
+			// serves the dials behind it, each of which honours its own.
+			_ = poll.Until(context.Background(), masterWait, 20*time.Millisecond, func(context.Context) (bool, error) {
+				_, err := os.Stat(socket)
+				return err == nil, nil
+			})
 			release()
 		}()
 		return &releasingConn{Conn: conn, release: release}, nil
@@ -283,8 +300,10 @@ func unsharedNote(dir string, refused []error) string {
 
 // CloseWrite keeps the half-close that hijacked API connections (attach)
 // use: commandconn has it.
-func (c *releasingConn) CloseWrite() error {
-	cw, ok := c.Conn.(interface{ CloseWrite() error })
+func (c *releasingConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+func closeWrite(conn net.Conn) error {
+	cw, ok := conn.(interface{ CloseWrite() error })
 	if !ok {
 		return fmt.Errorf("ssh connection: no half-close")
 	}

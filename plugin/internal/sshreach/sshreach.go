@@ -52,6 +52,10 @@ func Check(ctx context.Context, api client.APIClient, host string) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Ctrl-C: no second ssh run to explain it.
+		return fmt.Errorf("reach %s: %w", host, ctx.Err())
+	}
 	// A host that does not answer took ssh's ConnectTimeout (30 s) of
 	// ctx's time already: the second run has its own bound.
 	return Diagnose(context.WithoutCancel(ctx), host, err)

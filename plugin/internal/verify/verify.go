@@ -15,6 +15,7 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
+	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
 // Expectation is the state the daemon should be in.
@@ -41,7 +42,7 @@ type Check struct {
 	Name string `json:"name"`
 	OK   bool   `json:"ok"`
 	// Status is PASS, FAIL or SKIP where a report shows it (livecheck).
-	Status Status `json:"status,omitempty"`
+	Status Verdict `json:"status,omitempty"`
 	// Skipped is a check that needs something that could not be reached
 	// (livecheck: the host's files): neither passed nor failed.
 	Skipped  bool    `json:"skipped,omitempty"`
@@ -50,14 +51,17 @@ type Check struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 }
 
-// Status is a check's verdict as reports print it.
-type Status string
+// Verdict is a check's verdict as reports print it: a verification's, a
+// live check's (SKIP when it could not run) and doctor's (WARN when it
+// passes with a caveat).
+type Verdict string
 
-// The statuses of a check.
+// The verdicts of a check.
 const (
-	StatusPass Status = "PASS"
-	StatusFail Status = "FAIL"
-	StatusSkip Status = "SKIP"
+	VerdictPass Verdict = "PASS"
+	VerdictWarn Verdict = "WARN"
+	VerdictFail Verdict = "FAIL"
+	VerdictSkip Verdict = "SKIP"
 )
 
 // Report is the list of checks; it passes when every check does.
@@ -112,6 +116,7 @@ func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expect
 		answer <- inspected{state, err}
 	}()
 	maps, remove, probeErr := probeMaps(ctx, api, binary, stop)
+	defer steptrace.Mark(steptrace.VerifyDone)
 	res := Result{Remove: remove}
 	a := <-answer
 	if a.err != nil {
@@ -140,6 +145,7 @@ func probeMaps(ctx context.Context, api client.APIClient, binary string, stop <-
 	if err != nil {
 		return probe.IDMaps{}, func() error { return nil }, err
 	}
+	steptrace.Mark(steptrace.VerifyImported)
 	select {
 	case <-stop:
 		return probe.IDMaps{}, func() error { return unlessGone(img.Remove(context.WithoutCancel(ctx))) }, errProbeStopped

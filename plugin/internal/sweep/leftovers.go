@@ -1,4 +1,8 @@
-package probe
+// Package sweep finds and removes what the plugin left in a daemon: the
+// probe and helper containers and images a killed client did not remove.
+// Everything the plugin makes carries its labels (Labels), naming the
+// client that made it; every command sweeps beside its work (Beside).
+package sweep
 
 import (
 	"context"
@@ -35,7 +39,9 @@ const RunAge = 30 * time.Minute
 // plugin made: never the operator's work, never a finding about the host.
 func Ours(labels map[string]string) bool { return labels[LabelRole] != "" }
 
-func labels(role string) map[string]string {
+// Labels are the labels of an object the plugin makes in role ("probe" or
+// "helper"): what the sweep finds it by.
+func Labels(role string) map[string]string {
 	l := map[string]string{LabelRole: role, LabelCreated: strconv.FormatInt(time.Now().Unix(), 10)}
 	if owner := ownerOf(); owner != "" {
 		l[LabelOwner] = owner
@@ -43,11 +49,11 @@ func labels(role string) map[string]string {
 	return l
 }
 
-// labelChanges are labels as image import changes (LABEL k=v ...).
-func labelChanges(role string) string {
+// LabelChanges are Labels as image import changes (LABEL k=v ...).
+func LabelChanges(role string) string {
 	var b strings.Builder
 	b.WriteString("LABEL")
-	for k, v := range labels(role) {
+	for k, v := range Labels(role) {
 		fmt.Fprintf(&b, " %s=%s", k, v)
 	}
 	return b.String()
@@ -72,9 +78,9 @@ func (l Leftover) String() string {
 	return fmt.Sprintf("%s %s (%s, made %s)", l.Kind, l.Name, l.Role, l.Created.UTC().Format(time.RFC3339))
 }
 
-// Leftovers lists the plugin's containers and images in the daemon. Every
-// command does first (SweepBeside): the two lists are asked at once.
-func Leftovers(ctx context.Context, api client.APIClient) ([]Leftover, error) {
+// List lists the plugin's containers and images in the daemon. Every
+// command does first (Beside): the two lists are asked at once.
+func List(ctx context.Context, api client.APIClient) ([]Leftover, error) {
 	f := make(client.Filters).Add("label", LabelCreated)
 	type images struct {
 		res client.ImageListResult
@@ -141,11 +147,11 @@ func (l Leftover) abandoned(age time.Duration) bool {
 	return !l.running && old
 }
 
-// Sweep removes the plugin's containers, then images, that no live client
-// owns (abandoned): what a killed client left. An image a container still
-// runs from stays with it. It returns what it removed.
-func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Leftover, error) {
-	all, err := Leftovers(ctx, api)
+// RemoveAbandoned removes the plugin's containers, then images, that no
+// live client owns (abandoned): what a killed client left. An image a
+// container still runs from stays with it. It returns what it removed.
+func RemoveAbandoned(ctx context.Context, api client.APIClient, age time.Duration) ([]Leftover, error) {
+	all, err := List(ctx, api)
 	if err != nil {
 		return nil, err
 	}
@@ -177,15 +183,15 @@ func Sweep(ctx context.Context, api client.APIClient, age time.Duration) ([]Left
 	return removed, errors.Join(errs...)
 }
 
-// SweepBeside is what every command does first: it starts removing what
-// killed clients left (Sweep, RunAge) beside the command, and returns
+// Beside is what every command does first: it starts removing what killed
+// clients left (RemoveAbandoned, RunAge) beside the command, and returns
 // report, which waits for the sweep and says what it removed on w (at the
 // end, so that its lines do not cut into the command's). It never fails a
 // command: a daemon that does not answer is the command's to report. Beside,
 // not before: the sweep's list calls were on the path of every command
 // (issue 16 row f); what it removes is no live client's, this run's
 // included, and its calls end long before an enable's restart.
-func SweepBeside(ctx context.Context, api client.APIClient) (report func(w io.Writer)) {
+func Beside(ctx context.Context, api client.APIClient) (report func(w io.Writer)) {
 	if api == nil {
 		return func(io.Writer) {}
 	}
@@ -193,7 +199,7 @@ func SweepBeside(ctx context.Context, api client.APIClient) (report func(w io.Wr
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		removed, _ := Sweep(ctx, api, RunAge)
+		removed, _ := RemoveAbandoned(ctx, api, RunAge)
 		done <- removed
 	}()
 	return func(w io.Writer) {

@@ -1,4 +1,4 @@
-package probe
+package sweep
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func TestSweepRemovesOnlyWhatIsOlderThanARun(t *testing.T) {
 		removed: &removed,
 	}
 	var w strings.Builder
-	SweepBeside(context.Background(), d)(&w)
+	Beside(context.Background(), d)(&w)
 	if strings.Join(removed, ", ") != "container c-old, image i-old" {
 		t.Errorf("removed %v, want the old container, then the old image", removed)
 	}
@@ -77,16 +77,10 @@ func TestSweepRemovesOnlyWhatIsOlderThanARun(t *testing.T) {
 }
 
 // TestEverythingThePluginMakesIsLabelled: images by import changes,
-// containers by their config.
+// containers by their config (probe's TestContainerRoles).
 func TestEverythingThePluginMakesIsLabelled(t *testing.T) {
-	if c := labelChanges("probe"); !strings.HasPrefix(c, "LABEL ") || !strings.Contains(c, LabelRole+"=probe") || !strings.Contains(c, LabelCreated+"=") {
+	if c := LabelChanges("probe"); !strings.HasPrefix(c, "LABEL ") || !strings.Contains(c, LabelRole+"=probe") || !strings.Contains(c, LabelCreated+"=") {
 		t.Errorf("image label changes: %q", c)
-	}
-	if r := (RunOptions{Name: "docker-userns-helper-x"}).role(); r != "helper" {
-		t.Errorf("a named container's role is %q", r)
-	}
-	if r := (RunOptions{}).role(); r != "probe" {
-		t.Errorf("a probe container's role is %q", r)
 	}
 }
 
@@ -134,7 +128,7 @@ func TestSweepLeavesWhatALiveClientRuns(t *testing.T) {
 		},
 		removed: &removed,
 	}
-	if _, err := Sweep(context.Background(), d, RunAge); err != nil {
+	if _, err := RemoveAbandoned(context.Background(), d, RunAge); err != nil {
 		t.Fatal(err)
 	}
 	want := "container c-gone-running, container c-gone-exited, container c-far-exited, image i-gone, image i-far-exited"

@@ -9,11 +9,11 @@ import (
 // leftovers seen gone before the restart: asking the dead daemon about them
 // only fails, until leftoverTimeout (30 s) passed. The agent's api is nil
 // here: any question to the daemon would panic.
-func TestRevertDoesNotWaitForLeftoversSeenGone(t *testing.T) {
-	left := Leftovers{Container: "docker-userns-helper-1", Image: "docker-userns-probe:1"}
-	a := &agent{rec: &Record{Leftovers: left}, gone: left}
+func TestRevertDoesNotWaitForAHelperSeenGone(t *testing.T) {
+	left := HelperObjects{Container: "docker-userns-helper-1", Image: "docker-userns-probe:1"}
+	a := &agent{rec: &Record{Helper: left}, gone: left}
 	// A wait would ask the (nil) api and panic: no clock is needed.
-	if reason := a.waitLeftoversGone(context.Background(), false); reason != "" {
-		t.Fatalf("waitLeftoversGone = %q", reason)
+	if reason := a.waitHelperGone(context.Background(), false); reason != "" {
+		t.Fatalf("waitHelperGone = %q", reason)
 	}
 }

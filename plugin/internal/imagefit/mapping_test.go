@@ -11,7 +11,6 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/idmap"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
@@ -40,17 +39,8 @@ func TestMappingForSize(t *testing.T) {
 // does not answer leaves the mapping unknown, saying why.
 func TestMappingForUnknownDaemon(t *testing.T) {
 	m, err := MappingFor(context.Background(), noDaemon(t), t.TempDir(), 0, "")
-	if m != nil || !errors.Is(err, mapsize.ErrUnknown) || !strings.Contains(err.Error(), "ask the daemon") {
+	if m != nil || !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "ask the daemon") {
 		t.Errorf("got %v, %v; want no mapping and ErrUnknown asking the daemon", m, err)
-	}
-}
-
-// TestLocalImagesFindingWithoutDaemon: doctor warns, it does not fail,
-// when the images cannot be scanned.
-func TestLocalImagesFindingWithoutDaemon(t *testing.T) {
-	f := LocalImagesFinding(context.Background(), noDaemon(t))
-	if f.Check != "local images" || f.Verdict != remap.Warn || !strings.HasPrefix(f.Detail, "not scanned: ") {
-		t.Errorf("finding %+v", f)
 	}
 }
 
@@ -76,7 +66,7 @@ func TestMappingFromStatus(t *testing.T) {
 		{remap.Status{Daemon: &daemon.State{Remapped: true}}, nil, "(the host's status shows no id map)"},
 		{remap.Status{}, errors.New("no helper"), "(the status of the daemon's host: no helper)"},
 	} {
-		if got, err := MappingFromStatus(tc.st, tc.readErr); got != nil || !errors.Is(err, mapsize.ErrUnknown) || !strings.HasSuffix(err.Error(), tc.why) {
+		if got, err := MappingFromStatus(tc.st, tc.readErr); got != nil || !errors.Is(err, ErrUnknown) || !strings.HasSuffix(err.Error(), tc.why) {
 			t.Errorf("%+v, %v: %+v, %v; want unknown %s", tc.st, tc.readErr, got, err, tc.why)
 		}
 	}

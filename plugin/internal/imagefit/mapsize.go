@@ -1,7 +1,8 @@
-// Package mapsize learns how many container ids a daemon maps, from the
-// host's /etc/subuid and /etc/subgid (looked up under a root directory), to
-// judge images against. It reads; it never writes.
-package mapsize
+package imagefit
+
+// How many container ids a daemon maps, from the host's /etc/subuid and
+// /etc/subgid (looked up under a root directory), to judge images against.
+// It reads; it never writes.
 
 import (
 	"errors"

@@ -7,14 +7,13 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/mapsize"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
 
 // MappingFor is what check-image judges images against: size ids when size
 // is above 0, the subordinate ranges of user (USER[:GROUP]) as the daemon's
 // version reads them when user is set, else the mapping in force on the
-// daemon; nil with the reason (mapsize.ErrUnknown) when that is unknown.
+// daemon; nil with the reason (ErrUnknown) when that is unknown.
 // Host files are looked up under root.
 func MappingFor(ctx context.Context, api client.APIClient, root string, size uint64, user string) (*imagescan.Mapping, error) {
 	switch {
@@ -25,7 +24,7 @@ func MappingFor(ctx context.Context, api client.APIClient, root string, size uin
 		if v, err := api.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
 			version = v.Version
 		}
-		m, err := mapsize.ForUser(root, user, version)
+		m, err := ForUser(root, user, version)
 		if err != nil {
 			return nil, err
 		}
@@ -33,9 +32,9 @@ func MappingFor(ctx context.Context, api client.APIClient, root string, size uin
 	}
 	info, err := api.Info(ctx, client.InfoOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%w (ask the daemon: %v)", mapsize.ErrUnknown, err)
+		return nil, fmt.Errorf("%w (ask the daemon: %v)", ErrUnknown, err)
 	}
-	m, err := mapsize.ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, root)
+	m, err := ForDaemon(info.Info.SecurityOptions, info.Info.DockerRootDir, info.Info.ServerVersion, root)
 	if err != nil {
 		return nil, err
 	}
@@ -45,19 +44,19 @@ func MappingFor(ctx context.Context, api client.APIClient, root string, size uin
 // MappingFromStatus is the mapping in force on a host as its status says
 // (remap.Status, read by a helper container there: this machine's files
 // say nothing of another host's ranges); nil with the reason
-// (mapsize.ErrUnknown) when the status could not be read (readErr) or
+// (ErrUnknown) when the status could not be read (readErr) or
 // does not tell.
 func MappingFromStatus(st remap.Status, readErr error) (*imagescan.Mapping, error) {
 	const from = "the host's status"
 	switch {
 	case readErr != nil:
-		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", mapsize.ErrUnknown, readErr)
+		return nil, fmt.Errorf("%w (the status of the daemon's host: %v)", ErrUnknown, readErr)
 	case st.Daemon == nil:
-		return nil, fmt.Errorf("%w (%s)", mapsize.ErrUnknown, st.DaemonError)
+		return nil, fmt.Errorf("%w (%s)", ErrUnknown, st.DaemonError)
 	case !st.Daemon.Remapped:
 		return &imagescan.Mapping{From: from, DaemonVersion: st.Daemon.Version}, nil
 	case st.UIDMap.Size() == 0 || st.GIDMap.Size() == 0:
-		return nil, fmt.Errorf("%w (the host's status shows no id map)", mapsize.ErrUnknown)
+		return nil, fmt.Errorf("%w (the host's status shows no id map)", ErrUnknown)
 	}
 	return &imagescan.Mapping{Remapped: true, UIDs: st.UIDMap.Size(), GIDs: st.GIDMap.Size(), From: from, DaemonVersion: st.Daemon.Version}, nil
 }

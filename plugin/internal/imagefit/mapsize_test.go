@@ -1,4 +1,4 @@
-package mapsize
+package imagefit
 
 import (
 	"errors"
