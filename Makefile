@@ -60,12 +60,14 @@ dind-images: docker ## Build the offline Docker-in-Docker images, every version 
 
 # Packages whose tests need no Docker engine, derived rather than listed:
 # those whose tests import neither the harness nor testcontainers (a test
-# that imports the API client alone talks to a fake daemon).
+# that imports the API client alone talks to a fake daemon). A test that
+# runs the built plugin or the docker CLI goes to plugin/*_e2e_test.go.
+# DOCKER_HOST names no daemon, so a unit test that reaches one fails.
 UNIT_PACKAGES = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
 	| awk '!/docker-userns\/harness( |$$)|testcontainers/ {print $$1}')
 
 test-unit: probe-program ## Run the unit tests (no Docker needed)
-	$(GO) test -count=1 $(UNIT_PACKAGES)
+	DOCKER_HOST=unix:///nonexistent/docker.sock $(GO) test -count=1 $(UNIT_PACKAGES)
 
 # Every package but the scenarios, which conformance-all runs (with its
 # report): one path for them, never run twice.
@@ -112,7 +114,7 @@ validate: probe-program ## Fail when gofmt, go vet, staticcheck (staticcheck.con
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 
-bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~30 min; BENCH_PARTS=enable or keep for those DinD rows only)
+bench: docker build dind-images ## Print the benchmark figures: ratios against baselines measured in the same run (~30 min; BENCH_PARTS=start, enable or keep for those DinD rows only; each row gives the load it was taken at)
 	BENCH_PLUGIN=$(PLUGIN) GO=$(GO) scripts/bench
 
 # make conformance and conformance-all: where the report files go, and how

@@ -3,13 +3,11 @@
 // (see dind/images.conf). A test gets a daemon it may reconfigure, restart
 // and break, drives it through `docker exec`, and throws it away:
 //
-//	for _, v := range harness.Versions() {
-//		t.Run(v.Name, func(t *testing.T) {
-//			d := harness.Start(t, v.Image, harness.WithPlugin(pluginPath))
-//			out, err := d.ExecOK(t.Context(), "docker", "userns", "status")
-//			...
-//		})
-//	}
+//	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+//		d := harness.Start(t, v.Image, harness.WithPlugin(pluginPath))
+//		out := d.MustExec(t, "docker", "userns", "status")
+//		...
+//	})
 //
 // # Flavours
 //
@@ -19,14 +17,12 @@
 // systemd is PID 1 and dockerd runs as the Debian package's docker.service
 // behind docker.socket (-H fd://), as on a server. Run reads the flavour
 // from the image's label; Images lists every image with its Flavour, and
-// Images(Systemd) only those:
+// Images(Systemd) only those; ForEachImage runs a test on each:
 //
-//	for _, img := range harness.Images(harness.Systemd) {
-//		t.Run(img.Name(), func(t *testing.T) { // "26.1-systemd"
-//			d := harness.Start(t, img.Ref)
-//			...
-//		})
-//	}
+//	harness.ForEachImage(t, harness.Systemd, func(t *testing.T, img harness.Image) {
+//		d := harness.Start(t, img.Ref) // subtest "26.1-systemd"
+//		...
+//	})
 //
 // DaemonPID, RestartDaemon, WaitDaemon and DaemonLog work on both: under
 // systemd they read docker.service's MainPID, run `systemctl restart

@@ -17,38 +17,18 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// forEachVersion runs test once per Docker version, the versions in
-// parallel: most of a DinD test is waiting on the engine.
-func forEachVersion(t *testing.T, test func(t *testing.T, v harness.Version)) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			test(t, v)
-		})
-	}
-}
-
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func mustExec(t *testing.T, ctx context.Context, d *harness.DinD, cmd ...string) string {
-	t.Helper()
-	out, err := d.ExecOK(ctx, cmd...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(out)
-}
-
 func TestRunBootsTheVersionAndExecSeparatesStreams(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image)
 
-		server := mustExec(t, ctx, d, "docker", "version", "--format", "{{.Server.Version}}")
+		server := d.MustExec(t, "docker", "version", "--format", "{{.Server.Version}}")
 		if !strings.HasPrefix(server, v.Name+".") {
 			t.Errorf("inner daemon version = %q, want %s.x", server, v.Name)
 		}
@@ -81,30 +61,30 @@ func expectBuiltRelease(t *testing.T, ctx context.Context, d *harness.DinD, img 
 	if img.Release == "" {
 		return
 	}
-	got := mustExec(t, ctx, d, "docker", "version", "--format", "{{.Client.Version}} {{.Server.Version}}")
+	got := d.MustExec(t, "docker", "version", "--format", "{{.Client.Version}} {{.Server.Version}}")
 	if got != img.Release+" "+img.Release {
 		t.Errorf("docker version: client and server %q, want %s for both", got, img.Release)
 	}
-	status := mustExec(t, ctx, d, "docker", "info", "--format", "{{json .DriverStatus}}")
+	status := d.MustExec(t, "docker", "info", "--format", "{{json .DriverStatus}}")
 	if !strings.Contains(status, "io.containerd.snapshotter.v1") {
 		t.Errorf("docker info on a fresh data root: DriverStatus %s, want driver-type io.containerd.snapshotter.v1", status)
 	}
 }
 
 func TestExecAsWritesFilesOwnedByTheUser(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image)
 
-		mustExec(t, ctx, d, "useradd", "--create-home", "builder")
-		uid := mustExec(t, ctx, d, "id", "-u", "builder")
+		d.MustExec(t, "useradd", "--create-home", "builder")
+		uid := d.MustExec(t, "id", "-u", "builder")
 		if _, err := d.ExecAsOK(ctx, "builder", "sh", "-c", "echo hi > /home/builder/out"); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustExec(t, ctx, d, "stat", "-c", "%u %U", "/home/builder/out"); got != uid+" builder" {
+		if got := d.MustExec(t, "stat", "-c", "%u %U", "/home/builder/out"); got != uid+" builder" {
 			t.Errorf("owner of a file written as builder = %q, want %q", got, uid+" builder")
 		}
-		if got := mustExec(t, ctx, d, "whoami"); got != "root" {
+		if got := d.MustExec(t, "whoami"); got != "root" {
 			t.Errorf("Exec runs as %q, want root", got)
 		}
 	})
@@ -118,7 +98,7 @@ func TestFilesRoundTrip(t *testing.T) {
 	if err := d.WriteFile(ctx, "/etc/harness-test/written", []byte("one\ntwo\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustExec(t, ctx, d, "stat", "-c", "%a %u", "/etc/harness-test/written"); got != "600 0" {
+	if got := d.MustExec(t, "stat", "-c", "%a %u", "/etc/harness-test/written"); got != "600 0" {
 		t.Errorf("written file mode and owner = %q, want %q", got, "600 0")
 	}
 	b, err := d.ReadFile(ctx, "/etc/harness-test/written")
@@ -133,7 +113,7 @@ func TestFilesRoundTrip(t *testing.T) {
 	if err := d.CopyFile(ctx, host, "/usr/local/bin/copied-tool", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustExec(t, ctx, d, "copied-tool"); got != "copied tool" {
+	if got := d.MustExec(t, "copied-tool"); got != "copied tool" {
 		t.Errorf("copied tool printed %q", got)
 	}
 	if _, err := d.ReadFile(ctx, "/no/such/file"); err == nil {
@@ -142,13 +122,13 @@ func TestFilesRoundTrip(t *testing.T) {
 }
 
 func TestRestartDaemonPicksUpDaemonJSON(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		// A key may come from the flags or from daemon.json, never both.
 		d := harness.Start(t, v.Image, harness.WithDockerdFlags("--label=from-flag=1"))
 
 		info := func() string {
-			return mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}} {{json .Labels}}")
+			return d.MustExec(t, "docker", "info", "--format", "{{.Debug}} {{json .Labels}}")
 		}
 		if got := info(); got != `false ["from-flag=1"]` {
 			t.Errorf("debug and labels = %s, want debug off and the label from WithDockerdFlags", got)
@@ -202,13 +182,13 @@ func TestRestartDaemonPicksUpDaemonJSON(t *testing.T) {
 }
 
 func TestImportBusyboxRunsInTheInnerDaemon(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image)
 		if err := d.ImportBusybox(ctx, "busybox:latest"); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustExec(t, ctx, d, "docker", "run", "--rm", "busybox", "sh", "-c", "id -u; ls /bin/ls"); got != "0\n/bin/ls" {
+		if got := d.MustExec(t, "docker", "run", "--rm", "busybox", "sh", "-c", "id -u; ls /bin/ls"); got != "0\n/bin/ls" {
 			t.Errorf("busybox container printed %q", got)
 		}
 	})
@@ -217,7 +197,7 @@ func TestImportBusyboxRunsInTheInnerDaemon(t *testing.T) {
 var cannotMap = regexp.MustCompile(`(?i)cannot be mapped to a host id`)
 
 func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image)
 		if err := d.StartRegistry(ctx); err != nil {
@@ -232,7 +212,7 @@ func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		mustExec(t, ctx, d, "docker", "pull", high)
+		d.MustExec(t, "docker", "pull", high)
 		loaded, err := fixtureimage.Image(fixtureimage.File{Path: "/etc/y", UID: 70000, GID: 70000})
 		if err != nil {
 			t.Fatal(err)
@@ -240,13 +220,13 @@ func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 		if err := d.LoadImage(ctx, "loaded-high:latest", loaded); err != nil {
 			t.Fatalf("load of a high-uid image without remap: %v", err)
 		}
-		owner := mustExec(t, ctx, d, "sh", "-c", "docker create --name probe "+high+" none >/dev/null && docker cp probe:/etc/x - | tar -tvf - --numeric-owner")
+		owner := d.MustExec(t, "sh", "-c", "docker create --name probe "+high+" none >/dev/null && docker cp probe:/etc/x - | tar -tvf - --numeric-owner")
 		if !strings.Contains(owner, "70000/70000") {
 			t.Errorf("file of the pulled image listed as %q, want owner 70000/70000", owner)
 		}
 
 		// Remap container root to agent's 65536 subordinate ids by hand.
-		mustExec(t, ctx, d, "useradd", "--system", "agent")
+		d.MustExec(t, "useradd", "--system", "agent")
 		for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 			if err := d.WriteFile(ctx, f, []byte("agent:100000:65536\n"), 0o644); err != nil {
 				t.Fatal(err)
@@ -258,7 +238,7 @@ func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 		if err := d.RestartDaemon(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustExec(t, ctx, d, "docker", "info", "--format", "{{json .SecurityOptions}}"); !strings.Contains(got, "name=userns") {
+		if got := d.MustExec(t, "docker", "info", "--format", "{{json .SecurityOptions}}"); !strings.Contains(got, "name=userns") {
 			t.Fatalf("security options after remap = %s, want name=userns", got)
 		}
 
@@ -269,7 +249,7 @@ func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 		if res.ExitCode == 0 || !cannotMap.MatchString(res.Stderr+res.Stdout) {
 			t.Errorf("pull of %s under a 65536-wide remap: exit %d, output %q; want a failure saying the id cannot be mapped", high, res.ExitCode, res.Stderr+res.Stdout)
 		}
-		mustExec(t, ctx, d, "docker", "pull", low)
+		d.MustExec(t, "docker", "pull", low)
 
 		// A load from a tarball meets the same limit as a pull.
 		img, err := fixtureimage.Image(fixtureimage.File{Path: "/etc/x", UID: 70000, GID: 70000})
@@ -288,7 +268,7 @@ func TestPullAndLoadOfHighUIDImageFailOnlyUnderNarrowRemap(t *testing.T) {
 		if err := d.LoadImage(ctx, "loaded-low:latest", img); err != nil {
 			t.Fatal(err)
 		}
-		mustExec(t, ctx, d, "docker", "image", "inspect", "loaded-low:latest")
+		d.MustExec(t, "docker", "image", "inspect", "loaded-low:latest")
 	})
 }
 
@@ -338,13 +318,13 @@ echo "fake plugin as $(id -un): $*"
 	if err := os.WriteFile(plugin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image, harness.WithPlugin(plugin))
-		if got := mustExec(t, ctx, d, "docker", "userns", "check"); got != "fake plugin as root: userns check" {
+		if got := d.MustExec(t, "docker", "userns", "check"); got != "fake plugin as root: userns check" {
 			t.Errorf("docker userns check as root printed %q", got)
 		}
-		mustExec(t, ctx, d, "useradd", "--system", "agent")
+		d.MustExec(t, "useradd", "--system", "agent")
 		out, err := d.ExecAsOK(ctx, "agent", "docker", "userns", "check")
 		if err != nil {
 			t.Fatal(err)
@@ -356,10 +336,10 @@ echo "fake plugin as $(id -un): $*"
 }
 
 func TestEntryScriptSupervisesDockerdAndStopsOnTerm(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		d := harness.Start(t, v.Image, harness.WithDaemonJSON(`{"debug": true}`))
-		if got := mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}}"); got != "true" {
+		if got := d.MustExec(t, "docker", "info", "--format", "{{.Debug}}"); got != "true" {
 			t.Errorf("debug with WithDaemonJSON(debug) = %s, want true", got)
 		}
 
@@ -369,7 +349,7 @@ func TestEntryScriptSupervisesDockerdAndStopsOnTerm(t *testing.T) {
 			t.Fatal(err)
 		}
 		pid := strconv.Itoa(before)
-		mustExec(t, ctx, d, "sh", "-c", "kill -KILL "+pid+"; while kill -0 "+pid+" 2>/dev/null; do sleep 0.05; done")
+		d.MustExec(t, "sh", "-c", "kill -KILL "+pid+"; while kill -0 "+pid+" 2>/dev/null; do sleep 0.05; done")
 		if err := d.WaitDaemon(ctx); err != nil {
 			t.Fatal(err)
 		}

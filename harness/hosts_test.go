@@ -58,7 +58,7 @@ func terminateOnce(t *testing.T, d *harness.DinD) func() error {
 }
 
 func TestRunHostsAreReachableAsContexts(t *testing.T) {
-	forEachVersion(t, func(t *testing.T, v harness.Version) {
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
 		ctx := ctxFor(t)
 		start := time.Now()
 		// --debug shows WithDockerdFlags composing with the socket's -H flags.
@@ -107,7 +107,7 @@ func TestRunHostsAreReachableAsContexts(t *testing.T) {
 			if id == "" || debug != "true" {
 				t.Errorf("%s: info through the context = %q, want a daemon ID and debug true", name, info)
 			}
-			inner := mustExec(t, ctx, d, "docker", "info", "--format", "{{.ID}}")
+			inner := d.MustExec(t, "docker", "info", "--format", "{{.ID}}")
 			if id != inner {
 				t.Errorf("%s: daemon ID through the context %q, inside the container %q", name, id, inner)
 			}

@@ -53,7 +53,7 @@ func TestSSHHostRunsTheHostsOwnDockerCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker --context h1 info: %v", err)
 	}
-	if want := mustExec(t, ctx, d, "docker", "info", "--format", "{{.ID}}"); strings.TrimSpace(string(got)) != want {
+	if want := d.MustExec(t, "docker", "info", "--format", "{{.ID}}"); strings.TrimSpace(string(got)) != want {
 		t.Errorf("over ssh the daemon is %q, in the host %q", got, want)
 	}
 }

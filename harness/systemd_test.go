@@ -10,20 +10,6 @@ import (
 	"github.com/docker-userns/docker-userns/harness"
 )
 
-// forEachSystemd runs test once per systemd image, the images in parallel.
-func forEachSystemd(t *testing.T, test func(t *testing.T, img harness.Image)) {
-	imgs := harness.Images(harness.Systemd)
-	if len(imgs) == 0 {
-		t.Fatal("dind/images.conf lists no systemd image")
-	}
-	for _, img := range imgs {
-		t.Run(img.Name(), func(t *testing.T) {
-			t.Parallel()
-			test(t, img)
-		})
-	}
-}
-
 // systemdCtx bounds a systemd test: longer than ctxFor's, since a boot and
 // each systemctl restart take seconds on a loaded 2-core machine (a full
 // run of this file took up to 3 minutes per image there).
@@ -36,7 +22,7 @@ func systemdCtx(t *testing.T) context.Context {
 // unitProps reads properties of unit as a map, from `systemctl show`.
 func unitProps(t *testing.T, ctx context.Context, d *harness.DinD, unit string, props ...string) map[string]string {
 	t.Helper()
-	out := mustExec(t, ctx, d, "systemctl", "show", "--property="+strings.Join(props, ","), unit)
+	out := d.MustExec(t, "systemctl", "show", "--property="+strings.Join(props, ","), unit)
 	m := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
@@ -47,21 +33,21 @@ func unitProps(t *testing.T, ctx context.Context, d *harness.DinD, unit string, 
 }
 
 func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
-	forEachSystemd(t, func(t *testing.T, img harness.Image) {
+	harness.ForEachImage(t, harness.Systemd, func(t *testing.T, img harness.Image) {
 		ctx := systemdCtx(t)
 		d := harness.Start(t, img.Ref)
 		if d.Flavour() != harness.Systemd {
 			t.Errorf("Flavour() = %s, want %s", d.Flavour(), harness.Systemd)
 		}
 
-		if got := mustExec(t, ctx, d, "cat", "/proc/1/comm"); got != "systemd" {
+		if got := d.MustExec(t, "cat", "/proc/1/comm"); got != "systemd" {
 			t.Errorf("PID 1 is %q, want systemd", got)
 		}
-		if got := mustExec(t, ctx, d, "sh", "-c", "systemctl is-system-running; true"); got != "running" {
+		if got := d.MustExec(t, "sh", "-c", "systemctl is-system-running; true"); got != "running" {
 			t.Errorf("systemctl is-system-running = %q, want running; failed units:\n%s", got,
-				mustExec(t, ctx, d, "systemctl", "--failed", "--no-legend"))
+				d.MustExec(t, "systemctl", "--failed", "--no-legend"))
 		}
-		server := mustExec(t, ctx, d, "docker", "version", "--format", "{{.Server.Version}}")
+		server := d.MustExec(t, "docker", "version", "--format", "{{.Server.Version}}")
 		if !strings.HasPrefix(server, img.Version+".") {
 			t.Errorf("inner daemon version = %q, want %s.x", server, img.Version)
 		}
@@ -90,10 +76,10 @@ func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
 		if main := unitProps(t, ctx, d, harness.DockerService, "MainPID")["MainPID"]; main != strconv.Itoa(before) {
 			t.Errorf("DaemonPID = %d, MainPID = %s", before, main)
 		}
-		if got := mustExec(t, ctx, d, "sh", "-c", "ps -o args= -p "+strconv.Itoa(before)); !strings.Contains(got, "dockerd -H fd://") {
+		if got := d.MustExec(t, "sh", "-c", "ps -o args= -p "+strconv.Itoa(before)); !strings.Contains(got, "dockerd -H fd://") {
 			t.Errorf("main process of docker.service runs %q, want dockerd -H fd://", got)
 		}
-		mustExec(t, ctx, d, "systemctl", "restart", "docker")
+		d.MustExec(t, "systemctl", "restart", "docker")
 		if err := d.WaitDaemon(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +107,7 @@ func TestSystemdRunsDockerAsOnAServer(t *testing.T) {
 }
 
 func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
-	forEachSystemd(t, func(t *testing.T, img harness.Image) {
+	harness.ForEachImage(t, harness.Systemd, func(t *testing.T, img harness.Image) {
 		ctx := systemdCtx(t)
 		d := harness.Start(t, img.Ref, harness.WithDockerdFlags("--label=from-flag=1"))
 
@@ -132,7 +118,7 @@ func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
 			t.Errorf("docker.service with WithDockerdFlags = %v; want the drop-in %s and ExecStart with -H fd:// and the flag", svc, harness.DockerdFlagsDropIn)
 		}
 		info := func() string {
-			return mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}} {{json .Labels}}")
+			return d.MustExec(t, "docker", "info", "--format", "{{.Debug}} {{json .Labels}}")
 		}
 		if got := info(); got != `false ["from-flag=1"]` {
 			t.Errorf("debug and labels = %s, want debug off and the label from WithDockerdFlags", got)
@@ -186,7 +172,7 @@ func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
 		if err := d.WriteFile(ctx, harness.DaemonJSONPath, []byte(`{}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dropIn := mustExec(t, ctx, d, "cat", harness.DockerdFlagsDropIn)
+		dropIn := d.MustExec(t, "cat", harness.DockerdFlagsDropIn)
 		dropIn = strings.ReplaceAll(dropIn, "--label=from-flag=1", "--label=from-flag=2")
 		if err := d.WriteFile(ctx, harness.DockerdFlagsDropIn, []byte(dropIn+"\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -208,7 +194,7 @@ func TestSystemdRestartDaemonPicksUpConfigAndFlags(t *testing.T) {
 }
 
 func TestSystemdHostsAreReachableAsContexts(t *testing.T) {
-	forEachSystemd(t, func(t *testing.T, img harness.Image) {
+	harness.ForEachImage(t, harness.Systemd, func(t *testing.T, img harness.Image) {
 		ctx := systemdCtx(t)
 		hosts := harness.StartHosts(t, img.Ref, 1, harness.WithDockerdFlags("--debug"))
 		d := hosts[0]
@@ -220,7 +206,7 @@ func TestSystemdHostsAreReachableAsContexts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inside := mustExec(t, ctx, d, "docker", "info", "--format", "{{.Debug}} {{.ID}}")
+		inside := d.MustExec(t, "docker", "info", "--format", "{{.Debug}} {{.ID}}")
 		if out != inside || !strings.HasPrefix(out, "true ") {
 			t.Errorf("info through the host socket = %q, inside = %q; want the same daemon, with --debug", out, inside)
 		}

@@ -85,14 +85,14 @@ func ansibleRollout(t *testing.T, p ansiblePlay) {
 		if i == 1 {
 			continue
 		}
-		agent := mustExec(t, d, "id", "-u", "agent")
+		agent := d.MustExec(t, "id", "-u", "agent")
 		if !strings.Contains(res.out, fmt.Sprintf("ok: [a%d] => {\n    \"msg\": \"container root is host uid %s ", i+1, agent)) {
 			t.Errorf("a%d: the play does not print container root %s from docker_userns_result", i+1, agent)
 		}
 	}
 
 	// Fixed, the same play enables a2 and leaves the others as they are.
-	mustExec(t, bad, "chmod", "0755", "/srv/private")
+	bad.MustExec(t, "chmod", "0755", "/srv/private")
 	pids := p.pids(t)
 	res = p.run(t)
 	if res.code != 0 {
@@ -135,7 +135,7 @@ func ansibleRollout(t *testing.T, p ansiblePlay) {
 		t.Errorf("--check of disabled changed the hosts:\n%s\nwant:\n%s", after, enabled)
 	}
 	for i, d := range p.hosts {
-		if got := mustExec(t, d, "sh", "-c", "dpkg-query --show docker-userns 2>&1; true"); !strings.Contains(got, "no packages found") {
+		if got := d.MustExec(t, "sh", "-c", "dpkg-query --show docker-userns 2>&1; true"); !strings.Contains(got, "no packages found") {
 			t.Errorf("a%d: --check installed the package: %s", i+1, got)
 		}
 	}
@@ -150,7 +150,7 @@ func ansibleRollout(t *testing.T, p ansiblePlay) {
 	p.wantTask(t, res, "disabled", "Package", "changed", "changed", "changed")
 	after := p.snapshot(t)
 	for i, d := range p.hosts {
-		if got := mustExec(t, d, "dpkg-query", "--show", "--showformat=${Version} ${db:Status-Status}", "docker-userns"); got != debVersion+" installed" {
+		if got := d.MustExec(t, "dpkg-query", "--show", "--showformat=${Version} ${db:Status-Status}", "docker-userns"); got != debVersion+" installed" {
 			t.Errorf("a%d: docker-userns package %q, want %s installed", i+1, got, debVersion)
 		}
 		p.wantRemapped(t, i, false)
@@ -345,7 +345,7 @@ func (p ansiblePlay) wantTask(t *testing.T, res playResult, what, task string, w
 // wantRemapped checks host i's daemon by its own answer.
 func (p ansiblePlay) wantRemapped(t *testing.T, i int, want bool) {
 	t.Helper()
-	info := mustExec(t, p.hosts[i], "docker", "info", "--format", "{{json .SecurityOptions}}")
+	info := p.hosts[i].MustExec(t, "docker", "info", "--format", "{{json .SecurityOptions}}")
 	if got := strings.Contains(info, "name=userns"); got != want {
 		t.Errorf("a%d remapped %v, want %v: %s", i+1, got, want, info)
 	}
@@ -376,8 +376,8 @@ func (p ansiblePlay) snapshot(t *testing.T) hostsState {
 	t.Helper()
 	s := hostsState{pids: p.pids(t)}
 	for _, d := range p.hosts {
-		s.files = append(s.files, mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"))
-		s.rest = append(s.rest, mustExec(t, d, "sh", "-c", "sha256sum /etc/passwd /etc/group; ls -A /usr/libexec/docker/cli-plugins /tmp 2>&1; true"))
+		s.files = append(s.files, d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"))
+		s.rest = append(s.rest, d.MustExec(t, "sh", "-c", "sha256sum /etc/passwd /etc/group; ls -A /usr/libexec/docker/cli-plugins /tmp 2>&1; true"))
 	}
 	return s
 }

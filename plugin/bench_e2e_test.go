@@ -3,7 +3,6 @@ package main_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 	"github.com/docker-userns/docker-userns/plugin/internal/steptrace"
 )
 
@@ -49,14 +49,36 @@ func benchImage(b *testing.B, flavour harness.Flavour) harness.Image {
 func benchHost(b *testing.B, img harness.Image) *harness.DinD {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
-		b.Fatal(err)
-	}
+	benchPlugin(b, bin)
 	d := harness.Start(b, img.Ref, harness.WithPlugin(bin))
 	if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
 		b.Fatal(err)
 	}
 	return d
+}
+
+// benchPlugin puts the plugin the hosts get at path: BENCH_PLUGIN, the
+// binary scripts/bench measures (`make bench` builds it from this tree;
+// another build's binary compares the two), else one built from this tree.
+func benchPlugin(b *testing.B, path string) {
+	b.Helper()
+	from := os.Getenv("BENCH_PLUGIN")
+	if from == "" {
+		if err := pluginbuild.Plugin(path); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
+	bin, err := os.ReadFile(from)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(path, bin, 0o755)
+	}
+	if err != nil {
+		b.Fatalf("BENCH_PLUGIN: %v", err)
+	}
 }
 
 // timed runs script in the container between two reads of the clock and
@@ -72,6 +94,32 @@ func timed(b *testing.B, d *harness.DinD, script string) time.Duration {
 		b.Fatalf("time %q: %v", script, err)
 	}
 	return time.Duration(ns)
+}
+
+// timedCPU is timed with the CPU time (user and system) that the
+// processes script started used: what a loaded machine stretches far less
+// than the wall time. The daemon's own CPU is not in it.
+func timedCPU(b *testing.B, d *harness.DinD, script string) (wall, cpu time.Duration) {
+	b.Helper()
+	// times prints the shell's user and system time, then its children's.
+	out, err := d.ExecOK(b.Context(), "bash", "-c", `s=$(date +%s%N); { `+script+`; } >/dev/null || exit 1; e=$(date +%s%N); echo $((e-s)); times`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	ns, err := strconv.ParseInt(lines[0], 10, 64)
+	if err != nil || len(lines) != 3 {
+		b.Fatalf("time %q: %q", script, out)
+	}
+	for _, f := range strings.Fields(lines[2]) {
+		// bash's times prints 0m0.012s: a Go duration as it is.
+		v, err := time.ParseDuration(f)
+		if err != nil {
+			b.Fatalf("time %q: %q: %v", script, out, err)
+		}
+		cpu += v
+	}
+	return time.Duration(ns), cpu
 }
 
 // run runs script in the container, untimed.
@@ -181,24 +229,17 @@ const (
 // benchEnableByHand: `docker userns enable agent` end to end against the
 // same change made by hand (the three files it writes copied in, the
 // daemon restarted, until a remapping daemon answers), both from the same
-// unremapped state and onto the same already initialised data root. With
-// status, `docker userns status` against `docker info` on the remapped
-// daemon.
-func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
+// unremapped state and onto the same already initialised data root.
+func benchEnableByHand(b *testing.B, flavour harness.Flavour) {
 	d := benchHost(b, benchImage(b, flavour))
 	// The first enable creates the remapped data root and the ranges; what
 	// disable leaves is the state both sides start from.
 	run(b, d, "docker userns enable agent && "+saveFiles("/tmp/bench/byhand")+" && docker userns disable && "+saveFiles("/tmp/bench/before"))
-	run(b, d, "docker userns status && docker info") // warm the page cache
 	enable := &figure{name: "enable-" + string(flavour)}
-	status := &figure{name: "status"}
 	var steps []enableSteps
 	for b.Loop() {
 		e, st := tracedEnable(b, d)
 		steps = append(steps, st)
-		if withStatus {
-			status.add(timed(b, d, "docker userns status"), timed(b, d, "docker info"))
-		}
 		run(b, d, "docker userns disable")
 		byHand := timed(b, d, restoreFiles("/tmp/bench/byhand")+" && "+restartByHand(flavour)+" && "+untilRemapped)
 		enable.add(e, byHand)
@@ -206,9 +247,6 @@ func benchEnableByHand(b *testing.B, flavour harness.Flavour, withStatus bool) {
 	}
 	enable.report(b)
 	reportSteps(b, enable.name, steps)
-	if withStatus {
-		status.report(b)
-	}
 }
 
 // enableSteps is where one enable's time went, from the steps it stamped
@@ -279,17 +317,55 @@ func reportSteps(b *testing.B, name string, steps []enableSteps) {
 	}
 }
 
-// BenchmarkEnableByHand is rows (a) and (f) on a supervised daemon.
-func BenchmarkEnableByHand(b *testing.B) { benchEnableByHand(b, harness.Supervised, true) }
+// BenchmarkEnableByHand is row (a) on a supervised daemon.
+func BenchmarkEnableByHand(b *testing.B) { benchEnableByHand(b, harness.Supervised) }
 
 // BenchmarkEnableByHandSystemd is row (b): docker.service under systemd,
 // `systemctl restart docker` as the hand-made restart.
-func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.Systemd, false) }
+func BenchmarkEnableByHandSystemd(b *testing.B) { benchEnableByHand(b, harness.Systemd) }
+
+// BenchmarkPluginStart is rows (f), (j) and (k): what the docker CLI's two
+// starts of the plugin cost, on a remapped supervised host, each against
+// the CLI doing the like by itself, sampled alternately. (j) is the
+// metadata call as the CLI makes it (the binary with that one argument)
+// against `docker --version` (the CLI's start, nothing asked); (k)
+// `docker userns version` (the CLI, the metadata call, the plugin's start,
+// its set-up and leftover sweep, no other question to the daemon) against
+// `docker version` (the CLI, one question); (f) `docker userns status`
+// against `docker info`, which also runs every plugin's metadata call.
+func BenchmarkPluginStart(b *testing.B) {
+	d := benchHost(b, benchImage(b, harness.Supervised))
+	run(b, d, "docker userns enable agent")
+	// Warm the page cache for both sides.
+	run(b, d, "docker userns status && docker info && docker userns version && docker version")
+	// Each figure, and its twin in CPU time of the processes it starts.
+	type pair struct{ wall, cpu *figure }
+	rows := []struct {
+		pair
+		got, base string
+	}{
+		{pair{&figure{name: "start-metadata"}, &figure{name: "start-metadata-cpu"}}, harness.PluginPath + " docker-cli-plugin-metadata", "docker --version"},
+		{pair{&figure{name: "start-version"}, &figure{name: "start-version-cpu"}}, "docker userns version", "docker version"},
+		{pair{&figure{name: "status"}, &figure{name: "status-cpu"}}, "docker userns status", "docker info"},
+	}
+	for b.Loop() {
+		for _, r := range rows {
+			gotWall, gotCPU := timedCPU(b, d, r.got)
+			baseWall, baseCPU := timedCPU(b, d, r.base)
+			r.wall.add(gotWall, baseWall)
+			r.cpu.add(gotCPU, baseCPU)
+		}
+	}
+	for _, r := range rows {
+		r.wall.report(b)
+		r.cpu.report(b)
+	}
+}
 
 // wallTime runs the docker CLI of the test process and returns how long it took.
 func wallTime(b *testing.B, config string, args ...string) time.Duration {
 	b.Helper()
-	cmd := exec.Command("docker", args...)
+	cmd := command(b, "docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -305,9 +381,7 @@ func benchFleet(b *testing.B, n int) ([]*harness.DinD, string) {
 	b.Helper()
 	config := b.TempDir()
 	bin := filepath.Join(config, "cli-plugins", "docker-userns")
-	if err := harness.BuildPlugin(bin); err != nil {
-		b.Fatal(err)
-	}
+	benchPlugin(b, bin)
 	hosts := harness.StartHosts(b, benchImage(b, harness.Supervised).Ref, n, harness.WithPlugin(bin))
 	for i, d := range hosts {
 		if _, err := d.ExecOK(b.Context(), "useradd", "-r", "-M", "agent"); err != nil {
@@ -343,10 +417,12 @@ func contexts(n int) []string {
 
 // BenchmarkThroughTheDaemon is rows (c), (d) and (e) on one set of hosts:
 // enable through the daemon against the same enable run on the host; three
-// hosts (canary, then two at once) against one host through the daemon;
-// BENCH_HOSTS hosts (canary 1, parallel 4) against their floor, the canary
-// and ceil((n-1)/4) batches, each taking one host's time through the
-// daemon, measured in the same iteration.
+// hosts (canary, then two at once) and BENCH_HOSTS hosts (canary 1,
+// parallel 4) against their floor: each host's enable through the daemon
+// alone, measured in the same iteration, summed as the rollout runs them
+// (rolloutFloor). A batch's hosts restart their daemons at once on this
+// machine's cores, which no host alone does: the ratio is what that and the
+// rollout itself add.
 func BenchmarkThroughTheDaemon(b *testing.B) {
 	n := benchHosts(b)
 	hosts, config := benchFleet(b, n)
@@ -360,21 +436,42 @@ func BenchmarkThroughTheDaemon(b *testing.B) {
 	via := &figure{name: "through-daemon"}
 	three := &figure{name: "fleet-3"}
 	many := &figure{name: "fleet-" + strconv.Itoa(n)}
-	batches := 1 + (n-1+3)/4
 	for b.Loop() {
-		one := wallTime(b, config, "--context", "h1", "userns", "enable", "agent")
-		wallTime(b, config, "--context", "h1", "userns", "disable")
-		via.add(one, timed(b, hosts[0], "docker userns enable agent"))
+		alone := make([]time.Duration, n)
+		for i := range alone {
+			h := "h" + strconv.Itoa(i+1)
+			alone[i] = wallTime(b, config, "--context", h, "userns", "enable", "agent")
+			wallTime(b, config, "--context", h, "userns", "disable")
+		}
+		b.Logf("each host's enable through the daemon alone: %v", alone)
+		via.add(alone[0], timed(b, hosts[0], "docker userns enable agent"))
 		run(b, hosts[0], "docker userns disable")
-		three.add(fleet(3, "enable", "--parallel", "2"), one)
+		three.add(fleet(3, "enable", "--parallel", "2"), rolloutFloor(alone[:3], 1, 2))
 		fleet(3, "disable", "--parallel", "3")
-		many.add(fleet(n, "enable", "--canary", "1", "--parallel", "4"), time.Duration(batches)*one)
+		many.add(fleet(n, "enable", "--canary", "1", "--parallel", "4"), rolloutFloor(alone, 1, 4))
 		fleet(n, "disable", "--parallel", strconv.Itoa(n))
 	}
 	via.report(b)
 	three.report(b)
 	many.report(b)
 	reportMemory(b, hosts)
+}
+
+// rolloutFloor is what a rollout of these hosts would take if hosts run at
+// once cost no more than each alone: the canaries one after another, then
+// each batch of parallel as long as its slowest host alone (fleet.Roll's
+// order).
+func rolloutFloor(alone []time.Duration, canary, parallel int) time.Duration {
+	var floor time.Duration
+	for start := 0; start < len(alone); {
+		end := min(start+parallel, len(alone))
+		if start < canary {
+			end = start + 1
+		}
+		floor += slices.Max(alone[start:end])
+		start = end
+	}
+	return floor
 }
 
 // BenchmarkFailedHostRevert is row (i), issue 15's "a failed host's revert
@@ -392,7 +489,7 @@ func BenchmarkFailedHostRevert(b *testing.B) {
 	revert := &figure{name: "failed-revert"}
 	for b.Loop() {
 		// --force: past the check that names the 0700 directory, to the restart.
-		cmd := exec.Command("docker", "--context", "h1", "userns", "enable", "--force", "agent")
+		cmd := command(b, "docker", "--context", "h1", "userns", "enable", "--force", "agent")
 		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -414,7 +511,7 @@ func reportMemory(b *testing.B, hosts []*harness.DinD) {
 	for _, d := range hosts {
 		args = append(args, d.GetContainerID())
 	}
-	out, err := exec.Command("docker", args...).Output()
+	out, err := command(b, "docker", args...).Output()
 	if err != nil {
 		b.Fatalf("docker stats: %v", err)
 	}
@@ -447,4 +544,29 @@ func mebibytes(s string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("size %q: unknown unit", s)
+}
+
+// TestRolloutFloor: the floor takes the canary alone, then each batch's
+// slowest host, in fleet.Roll's order.
+func TestRolloutFloor(t *testing.T) {
+	s := func(n ...int) []time.Duration {
+		var ds []time.Duration
+		for _, v := range n {
+			ds = append(ds, time.Duration(v)*time.Second)
+		}
+		return ds
+	}
+	for _, c := range []struct {
+		alone            []time.Duration
+		canary, parallel int
+		want             time.Duration
+	}{
+		{s(4, 2, 3), 1, 2, 7 * time.Second},
+		{s(1, 5, 2, 3, 4, 9, 6, 7, 8, 10), 1, 4, 25 * time.Second},
+		{s(3), 1, 4, 3 * time.Second},
+	} {
+		if got := rolloutFloor(c.alone, c.canary, c.parallel); got != c.want {
+			t.Errorf("rolloutFloor(%v, %d, %d) = %v, want %v", c.alone, c.canary, c.parallel, got, c.want)
+		}
+	}
 }

@@ -72,36 +72,33 @@ func TestGitLabCIJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			nw := harness.NewNetwork(t)
-			flags := append(append([]string{}, harness.DinDServiceFlags...), job.Services[0].Command...)
-			harness.Start(t, v.Image, harness.WithServiceAlias(nw, endpoint.Hostname()), harness.WithDockerdFlags(flags...))
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		nw := harness.NewNetwork(t)
+		flags := append(append([]string{}, harness.DinDServiceFlags...), job.Services[0].Command...)
+		harness.Start(t, v.Image, harness.WithServiceAlias(nw, endpoint.Hostname()), harness.WithDockerdFlags(flags...))
 
-			res, err := harness.RunJob(t.Context(), v.Image, nw, harness.Job{
-				Script: strings.Join(job.Script, "\n"),
-				Env:    job.Variables,
-				Files:  map[string]string{"bin/docker-userns": plugin},
-			}, 10*time.Minute, job.Artifacts.Reports.JUnit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("the job's output:\n%s", res.Output)
-			if res.ExitCode != 0 || strings.Count(res.Output, "PASS  ") != 5 {
-				t.Errorf("the GitLab job: exit %d, want 0 and 5 PASS", res.ExitCode)
-			}
-			report, ok := res.Files[job.Artifacts.Reports.JUnit]
-			if !ok {
-				t.Fatalf("the GitLab job left no %s", job.Artifacts.Reports.JUnit)
-			}
-			var j junitCounts
-			if err := xml.Unmarshal(report, &j); err != nil {
-				t.Fatalf("%s: %v\n%s", job.Artifacts.Reports.JUnit, err, report)
-			}
-			if len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 0 {
-				t.Errorf("%s: %+v, want one suite of 5 tests, none failed or skipped\n%s", job.Artifacts.Reports.JUnit, j, report)
-			}
-		})
-	}
+		res, err := harness.RunJob(t.Context(), v.Image, nw, harness.Job{
+			Script: strings.Join(job.Script, "\n"),
+			Env:    job.Variables,
+			Files:  map[string]string{"bin/docker-userns": plugin},
+		}, 10*time.Minute, job.Artifacts.Reports.JUnit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("the job's output:\n%s", res.Output)
+		if res.ExitCode != 0 || strings.Count(res.Output, "PASS  ") != 5 {
+			t.Errorf("the GitLab job: exit %d, want 0 and 5 PASS", res.ExitCode)
+		}
+		report, ok := res.Files[job.Artifacts.Reports.JUnit]
+		if !ok {
+			t.Fatalf("the GitLab job left no %s", job.Artifacts.Reports.JUnit)
+		}
+		var j junitCounts
+		if err := xml.Unmarshal(report, &j); err != nil {
+			t.Fatalf("%s: %v\n%s", job.Artifacts.Reports.JUnit, err, report)
+		}
+		if len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 0 {
+			t.Errorf("%s: %+v, want one suite of 5 tests, none failed or skipped\n%s", job.Artifacts.Reports.JUnit, j, report)
+		}
+	})
 }

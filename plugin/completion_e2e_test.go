@@ -24,7 +24,7 @@ func newest(t *testing.T) harness.Version {
 // its own docker CLI, and returns the words offered and the directive.
 func completeOn(t *testing.T, d *harness.DinD, words ...string) ([]string, string) {
 	t.Helper()
-	out := mustExec(t, d, append([]string{"docker", "__complete", "userns"}, words...)...)
+	out := d.MustExec(t, append([]string{"docker", "__complete", "userns"}, words...)...)
 	var offered []string
 	directive := ""
 	for _, line := range strings.Split(out, "\n") {

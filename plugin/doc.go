@@ -2,6 +2,10 @@
 // line to a confirmed, remapped daemon. Each step names its package under
 // plugin/internal (commands is plugin/commands).
 //
+// The docker CLI runs the binary twice: its metadata call, answered by
+// metadatacall's init before docker/cli's packages are initialised, then
+// the command.
+//
 // On this machine (the daemon's host is this one, helper.DaemonIsLocal):
 //
 //  1. commands: newEnableCommand fills enableOptions; runEnable hands them

@@ -17,8 +17,8 @@ func startHost(t *testing.T, v harness.Version) (*harness.DinD, context.Context)
 	ctx := context.Background()
 	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
 	d := harness.Start(t, v.Image, harness.WithPlugin(bin))
-	mustExec(t, d, "useradd", "-r", "-M", "agent")
-	mustExec(t, d, "useradd", "-m", "-u", "1000", "alice")
+	d.MustExec(t, "useradd", "-r", "-M", "agent")
+	d.MustExec(t, "useradd", "-m", "-u", "1000", "alice")
 	return d, ctx
 }
 
@@ -29,15 +29,6 @@ func importBusybox(t *testing.T, d *harness.DinD) {
 	if err := d.ImportBusybox(context.Background(), "busybox:latest"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func mustExec(t *testing.T, d *harness.DinD, cmd ...string) string {
-	t.Helper()
-	out, err := d.ExecOK(context.Background(), cmd...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(out)
 }
 
 // TestDoctorWarnsAboutImagesTooWideForRemapping: an unremapped daemon
@@ -52,7 +43,7 @@ func TestDoctorWarnsAboutImagesTooWideForRemapping(t *testing.T) {
 	if err := d.LoadImage(ctx, "fixture/high:1", img); err != nil {
 		t.Fatal(err)
 	}
-	out := mustExec(t, d, "docker", "userns", "doctor", "--format", "json")
+	out := d.MustExec(t, "docker", "userns", "doctor", "--format", "json")
 	findings, err := harness.JSONLines[struct{ Check, Verdict, Detail string }](out)
 	if err != nil {
 		t.Fatalf("doctor --format json: %v\n%s", err, out)

@@ -22,8 +22,8 @@ func fleetHosts(t *testing.T, v harness.Version, n int) ([]*harness.DinD, string
 		t.Fatal(err)
 	}
 	for i, d := range hosts {
-		mustExec(t, d, "useradd", "-r", "-M", "agent")
-		mustExec(t, d, "useradd", "-m", "-u", "1000", "alice")
+		d.MustExec(t, "useradd", "-r", "-M", "agent")
+		d.MustExec(t, "useradd", "-m", "-u", "1000", "alice")
 		if err := harness.CreateContext(t.Context(), config, fmt.Sprintf("h%d", i+1), d); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func dockerWith(t *testing.T, config string, args ...string) cliResult {
 // dockerEnv runs the real docker CLI in the environment env.
 func dockerEnv(t *testing.T, env []string, args ...string) cliResult {
 	t.Helper()
-	cmd := exec.Command("docker", args...)
+	cmd := command(t, "docker", args...)
 	cmd.Env = env
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -66,13 +66,13 @@ var containerID = regexp.MustCompile(`(?m)^[0-9a-f]{64}$`)
 // the host, in the daemon's data root and in the one it had before.
 func noHelperLeft(t *testing.T, d *harness.DinD) {
 	t.Helper()
-	if out := mustExec(t, d, "docker", "ps", "-aq"); out != "" {
+	if out := d.MustExec(t, "docker", "ps", "-aq"); out != "" {
 		t.Errorf("containers left: %s", out)
 	}
-	if out := mustExec(t, d, "docker", "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} made {{.CreatedSince}}"); out != "" {
+	if out := d.MustExec(t, "docker", "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} made {{.CreatedSince}}"); out != "" {
 		t.Errorf("images left: %s", out)
 	}
-	if out := mustExec(t, d, "sh", "-c", "grep -rl docker-userns-probe /var/lib/docker/image /var/lib/docker/*/image 2>/dev/null; ls /var/lib/docker/containers /var/lib/docker/*/containers 2>/dev/null | grep -v : ; ls /var/lib/docker-userns 2>/dev/null; true"); strings.Contains(out, "probe") || strings.Contains(out, "pending") || containerID.MatchString(out) {
+	if out := d.MustExec(t, "sh", "-c", "grep -rl docker-userns-probe /var/lib/docker/image /var/lib/docker/*/image 2>/dev/null; ls /var/lib/docker/containers /var/lib/docker/*/containers 2>/dev/null | grep -v : ; ls /var/lib/docker-userns 2>/dev/null; true"); strings.Contains(out, "probe") || strings.Contains(out, "pending") || containerID.MatchString(out) {
 		t.Errorf("helper leftovers on the host: %s", out)
 	}
 }
@@ -82,51 +82,48 @@ func noHelperLeft(t *testing.T, d *harness.DinD) {
 // agent restarts the daemon and is confirmed, and nothing of the helper
 // stays; disable the same way gives the files back byte for byte.
 func TestEnableThroughTheDaemon(t *testing.T) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			hosts, config := fleetHosts(t, v, 1)
-			d := hosts[0]
-			files := mustExec(t, d, "sha256sum", "/etc/subuid", "/etc/subgid")
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		hosts, config := fleetHosts(t, v, 1)
+		d := hosts[0]
+		files := d.MustExec(t, "sha256sum", "/etc/subuid", "/etc/subgid")
 
-			res := dockerWith(t, config, "--context", "h1", "userns", "enable", "agent")
-			if res.code != 0 {
-				t.Fatalf("enable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		res := dockerWith(t, config, "--context", "h1", "userns", "enable", "agent")
+		if res.code != 0 {
+			t.Fatalf("enable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		t.Logf("enable said:\n%s%s", res.stderr, res.stdout)
+		for _, want := range []string{"helper container", "host agent", "Remapping enabled"} {
+			if !strings.Contains(res.stderr+res.stdout, want) {
+				t.Errorf("enable's output lacks %q", want)
 			}
-			t.Logf("enable said:\n%s%s", res.stderr, res.stdout)
-			for _, want := range []string{"helper container", "host agent", "Remapping enabled"} {
-				if !strings.Contains(res.stderr+res.stdout, want) {
-					t.Errorf("enable's output lacks %q", want)
-				}
-			}
-			// useradd -r picks agent's ids: 999 on bookworm and trixie, 996 on forky.
-			uid, gid := mustExec(t, d, "id", "-u", "agent"), mustExec(t, d, "id", "-g", "agent")
-			if got := mustExec(t, d, "docker", "info", "--format", "{{.DockerRootDir}}"); got != "/var/lib/docker/"+uid+"."+gid {
-				t.Errorf("data root after enable: %s, want /var/lib/docker/%s.%s", got, uid, gid)
-			}
-			if got := mustExec(t, d, "grep", "^agent:", "/etc/subuid"); got != "agent:"+uid+":1\nagent:165536:65535" {
-				t.Errorf("subuid: %q", got)
-			}
-			noHelperLeft(t, d)
+		}
+		// useradd -r picks agent's ids: 999 on bookworm and trixie, 996 on forky.
+		uid, gid := d.MustExec(t, "id", "-u", "agent"), d.MustExec(t, "id", "-g", "agent")
+		if got := d.MustExec(t, "docker", "info", "--format", "{{.DockerRootDir}}"); got != "/var/lib/docker/"+uid+"."+gid {
+			t.Errorf("data root after enable: %s, want /var/lib/docker/%s.%s", got, uid, gid)
+		}
+		if got := d.MustExec(t, "grep", "^agent:", "/etc/subuid"); got != "agent:"+uid+":1\nagent:165536:65535" {
+			t.Errorf("subuid: %q", got)
+		}
+		noHelperLeft(t, d)
 
-			st := dockerWith(t, config, "--context", "h1", "userns", "status", "--format", "{{.Daemon.Remapped}} {{.Setting}}")
-			if st.code != 0 || strings.TrimSpace(st.stdout) != "true agent" {
-				t.Errorf("status through the daemon: exit %d %q %s", st.code, st.stdout, st.stderr)
-			}
+		st := dockerWith(t, config, "--context", "h1", "userns", "status", "--format", "{{.Daemon.Remapped}} {{.Setting}}")
+		if st.code != 0 || strings.TrimSpace(st.stdout) != "true agent" {
+			t.Errorf("status through the daemon: exit %d %q %s", st.code, st.stdout, st.stderr)
+		}
 
-			res = dockerWith(t, config, "--context", "h1", "userns", "disable", "--remove-ranges")
-			if res.code != 0 {
-				t.Fatalf("disable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-			}
-			if after := mustExec(t, d, "sha256sum", "/etc/subuid", "/etc/subgid"); after != files {
-				t.Errorf("files after disable:\n%s\nwant:\n%s", after, files)
-			}
-			if mustExec(t, d, "sh", "-c", "test -e /etc/docker/daemon.json || echo gone") != "gone" {
-				t.Errorf("daemon.json that enable created is still there")
-			}
-			noHelperLeft(t, d)
-		})
-	}
+		res = dockerWith(t, config, "--context", "h1", "userns", "disable", "--remove-ranges")
+		if res.code != 0 {
+			t.Fatalf("disable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		if after := d.MustExec(t, "sha256sum", "/etc/subuid", "/etc/subgid"); after != files {
+			t.Errorf("files after disable:\n%s\nwant:\n%s", after, files)
+		}
+		if d.MustExec(t, "sh", "-c", "test -e /etc/docker/daemon.json || echo gone") != "gone" {
+			t.Errorf("daemon.json that enable created is still there")
+		}
+		noHelperLeft(t, d)
+	})
 }
 
 // fleetRow is one host of `--format json` output.
@@ -140,60 +137,57 @@ type fleetRow struct {
 // the second is fixed, the same command converges, and once more changes
 // nothing.
 func TestFleetRollout(t *testing.T) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			hosts, config := fleetHosts(t, v, 3)
-			bad := hosts[1]
-			breakHost(t, bad)
-			before := make([]string, len(hosts))
-			for i, d := range hosts {
-				before[i] = mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
-			}
-			enable := []string{"userns", "enable", "--force", "--parallel", "1", "--context", "h1", "--context", "h2", "--context", "h3"}
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		hosts, config := fleetHosts(t, v, 3)
+		bad := hosts[1]
+		breakHost(t, bad)
+		before := make([]string, len(hosts))
+		for i, d := range hosts {
+			before[i] = d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
+		}
+		enable := []string{"userns", "enable", "--force", "--parallel", "1", "--context", "h1", "--context", "h2", "--context", "h3"}
 
-			res := dockerWith(t, config, append(enable, "--format", "json", "agent")...)
-			t.Logf("first rollout:\n%s%s", res.stderr, res.stdout)
-			if res.code == 0 {
-				t.Errorf("a rollout with a reverted host exits 0")
+		res := dockerWith(t, config, append(enable, "--format", "json", "agent")...)
+		t.Logf("first rollout:\n%s%s", res.stderr, res.stdout)
+		if res.code == 0 {
+			t.Errorf("a rollout with a reverted host exits 0")
+		}
+		rows := decodeRows(t, res.stdout)
+		wantResults(t, rows, "enabled", "reverted", "skipped")
+		if !strings.Contains(rows[1].Message, "daemon cannot start") {
+			t.Errorf("h2's message does not give the daemon's reason: %q", rows[1].Message)
+		}
+		for i, d := range hosts[1:] {
+			if after := d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i+1] {
+				t.Errorf("h%d files changed:\n%s\nwant:\n%s", i+2, after, before[i+1])
 			}
-			rows := decodeRows(t, res.stdout)
-			wantResults(t, rows, "enabled", "reverted", "skipped")
-			if !strings.Contains(rows[1].Message, "daemon cannot start") {
-				t.Errorf("h2's message does not give the daemon's reason: %q", rows[1].Message)
+			if info := d.MustExec(t, "docker", "info", "--format", "{{json .SecurityOptions}}"); strings.Contains(info, "userns") {
+				t.Errorf("h%d remapped: %s", i+2, info)
 			}
-			for i, d := range hosts[1:] {
-				if after := mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i+1] {
-					t.Errorf("h%d files changed:\n%s\nwant:\n%s", i+2, after, before[i+1])
-				}
-				if info := mustExec(t, d, "docker", "info", "--format", "{{json .SecurityOptions}}"); strings.Contains(info, "userns") {
-					t.Errorf("h%d remapped: %s", i+2, info)
-				}
-				noHelperLeft(t, d)
-			}
+			noHelperLeft(t, d)
+		}
 
-			mustExec(t, bad, "chmod", "0755", "/srv/private")
-			res = dockerWith(t, config, append(enable, "--format", "json", "agent")...)
-			t.Logf("second rollout:\n%s%s", res.stderr, res.stdout)
-			if res.code != 0 {
-				t.Errorf("converging rollout: exit %d", res.code)
-			}
-			wantResults(t, decodeRows(t, res.stdout), "already enabled", "enabled", "enabled")
+		bad.MustExec(t, "chmod", "0755", "/srv/private")
+		res = dockerWith(t, config, append(enable, "--format", "json", "agent")...)
+		t.Logf("second rollout:\n%s%s", res.stderr, res.stdout)
+		if res.code != 0 {
+			t.Errorf("converging rollout: exit %d", res.code)
+		}
+		wantResults(t, decodeRows(t, res.stdout), "already enabled", "enabled", "enabled")
 
-			res = dockerWith(t, config, append(enable, "agent")...)
-			if res.code != 0 || strings.Count(res.stdout, "already enabled") != 3 {
-				t.Errorf("third rollout: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-			}
-			st := dockerWith(t, config, "userns", "status", "--context", "h1", "--context", "h2", "--context", "h3", "--format", "json")
-			if st.code != 0 {
-				t.Errorf("fleet status: exit %d %s", st.code, st.stderr)
-			}
-			wantResults(t, decodeRows(t, st.stdout), "remapping on", "remapping on", "remapping on")
-			for _, d := range hosts {
-				noHelperLeft(t, d)
-			}
-		})
-	}
+		res = dockerWith(t, config, append(enable, "agent")...)
+		if res.code != 0 || strings.Count(res.stdout, "already enabled") != 3 {
+			t.Errorf("third rollout: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		st := dockerWith(t, config, "userns", "status", "--context", "h1", "--context", "h2", "--context", "h3", "--format", "json")
+		if st.code != 0 {
+			t.Errorf("fleet status: exit %d %s", st.code, st.stderr)
+		}
+		wantResults(t, decodeRows(t, st.stdout), "remapping on", "remapping on", "remapping on")
+		for _, d := range hosts {
+			noHelperLeft(t, d)
+		}
+	})
 }
 
 func decodeRows(t *testing.T, out string) []fleetRow {
@@ -238,7 +232,7 @@ func TestFleetOfOldestAndNewest(t *testing.T) {
 	}
 	for i, v := range []harness.Version{oldest, newest} {
 		d := harness.StartHosts(t, v.Image, 1)[0]
-		mustExec(t, d, "useradd", "-r", "-M", "agent")
+		d.MustExec(t, "useradd", "-r", "-M", "agent")
 		if err := harness.CreateContext(t.Context(), config, fmt.Sprintf("h%d", i+1), d); err != nil {
 			t.Fatal(err)
 		}

@@ -27,32 +27,29 @@ func TestIDMapModelMatchesEachDaemon(t *testing.T) {
 			subuid: "alice:1000:1\nalice:100000:65536\n",
 			subgid: "docker:500000:65536\n1000:1000:1\n1000:100000:65536\n"},
 	}
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			d, ctx := startHost(t, v)
-			for _, l := range layouts {
-				write := func(path, content string) {
-					if err := d.WriteFile(ctx, path, []byte(content), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				write("/etc/subuid", l.subuid)
-				write("/etc/subgid", l.subgid)
-				write("/etc/docker/daemon.json", `{"userns-remap": "`+l.setting+`"}`)
-				if err := d.RestartDaemon(ctx); err != nil {
-					t.Fatalf("%s: %v", l.name, err)
-				}
-				importBusybox(t, d)
-				version := mustExec(t, d, "docker", "version", "--format", "{{.Server.Version}}")
-				want := predicted(t, version, l.subuid, l.subgid)
-				got := observedMaps(t, d, ctx)
-				if got != want {
-					t.Errorf("%s on Docker %s: the container gets %q, the model predicts %q", l.name, version, got, want)
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		d, ctx := startHost(t, v)
+		for _, l := range layouts {
+			write := func(path, content string) {
+				if err := d.WriteFile(ctx, path, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
 				}
 			}
-		})
-	}
+			write("/etc/subuid", l.subuid)
+			write("/etc/subgid", l.subgid)
+			write("/etc/docker/daemon.json", `{"userns-remap": "`+l.setting+`"}`)
+			if err := d.RestartDaemon(ctx); err != nil {
+				t.Fatalf("%s: %v", l.name, err)
+			}
+			importBusybox(t, d)
+			version := d.MustExec(t, "docker", "version", "--format", "{{.Server.Version}}")
+			want := predicted(t, version, l.subuid, l.subgid)
+			got := observedMaps(t, d, ctx)
+			if got != want {
+				t.Errorf("%s on Docker %s: the container gets %q, the model predicts %q", l.name, version, got, want)
+			}
+		}
+	})
 }
 
 // predicted is the model's "uid MAP; gid MAP" for alice (uid 1000).
@@ -74,7 +71,7 @@ func predicted(t *testing.T, version, subuid, subgid string) string {
 // observedMaps reads a container's uid_map and gid_map in the model's form.
 func observedMaps(t *testing.T, d *harness.DinD, ctx context.Context) string {
 	t.Helper()
-	out := mustExec(t, d, "docker", "run", "--rm", "busybox", "sh", "-c", "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map")
+	out := d.MustExec(t, "docker", "run", "--rm", "busybox", "sh", "-c", "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map")
 	uid, gid, _ := strings.Cut(out, "--")
 	return "uid " + joinMapLines(uid) + "; gid " + joinMapLines(gid)
 }

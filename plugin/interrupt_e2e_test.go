@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
 
 // hookedPlugin is the plugin built with -tags testhooks: at a step whose
 // gate exists on the host root it waits (plugin/internal/remap/testhooks.go).
-var hookedPlugin = harness.PluginBuild{Tags: []string{"testhooks"}}
+var hookedPlugin = pluginbuild.Once{Tags: []string{"testhooks"}}
 
 // pauseDir is testhooks.go's pauseDir: a gate there named for a step
 // pauses the plugin at that step.
@@ -47,7 +48,7 @@ func newInterrupted(t *testing.T, v harness.Version, viaProxy bool) *interrupted
 		t.Fatal(err)
 	}
 	d := harness.StartHosts(t, v.Image, 1)[0]
-	mustExec(t, d, "useradd", "-r", "-M", "agent")
+	d.MustExec(t, "useradd", "-r", "-M", "agent")
 	h := &interrupted{t: t, d: d, config: t.TempDir()}
 	if err := os.Symlink(filepath.Join(pluginConfig, "cli-plugins"), filepath.Join(h.config, "cli-plugins")); err != nil {
 		t.Fatal(err)
@@ -66,17 +67,17 @@ func newInterrupted(t *testing.T, v harness.Version, viaProxy bool) *interrupted
 
 // hashes are the changed files' hashes, "absent" for a file not there.
 func (h *interrupted) hashes() string {
-	return mustExec(h.t, h.d, "sh", "-c", "for f in "+changedFiles+`; do sha256sum "$f" 2>/dev/null || echo "$f absent"; done`)
+	return h.d.MustExec(h.t, "sh", "-c", "for f in "+changedFiles+`; do sha256sum "$f" 2>/dev/null || echo "$f absent"; done`)
 }
 
 // gate makes the plugin pause at step.
 func (h *interrupted) gate(step string) {
-	mustExec(h.t, h.d, "sh", "-c", "mkdir -p "+pauseDir+" && touch "+pauseDir+"/"+step)
+	h.d.MustExec(h.t, "sh", "-c", "mkdir -p "+pauseDir+" && touch "+pauseDir+"/"+step)
 }
 
 // release lets the paused plugin go on.
 func (h *interrupted) release(step string) {
-	mustExec(h.t, h.d, "rm", "-f", pauseDir+"/"+step)
+	h.d.MustExec(h.t, "rm", "-f", pauseDir+"/"+step)
 }
 
 // waitReached waits until the plugin pauses at step.
@@ -90,13 +91,13 @@ func (h *interrupted) waitReached(step string, c *runningCLI) {
 
 // helperGone tells whether no helper container is on the host.
 func (h *interrupted) helperGone() bool {
-	return mustExec(h.t, h.d, "docker", "ps", "-aq", "--filter", "name=docker-userns-helper") == ""
+	return h.d.MustExec(h.t, "docker", "ps", "-aq", "--filter", "name=docker-userns-helper") == ""
 }
 
 // record is the agent's record on the host, "" when there is none, and
 // whether the agent it names runs.
 func (h *interrupted) record() (record string, agentRuns bool) {
-	rec := mustExec(h.t, h.d, "sh", "-c", "cat /var/lib/docker-userns/pending.json 2>/dev/null; true")
+	rec := h.d.MustExec(h.t, "sh", "-c", "cat /var/lib/docker-userns/pending.json 2>/dev/null; true")
 	if rec == "" {
 		return "", false
 	}
@@ -106,7 +107,7 @@ func (h *interrupted) record() (record string, agentRuns bool) {
 	if err := json.Unmarshal([]byte(rec), &r); err != nil {
 		h.t.Fatalf("the agent's record: %v\n%s", err, rec)
 	}
-	cmdline := mustExec(h.t, h.d, "sh", "-c", "tr '\\0' ' ' < /proc/"+strconv.Itoa(r.AgentPID)+"/cmdline 2>/dev/null; true")
+	cmdline := h.d.MustExec(h.t, "sh", "-c", "tr '\\0' ' ' < /proc/"+strconv.Itoa(r.AgentPID)+"/cmdline 2>/dev/null; true")
 	return rec, r.AgentPID > 0 && strings.Contains(cmdline, "__agent")
 }
 
@@ -121,7 +122,7 @@ func (h *interrupted) daemonPID() int {
 
 // remapped is the daemon's answer: whether it remaps (name=userns).
 func (h *interrupted) remapped() bool {
-	out := mustExec(h.t, h.d, "docker", "info", "--format", "{{json .SecurityOptions}}")
+	out := h.d.MustExec(h.t, "docker", "info", "--format", "{{json .SecurityOptions}}")
 	return strings.Contains(out, "name=userns")
 }
 
@@ -328,71 +329,69 @@ func TestInterruptedChangeThroughTheDaemon(t *testing.T) {
 		{"armed/SIGTERM", "armed", syscall.SIGTERM},
 		{"armed/dropped", "armed", 0},
 	}
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					h := newInterrupted(t, v, tc.signal == 0)
-					dockerd := h.daemonPID()
-					h.gate(tc.step)
-					c := startCLI(t, h.config, "--context", "h1", "userns", "enable", "--confirm-timeout", "3m", "agent")
-					h.waitReached(tc.step, c)
-					if tc.signal != 0 {
-						if err := syscall.Kill(c.pluginPID(t), tc.signal); err != nil {
-							t.Fatal(err)
-						}
-					} else if n := h.proxy.drop(); n == 0 {
-						t.Fatal("the proxy carried no connection to drop")
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				h := newInterrupted(t, v, tc.signal == 0)
+				dockerd := h.daemonPID()
+				h.gate(tc.step)
+				c := startCLI(t, h.config, "--context", "h1", "userns", "enable", "--confirm-timeout", "3m", "agent")
+				h.waitReached(tc.step, c)
+				if tc.signal != 0 {
+					if err := syscall.Kill(c.pluginPID(t), tc.signal); err != nil {
+						t.Fatal(err)
 					}
-					// The client either removes the helper (mid-change) or
-					// lets it end (says so, or follows its log through a
-					// new connection): then the gate opens.
-					until(t, "the client removes the helper or lets it end", 2*time.Minute, func() bool {
-						return strings.Contains(c.output(), "letting the helper") || (h.proxy != nil && h.proxy.saw("/logs?")) || h.helperGone()
-					})
-					h.release(tc.step)
-					code := c.wait(t, 5*time.Minute)
-					out := c.output()
-					t.Logf("the client (exit %d) said:\n%s", code, out)
-
-					rec, agentRuns := h.record()
-					if rec != "" && !agentRuns {
-						t.Errorf("an armed record with no agent is left on the host:\n%s", rec)
-					}
-					files := h.hashes()
-					if tc.signal != 0 {
-						until(t, "the agent's revert ends", 2*time.Minute, func() bool { r, _ := h.record(); return r == "" })
-						if code == 0 || !strings.Contains(out, "interrupted") {
-							t.Errorf("exit %d, want non-zero, saying it was interrupted", code)
-						}
-						if files != h.before {
-							t.Errorf("the host's files after the interrupted enable:\n%s\nwant them as before:\n%s", files, h.before)
-						}
-						if h.remapped() {
-							t.Errorf("the daemon remaps after an interrupted enable")
-						}
-						// Asked while the agent waits for the helper's
-						// removal, the revert comes before any restart.
-						if !strings.Contains(out, "restored /etc/subuid, /etc/subgid, /etc/docker/daemon.json before the daemon was restarted") {
-							t.Errorf("the client does not say the files were restored before any restart")
-						}
-						if pid := h.daemonPID(); pid != dockerd {
-							t.Errorf("dockerd is pid %d, was %d: it was restarted", pid, dockerd)
-						}
-					} else {
-						if code != 0 || !h.remapped() || files == h.before {
-							t.Errorf("dropped connection: exit %d, daemon remaps %v, files changed %v: want the change verified and kept",
-								code, h.remapped(), files != h.before)
-						}
-					}
-					if !h.helperGone() {
-						t.Errorf("a helper container is left on the host")
-					}
+				} else if n := h.proxy.drop(); n == 0 {
+					t.Fatal("the proxy carried no connection to drop")
+				}
+				// The client either removes the helper (mid-change) or
+				// lets it end (says so, or follows its log through a
+				// new connection): then the gate opens.
+				until(t, "the client removes the helper or lets it end", 2*time.Minute, func() bool {
+					return strings.Contains(c.output(), "letting the helper") || (h.proxy != nil && h.proxy.saw("/logs?")) || h.helperGone()
 				})
-			}
-		})
-	}
+				h.release(tc.step)
+				code := c.wait(t, 5*time.Minute)
+				out := c.output()
+				t.Logf("the client (exit %d) said:\n%s", code, out)
+
+				rec, agentRuns := h.record()
+				if rec != "" && !agentRuns {
+					t.Errorf("an armed record with no agent is left on the host:\n%s", rec)
+				}
+				files := h.hashes()
+				if tc.signal != 0 {
+					until(t, "the agent's revert ends", 2*time.Minute, func() bool { r, _ := h.record(); return r == "" })
+					if code == 0 || !strings.Contains(out, "interrupted") {
+						t.Errorf("exit %d, want non-zero, saying it was interrupted", code)
+					}
+					if files != h.before {
+						t.Errorf("the host's files after the interrupted enable:\n%s\nwant them as before:\n%s", files, h.before)
+					}
+					if h.remapped() {
+						t.Errorf("the daemon remaps after an interrupted enable")
+					}
+					// Asked while the agent waits for the helper's
+					// removal, the revert comes before any restart.
+					if !strings.Contains(out, "restored /etc/subuid, /etc/subgid, /etc/docker/daemon.json before the daemon was restarted") {
+						t.Errorf("the client does not say the files were restored before any restart")
+					}
+					if pid := h.daemonPID(); pid != dockerd {
+						t.Errorf("dockerd is pid %d, was %d: it was restarted", pid, dockerd)
+					}
+				} else {
+					if code != 0 || !h.remapped() || files == h.before {
+						t.Errorf("dropped connection: exit %d, daemon remaps %v, files changed %v: want the change verified and kept",
+							code, h.remapped(), files != h.before)
+					}
+				}
+				if !h.helperGone() {
+					t.Errorf("a helper container is left on the host")
+				}
+			})
+		}
+	})
 }
 
 // TestInterruptedConfirmThroughTheDaemon is issue 23 case 11: the client
@@ -400,37 +399,35 @@ func TestInterruptedChangeThroughTheDaemon(t *testing.T) {
 // removed the agent's record (the change is kept) and not yet answered.
 // What the client says is what happened: kept, not "reverts by itself".
 func TestInterruptedConfirmThroughTheDaemon(t *testing.T) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			h := newInterrupted(t, v, false)
-			h.gate("confirmed")
-			c := startCLI(t, h.config, "--context", "h1", "userns", "enable", "agent")
-			h.waitReached("confirmed", c)
-			if err := syscall.Kill(c.pluginPID(t), syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			until(t, "the client removes the helper or says it lets it finish", 2*time.Minute, func() bool {
-				return strings.Contains(c.output(), "letting the helper") || h.helperGone()
-			})
-			h.release("confirmed")
-			code := c.wait(t, 5*time.Minute)
-			out := c.output()
-			t.Logf("the client (exit %d) said:\n%s", code, out)
-			if rec, _ := h.record(); rec != "" {
-				t.Errorf("a record is left after the confirmation:\n%s", rec)
-			}
-			if !h.remapped() {
-				t.Fatalf("the daemon does not remap: the change was not kept")
-			}
-			// What it says once interrupted is what became of the change.
-			_, after, _ := strings.Cut(out, "interrupted")
-			if code != 0 || strings.Contains(after, "reverts by itself") || !strings.Contains(after, "is kept") {
-				t.Errorf("exit %d: the client does not say the change was kept", code)
-			}
-			st := dockerWith(t, h.config, "--context", "h1", "userns", "status", "--format", "{{.Daemon.Remapped}} {{.Setting}}")
-			if strings.TrimSpace(st.stdout) != "true agent" {
-				t.Errorf("status after: %q %s", st.stdout, st.stderr)
-			}
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		h := newInterrupted(t, v, false)
+		h.gate("confirmed")
+		c := startCLI(t, h.config, "--context", "h1", "userns", "enable", "agent")
+		h.waitReached("confirmed", c)
+		if err := syscall.Kill(c.pluginPID(t), syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "the client removes the helper or says it lets it finish", 2*time.Minute, func() bool {
+			return strings.Contains(c.output(), "letting the helper") || h.helperGone()
 		})
-	}
+		h.release("confirmed")
+		code := c.wait(t, 5*time.Minute)
+		out := c.output()
+		t.Logf("the client (exit %d) said:\n%s", code, out)
+		if rec, _ := h.record(); rec != "" {
+			t.Errorf("a record is left after the confirmation:\n%s", rec)
+		}
+		if !h.remapped() {
+			t.Fatalf("the daemon does not remap: the change was not kept")
+		}
+		// What it says once interrupted is what became of the change.
+		_, after, _ := strings.Cut(out, "interrupted")
+		if code != 0 || strings.Contains(after, "reverts by itself") || !strings.Contains(after, "is kept") {
+			t.Errorf("exit %d: the client does not say the change was kept", code)
+		}
+		st := dockerWith(t, h.config, "--context", "h1", "userns", "status", "--format", "{{.Daemon.Remapped}} {{.Setting}}")
+		if strings.TrimSpace(st.stdout) != "true agent" {
+			t.Errorf("status after: %q %s", st.stdout, st.stderr)
+		}
+	})
 }

@@ -19,7 +19,7 @@ func TestKeepThroughTheDaemon(t *testing.T) {
 	if err := d.ImportBusybox(t.Context(), "busybox:latest"); err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, d, "docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo rows > /data/db")
+	d.MustExec(t, "docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo rows > /data/db")
 
 	res := dockerWith(t, config, "--context", "h1", "userns", "enable", "--keep-images", "--keep-volumes", "agent")
 	t.Logf("enable said:\n%s%s", res.stderr, res.stdout)
@@ -31,12 +31,12 @@ func TestKeepThroughTheDaemon(t *testing.T) {
 			t.Errorf("enable's output lacks %q", want)
 		}
 	}
-	agent := mustExec(t, d, "id", "-u", "agent") + ":" + mustExec(t, d, "id", "-g", "agent")
-	dir := mustExec(t, d, "docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
-	if got := mustExec(t, d, "stat", "-c", "%u:%g", dir+"/db"); got != agent || !strings.HasPrefix(dir, "/var/lib/docker/"+strings.ReplaceAll(agent, ":", ".")+"/") {
+	agent := d.MustExec(t, "id", "-u", "agent") + ":" + d.MustExec(t, "id", "-g", "agent")
+	dir := d.MustExec(t, "docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
+	if got := d.MustExec(t, "stat", "-c", "%u:%g", dir+"/db"); got != agent || !strings.HasPrefix(dir, "/var/lib/docker/"+strings.ReplaceAll(agent, ":", ".")+"/") {
 		t.Errorf("carried volume: %s/db owned by %s, want agent %s in the remapped root", dir, got, agent)
 	}
-	if got := mustExec(t, d, "docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/db"); got != "rows" {
+	if got := d.MustExec(t, "docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/db"); got != "rows" {
 		t.Errorf("a remapped container reads %q", got)
 	}
 
@@ -50,7 +50,7 @@ func TestKeepThroughTheDaemon(t *testing.T) {
 	if want := "The daemon's data root is /var/lib/docker again: its 1 image, 0 containers and 1 volume from before remapping are visible again."; !strings.Contains(res.stdout, want) {
 		t.Errorf("disable's output lacks %q", want)
 	}
-	if got := mustExec(t, d, "docker", "run", "--rm", "-v", "data:/data", "busybox", "stat", "-c", "%u:%g", "/data/db"); got != "0:0" {
+	if got := d.MustExec(t, "docker", "run", "--rm", "-v", "data:/data", "busybox", "stat", "-c", "%u:%g", "/data/db"); got != "0:0" {
 		t.Errorf("back unremapped: /data/db owned by %s, want 0:0", got)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/carry"
 	"github.com/docker-userns/docker-userns/plugin/internal/helper"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
+	// Answers the docker CLI's metadata call before the rest is initialised.
+	_ "github.com/docker-userns/docker-userns/plugin/internal/metadatacall"
 	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 )
@@ -86,6 +88,8 @@ func withInterrupt(root *cobra.Command) *cobra.Command {
 
 // isMetadataCall keeps `docker-userns docker-cli-plugin-metadata` answering
 // like a plugin even when run by hand, so the docker CLI and tests agree.
+// The CLI's own call (that argument alone) never gets here: metadatacall
+// answers it from its init.
 func isMetadataCall() bool {
 	return len(os.Args) > 1 && os.Args[1] == "docker-cli-plugin-metadata"
 }

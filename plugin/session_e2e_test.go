@@ -49,7 +49,7 @@ func TestSessionCutBeforeConfirmThroughTheDaemon(t *testing.T) {
 			if h.remapped() {
 				t.Errorf("the daemon remaps after a session cut before the confirmation")
 			}
-			if running := mustExec(t, h.d, "docker", "ps", "-q", "--filter", "name=docker-userns-helper"); running != "" {
+			if running := h.d.MustExec(t, "docker", "ps", "-q", "--filter", "name=docker-userns-helper"); running != "" {
 				t.Errorf("a helper still runs after its client was killed: %s", running)
 			}
 		})

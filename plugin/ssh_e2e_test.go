@@ -91,85 +91,82 @@ func sshRolloutVersion() harness.Version {
 // host enabled through the current context; status and doctor read every
 // host; `test` and check-image run over ssh; disable gives the files back.
 func TestSSHContexts(t *testing.T) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			n := 1
-			if v.Name == sshRolloutVersion().Name {
-				n = 3
-			}
-			f := startSSHFleet(t, v, n)
-			s1 := f.hosts[0]
-			if n == 3 {
-				breakHost(t, f.hosts[1])
-			}
-			before := make([]string, n)
-			for i, d := range f.hosts {
-				before[i] = mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
-			}
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		n := 1
+		if v.Name == sshRolloutVersion().Name {
+			n = 3
+		}
+		f := startSSHFleet(t, v, n)
+		s1 := f.hosts[0]
+		if n == 3 {
+			breakHost(t, f.hosts[1])
+		}
+		before := make([]string, n)
+		for i, d := range f.hosts {
+			before[i] = d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true")
+		}
 
-			// A host whose sshd takes passwords only (the same container,
-			// another server config): the docker CLI's ssh cannot answer.
-			f.addHost(t, "pw1", s1, harness.SSHPasswordOnly())
-			res := f.docker(t, "--context", "pw1", "userns", "status")
-			wantOneLineError(t, "password", res, "context pw1: ssh deploy@pw1 asks for a password", "Permission denied (publickey,password)")
+		// A host whose sshd takes passwords only (the same container,
+		// another server config): the docker CLI's ssh cannot answer.
+		f.addHost(t, "pw1", s1, harness.SSHPasswordOnly())
+		res := f.docker(t, "--context", "pw1", "userns", "status")
+		wantOneLineError(t, "password", res, "context pw1: ssh deploy@pw1 asks for a password", "Permission denied (publickey,password)")
 
-			// No docker CLI on the host: nothing runs dial-stdio there. A
-			// rollout refuses before it touches any host.
-			mustExec(t, s1, "mv", "/usr/bin/docker", "/usr/bin/docker.away")
-			res = f.docker(t, append(append([]string{"userns", "enable"}, f.contexts()...), "agent")...)
-			mustExec(t, s1, "mv", "/usr/bin/docker.away", "/usr/bin/docker")
-			wantOneLineError(t, "no docker CLI", res, "context s1: ssh deploy@s1: no docker CLI there", "docker system dial-stdio")
-			for i, d := range f.hosts {
-				if after := mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i] {
-					t.Errorf("s%d files changed by a refused rollout:\n%s\nwant:\n%s", i+1, after, before[i])
-				}
+		// No docker CLI on the host: nothing runs dial-stdio there. A
+		// rollout refuses before it touches any host.
+		s1.MustExec(t, "mv", "/usr/bin/docker", "/usr/bin/docker.away")
+		res = f.docker(t, append(append([]string{"userns", "enable"}, f.contexts()...), "agent")...)
+		s1.MustExec(t, "mv", "/usr/bin/docker.away", "/usr/bin/docker")
+		wantOneLineError(t, "no docker CLI", res, "context s1: ssh deploy@s1: no docker CLI there", "docker system dial-stdio")
+		for i, d := range f.hosts {
+			if after := d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i] {
+				t.Errorf("s%d files changed by a refused rollout:\n%s\nwant:\n%s", i+1, after, before[i])
 			}
+		}
 
-			if n == 3 {
-				sshRollout(t, f, before[1])
-			} else {
-				res = f.docker(t, "--context", "s1", "userns", "enable", "agent")
-				t.Logf("enable over ssh:\n%s%s", res.stderr, res.stdout)
-				if res.code != 0 || !strings.Contains(res.stdout, "Remapping enabled") {
-					t.Fatalf("enable over ssh: exit %d\n%s%s\nsshd log:\n%s", res.code, res.stdout, res.stderr, s1.SSHDLog(t.Context()))
-				}
+		if n == 3 {
+			sshRollout(t, f, before[1])
+		} else {
+			res = f.docker(t, "--context", "s1", "userns", "enable", "agent")
+			t.Logf("enable over ssh:\n%s%s", res.stderr, res.stdout)
+			if res.code != 0 || !strings.Contains(res.stdout, "Remapping enabled") {
+				t.Fatalf("enable over ssh: exit %d\n%s%s\nsshd log:\n%s", res.code, res.stdout, res.stderr, s1.SSHDLog(t.Context()))
 			}
-			if log := s1.SSHDLog(t.Context()); !strings.Contains(log, "Accepted publickey for deploy") {
-				t.Errorf("s1's sshd logged no key login:\n%s", log)
-			}
+		}
+		if log := s1.SSHDLog(t.Context()); !strings.Contains(log, "Accepted publickey for deploy") {
+			t.Errorf("s1's sshd logged no key login:\n%s", log)
+		}
 
-			st := f.docker(t, append([]string{"userns", "status", "--format", "json"}, f.contexts()...)...)
-			if st.code != 0 {
-				t.Errorf("status over ssh: exit %d %s", st.code, st.stderr)
+		st := f.docker(t, append([]string{"userns", "status", "--format", "json"}, f.contexts()...)...)
+		if st.code != 0 {
+			t.Errorf("status over ssh: exit %d %s", st.code, st.stderr)
+		}
+		rows := decodeRows(t, st.stdout)
+		wantHostResults(t, rows, "s", repeat("remapping on", n)...)
+		sshStatusWithSilentHost(t, f)
+		doc := f.docker(t, append([]string{"userns", "doctor", "--format", "json"}, f.contexts()...)...)
+		if doc.code != 0 {
+			t.Errorf("doctor over ssh: exit %d\n%s%s", doc.code, doc.stdout, doc.stderr)
+		}
+		for i, r := range decodeRows(t, doc.stdout) {
+			if r.Host != fmt.Sprintf("s%d", i+1) || r.Failed || (r.Result != "PASS" && r.Result != "WARN") {
+				t.Errorf("doctor over ssh, host %d: %+v", i+1, r)
 			}
-			rows := decodeRows(t, st.stdout)
-			wantHostResults(t, rows, "s", repeat("remapping on", n)...)
-			sshStatusWithSilentHost(t, f)
-			doc := f.docker(t, append([]string{"userns", "doctor", "--format", "json"}, f.contexts()...)...)
-			if doc.code != 0 {
-				t.Errorf("doctor over ssh: exit %d\n%s%s", doc.code, doc.stdout, doc.stderr)
-			}
-			for i, r := range decodeRows(t, doc.stdout) {
-				if r.Host != fmt.Sprintf("s%d", i+1) || r.Failed || (r.Result != "PASS" && r.Result != "WARN") {
-					t.Errorf("doctor over ssh, host %d: %+v", i+1, r)
-				}
-			}
+		}
 
-			sshTestAndCheckImage(t, f)
+		sshTestAndCheckImage(t, f)
 
-			res = f.docker(t, append([]string{"userns", "disable", "--remove-ranges", "--parallel", "3", "--format", "json"}, f.contexts()...)...)
-			if res.code != 0 {
-				t.Fatalf("disable over ssh: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		res = f.docker(t, append([]string{"userns", "disable", "--remove-ranges", "--parallel", "3", "--format", "json"}, f.contexts()...)...)
+		if res.code != 0 {
+			t.Fatalf("disable over ssh: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		for i, d := range f.hosts {
+			if after := d.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i] {
+				t.Errorf("s%d files after disable:\n%s\nwant:\n%s", i+1, after, before[i])
 			}
-			for i, d := range f.hosts {
-				if after := mustExec(t, d, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != before[i] {
-					t.Errorf("s%d files after disable:\n%s\nwant:\n%s", i+1, after, before[i])
-				}
-				noHelperLeft(t, d)
-			}
-		})
-	}
+			noHelperLeft(t, d)
+		}
+	})
 }
 
 // sshStatusWithSilentHost: a fleet's status with one more host that does
@@ -199,7 +196,7 @@ func sshStatusWithSilentHost(t *testing.T, f sshFleet) {
 // in a 0700 directory (the remapped root cannot traverse it).
 func breakHost(t *testing.T, d *harness.DinD) {
 	t.Helper()
-	mustExec(t, d, "install", "-d", "-m", "0700", "/srv/private")
+	d.MustExec(t, "install", "-d", "-m", "0700", "/srv/private")
 	if err := d.WriteFile(t.Context(), "/etc/docker/daemon.json", []byte("{\"data-root\": \"/srv/private/docker\"}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -226,17 +223,17 @@ func sshRollout(t *testing.T, f sshFleet, badFiles string) {
 	if !strings.Contains(rows[1].Message, "daemon cannot start") {
 		t.Errorf("s2's message does not give the daemon's reason: %q", rows[1].Message)
 	}
-	if after := mustExec(t, bad, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != badFiles {
+	if after := bad.MustExec(t, "sh", "-c", "sha256sum /etc/subuid /etc/subgid /etc/docker/daemon.json 2>&1; true"); after != badFiles {
 		t.Errorf("s2 files after its revert:\n%s\nwant:\n%s", after, badFiles)
 	}
 	for i, d := range f.hosts[1:] {
-		if info := mustExec(t, d, "docker", "info", "--format", "{{json .SecurityOptions}}"); strings.Contains(info, "userns") {
+		if info := d.MustExec(t, "docker", "info", "--format", "{{json .SecurityOptions}}"); strings.Contains(info, "userns") {
 			t.Errorf("s%d remapped: %s", i+2, info)
 		}
 		noHelperLeft(t, d)
 	}
 
-	mustExec(t, bad, "chmod", "0755", "/srv/private")
+	bad.MustExec(t, "chmod", "0755", "/srv/private")
 	res = f.docker(t, append(enable, "agent")...)
 	t.Logf("second rollout over ssh:\n%s%s", res.stderr, res.stdout)
 	if res.code != 0 {
@@ -291,7 +288,7 @@ func sshTestAndCheckImage(t *testing.T, f sshFleet) {
 	}
 	wantHostResults(t, decodeRows(t, res.stdout), "s", repeat("fits", n)...)
 	for _, d := range f.hosts {
-		mustExec(t, d, "docker", "image", "rm", "fixture/edge:1")
+		d.MustExec(t, "docker", "image", "rm", "fixture/edge:1")
 	}
 }
 

@@ -23,7 +23,7 @@ func TestEveryCommandSweepsWhatADeadClientLeft(t *testing.T) {
 	importBusybox(t, d)
 	leave := func(ago time.Duration) string {
 		created := strconv.FormatInt(time.Now().Add(-ago).Unix(), 10)
-		return mustExec(t, d, "docker", "create", "--label", sweep.LabelRole+"=helper", "--label", sweep.LabelCreated+"="+created, "busybox:latest", "true")
+		return d.MustExec(t, "docker", "create", "--label", sweep.LabelRole+"=helper", "--label", sweep.LabelCreated+"="+created, "busybox:latest", "true")
 	}
 	exists := func(id string) bool {
 		res, err := d.Exec(ctx, "docker", "inspect", id)
@@ -32,7 +32,7 @@ func TestEveryCommandSweepsWhatADeadClientLeft(t *testing.T) {
 	current := leave(time.Minute)
 	// Running, made two hours ago by a client the sweep cannot ask (no
 	// owner label): a long volume carry's (issue 23 case 8).
-	running := mustExec(t, d, "docker", "run", "-d", "--label", sweep.LabelRole+"=helper", "--label", sweep.LabelCreated+"="+strconv.FormatInt(time.Now().Add(-2*time.Hour).Unix(), 10), "busybox:latest", "sleep", "600")
+	running := d.MustExec(t, "docker", "run", "-d", "--label", sweep.LabelRole+"=helper", "--label", sweep.LabelCreated+"="+strconv.FormatInt(time.Now().Add(-2*time.Hour).Unix(), 10), "busybox:latest", "sleep", "600")
 	for _, run := range [][]string{
 		{"docker", "userns", "status"},
 		{harness.PluginPath, "status"},

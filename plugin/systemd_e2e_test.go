@@ -24,14 +24,14 @@ func startSystemdHost(t *testing.T, img harness.Image, daemonJSON string) (*harn
 	ctx := context.Background()
 	bin := filepath.Join(dockerConfigWithPlugin(t), "cli-plugins", "docker-userns")
 	d := harness.Start(t, img.Ref, harness.WithPlugin(bin))
-	mustExec(t, d, "useradd", "-r", "-M", "agent")
+	d.MustExec(t, "useradd", "-r", "-M", "agent")
 	if err := d.WriteFile(ctx, "/etc/docker/daemon.json", []byte(daemonJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.RestartDaemon(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustExec(t, d, "systemctl", "show", "-p", "TriggeredBy", "--value", "docker.service"); !strings.Contains(got, "docker.socket") {
+	if got := d.MustExec(t, "systemctl", "show", "-p", "TriggeredBy", "--value", "docker.service"); !strings.Contains(got, "docker.socket") {
 		t.Fatalf("docker.service is not socket-activated on %s: TriggeredBy=%s", img.Ref, got)
 	}
 	return d, ctx
@@ -40,7 +40,7 @@ func startSystemdHost(t *testing.T, img harness.Image, daemonJSON string) (*harn
 // daemonSays is what the daemon itself reports: remapped, and its data root.
 func daemonSays(t *testing.T, d *harness.DinD) (remapped bool, dataRoot string) {
 	t.Helper()
-	out := mustExec(t, d, "docker", "info", "--format", "{{json .SecurityOptions}} {{.DockerRootDir}}")
+	out := d.MustExec(t, "docker", "info", "--format", "{{json .SecurityOptions}} {{.DockerRootDir}}")
 	opts, root, _ := strings.Cut(out, " ")
 	return strings.Contains(opts, "name=userns"), root
 }
@@ -56,10 +56,10 @@ func TestEnableDisableOnSocketActivatedSystemdHost(t *testing.T) {
 		t.Run(img.Name(), func(t *testing.T) {
 			t.Parallel()
 			d, ctx := startSystemdHost(t, img, fastRestart)
-			uid := mustExec(t, d, "id", "-u", "agent")
-			gid := mustExec(t, d, "id", "-g", "agent")
+			uid := d.MustExec(t, "id", "-u", "agent")
+			gid := d.MustExec(t, "id", "-g", "agent")
 			invocation := func() string {
-				return mustExec(t, d, "systemctl", "show", "-p", "InvocationID", "--value", "docker.service")
+				return d.MustExec(t, "systemctl", "show", "-p", "InvocationID", "--value", "docker.service")
 			}
 
 			for _, via := range []string{"local", "daemon"} {
@@ -80,7 +80,7 @@ func TestEnableDisableOnSocketActivatedSystemdHost(t *testing.T) {
 				if after := invocation(); after == before {
 					t.Errorf("docker.service was not restarted (InvocationID %s unchanged)", after)
 				}
-				if got := mustExec(t, d, "systemctl", "is-active", "docker.service", "docker.socket"); got != "active\nactive" {
+				if got := d.MustExec(t, "systemctl", "is-active", "docker.service", "docker.socket"); got != "active\nactive" {
 					t.Errorf("units after enable: %q", got)
 				}
 
@@ -95,7 +95,7 @@ func TestEnableDisableOnSocketActivatedSystemdHost(t *testing.T) {
 					t.Errorf("after disable --via %s the daemon says remapped %v, data root %s", via, remapped, root)
 				}
 			}
-			if left := mustExec(t, d, "sh", "-c", "ls /var/lib/docker-userns/pending.json 2>/dev/null; docker ps -aq"); left != "" {
+			if left := d.MustExec(t, "sh", "-c", "ls /var/lib/docker-userns/pending.json 2>/dev/null; docker ps -aq"); left != "" {
 				t.Errorf("left behind: %s", left)
 			}
 		})
@@ -113,12 +113,12 @@ func TestSystemdStartLimitRevert(t *testing.T) {
 		t.Run(img.Name(), func(t *testing.T) {
 			t.Parallel()
 			d, ctx := startSystemdHost(t, img, `{"iptables": false, "bridge": "none", "data-root": "/srv/private/docker"}`+"\n")
-			mustExec(t, d, "install", "-d", "-m", "0700", "/srv/private")
+			d.MustExec(t, "install", "-d", "-m", "0700", "/srv/private")
 			if err := d.RestartDaemon(ctx); err != nil {
 				t.Fatal(err)
 			}
-			files := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
-			mustExec(t, d, "sh", "-c", "systemctl reset-failed docker.service; systemctl restart docker; systemctl restart docker; systemctl restart docker")
+			files := d.MustExec(t, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
+			d.MustExec(t, "sh", "-c", "systemctl reset-failed docker.service; systemctl restart docker; systemctl restart docker; systemctl restart docker")
 
 			start := time.Now()
 			res, err := d.Exec(ctx, "docker", "userns", "enable", "--force", "agent")
@@ -135,13 +135,13 @@ func TestSystemdStartLimitRevert(t *testing.T) {
 					t.Errorf("enable's error lacks %q", want)
 				}
 			}
-			if got := mustExec(t, d, "systemctl", "is-active", "docker"); got != "active" {
+			if got := d.MustExec(t, "systemctl", "is-active", "docker"); got != "active" {
 				t.Errorf("systemctl is-active docker: %s", got)
 			}
 			if remapped, root := daemonSays(t, d); remapped || root != "/srv/private/docker" {
 				t.Errorf("daemon after the revert: remapped %v, data root %s", remapped, root)
 			}
-			if after := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid"); after != files {
+			if after := d.MustExec(t, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid"); after != files {
 				t.Errorf("files differ after the revert:\n%s\nwant:\n%s", after, files)
 			}
 		})
@@ -159,8 +159,8 @@ func TestSystemdHangingStartReverts(t *testing.T) {
 	if err := d.WriteFile(ctx, "/etc/systemd/system/docker.service.d/hang.conf", []byte(hang), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, d, "systemctl", "daemon-reload")
-	files := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
+	d.MustExec(t, "systemctl", "daemon-reload")
+	files := d.MustExec(t, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid")
 
 	start := time.Now()
 	res, err := d.Exec(ctx, "docker", "userns", "enable", "--timeout", "10s", "agent")
@@ -175,13 +175,13 @@ func TestSystemdHangingStartReverts(t *testing.T) {
 	if took > 45*time.Second {
 		t.Errorf("the revert took %s: the start was not bounded by --timeout", took)
 	}
-	if got := mustExec(t, d, "systemctl", "is-active", "docker"); got != "active" {
+	if got := d.MustExec(t, "systemctl", "is-active", "docker"); got != "active" {
 		t.Errorf("systemctl is-active docker: %s", got)
 	}
 	if remapped, root := daemonSays(t, d); remapped || root != "/var/lib/docker" {
 		t.Errorf("daemon after the revert: remapped %v, data root %s", remapped, root)
 	}
-	if after := mustExec(t, d, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid"); after != files {
+	if after := d.MustExec(t, "sha256sum", "/etc/docker/daemon.json", "/etc/subuid", "/etc/subgid"); after != files {
 		t.Errorf("files differ after the revert:\n%s\nwant:\n%s", after, files)
 	}
 }

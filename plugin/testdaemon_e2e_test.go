@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,7 +54,7 @@ func denyUsernsHost(t *testing.T, d *harness.DinD) {
 	t.Helper()
 	ctx := t.Context()
 	bin := filepath.Join(t.TempDir(), "denyusernshost")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/denyusernshost")
+	build := command(t, "go", "build", "-o", bin, "./testdata/denyusernshost")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the authorization plugin: %v\n%s", err, out)
@@ -63,7 +62,7 @@ func denyUsernsHost(t *testing.T, d *harness.DinD) {
 	if err := d.CopyFile(ctx, bin, "/usr/local/bin/denyusernshost", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, d, "sh", "-c", "setsid /usr/local/bin/denyusernshost >/tmp/denyusernshost.log 2>&1 < /dev/null & "+
+	d.MustExec(t, "sh", "-c", "setsid /usr/local/bin/denyusernshost >/tmp/denyusernshost.log 2>&1 < /dev/null & "+
 		"for i in $(seq 50); do test -S /run/docker/plugins/deny-userns-host.sock && exit 0; sleep 0.1; done; exit 1")
 	data, err := d.ReadFile(ctx, "/etc/docker/daemon.json")
 	if err != nil {
@@ -95,78 +94,75 @@ func denyUsernsHost(t *testing.T, d *harness.DinD) {
 // need the host's files are SKIP and the run exits 2, incomplete, in the
 // table, the JSON and the JUnit report, still leaving nothing behind.
 func TestUsernsTestThroughTheDaemon(t *testing.T) {
-	for _, v := range harness.Versions() {
-		t.Run(v.Name, func(t *testing.T) {
-			t.Parallel()
-			hosts, config := fleetHosts(t, v, 1)
-			d := hosts[0]
-			if res := dockerWith(t, config, "--context", "h1", "userns", "enable", "agent"); res.code != 0 {
-				t.Fatalf("enable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-			}
-			before := leftovers(t, d)
-			junit := filepath.Join(t.TempDir(), "userns-test.xml")
+	harness.ForEachVersion(t, func(t *testing.T, v harness.Version) {
+		hosts, config := fleetHosts(t, v, 1)
+		d := hosts[0]
+		if res := dockerWith(t, config, "--context", "h1", "userns", "enable", "agent"); res.code != 0 {
+			t.Fatalf("enable through the daemon: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		before := leftovers(t, d)
+		junit := filepath.Join(t.TempDir(), "userns-test.xml")
 
-			res := dockerWith(t, config, "--context", "h1", "userns", "test", "--junit", junit)
-			t.Logf("test through the daemon:\n%s%s", res.stdout, res.stderr)
-			if res.code != 0 || strings.Count(res.stdout, "PASS  ") != 5 {
-				t.Errorf("test through the daemon: exit %d, want 0 and 5 PASS", res.code)
-			}
-			agentUID := mustExec(t, d, "id", "-u", "agent")
-			if !strings.Contains(res.stdout, "observed  owned by "+agentUID+":") {
-				t.Errorf("bind mount owner: want the agent's uid %s observed on the host", agentUID)
-			}
-			if j := readJUnit(t, junit); len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 0 {
-				t.Errorf("junit %+v, want one suite of 5 tests, none failed or skipped", j)
-			}
-			if after := leftovers(t, d); after != before {
-				t.Errorf("test through the daemon left things behind: before %q, after %q", before, after)
-			}
+		res := dockerWith(t, config, "--context", "h1", "userns", "test", "--junit", junit)
+		t.Logf("test through the daemon:\n%s%s", res.stdout, res.stderr)
+		if res.code != 0 || strings.Count(res.stdout, "PASS  ") != 5 {
+			t.Errorf("test through the daemon: exit %d, want 0 and 5 PASS", res.code)
+		}
+		agentUID := d.MustExec(t, "id", "-u", "agent")
+		if !strings.Contains(res.stdout, "observed  owned by "+agentUID+":") {
+			t.Errorf("bind mount owner: want the agent's uid %s observed on the host", agentUID)
+		}
+		if j := readJUnit(t, junit); len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 0 {
+			t.Errorf("junit %+v, want one suite of 5 tests, none failed or skipped", j)
+		}
+		if after := leftovers(t, d); after != before {
+			t.Errorf("test through the daemon left things behind: before %q, after %q", before, after)
+		}
 
-			st := dockerWith(t, config, "--context", "h1", "userns", "status")
-			if st.code != 0 || strings.Contains(st.stdout, "docker-userns-helper") || strings.Contains(st.stdout, "--userns=host") {
-				t.Errorf("status through the daemon: exit %d, warns about the plugin's own helper:\n%s%s", st.code, st.stdout, st.stderr)
-			}
+		st := dockerWith(t, config, "--context", "h1", "userns", "status")
+		if st.code != 0 || strings.Contains(st.stdout, "docker-userns-helper") || strings.Contains(st.stdout, "--userns=host") {
+			t.Errorf("status through the daemon: exit %d, warns about the plugin's own helper:\n%s%s", st.code, st.stdout, st.stderr)
+		}
 
-			fl := dockerWith(t, config, "userns", "test", "--context", "h1", "--format", "json")
-			var row struct {
-				Host, Result string
-				Detail       testReport
-			}
-			if err := json.Unmarshal([]byte(fl.stdout), &row); err != nil {
-				t.Fatalf("fleet test JSON: %v\n%s", err, fl.stdout)
-			}
-			if fl.code != 0 || row.Host != "h1" || row.Result != "PASS" || len(row.Detail.Checks) != 5 || !row.Detail.OK {
-				t.Errorf("fleet test: exit %d, %+v\n%s", fl.code, row, fl.stderr)
-			}
+		fl := dockerWith(t, config, "userns", "test", "--context", "h1", "--format", "json")
+		var row struct {
+			Host, Result string
+			Detail       testReport
+		}
+		if err := json.Unmarshal([]byte(fl.stdout), &row); err != nil {
+			t.Fatalf("fleet test JSON: %v\n%s", err, fl.stdout)
+		}
+		if fl.code != 0 || row.Host != "h1" || row.Result != "PASS" || len(row.Detail.Checks) != 5 || !row.Detail.OK {
+			t.Errorf("fleet test: exit %d, %+v\n%s", fl.code, row, fl.stderr)
+		}
 
-			denyUsernsHost(t, d)
-			before = leftovers(t, d)
-			res = dockerWith(t, config, "--context", "h1", "userns", "test", "--junit", junit, "--format", "json")
-			t.Logf("test through a daemon that refuses the helper:\n%s%s", res.stdout, res.stderr)
-			var rep testReport
-			if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-				t.Fatalf("json report: %v\n%s", err, res.stdout)
+		denyUsernsHost(t, d)
+		before = leftovers(t, d)
+		res = dockerWith(t, config, "--context", "h1", "userns", "test", "--junit", junit, "--format", "json")
+		t.Logf("test through a daemon that refuses the helper:\n%s%s", res.stdout, res.stderr)
+		var rep testReport
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+			t.Fatalf("json report: %v\n%s", err, res.stdout)
+		}
+		wantSkipped := []string{"id map matches host files", "bind mount owner", "root-only file unreadable", "uid range boundary"}
+		if res.code != 2 || !strings.Contains(res.stderr, "incomplete") || strings.Contains(res.stderr, "failed") {
+			t.Errorf("helper refused: exit %d, want 2 saying incomplete, not failed: %s", res.code, res.stderr)
+		}
+		if rep.OK || len(rep.Failed) != 0 || !slices.Equal(rep.Incomplete, wantSkipped) || !strings.Contains(rep.HostFilesError, "not allowed on this daemon") {
+			t.Errorf("helper refused: report %+v", rep)
+		}
+		for _, c := range rep.Checks {
+			if slices.Contains(wantSkipped, c.Name) && (c.Status != "SKIP" || !strings.HasPrefix(c.Observed, "needs the host's files: ")) {
+				t.Errorf("check %+v, want SKIP needing the host's files", c)
 			}
-			wantSkipped := []string{"id map matches host files", "bind mount owner", "root-only file unreadable", "uid range boundary"}
-			if res.code != 2 || !strings.Contains(res.stderr, "incomplete") || strings.Contains(res.stderr, "failed") {
-				t.Errorf("helper refused: exit %d, want 2 saying incomplete, not failed: %s", res.code, res.stderr)
-			}
-			if rep.OK || len(rep.Failed) != 0 || !slices.Equal(rep.Incomplete, wantSkipped) || !strings.Contains(rep.HostFilesError, "not allowed on this daemon") {
-				t.Errorf("helper refused: report %+v", rep)
-			}
-			for _, c := range rep.Checks {
-				if slices.Contains(wantSkipped, c.Name) && (c.Status != "SKIP" || !strings.HasPrefix(c.Observed, "needs the host's files: ")) {
-					t.Errorf("check %+v, want SKIP needing the host's files", c)
-				}
-			}
-			if j := readJUnit(t, junit); len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 4 {
-				t.Errorf("junit %+v, want one suite of 5 tests, 4 skipped, none failed", j)
-			}
-			if after := leftovers(t, d); after != before {
-				t.Errorf("incomplete test left things behind: before %q, after %q", before, after)
-			}
-		})
-	}
+		}
+		if j := readJUnit(t, junit); len(j.Suites) != 1 || j.Suites[0].Tests != 5 || j.Suites[0].Failures != 0 || j.Suites[0].Skipped != 4 {
+			t.Errorf("junit %+v, want one suite of 5 tests, 4 skipped, none failed", j)
+		}
+		if after := leftovers(t, d); after != before {
+			t.Errorf("incomplete test left things behind: before %q, after %q", before, after)
+		}
+	})
 }
 
 // BenchmarkTestThroughDaemon: `docker userns test` from outside the host

@@ -18,6 +18,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/docker-userns/docker-userns/harness"
+	"github.com/docker-userns/docker-userns/internal/pluginbuild"
 )
 
 // pollEvery is how often a wait looks again; waits end at their deadline.
@@ -25,7 +26,7 @@ const pollEvery = 50 * time.Millisecond
 
 // plugin is the plugin built once for this test binary, static, as `make
 // build` does, so the DinD host runs the code of this tree.
-var plugin harness.PluginBuild
+var plugin pluginbuild.Once
 
 func TestMain(m *testing.M) {
 	flag.Parse()

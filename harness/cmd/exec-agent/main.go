@@ -35,8 +35,8 @@ import (
 	"github.com/docker-userns/docker-userns/harness/internal/execproto"
 )
 
-// etcDir holds passwd and group; tests point it elsewhere.
-var etcDir = "/etc"
+// etcDir holds passwd and group (tests give lookupUser another).
+const etcDir = "/etc"
 
 func main() {
 	if err := serveAll(os.Stdin, os.Stdout); err != nil {
@@ -90,7 +90,7 @@ func serve(req execproto.Request) execproto.Reply {
 	}
 	cmd := exec.Command(req.Cmd[0], req.Cmd[1:]...)
 	if req.User != "" {
-		cred, home, err := lookupUser(req.User)
+		cred, home, err := lookupUser(etcDir, req.User)
 		if err != nil {
 			// docker exec -u with an unknown user: the runtime cannot start it.
 			rep.Exit, rep.Stderr = 126, []byte(err.Error()+"\n")
@@ -133,10 +133,11 @@ func withoutHome(env []string) []string {
 // lookupUser resolves NAME, UID, NAME:GROUP or UID:GID as runc does for
 // `docker exec -u`: uid and primary gid from /etc/passwd (a number not
 // listed there is taken as is, with gid 0 and home /), the supplementary
-// groups that list the user in /etc/group, and passwd's home directory.
-func lookupUser(spec string) (*syscall.Credential, string, error) {
+// groups that list the user in /etc/group, and passwd's home directory;
+// etc is the directory of passwd and group.
+func lookupUser(etc, spec string) (*syscall.Credential, string, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
-	passwd, err := readColonFile(etcDir + "/passwd")
+	passwd, err := readColonFile(etc + "/passwd")
 	if err != nil {
 		return nil, "", err
 	}
@@ -159,7 +160,7 @@ func lookupUser(spec string) (*syscall.Credential, string, error) {
 		}
 		uid = n
 	}
-	groups, err := readColonFile(etcDir + "/group")
+	groups, err := readColonFile(etc + "/group")
 	if err != nil {
 		return nil, "", err
 	}

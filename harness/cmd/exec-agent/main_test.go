@@ -91,8 +91,6 @@ func TestServeAll(t *testing.T) {
 
 func TestLookupUser(t *testing.T) {
 	etc := t.TempDir()
-	etcDir = etc
-	t.Cleanup(func() { etcDir = "/etc" })
 	write := func(name, content string) {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -113,7 +111,7 @@ func TestLookupUser(t *testing.T) {
 		{"1234", 1234, 0, nil, "/"},
 		{"root", 0, 0, nil, "/root"},
 	} {
-		cred, home, err := lookupUser(c.spec)
+		cred, home, err := lookupUser(etc, c.spec)
 		if err != nil {
 			t.Errorf("%s: %v", c.spec, err)
 			continue
@@ -123,7 +121,7 @@ func TestLookupUser(t *testing.T) {
 		}
 	}
 	for _, spec := range []string{"nosuch", "agent:nosuch"} {
-		if _, _, err := lookupUser(spec); err == nil || !strings.Contains(err.Error(), "unable to find") {
+		if _, _, err := lookupUser(etc, spec); err == nil || !strings.Contains(err.Error(), "unable to find") {
 			t.Errorf("%s: %v; want unable to find", spec, err)
 		}
 	}

@@ -167,15 +167,12 @@ func TestCreateSystemUserBadInput(t *testing.T) {
 			t.Errorf("CreateSystemUser(%q, %q) accepted", c[0], c[1])
 		}
 	}
-	lookPath = func(string) (string, error) { return "", errors.New("missing") }
-	defer func() { lookPath = defaultLookPath }()
-	if _, err := CreateSystemUser(context.Background(), r, "agent2", ""); !errors.Is(err, ErrNoTool) {
+	missing := func(string) (string, error) { return "", errors.New("missing") }
+	if _, err := createSystemUser(context.Background(), r, "agent2", "", missing); !errors.Is(err, ErrNoTool) {
 		t.Errorf("without tools: %v", err)
 	}
 	hostfstest.Unchanged(t, dir, before)
 }
-
-var defaultLookPath = lookPath
 
 // TestLookupFallsBackToTheDirectory: a user only LDAP or SSSD knows is
 // found through the directory, as dockerd finds it through getent; a name

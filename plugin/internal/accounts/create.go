@@ -17,9 +17,6 @@ import (
 // ErrNoTool is returned when the platform has no tool to create users.
 var ErrNoTool = errors.New("no useradd or adduser found")
 
-// lookPath is exec.LookPath; tests replace it to take a tool away.
-var lookPath = exec.LookPath
-
 // ValidName reports why name cannot be a user or group name ("" if it can):
 // no colon, white space or comma, not all digits (it would read as an id).
 func ValidName(name string) string {
@@ -44,6 +41,12 @@ func ValidName(name string) string {
 // is empty; a missing group is created as a system group. Under a root other
 // than "/" the tools run with --prefix, editing the root's files.
 func CreateSystemUser(ctx context.Context, root hostfs.Root, name, group string) (User, error) {
+	return createSystemUser(ctx, root, name, group, exec.LookPath)
+}
+
+// createSystemUser is CreateSystemUser finding the tools with lookPath
+// (tests take a tool away).
+func createSystemUser(ctx context.Context, root hostfs.Root, name, group string, lookPath func(string) (string, error)) (User, error) {
 	if why := ValidName(name); why != "" {
 		return User{}, fmt.Errorf("create user %q: %s", name, why)
 	}

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -12,12 +11,14 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon/daemontest"
 )
 
 // noDaemon is the real API client at a socket no daemon listens on.
 func noDaemon(t *testing.T) client.APIClient {
 	t.Helper()
-	return apiClient(t, filepath.Join(t.TempDir(), "docker.sock"))
+	return daemontest.APIAt(t, filepath.Join(t.TempDir(), "docker.sock"))
 }
 
 func TestWaitReadyTimeoutSaysWhy(t *testing.T) {
@@ -63,34 +64,9 @@ func TestWaitReadyEndsOnCancel(t *testing.T) {
 	}
 }
 
-// apiOnSocket serves handler on a unix socket in a temporary directory and
-// returns a real API client for it (the version pinned: no negotiation).
-func apiOnSocket(t *testing.T, handler http.Handler) (client.APIClient, string) {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return apiClient(t, sock), sock
-}
-
-func apiClient(t *testing.T, sock string) client.APIClient {
-	t.Helper()
-	api, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersion("1.41"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = api.Close() })
-	return api
-}
-
 func TestWaitAnswersOrFailPingsWithoutAskingInfo(t *testing.T) {
 	var pings, infos atomic.Int32
-	api, _ := apiOnSocket(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api, _ := daemontest.APIOnSocket(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/_ping"):
 			pings.Add(1)
@@ -113,7 +89,7 @@ func TestWaitAnswersOrFailPingsWithoutAskingInfo(t *testing.T) {
 
 func TestWaitAnswersOrFailStopsOnTheDaemonsReason(t *testing.T) {
 	// Nothing listens: every ping fails, and failed says why to stop.
-	api := apiClient(t, filepath.Join(t.TempDir(), "docker.sock"))
+	api := daemontest.APIAt(t, filepath.Join(t.TempDir(), "docker.sock"))
 	cannotStart := errors.New("daemon cannot start: its log says: no")
 	calls := 0
 	failed := func() error {
@@ -133,7 +109,7 @@ func TestWaitAnswersOrFailStopsOnTheDaemonsReason(t *testing.T) {
 }
 
 func TestWaitAnswersOrFailTimesOut(t *testing.T) {
-	api := apiClient(t, filepath.Join(t.TempDir(), "docker.sock"))
+	api := daemontest.APIAt(t, filepath.Join(t.TempDir(), "docker.sock"))
 	err := WaitAnswersOrFail(t.Context(), api, 100*time.Millisecond, nil)
 	if err == nil || !strings.Contains(err.Error(), "did not answer within 100ms") {
 		t.Fatalf("want a timeout naming its bound, got %v", err)

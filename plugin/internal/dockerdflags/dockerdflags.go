@@ -38,9 +38,8 @@ const (
 // LiveSource names systemd's own view of the unit as a flag's source.
 const LiveSource = "systemd (docker.service ExecStart in force)"
 
-// liveUnit asks the host's systemd about docker.service (a variable for
-// tests).
-var liveUnit = func(root string) (*daemon.UnitState, error) {
+// liveUnit asks the host's systemd about docker.service.
+func liveUnit(root string) (*daemon.UnitState, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := daemon.Unit{Root: root, Name: unitName}.State(ctx)
@@ -141,9 +140,13 @@ func (r *Report) DaemonJSONPath() string {
 }
 
 // Scan looks for dockerd flags in every place under root.
-func Scan(root hostfs.Root) (*Report, error) {
+func Scan(root hostfs.Root) (*Report, error) { return scanWith(root, liveUnit) }
+
+// scanWith is Scan asking systemd about docker.service through live
+// (tests answer for systemd).
+func scanWith(root hostfs.Root, live func(root string) (*daemon.UnitState, error)) (*Report, error) {
 	r := &Report{}
-	if err := r.scanSystemd(root); err != nil {
+	if err := r.scanSystemd(root, live); err != nil {
 		return nil, err
 	}
 	if err := r.scanRunning(root); err != nil {
@@ -166,7 +169,7 @@ type unitLine struct {
 	value string
 }
 
-func (r *Report) scanSystemd(root hostfs.Root) error {
+func (r *Report) scanSystemd(root hostfs.Root, liveUnit func(root string) (*daemon.UnitState, error)) error {
 	var live *daemon.UnitState
 	// A tree's systemd is not this machine's: only its unit files count.
 	if !root.Tree() && daemon.SystemdBooted(root.Dir()) {

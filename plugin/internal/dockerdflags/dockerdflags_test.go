@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
@@ -29,10 +30,16 @@ ExecStart=/usr/bin/dockerd -H fd:// --userns-remap="agent:agent"
 
 func scan(t *testing.T, files map[string]string) (*Report, string) {
 	t.Helper()
+	return scanLiveWith(t, liveUnit, files)
+}
+
+// scanLiveWith scans a tree of files asking systemd through live.
+func scanLiveWith(t *testing.T, live func(string) (*daemon.UnitState, error), files map[string]string) (*Report, string) {
+	t.Helper()
 	dir := hostfstest.Tree(t, files)
 	r, _ := hostfs.Open(dir)
 	before := hostfstest.Snapshot(t, dir)
-	rep, err := Scan(r)
+	rep, err := scanWith(r, live)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,18 +8,16 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 )
 
-// withLiveUnit makes the host under test booted with systemd, whose view of
-// docker.service is st (nil: systemd cannot be asked).
-func withLiveUnit(t *testing.T, st *daemon.UnitState) {
+// scanLive scans a host booted with systemd, whose view of docker.service
+// is st (nil: systemd cannot be asked).
+func scanLive(t *testing.T, st *daemon.UnitState, files map[string]string) (*Report, string) {
 	t.Helper()
-	saved := liveUnit
-	liveUnit = func(string) (*daemon.UnitState, error) {
+	return scanLiveWith(t, func(string) (*daemon.UnitState, error) {
 		if st == nil {
 			return nil, errors.New("no systemd")
 		}
 		return st, nil
-	}
-	t.Cleanup(func() { liveUnit = saved })
+	}, files)
 }
 
 const booted = "/run/systemd/system/.keep"
@@ -29,13 +27,12 @@ const booted = "/run/systemd/system/.keep"
 // writes): systemd names it, so enable refuses it before writing.
 func TestScanLiveDropInsSystemdNames(t *testing.T) {
 	dropIn := "/etc/systemd/system.control/docker.service.d/50-remap.conf"
-	withLiveUnit(t, &daemon.UnitState{
+	rep, _ := scanLive(t, &daemon.UnitState{
 		LoadState: "loaded", ActiveState: "active",
 		FragmentPath: "/lib/systemd/system/docker.service",
 		DropInPaths:  []string{dropIn},
 		ExecStart:    []string{"/usr/bin/dockerd", "-H", "fd://", "--userns-remap=agent:agent"},
-	})
-	rep, _ := scan(t, map[string]string{
+	}, map[string]string{
 		booted:                               "",
 		"/lib/systemd/system/docker.service": debianUnit,
 		dropIn:                               seedDropIn,
@@ -54,12 +51,11 @@ func TestScanLiveDropInsSystemdNames(t *testing.T) {
 // A drop-in written but not yet loaded (no daemon-reload) is not what the
 // next restart runs; what systemd runs is, even when no file shows it.
 func TestScanLiveExecStartIsTheTruth(t *testing.T) {
-	withLiveUnit(t, &daemon.UnitState{
+	rep, _ := scanLive(t, &daemon.UnitState{
 		LoadState: "loaded", ActiveState: "active",
 		FragmentPath: "/lib/systemd/system/docker.service",
 		ExecStart:    []string{"/usr/bin/dockerd", "-H", "fd://", "--userns-remap", "default", "--data-root=/srv/docker"},
-	})
-	rep, _ := scan(t, map[string]string{
+	}, map[string]string{
 		booted:                               "",
 		"/lib/systemd/system/docker.service": debianUnit,
 		"/etc/systemd/system/docker.service.d/new.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --config-file=/new.json\n",
@@ -78,8 +74,7 @@ func TestScanLiveExecStartIsTheTruth(t *testing.T) {
 
 // Without an answer from systemd the files are read as before.
 func TestScanLiveFallsBackToFiles(t *testing.T) {
-	withLiveUnit(t, nil)
-	rep, _ := scan(t, map[string]string{
+	rep, _ := scanLive(t, nil, map[string]string{
 		booted:                               "",
 		"/lib/systemd/system/docker.service": debianUnit,
 		"/run/systemd/system/docker.service.d/remap.conf": seedDropIn,

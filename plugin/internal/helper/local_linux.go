@@ -25,6 +25,17 @@ import (
 // (ssh -L, socat) to another machine's daemon: the daemon's identity must
 // match this machine (hostident.Check).
 func DaemonIsLocal(host string) bool {
+	return daemonIsLocal(host, thisMachine{root: localRoot(), isDockerd: isDockerd})
+}
+
+// thisMachine is what DaemonIsLocal compares a daemon with: this machine's
+// root, and how its dockerd process is told (tests stand in for both).
+type thisMachine struct {
+	root      hostfs.Root
+	isDockerd func(pid int) bool
+}
+
+func daemonIsLocal(host string, here thisMachine) bool {
 	u, err := url.Parse(host)
 	if err != nil || u.Scheme != "unix" {
 		return false
@@ -33,7 +44,7 @@ func DaemonIsLocal(host string) bool {
 	if !local {
 		return false
 	}
-	if pid > 0 && isDockerd(pid) {
+	if pid > 0 && here.isDockerd(pid) {
 		// dockerd itself listens, in this machine's root: no forwarder
 		// between. Asking its identity would cost an Info, which costs the
 		// daemon two forks (runc and docker-init --version).
@@ -45,11 +56,11 @@ func DaemonIsLocal(host string) bool {
 		// elsewhere.
 		return true
 	}
-	return hostident.Check(localRoot, id, hostident.Hostname()) == nil
+	return hostident.Check(here.root, id, hostident.Hostname()) == nil
 }
 
-// localRoot is this machine's root; tests replace it.
-var localRoot = func() hostfs.Root { r, _ := hostfs.Open("/"); return r }()
+// localRoot is this machine's root.
+func localRoot() hostfs.Root { r, _ := hostfs.Open("/"); return r }
 
 // standardSockets are where this machine's own daemon listens: a socket
 // there with nobody behind it is this machine's daemon, down.
@@ -85,8 +96,8 @@ func peerIsLocal(socket string) (local bool, pid int) {
 
 // isDockerd tells whether the process pid runs a dockerd binary. Under
 // systemd's socket activation the listener is systemd's (pid 1), and the
-// daemon's identity is asked instead. Tests replace it.
-var isDockerd = func(pid int) bool {
+// daemon's identity is asked instead.
+func isDockerd(pid int) bool {
 	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
 	return err == nil && path.Base(exe) == "dockerd"
 }

@@ -72,10 +72,8 @@ func TestDaemonIsLocalTakesDockerdAtItsWord(t *testing.T) {
 	if DaemonIsLocal("unix://"+sock) || asked.Load() != 1 {
 		t.Fatalf("a listener that is not dockerd: local, or asked %d times, want not local after one ask", asked.Load())
 	}
-	real := isDockerd
-	t.Cleanup(func() { isDockerd = real })
-	isDockerd = func(pid int) bool { return pid == os.Getpid() }
-	if !DaemonIsLocal("unix://"+sock) || asked.Load() != 1 {
+	thisTestIsDockerd := thisMachine{root: localRoot(), isDockerd: func(pid int) bool { return pid == os.Getpid() }}
+	if !daemonIsLocal("unix://"+sock, thisTestIsDockerd) || asked.Load() != 1 {
 		t.Errorf("dockerd listening in this root: want local without asking, asked %d more times", asked.Load()-1)
 	}
 }

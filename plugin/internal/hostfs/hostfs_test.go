@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
@@ -200,10 +202,9 @@ func TestWriteFileKeepsModeOwnerAndBacksUp(t *testing.T) {
 func TestWriteFileBackupCopyFallback(t *testing.T) {
 	dir := hostfstest.Tree(t, map[string]string{"/etc/subgid": "old\n"})
 	os.Chmod(filepath.Join(dir, "etc/subgid"), 0o600)
-	linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EXDEV} }
-	defer func() { linkFile = os.Link }()
+	exdev := func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EXDEV} }
 	r, _ := Open(dir)
-	res, err := r.WriteFile("/etc/subgid", []byte("new\n"), WriteOptions{Backup: true})
+	res, err := r.WriteFile("/etc/subgid", []byte("new\n"), WriteOptions{Backup: true, link: exdev})
 	if err != nil || !res.BackupCreated {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -334,6 +335,7 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	attempts := lockAttempts(t, filepath.Join(dir, "etc"))
 	// usermod retries a held lock once a second: it must wait for us.
 	cmd := exec.Command(usermod, "--prefix", dir, "--add-subuids", "200000-200009", "agent")
 	var out strings.Builder
@@ -341,7 +343,18 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Two attempts of usermod on the lock given up: it has met ours and
+	// retried, and not written.
+	for range 2 {
+		select {
+		case name := <-attempts:
+			if name != "subuid."+strconv.Itoa(cmd.Process.Pid) {
+				t.Fatalf("usermod gave up a lock attempt through %s", name)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("usermod gave up no further attempt on /etc/subuid.lock within 30 s (did it take the lock?): %s", out.String())
+		}
+	}
 	if got, _ := r.ReadFile("/etc/subuid"); len(got) != 0 {
 		t.Fatalf("usermod wrote /etc/subuid while we held its lock: %q", got)
 	}
@@ -354,6 +367,24 @@ func TestLockExcludesShadowTools(t *testing.T) {
 	if got, _ := r.ReadFile("/etc/subuid"); string(got) != "agent:200000:10\n" {
 		t.Fatalf("subuid %q", got)
 	}
+}
+
+// lockAttempts reports each attempt on shadow's subuid.lock given up in
+// dir, by the name of the attempt's temporary file: shadow's
+// commonio_lock_nowait (lib/commonio.c, shadow 4.13) writes FILE.PID,
+// links it to FILE.lock and, when the link fails, removes FILE.PID.
+func lockAttempts(t *testing.T, dir string) <-chan string {
+	t.Helper()
+	events := hostfstest.Watch(t, dir, unix.IN_DELETE)
+	attempts := make(chan string, 64)
+	go func() {
+		for ev := range events {
+			if rest, ok := strings.CutPrefix(ev.Name, "subuid."); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				attempts <- ev.Name
+			}
+		}
+	}()
+	return attempts
 }
 
 func TestRemoveFileAndRestore(t *testing.T) {

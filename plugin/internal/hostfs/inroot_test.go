@@ -28,7 +28,9 @@ func outsideDir(t *testing.T) string {
 // absolute or relative, is followed as the host would follow it, inside
 // the root: never to the file of that name on this machine. An absolute
 // link managed by configuration management reads its target in the root.
-func TestReadsResolveInsideTheRoot(t *testing.T) {
+func TestReadsResolveInsideTheRoot(t *testing.T) { readsResolveInsideTheRoot(t, nil) }
+
+func readsResolveInsideTheRoot(t *testing.T, sys *sysCalls) {
 	out := outsideDir(t)
 	dir := hostfstest.Tree(t, map[string]string{
 		"/srv/cm/daemon.json": "{\"debug\": true}\n",
@@ -44,6 +46,7 @@ func TestReadsResolveInsideTheRoot(t *testing.T) {
 		}
 	}
 	r, _ := Open(dir)
+	r.sys = sys
 	for _, p := range []string{"/etc/subuid", "/etc/subgid"} {
 		data, err := r.ReadFile(p)
 		if !errors.Is(err, fs.ErrNotExist) || strings.Contains(string(data), "secret") {
@@ -62,10 +65,8 @@ func TestReadsResolveInsideTheRoot(t *testing.T) {
 // TestReadsResolveInsideTheRootWithoutOpenat2: the same on a kernel
 // without openat2 (before 5.6), or under a seccomp profile that refuses it.
 func TestReadsResolveInsideTheRootWithoutOpenat2(t *testing.T) {
-	defer func() { openat2 = unix.Openat2 }()
 	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM} {
-		openat2 = func(int, string, *unix.OpenHow) (int, error) { return -1, errno }
-		TestReadsResolveInsideTheRoot(t)
+		readsResolveInsideTheRoot(t, &sysCalls{openat2: func(int, string, *unix.OpenHow) (int, error) { return -1, errno }})
 	}
 }
 

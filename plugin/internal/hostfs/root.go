@@ -21,6 +21,8 @@ type Root struct {
 	// tree: the root is a tree given by the user (OpenTree), not a
 	// running system this machine can see.
 	tree bool
+	// sys are the system calls a test replaces (nil: the real ones).
+	sys *sysCalls
 }
 
 // maxSymlinks bounds symlink resolution like the kernel's ELOOP limit.
@@ -118,7 +120,7 @@ func (r Root) OpenFile(p string, flags int, perm fs.FileMode) (*os.File, error) 
 	if rel == "" {
 		rel = "."
 	}
-	f, err := openInRoot(r.Dir(), rel, flags, perm)
+	f, err := openInRoot(r.Dir(), rel, flags, perm, r.sys)
 	if errors.Is(err, errNoOpenat2) {
 		return r.openResolved(p, flags, perm)
 	}

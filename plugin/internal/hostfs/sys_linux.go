@@ -43,12 +43,19 @@ func supported() error { return nil }
 // EPERM): OpenFile resolves by itself then.
 var errNoOpenat2 = errors.New("openat2 is not available")
 
-// openat2 is unix.Openat2; tests replace it to exercise the fallback.
-var openat2 = unix.Openat2
+// sysCalls are the system calls a Root makes that tests replace: openat2
+// to exercise the fallback (nil: unix.Openat2).
+type sysCalls struct {
+	openat2 func(dirfd int, path string, how *unix.OpenHow) (int, error)
+}
 
 // openInRoot opens rel under the directory root with openat2's
 // RESOLVE_IN_ROOT and returns the new file descriptor.
-func openInRoot(root, rel string, flags int, perm fs.FileMode) (uintptr, error) {
+func openInRoot(root, rel string, flags int, perm fs.FileMode, sys *sysCalls) (uintptr, error) {
+	openat2 := unix.Openat2
+	if sys != nil && sys.openat2 != nil {
+		openat2 = sys.openat2
+	}
 	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, &fs.PathError{Op: "open", Path: root, Err: err}

@@ -40,6 +40,9 @@ type WriteOptions struct {
 	// Check, when set, is called under the lock with the current content and
 	// can refuse the write (for example: the file changed since it was planned).
 	Check func(old []byte, exists bool) error
+	// link hard-links a backup (os.Link when nil); tests give one that
+	// fails to exercise the copy fallback.
+	link func(oldname, newname string) error
 }
 
 // WriteResult says what WriteFile or RemoveFile did.
@@ -57,9 +60,6 @@ type WriteResult struct {
 	// content just before this write), false when KeepBackup kept an older one.
 	BackupCreated bool
 }
-
-// linkFile is os.Link; tests replace it to exercise the copy fallback.
-var linkFile = os.Link
 
 // Edit is what EditFile does to a file once it holds the lock and has read
 // it: write Content, or Remove the file, or rename the backup at host path
@@ -143,7 +143,7 @@ func (r Root) EditFile(p string, opts WriteOptions, edit func(old []byte, exists
 		return res, nil
 	}
 	if exists && opts.Backup {
-		created, err := backup(real, old, st, opts.KeepBackup)
+		created, err := backup(real, old, st, opts)
 		if err != nil {
 			return res, fmt.Errorf("back up %s: %w", target, err)
 		}
@@ -222,8 +222,8 @@ func readExisting(real string) ([]byte, fs.FileInfo, error) {
 // link to the old inode (free, and exactly that content), or an atomic copy
 // where links are not possible. An existing backup is replaced atomically,
 // unless keep says it still holds what the file must go back to.
-func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byte) bool) (bool, error) {
-	bak := real + BackupSuffix
+func backup(real string, old []byte, st fs.FileInfo, opts WriteOptions) (bool, error) {
+	bak, keep := real+BackupSuffix, opts.KeepBackup
 	if bst, err := os.Lstat(bak); err == nil {
 		if keep != nil && bst.Mode().IsRegular() {
 			if data, _, err := readExisting(bak); err == nil && data != nil && keep(old, data) {
@@ -233,7 +233,7 @@ func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byt
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, cause(err)
 	}
-	tmp, err := linkTemp(real)
+	tmp, err := linkTemp(real, opts.link)
 	if err != nil {
 		if err := replace(bak, old, st, st.Mode().Perm(), real); err != nil {
 			return false, err
@@ -253,11 +253,15 @@ func backup(real string, old []byte, st fs.FileInfo, keep func(old, backup []byt
 	return true, nil
 }
 
-// linkTemp hard-links real to a new temp name beside it.
-func linkTemp(real string) (string, error) {
+// linkTemp hard-links real to a new temp name beside it, with link
+// (os.Link when nil).
+func linkTemp(real string, link func(oldname, newname string) error) (string, error) {
+	if link == nil {
+		link = os.Link
+	}
 	for range 10 {
 		tmp := fmt.Sprintf("%s.%d%d", tempPrefix(real), os.Getpid(), time.Now().UnixNano()%1_000_000_000)
-		err := linkFile(real, tmp)
+		err := link(real, tmp)
 		if err == nil {
 			return tmp, nil
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
@@ -42,7 +41,7 @@ func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes h
 	if err != nil {
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, nil, oldState))
 	}
-	afterWrite(env.Root)
+	atStep(env.steps().afterWrite, env.Root)
 	// From here the host is changed: files written, or a restart to come.
 	out.Changed = true
 	for _, f := range applied.Files {
@@ -76,7 +75,7 @@ func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes h
 	if err := hostagent.Arm(env.Root, rec); err != nil {
 		return *out, errors.Join(err, hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
-	afterArm(env.Root)
+	atStep(env.steps().afterArm, env.Root)
 	if err := hostagent.Spawn(env.Root, rec.Token, env.InHelper); err != nil {
 		return *out, errors.Join(err, hostagent.Disarm(env.Root, rec.Token), hostchange.RestoreAll(env.Root, rec.Files, oldState))
 	}
@@ -89,14 +88,6 @@ func apply(ctx context.Context, env Env, lock *hostLock, out *Outcome, changes h
 	}
 	return FinishOrRevert(ctx, env.Client(), out)
 }
-
-// afterWrite runs between the file writes and their record; tests make it
-// stand for a process killed there (testhooks.go: a pause).
-var afterWrite = func(hostfs.Root) {}
-
-// afterArm runs between the agent's record and the agent's start: through
-// the daemon, the agent is not yet out of the helper container.
-var afterArm = func(hostfs.Root) {}
 
 // describe fills in what a run would change and how it would restart, which
 // is all a dry run prints.

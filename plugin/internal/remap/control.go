@@ -40,7 +40,7 @@ func (l LocalControl) Confirm(_ context.Context, token string) (*hostagent.Recor
 	if err != nil {
 		return rec, err
 	}
-	afterConfirm(l.Root)
+	atStep(buildSteps().afterConfirm, l.Root)
 	return rec, commitOnHost(l.Root, rec.Commit, rec.OldState)
 }
 
@@ -51,10 +51,6 @@ func (l LocalControl) AskRevert(_ context.Context, token, reason string) (*hosta
 func (l LocalControl) Collect(_ context.Context, token string) (*hostagent.Record, error) {
 	return hostagent.Collect(l.Root, token)
 }
-
-// afterConfirm runs once the agent's record is removed (the change kept)
-// and before the confirming process answers (testhooks.go).
-var afterConfirm = func(hostfs.Root) {}
 
 // commitOnHost does what a kept change needs on the host afterwards:
 // disable forgets the backups and the state record.

@@ -193,7 +193,7 @@ func TestDisableUndoesEnableKilledBeforeItsRecord(t *testing.T) {
 	files := baseHost()
 	env := testEnv(t, hostfstest.Tree(t, files))
 	killed := errors.New("killed")
-	afterWrite = func(hostfs.Root) { panic(killed) }
+	env.stepHooks = &stepHooks{afterWrite: func(hostfs.Root) { panic(killed) }}
 	func() {
 		defer func() {
 			if r := recover(); r != killed {
@@ -202,7 +202,7 @@ func TestDisableUndoesEnableKilledBeforeItsRecord(t *testing.T) {
 		}()
 		Enable(ctx, env, EnableOptions{Spec: "agent"})
 	}()
-	afterWrite = func(hostfs.Root) {}
+	env.stepHooks = nil
 	if daemonJSON, _ := env.Root.ReadFile("/etc/docker/daemon.json"); !strings.Contains(string(daemonJSON), "userns-remap") {
 		t.Fatalf("the killed enable wrote no daemon.json:\n%s", daemonJSON)
 	}

@@ -30,6 +30,9 @@ type Env struct {
 	Socket string
 	// Progress receives one line per step (stderr in the CLI).
 	Progress io.Writer
+	// steps are hooks at the steps of a change (nil: the build's,
+	// buildSteps); unit tests give their own.
+	stepHooks *stepHooks
 
 	// Control reaches the host agent; nil means this process is on the
 	// host (Root) itself.

@@ -13,10 +13,12 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/daemon"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
+	"github.com/docker-userns/docker-userns/plugin/internal/hostfs/hostfstest"
 )
 
 // socketActivated is a daemon behind systemd's docker.socket: across a
@@ -42,6 +44,17 @@ func (s socketActivated) Events(ctx context.Context, _ client.EventsListOptions)
 		}
 	}()
 	return client.EventsResult{Messages: make(chan events.Message), Err: errs}
+}
+
+// goUntilCleanup runs f in a goroutine the test waits for before it
+// ends: an error f reports never comes after the test.
+func goUntilCleanup(t *testing.T, f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	t.Cleanup(func() { <-done })
 }
 
 // setPhase moves the armed record to phase as the host agent would
@@ -85,12 +98,21 @@ func armedRoot(t *testing.T) (hostfs.Root, string) {
 // ended here: the agent's confirm deadline passed and it reverted.
 func TestAwaitRestartUnderSocketActivationLocal(t *testing.T) {
 	root, token := armedRoot(t)
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		setPhase(t, root, token, hostagent.Restarting)
-		time.Sleep(300 * time.Millisecond)
-		setPhase(t, root, token, hostagent.Waiting)
-	}()
+	dir, name := filepath.Split(root.Path(hostagent.RecordPath))
+	record := hostfstest.Watch(t, dir, unix.IN_OPEN|unix.IN_MOVED_TO)
+	// The agent moves on once the client has read its record in each
+	// phase: armed, then restarting.
+	goUntilCleanup(t, func() {
+		for _, next := range []hostagent.Phase{hostagent.Restarting, hostagent.Waiting} {
+			if !hostfstest.Await(record, name, unix.IN_OPEN, 15*time.Second) {
+				t.Errorf("the client did not read the agent's record before it moved to %s", next)
+				return
+			}
+			setPhase(t, root, token, next)
+			// Past the record's rename, a read is of the next phase.
+			hostfstest.Await(record, name, unix.IN_MOVED_TO, 15*time.Second)
+		}
+	})
 	c := ClientEnv{API: socketActivated{fakeDaemon: fakeDaemon{info: system.Info{}}}, Timeout: 2 * time.Second, Control: LocalControl{Root: root}}
 	// Far less than waiting for an outage would take (Timeout plus the
 	// restart allowance, 32 s), and far more than the 0.45 s the agent
@@ -165,13 +187,13 @@ func throughDaemon(t *testing.T) (hostfs.Root, string, chan struct{}, *recording
 // runs before it.
 func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 	root, token, stop, control, c := throughDaemon(t)
-	go func() {
+	goUntilCleanup(t, func() {
 		time.Sleep(150 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		time.Sleep(100 * time.Millisecond)
 		close(stop) // the old dockerd stops; the new one answers at once
 		setPhase(t, root, token, hostagent.Waiting)
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// The verification may start once the old daemon is gone, not before.
@@ -207,12 +229,12 @@ func TestAwaitRestartUnderSocketActivationThroughDaemon(t *testing.T) {
 // to report the revert.
 func TestAwaitRestartCollectsARevert(t *testing.T) {
 	root, token, stop, control, c := throughDaemon(t)
-	go func() {
+	goUntilCleanup(t, func() {
 		time.Sleep(100 * time.Millisecond)
 		setPhase(t, root, token, hostagent.Restarting)
 		setPhase(t, root, token, hostagent.Reverted)
 		close(stop)
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rec, err := c.awaitRestart(ctx, token, nil)

@@ -29,19 +29,31 @@ func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
 
 	var started atomic.Bool
 	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait) // the second run ends before the test, even a failed one
 	var second error
-	afterWrite = func(hostfs.Root) {
+	waiting := &saysWriter{text: "waiting for another docker userns run", said: make(chan struct{})}
+	env.stepHooks = &stepHooks{afterWrite: func(hostfs.Root) {
 		if !started.CompareAndSwap(false, true) {
 			return // the second run's own writes
 		}
+		secondEnv := env
+		secondEnv.Progress = waiting
+		ended := make(chan struct{})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, second = Enable(ctx, env, EnableOptions{Spec: "ci", Force: true})
+			defer close(ended)
+			_, second = Enable(ctx, secondEnv, EnableOptions{Spec: "ci", Force: true})
 		}()
-		time.Sleep(500 * time.Millisecond) // the second run reads and writes now, if it may
-	}
-	t.Cleanup(func() { afterWrite = func(hostfs.Root) {} })
+		// The second run reaches the lock and says it waits there; without
+		// the lock it reads, writes and ends instead.
+		select {
+		case <-waiting.said:
+		case <-ended:
+		case <-time.After(time.Minute):
+			t.Error("the second enable neither waited for the lock nor ended within a minute")
+		}
+	}}
 	if _, err := Enable(ctx, env, EnableOptions{Spec: "agent"}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +75,20 @@ func TestConcurrentEnablesKeepBothRecords(t *testing.T) {
 	if env.Root.Exists(LockPath) {
 		t.Errorf("%s is left behind", LockPath)
 	}
+}
+
+// saysWriter is a Progress that closes said the first time a line holds text.
+type saysWriter struct {
+	text string
+	said chan struct{}
+	once sync.Once
+}
+
+func (w *saysWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.text) {
+		w.once.Do(func() { close(w.said) })
+	}
+	return len(p), nil
 }
 
 // armDeadRecord leaves the record of an enable whose agent died mid-restart.

@@ -17,7 +17,7 @@ import (
 // the record reverted, with the daemon back.
 func fakeAgent(t *testing.T, root hostfs.Root, stop <-chan struct{}) <-chan string {
 	asked := make(chan string, 1)
-	go func() {
+	goUntilCleanup(t, func() {
 		for {
 			select {
 			case <-stop:
@@ -40,7 +40,7 @@ func fakeAgent(t *testing.T, root hostfs.Root, stop <-chan struct{}) <-chan stri
 			}
 			return
 		}
-	}()
+	})
 	return asked
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 )
 
 // A control session is one helper container that serves every call to the
@@ -83,7 +82,7 @@ func runSession(control LocalControl, token string, wait time.Duration, stdin io
 				reply(SessionPhase, rec, err)
 				return 0
 			case err != nil || rec.Phase != hostagent.Restarting:
-				beforeSessionPhase(control.Root)
+				atStep(buildSteps().beforeSessionPhase, control.Root)
 				reply(SessionPhase, rec, err)
 				if err != nil || rec.Phase != hostagent.Waiting {
 					return 0
@@ -116,10 +115,6 @@ func runSession(control LocalControl, token string, wait time.Duration, stdin io
 		}
 	}
 }
-
-// beforeSessionPhase runs before a session says the agent's phase
-// (testhooks.go): its client waits for it, and has sent no request.
-var beforeSessionPhase = func(hostfs.Root) {}
 
 // shown is a record as it leaves the host: the old file contents stay.
 func shown(rec *hostagent.Record) *hostagent.Record {

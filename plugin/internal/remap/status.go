@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -55,16 +56,25 @@ type Status struct {
 // in the status, not as an error, so the host half still shows.
 func ReadStatus(ctx context.Context, root hostfs.Root, api client.APIClient) (Status, *Snapshot, error) {
 	var st Status
+	// The daemon is asked its Info and its running containers at once,
+	// while the files are read: status waits for one answer, not three
+	// steps in a row.
+	inspected, running := beside(func() (daemon.State, error) { return daemon.Inspect(ctx, api) }), beside(func() ([]string, error) {
+		if api == nil {
+			return nil, nil
+		}
+		return HostUsernsContainers(ctx, api)
+	})
 	snap, err := ReadSnapshot(root)
 	if err != nil {
 		return st, nil, err
 	}
-	if state, err := daemon.Inspect(ctx, api); err != nil {
+	if state, err := inspected(); err != nil {
 		st.DaemonError, st.DaemonNotAsked = err.Error(), errors.Is(err, daemon.ErrNotAsked)
 	} else {
 		st.Daemon = &state
 		st.LeftBehind = carry.LeftBehind(root, state.DataRoot, state.Remapped)
-		if st.HostUserns, err = HostUsernsContainers(ctx, api); err != nil {
+		if st.HostUserns, err = running(); err != nil {
 			st.Warnings = append(st.Warnings, err.Error())
 		}
 	}
@@ -182,24 +192,59 @@ func ownerOf(ident remapspec.Identity) idmap.Owner {
 	return idmap.Owner{Name: ident.User, UID: ident.UID, Known: ident.Exists}
 }
 
+// beside starts f now and returns a wait for its result.
+func beside[T any](f func() (T, error)) (wait func() (T, error)) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	return func() (T, error) {
+		r := <-done
+		return r.v, r.err
+	}
+}
+
+// inspectsAtOnce bounds the container inspections HostUsernsContainers
+// has in flight: a host's many containers cost a few round trips, not one
+// each, without flooding its daemon.
+const inspectsAtOnce = 8
+
 // HostUsernsContainers names the running containers that opted out of
 // remapping with --userns=host, but the plugin's own (sweep.Ours): a helper
 // reading the host through the daemon runs so, and is not a finding.
+// The list has no user namespace mode: each container is inspected.
 func HostUsernsContainers(ctx context.Context, api client.APIClient) ([]string, error) {
 	list, err := api.ContainerList(ctx, client.ContainerListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	var names []string
-	for _, c := range list.Items {
+	hostMode := make([]bool, len(list.Items))
+	slots := make(chan struct{}, inspectsAtOnce)
+	var wg sync.WaitGroup
+	for i, c := range list.Items {
 		if sweep.Ours(c.Labels) {
 			continue
 		}
-		res, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if hc := res.Container.HostConfig; hc != nil && hc.UsernsMode == container.UsernsMode("host") {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			res, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+			if err != nil {
+				return // gone meanwhile
+			}
+			hc := res.Container.HostConfig
+			hostMode[i] = hc != nil && hc.UsernsMode == container.UsernsMode("host")
+		})
+	}
+	wg.Wait()
+	var names []string
+	for i, c := range list.Items {
+		if hostMode[i] {
 			names = append(names, containerName(c))
 		}
 	}

@@ -31,11 +31,14 @@ const (
 // pauseLimit bounds a pause a test forgot to release.
 const pauseLimit = 5 * time.Minute
 
-func init() {
-	afterWrite = func(root hostfs.Root) { pauseAt(root, pauseWritten) }
-	afterArm = func(root hostfs.Root) { pauseAt(root, pauseArmed) }
-	afterConfirm = func(root hostfs.Root) { pauseAt(root, pauseConfirmed) }
-	beforeSessionPhase = func(root hostfs.Root) { pauseAt(root, pauseSession) }
+// buildSteps pause at each step whose gate a test made.
+func buildSteps() stepHooks {
+	return stepHooks{
+		afterWrite:         func(root hostfs.Root) { pauseAt(root, pauseWritten) },
+		afterArm:           func(root hostfs.Root) { pauseAt(root, pauseArmed) },
+		afterConfirm:       func(root hostfs.Root) { pauseAt(root, pauseConfirmed) },
+		beforeSessionPhase: func(root hostfs.Root) { pauseAt(root, pauseSession) },
+	}
 }
 
 func pauseAt(root hostfs.Root, step string) {

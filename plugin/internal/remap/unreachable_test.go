@@ -11,32 +11,9 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon/daemontest"
 	"github.com/docker-userns/docker-userns/plugin/internal/sshreach"
 )
-
-// daemonSocket serves handler on a unix socket, through the real API client.
-func daemonSocket(t *testing.T, handler http.HandlerFunc) (client.APIClient, string) {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: handler}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return apiAt(t, sock), sock
-}
-
-func apiAt(t *testing.T, sock string) client.APIClient {
-	t.Helper()
-	api, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersion("1.44"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { api.Close() })
-	return api
-}
 
 // dropping answers a request's headers, then drops the connection: a
 // daemon stopped mid-answer.
@@ -54,7 +31,7 @@ func dropping(w http.ResponseWriter, _ *http.Request) {
 // them, and errors that only read like it.
 func TestIsUnreachable(t *testing.T) {
 	ctx := context.Background()
-	missing := apiAt(t, filepath.Join(t.TempDir(), "docker.sock"))
+	missing := daemontest.APIAt(t, filepath.Join(t.TempDir(), "docker.sock"))
 
 	refusedSock := filepath.Join(t.TempDir(), "docker.sock")
 	l, err := net.Listen("unix", refusedSock)
@@ -63,14 +40,14 @@ func TestIsUnreachable(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close() // the socket file stays, no one listens: connection refused
-	refused := apiAt(t, refusedSock)
+	refused := daemontest.APIAt(t, refusedSock)
 
-	closing, _ := daemonSocket(t, func(w http.ResponseWriter, _ *http.Request) {
+	closing, _ := daemontest.APIOnSocket(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 			conn.Close()
 		}
-	})
-	dropped, _ := daemonSocket(t, dropping)
+	}))
+	dropped, _ := daemontest.APIOnSocket(t, http.HandlerFunc(dropping))
 
 	reachable := []struct {
 		name string

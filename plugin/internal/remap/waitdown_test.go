@@ -3,37 +3,23 @@ package remap
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/docker-userns/docker-userns/plugin/internal/daemon/daemontest"
 )
 
 // answeringDaemon is a daemon's API socket that answers every ping, reached
 // through the real API client.
 func answeringDaemon(t *testing.T) client.APIClient {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	api, _ := daemontest.APIOnSocket(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Api-Version", "1.44")
 		_, _ = w.Write([]byte("OK"))
 	}))
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	api, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersion("1.44"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { api.Close() })
 	return api
 }
 
@@ -56,11 +42,7 @@ func TestWaitDownStillUp(t *testing.T) {
 }
 
 func TestWaitDownGone(t *testing.T) {
-	api, err := client.New(client.WithHost("unix://"+filepath.Join(t.TempDir(), "docker.sock")), client.WithAPIVersion("1.44"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api.Close()
+	api := daemontest.APIAt(t, filepath.Join(t.TempDir(), "docker.sock"))
 	if err := waitDown(context.Background(), api, time.Minute); err != nil {
 		t.Fatalf("waitDown on a missing socket = %v, want nil (down)", err)
 	}

@@ -20,21 +20,23 @@ import (
 // panics (the embedded nil interface).
 type revertedDaemon struct {
 	client.APIClient
-	answered chan struct{}
+	verdict  chan struct{} // closed by checkDaemon once the answer failed
 	imported atomic.Bool
 	removed  atomic.Bool
 }
 
 func (d *revertedDaemon) Info(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
-	defer close(d.answered)
 	return client.SystemInfoResult{Info: system.Info{ServerVersion: "20.10.24", DockerRootDir: "/var/lib/docker"}}, nil
 }
 
 func (d *revertedDaemon) ImageImport(ctx context.Context, src client.ImageImportSource, _ string, _ client.ImageImportOptions) (client.ImageImportResult, error) {
 	_, _ = io.Copy(io.Discard, src.Source)
 	d.imported.Store(true)
-	<-d.answered
-	time.Sleep(100 * time.Millisecond) // the verdict is in
+	select {
+	case <-d.verdict: // the daemon's answer failed: no container must follow
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	return io.NopCloser(strings.NewReader(`{"status":"sha256:0123"}` + "\n")), nil
 }
 
@@ -49,12 +51,14 @@ func (d *revertedDaemon) ImageRemove(context.Context, string, client.ImageRemove
 // meanwhile, is removed with the rest).
 func TestDaemonStopsTheProbeOfADaemonThatSaysItIsNotAsExpected(t *testing.T) {
 	exp := Expectation{Remapped: true, RootUID: 999, RootGID: 999}
-	api := &revertedDaemon{answered: make(chan struct{})}
+	api := &revertedDaemon{verdict: make(chan struct{})}
 	bin := filepath.Join(t.TempDir(), "docker-userns")
 	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Daemon(context.Background(), api, bin, exp)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := checkDaemon(ctx, api, bin, exp, api.verdict)
 	if err != nil {
 		t.Fatalf("want the failed checks, got %v", err)
 	}

@@ -102,11 +102,16 @@ type Result struct {
 // answer fails exp (the old config's, back after a revert) stops the
 // probe: what it would see no longer matters.
 func Daemon(ctx context.Context, api client.APIClient, binary string, exp Expectation) (Result, error) {
+	return checkDaemon(ctx, api, binary, exp, make(chan struct{}))
+}
+
+// checkDaemon is Daemon closing stop once the daemon's own answer fails
+// exp (a test's daemon waits for it).
+func checkDaemon(ctx context.Context, api client.APIClient, binary string, exp Expectation, stop chan struct{}) (Result, error) {
 	type inspected struct {
 		state daemon.State
 		err   error
 	}
-	stop := make(chan struct{})
 	answer := make(chan inspected, 1)
 	go func() {
 		state, err := daemon.Inspect(ctx, api)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/docker-userns/docker-userns/internal/junit"
 	"github.com/docker-userns/docker-userns/scenarios"
 )
 
@@ -165,58 +165,24 @@ func WriteJSON(w io.Writer, rep *Report) error {
 	return enc.Encode(rep)
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Time      string      `xml:"time,attr"`
-	Cases     []junitCase `xml:"testcase"`
-	SystemErr string      `xml:"system-err,omitempty"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes JUnit XML: one suite per Docker version and flavour
 // ("docker 26.1 systemd"), one case per scenario. A skipped scenario is a failure here too, so that CI systems
 // do not count it as passed.
 func WriteJUnit(w io.Writer, rep *Report) error {
-	doc := junitSuites{Name: "docker-userns conformance", Time: fmt.Sprintf("%.3f", rep.Seconds)}
-	byVersion := map[string]*junitSuite{}
+	doc := junit.Suites{Name: "docker-userns conformance", Time: junit.Seconds(rep.Seconds)}
+	byVersion := map[string]*junit.Suite{}
 	var names []string
 	for _, r := range sorted(rep.Results) {
 		s := byVersion[r.Host()]
 		if s == nil {
-			s = &junitSuite{Name: "docker " + r.Host()}
+			s = &junit.Suite{Name: "docker " + r.Host()}
 			byVersion[r.Host()] = s
 			names = append(names, r.Host())
 		}
-		c := junitCase{Name: r.Title(), Classname: "conformance." + strings.SplitN(r.Test, "/", 2)[0], Time: fmt.Sprintf("%.3f", r.Seconds)}
+		c := junit.Case{Name: r.Title(), Classname: "conformance." + strings.SplitN(r.Test, "/", 2)[0], Time: junit.Seconds(r.Seconds)}
 		if !r.Counted() {
 			f := r.Failure
-			c.Failure = &junitFailure{
+			c.Failure = &junit.Failure{
 				Type:    r.Status,
 				Message: fmt.Sprintf("%s at step: %s", r.Status, f.Step),
 				Text:    fmt.Sprintf("scenario: %s\nstep: %s\nexpected: %s\nseen: %s\nat: %s\n\n%s", r.Scenario, f.Step, f.Expected, f.Seen, f.Where, keepHint),
@@ -237,23 +203,14 @@ func WriteJUnit(w io.Writer, rep *Report) error {
 				total += r.Seconds
 			}
 		}
-		s.Time = fmt.Sprintf("%.3f", total)
+		s.Time = junit.Seconds(total)
 		doc.Suites = append(doc.Suites, *s)
 	}
 	if len(rep.Errors) > 0 {
 		doc.Errors = len(rep.Errors)
-		doc.Suites = append(doc.Suites, junitSuite{Name: "run", Errors: len(rep.Errors), Time: "0", SystemErr: strings.Join(rep.Errors, "\n\n")})
+		doc.Suites = append(doc.Suites, junit.Suite{Name: "run", Errors: len(rep.Errors), Time: "0", SystemErr: strings.Join(rep.Errors, "\n\n")})
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, doc)
 }
 
 // sorted orders results by scenario in the order they started (the source

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docker-userns/docker-userns/internal/junit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -186,14 +188,14 @@ func TestWriteJUnitCountsSkipAsFailure(t *testing.T) {
 	if err := WriteJUnit(&b, parseFile(t, "mixed.json")); err != nil {
 		t.Fatal(err)
 	}
-	var doc junitSuites
+	var doc junit.Suites
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("JUnit XML does not parse: %v\n%s", err, b.String())
 	}
 	if doc.Tests != 6 || doc.Failures != 3 || len(doc.Suites) != 2 {
 		t.Errorf("tests=%d failures=%d suites=%d, want 6, 3, 2", doc.Tests, doc.Failures, len(doc.Suites))
 	}
-	var skip *junitCase
+	var skip *junit.Case
 	for i, c := range doc.Suites[0].Cases {
 		if c.Classname == "conformance.TestSkipped" {
 			skip = &doc.Suites[0].Cases[i]

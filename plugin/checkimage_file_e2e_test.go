@@ -1,4 +1,9 @@
-package commands
+package main_test
+
+// The check-image command run as a user runs it, the built binary
+// standalone and through the docker CLI, on docker save files (and one
+// test on this machine's daemon): moved here from plugin/commands, whose
+// tests need no Docker and no build.
 
 import (
 	"archive/tar"
@@ -12,32 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker-userns/docker-userns/harness"
-
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan/imagegen"
 )
-
-// builtPlugin builds ./plugin once into a temp dir laid out as a docker
-// config dir (cli-plugins/docker-userns), for standalone and plugin runs.
-func builtPlugin(t *testing.T) (bin, configDir string) {
-	t.Helper()
-	bin, err := builtOnce.Path()
-	if err != nil {
-		t.Fatal(err)
-	}
-	configDir, _ = builtOnce.ConfigDir()
-	return bin, configDir
-}
-
-// builtOnce is the plugin built once for this test binary.
-var builtOnce harness.PluginBuild
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builtOnce.Remove()
-	os.Exit(code)
-}
 
 // checkImageFixture writes a docker save tarball of two images: one whose
 // owners fit 65536 ids, one with uid 70000 and gid 75000 (a whiteout).
@@ -77,12 +59,13 @@ type checkImageRun struct {
 // ...) or, with viaDocker, as `docker userns check-image ...`.
 func runPlugin(t *testing.T, viaDocker bool, args ...string) checkImageRun {
 	t.Helper()
-	bin, configDir := builtPlugin(t)
+	configDir := dockerConfigWithPlugin(t)
+	bin := filepath.Join(configDir, "cli-plugins", "docker-userns")
 	var cmd *exec.Cmd
 	if viaDocker {
-		cmd = exec.Command("docker", append([]string{"userns"}, args...)...)
+		cmd = command(t, "docker", append([]string{"userns"}, args...)...)
 	} else {
-		cmd = exec.Command(bin, args...)
+		cmd = command(t, bin, args...)
 	}
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+configDir)
 	var out, errOut strings.Builder
@@ -99,31 +82,9 @@ func runPlugin(t *testing.T, viaDocker bool, args ...string) checkImageRun {
 	return run
 }
 
-type checkImageJSON struct {
-	Ref           string `json:"ref"`
-	Name          string `json:"name"`
-	Source        string `json:"source"`
-	Layers        int    `json:"layers"`
-	Entries       int64  `json:"entries"`
-	MaxUID        int64  `json:"maxUID"`
-	MaxGID        int64  `json:"maxGID"`
-	Fits          bool   `json:"fits"`
-	Known         bool   `json:"known"`
-	Message       string `json:"message"`
-	NeededSize    uint64 `json:"neededSize"`
-	SuggestedSize uint64 `json:"suggestedSize"`
-	Holders       []struct {
-		Path       string `json:"path"`
-		Layer      string `json:"layer"`
-		LayerIndex int    `json:"layerIndex"`
-		UID        int64  `json:"uid"`
-		GID        int64  `json:"gid"`
-	} `json:"holders"`
-}
-
-func decodeRows(t *testing.T, run checkImageRun) []checkImageJSON {
+func decodeCheckImageRows(t *testing.T, run checkImageRun) []checkImageRow {
 	t.Helper()
-	var rows []checkImageJSON
+	var rows []checkImageRow
 	if err := dockerformat.Read(run.stdout, &rows); err != nil {
 		t.Fatalf("output is not JSON: %v\nstdout: %s\nstderr: %s", err, run.stdout, run.stderr)
 	}
@@ -138,7 +99,7 @@ func TestCheckImageFileJSON(t *testing.T) {
 			if run.code != 1 {
 				t.Errorf("exit code %d, want 1 (one image does not fit)\nstderr: %s", run.code, run.stderr)
 			}
-			rows := decodeRows(t, run)
+			rows := decodeCheckImageRows(t, run)
 			if len(rows) != 2 {
 				t.Fatalf("got %d rows, want 2: %s", len(rows), run.stdout)
 			}
@@ -232,17 +193,17 @@ func TestCheckImageDaemon(t *testing.T) {
 	tag := fmt.Sprintf("%d", time.Now().UnixNano())
 	fitsRef, highRef := "docker-userns-check-fits:"+tag, "docker-userns-check-high:"+tag
 	tarball := checkImageFixture(t, fitsRef, highRef)
-	if out, err := exec.Command("docker", "load", "-i", tarball).CombinedOutput(); err != nil {
+	if out, err := command(t, "docker", "load", "-i", tarball).CombinedOutput(); err != nil {
 		t.Fatalf("docker load: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", fitsRef, highRef).Run() })
+	t.Cleanup(func() { _ = command(t, "docker", "rmi", fitsRef, highRef).Run() })
 	for _, source := range []string{"daemon", "auto"} {
 		t.Run(source, func(t *testing.T) {
 			run := runPlugin(t, true, "check-image", "--source", source, "--size", "65536", "--format", "json", fitsRef, highRef)
 			if run.code != 1 {
 				t.Errorf("exit code %d, want 1\nstderr: %s", run.code, run.stderr)
 			}
-			rows := decodeRows(t, run)
+			rows := decodeCheckImageRows(t, run)
 			if len(rows) != 2 {
 				t.Fatalf("got %d rows, want 2: %s", len(rows), run.stdout)
 			}

@@ -1,9 +1,8 @@
-package commands
+package main_test
 
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func TestStatusFormatThroughDockerCLI(t *testing.T) {
 	config := completionConfig(t)
 	status := func(format string) string {
 		t.Helper()
-		cmd := exec.Command("docker", "userns", "status", "--root", root, "--format", format)
+		cmd := command(t, "docker", "userns", "status", "--root", root, "--format", format)
 		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config, "DOCKER_HOST=unix:///nonexistent.sock", "DOCKER_CONTEXT=")
 		out, err := cmd.Output()
 		if err != nil {

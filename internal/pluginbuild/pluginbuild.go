@@ -1,4 +1,7 @@
-package harness
+// Package pluginbuild builds the plugin from source for tests, as `make
+// build` does. It needs Go and nothing else (no Docker), so that unit
+// tests and the harness alike can build the binary they run.
+package pluginbuild
 
 import (
 	"fmt"
@@ -16,16 +19,16 @@ const PluginPackage = "github.com/docker-userns/docker-userns/plugin"
 // ProbeProgramPackage is the small probe program the plugin embeds.
 const ProbeProgramPackage = PluginPackage + "/internal/probe/cmd/docker-userns-probe"
 
-// BuildPlugin builds the plugin at path as `make build` does: static
+// Plugin builds the plugin at path as `make build` does: static
 // (CGO_ENABLED=0), since probe and helper images hold nothing but a
 // binary, with the small probe program built first into the source tree
 // (plugin/internal/probe/embedded), where the plugin embeds it from.
 // Tags are Go build tags (testhooks: the pause points e2e tests use).
-func BuildPlugin(path string, tags ...string) error {
+func Plugin(path string, tags ...string) error {
 	if err := buildProbeProgram(); err != nil {
 		return err
 	}
-	return BuildStatic(path, PluginPackage, tags...)
+	return Static(path, PluginPackage, tags...)
 }
 
 // buildProbeProgram builds the small probe program next to a temporary
@@ -47,14 +50,14 @@ func buildProbeProgram() error {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	if err := BuildStatic(tmp.Name(), ProbeProgramPackage); err != nil {
+	if err := Static(tmp.Name(), ProbeProgramPackage); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), final)
 }
 
-// BuildStatic builds pkg as a static binary at path, with the build tags.
-func BuildStatic(path, pkg string, tags ...string) error {
+// Static builds pkg as a static binary at path, with the build tags.
+func Static(path, pkg string, tags ...string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", strings.Join(tags, ","), "-o", path, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -63,13 +66,13 @@ func BuildStatic(path, pkg string, tags ...string) error {
 	return nil
 }
 
-// PluginBuild builds the plugin once per test binary, for every test that
+// Once builds the plugin once per test binary, for every test that
 // wants it, into a temporary docker config directory (ConfigDir, whose
 // cli-plugins holds it, so the real docker CLI finds it as it finds any
 // installed plugin). TestMain calls Remove after m.Run, so nothing stays
 // behind. The zero value is ready to use.
-type PluginBuild struct {
-	// Tags are the build tags (BuildPlugin).
+type Once struct {
+	// Tags are the build tags (Plugin).
 	Tags      []string
 	once      sync.Once
 	configDir string
@@ -77,12 +80,12 @@ type PluginBuild struct {
 }
 
 // Path builds the plugin the first time and returns the binary's path.
-func (b *PluginBuild) Path() (string, error) {
+func (b *Once) Path() (string, error) {
 	b.once.Do(func() {
 		if b.configDir, b.err = os.MkdirTemp("", "docker-userns-plugin"); b.err != nil {
 			return
 		}
-		b.err = BuildPlugin(filepath.Join(b.configDir, "cli-plugins", "docker-userns"), b.Tags...)
+		b.err = Plugin(filepath.Join(b.configDir, "cli-plugins", "docker-userns"), b.Tags...)
 	})
 	if b.err != nil {
 		return "", b.err
@@ -92,7 +95,7 @@ func (b *PluginBuild) Path() (string, error) {
 
 // ConfigDir builds the plugin the first time and returns the docker config
 // directory that holds it (for `docker --config DIR` or DOCKER_CONFIG).
-func (b *PluginBuild) ConfigDir() (string, error) {
+func (b *Once) ConfigDir() (string, error) {
 	if _, err := b.Path(); err != nil {
 		return "", err
 	}
@@ -100,7 +103,7 @@ func (b *PluginBuild) ConfigDir() (string, error) {
 }
 
 // Remove deletes what the build made; call it once the tests are done.
-func (b *PluginBuild) Remove() {
+func (b *Once) Remove() {
 	if b.configDir != "" {
 		os.RemoveAll(b.configDir)
 	}
