@@ -73,7 +73,7 @@ func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
 		res, err = r.runIn(ctx, img, args)
 	}
 	if r.kept == nil {
-		if rmErr := img.Remove(context.WithoutCancel(ctx)); rmErr != nil && err == nil {
+		if rmErr := removeImage(ctx, img); rmErr != nil && err == nil {
 			err = &RemoveError{Err: rmErr}
 		}
 	}
@@ -98,7 +98,9 @@ func (r Runner) runOptions(img probe.Image, args []string) probe.RunOptions {
 		Name:         name,
 		Entrypoint:   []string{probe.BinaryPath},
 		Args:         args,
-		Env:          []string{"DOCKER_HOST=unix://" + socketMount, EnvContainer + "=" + name, EnvImage + "=" + img.Ref, "HOME=/tmp"},
+		// The host agent waits for the image named so to be gone: by
+		// its ID, which outlives the tag while the daemon deletes it.
+		Env:          []string{"DOCKER_HOST=unix://" + socketMount, EnvContainer + "=" + name, EnvImage + "=" + img.Lasting(), "HOME=/tmp"},
 		Binds:        []string{"/:" + HostMount, r.Socket + ":" + socketMount},
 		UsernsMode:   "host",
 		PidMode:      "host",

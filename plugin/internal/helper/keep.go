@@ -43,11 +43,21 @@ func (r Runner) Release(ctx context.Context) error {
 	img := r.kept.img
 	r.kept.img = probe.Image{}
 	r.kept.mu.Unlock()
+	if err := removeImage(ctx, img); err != nil {
+		return fmt.Errorf("helper: %w", err)
+	}
+	return nil
+}
+
+// removeImage removes a helper image, trying again (releaseTries) a
+// removal that failed; one already gone is removed. The host agent waits
+// for it before it restarts the daemon.
+func removeImage(ctx context.Context, img probe.Image) error {
 	ctx = context.WithoutCancel(ctx)
 	err := img.Remove(ctx)
 	for try := 1; err != nil && !cerrdefs.IsNotFound(err); try++ {
 		if try == releaseTries {
-			return fmt.Errorf("helper: %w", err)
+			return err
 		}
 		time.Sleep(time.Duration(try) * 500 * time.Millisecond)
 		err = img.Remove(ctx)
@@ -55,7 +65,7 @@ func (r Runner) Release(ctx context.Context) error {
 	return nil
 }
 
-// releaseTries is how often Release tries to remove the kept image.
+// releaseTries is how often a helper image's removal is tried.
 const releaseTries = 3
 
 // image is the kept image, imported now if there is none, or a new image

@@ -55,7 +55,7 @@ func TestReleaseTriesAgain(t *testing.T) {
 		removes int
 	}{
 		{"once failed", []error{transient}, false, 2},
-		{"gone already", []error{cerrdefs.ErrNotFound}, false, 1},
+		{"gone already", []error{cerrdefs.ErrNotFound, cerrdefs.ErrNotFound}, false, 2}, // the tag, then the ID
 		{"never removed", []error{transient, transient, transient}, true, releaseTries},
 	} {
 		d := &removingDaemon{errs: c.errs}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
@@ -37,7 +38,26 @@ type File struct {
 // Image is a probe image in the daemon; Remove deletes it.
 type Image struct {
 	Ref string
+	// ID is the image's ID as its import said it ("" if it did not): what
+	// names the image until it is really gone, since a removal drops the
+	// tag first (Lasting).
+	ID  string
 	api client.APIClient
+}
+
+// Lasting names the image for as long as the daemon has it: its ID, else
+// its tag. moby's ImageDelete (daemon/images/image_delete.go at v28.5.2)
+// removes the tag before imageDeleteHelper deletes the image, and between
+// the two the image store's Delete first asks containerd to drop the
+// image's lease (daemon/images/store.go, imageStoreWithLease.Delete): a
+// daemon restarted meanwhile fails that ("error deleting lease: ... the
+// client connection is closing") and keeps the image untagged, <none>:<none>.
+// The host agent waits for this name to be gone before it restarts.
+func (img Image) Lasting() string {
+	if img.ID != "" {
+		return img.ID
+	}
+	return img.Ref
 }
 
 // SelfBinary is the running plugin's own binary, the usual probe binary.
@@ -88,18 +108,26 @@ func build(ctx context.Context, api client.APIClient, prog program, extra []File
 		return Image{}, fmt.Errorf("build probe image %s: %w", ref, err)
 	}
 	defer res.Close()
-	if err := readJSONStream(res); err != nil {
+	id, err := readJSONStream(res)
+	if err != nil {
 		return Image{}, fmt.Errorf("build probe image %s: %w", ref, err)
 	}
-	return Image{Ref: ref, api: api}, nil
+	return Image{Ref: ref, ID: id, api: api}, nil
 }
 
-// Remove deletes the probe image; it is safe to call on a zero Image.
+// Remove deletes the probe image; it is safe to call on a zero Image. A
+// removal cut short after the untag (Lasting) left the image without its
+// tag: tried again, it is removed by its ID, without force, so that an
+// image a container uses stays (checkImageDeleteConflict). Its ID covers
+// its labels, which name this process and the second it was made.
 func (img Image) Remove(ctx context.Context) error {
 	if img.Ref == "" {
 		return nil
 	}
 	_, err := img.api.ImageRemove(ctx, img.Ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	if cerrdefs.IsNotFound(err) && img.ID != "" {
+		_, err = img.api.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
+	}
 	if err != nil {
 		return fmt.Errorf("remove probe image %s: %w", img.Ref, err)
 	}
@@ -142,16 +170,17 @@ func writeLayer(w io.Writer, prog program, extra []File) error {
 }
 
 // readJSONStream drains a daemon progress stream and returns the first
-// error it reports (import and load report failures inside the stream).
-func readJSONStream(r io.Reader) error {
-	msg, err := firstStreamError(r)
+// error it reports (import and load report failures inside the stream),
+// and the image ID an import reports.
+func readJSONStream(r io.Reader) (imageID string, err error) {
+	msg, imageID, err := firstStreamError(r)
 	if err != nil {
-		return err
+		return imageID, err
 	}
 	if msg != "" {
-		return errors.New(msg)
+		return imageID, errors.New(msg)
 	}
-	return nil
+	return imageID, nil
 }
 
 // demux splits a container's multiplexed log stream into stdout and stderr.

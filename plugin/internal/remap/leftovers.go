@@ -15,7 +15,7 @@ import (
 // images in the daemon (issue 12 case 12): those of a run now, or left by a
 // client that died, which the next command sweeps once older than a run.
 // self is the helper running this doctor (through the daemon), which is
-// neither.
+// neither; it names its image by ID (probe.Image.Lasting).
 func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.HelperObjects, add addFunc) {
 	ls, err := sweep.List(ctx, api)
 	if err != nil || len(ls) == 0 {
@@ -23,7 +23,7 @@ func leftoverCheck(ctx context.Context, api client.APIClient, self hostagent.Hel
 	}
 	var old, young []string
 	for _, l := range ls {
-		if (l.Kind == "container" && l.Name == self.Container) || (l.Kind == "image" && l.Name == self.Image) {
+		if (l.Kind == "container" && l.Name == self.Container) || (l.Kind == "image" && (l.Name == self.Image || l.ID == self.Image)) {
 			continue
 		}
 		if time.Since(l.Created) >= sweep.RunAge {

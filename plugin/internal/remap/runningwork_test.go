@@ -200,12 +200,15 @@ func TestDoctorDoesNotCallItsOwnHelperALeftover(t *testing.T) {
 	d := ourDaemon()
 	d.containers = d.containers[:2] // the helper and a probe: ours only
 	d.images = []image.Summary{{ID: "sha256:h", RepoTags: []string{"docker-userns-probe:helper1"}, Labels: d.containers[0].Labels}}
-	var details []string
-	leftoverCheck(context.Background(), d, hostagent.HelperObjects{Container: "docker-userns-helper-1", Image: "docker-userns-probe:helper1"}, func(_ string, _ verify.Verdict, detail, _ string) {
-		details = append(details, detail)
-	})
-	all := strings.Join(details, "\n")
-	if strings.Contains(all, "docker-userns-helper-1") || strings.Contains(all, "helper1") || !strings.Contains(all, "eager_turing") {
-		t.Errorf("leftovers: %q, want the other run's probe only", details)
+	// A helper names its image by ID (probe.Image.Lasting), an older one by tag.
+	for _, image := range []string{"sha256:h", "docker-userns-probe:helper1"} {
+		var details []string
+		leftoverCheck(context.Background(), d, hostagent.HelperObjects{Container: "docker-userns-helper-1", Image: image}, func(_ string, _ verify.Verdict, detail, _ string) {
+			details = append(details, detail)
+		})
+		all := strings.Join(details, "\n")
+		if strings.Contains(all, "docker-userns-helper-1") || strings.Contains(all, "helper1") || !strings.Contains(all, "eager_turing") {
+			t.Errorf("own image %s: leftovers: %q, want the other run's probe only", image, details)
+		}
 	}
 }
