@@ -94,12 +94,12 @@ func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (prob
 // runOptions is a helper container of img running the plugin with args.
 func (r Runner) runOptions(img probe.Image, args []string) probe.RunOptions {
 	name := "docker-userns-helper-" + randomSuffix()
+	// The host agent waits for EnvImage to be gone: the image's ID, which
+	// outlives its tag while the daemon deletes it (probe.Image.Lasting).
 	return probe.RunOptions{
 		Name:         name,
 		Entrypoint:   []string{probe.BinaryPath},
 		Args:         args,
-		// The host agent waits for the image named so to be gone: by
-		// its ID, which outlives the tag while the daemon deletes it.
 		Env:          []string{"DOCKER_HOST=unix://" + socketMount, EnvContainer + "=" + name, EnvImage + "=" + img.Lasting(), "HOME=/tmp"},
 		Binds:        []string{"/:" + HostMount, r.Socket + ":" + socketMount},
 		UsernsMode:   "host",
