@@ -64,8 +64,14 @@
 // helperArgv, built from change.Options, not from the flags the user
 // gave): steps 2 to 5 run there, on the host's files,
 // and the agent joins the host's namespaces. The helper returns the
-// pending change (remap.Pending); step 6 runs here, talking to the agent
-// through small helper calls (`__control status|confirm|revert`).
+// pending change (remap.Pending); step 6 runs here. The restart is seen on
+// an event stream to the old daemon, let go once the arming helper is
+// removed (daemon.RestartWatch.Release: dockerd waits up to 5 s at
+// shutdown for open requests) and followed by the daemon's event history;
+// then one control session (`__control session`, remap/session.go, opened
+// by helper.Control's Collect) says the agent's phase and takes the
+// confirmation or the revert on its stdin: one helper start after the
+// restart (other calls: `__control status|confirm|revert|collect`).
 //
 // Under --root DIR that is not / (nor a helper's /host) DIR is a tree
 // (helper.OpenRoot, hostfs.OpenTree): no daemon is asked (Env.API is

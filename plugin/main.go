@@ -35,7 +35,7 @@ var internalCommands = map[string]func(args []string) int{
 	hostagent.Command: hostagent.Main,
 	// In a helper container: confirm, revert or ask the host agent.
 	remap.ControlCommand: func(args []string) int {
-		return remap.ControlMain(args, helper.Self(os.Getenv), os.Stdout, os.Stderr)
+		return remap.ControlMain(args, helper.Self(os.Getenv), os.Stdin, os.Stdout, os.Stderr)
 	},
 	// In a carry container: scan or copy volumes.
 	carry.Command: func(args []string) int { return carry.Main(args, os.Stdout, os.Stderr) },

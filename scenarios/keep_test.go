@@ -20,7 +20,7 @@ var keepImages = []string{"busybox:latest", "fixture/high:1"}
 // daemon reads them and writes new ones, and the old root keeps its copies.
 func TestKeepImagesAndVolumes(t *testing.T) {
 	forEachHost(t, "Keep: enable and disable --keep-images --keep-volumes carry two images (one with a uid-70000 file) and a named volume both ways, owners shifted", func(s *scenario) {
-		var ids, layers string
+		var ids, layers, dangling string
 		s.Step("a fresh unremapped host has busybox, an image with a file of uid 70000, and a volume a container wrote", func() {
 			s.Start()
 			s.ImportBusybox()
@@ -31,7 +31,8 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			if err := s.d.LoadImage(s.ctx, keepImages[1], img); err != nil {
 				s.Fail("the fixture image loads into the unremapped daemon", err.Error())
 			}
-			ids, layers = s.imageIDs(), s.imageLayers()
+			s.Run("docker", "tag", "busybox:latest", "fixture/moves:1")
+			ids, layers, dangling = s.imageIDs(), s.imageLayers(), s.Run("docker", "images", "-q", "--no-trunc", "--filter", "dangling=true")
 			s.Run("docker", "volume", "create", "--label", "app=db", "data")
 			s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "sh", "-c",
 				"echo rows > /data/db && chmod 600 /data/db && mkdir /data/sub && echo x > /data/sub/f && chown -R 1000:1000 /data/sub")
@@ -52,6 +53,14 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			for _, want := range []string{"carried      image   busybox:latest", "carried      image   fixture/high:1", "carried      volume  data"} {
 				s.Check(strings.Contains(out, want), "the output says "+want, out)
 			}
+		})
+		s.Step("status names the unremapped root left behind with what it holds (Docker 29: its containerd store's images, said but not counted)", func() {
+			want := "/var/lib/docker: 2 images, 0 containers and 1 volume"
+			if defaultStoreIsContainerd(s) {
+				want = "/var/lib/docker: images in its containerd store (not counted), 0 containers and 1 volume"
+			}
+			out := s.Run("docker", "userns", "status")
+			s.Check(strings.Contains(out, "Other data root:    "+want+" (out of the daemon's view)"), want, out)
 		})
 		s.Step("the images list the same in the remapped data root (by id, unless the store changed) and run", func() {
 			if defaultStoreIsContainerd(s) {
@@ -84,25 +93,40 @@ func TestKeepImagesAndVolumes(t *testing.T) {
 			s.Check(s.Owner(oldVolume+"/db") == "0:0" && s.Try("test", "-e", oldVolume+"/new").ExitCode != 0,
 				"the old root's db still root's, without new", s.Run("ls", "-ln", oldVolume))
 		})
+		s.Step("while remapped, busybox gets a new tag, fixture/new:1, and fixture/moves:1 (busybox before) is moved onto fixture/high:1", func() {
+			s.Run("docker", "tag", "busybox:latest", "fixture/new:1")
+			s.Run("docker", "tag", "fixture/high:1", "fixture/moves:1")
+		})
 		s.Step("disable --keep-images --keep-volumes turns remapping off, carries them back and says the old root's content is visible again", func() {
 			out := s.Run("docker", "userns", "disable", "--keep-images", "--keep-volumes")
 			s.Check(!s.Remapped(), "docker info without name=userns", s.Run("docker", "info", "--format", "{{json .SecurityOptions}}"))
 			s.Check(strings.Contains(out, "carried      volume  data"), "the output says the volume was carried", out)
+			for _, want := range []string{
+				"carried      image   busybox:latest, fixture/new:1 (",
+				"carried      image   fixture/high:1, fixture/moves:1 (",
+				": already there, unchanged: busybox:latest kept as it was (same id)\n",
+				": already there, unchanged: fixture/high:1 kept as it was (same id); changed while in the other data root: fixture/moves:1 now names the image carried, as docker load does\n",
+			} {
+				s.Check(strings.Contains(out, want), "the output says "+want, out)
+			}
 			// Counted before carrying: busybox, fixture/high:1 and data as they
 			// were; the remapped root holds only what was carried into it.
 			s.Check(strings.Contains(out, "The daemon's data root is /var/lib/docker again: its 2 images, 0 containers and 1 volume from before remapping are visible again.") &&
 				!strings.Contains(out, "Made while remapped"), "the output says the old root's 2 images and 1 volume are visible again, nothing made while remapped", out)
 		})
 		s.Step("back in the old data root: the same images, and the volume holds what was written while remapped, owned as containers wrote it", func() {
-			if defaultStoreIsContainerd(s) {
-				// Seen on 29.8.1: the load re-points each tag to the
-				// manifest the graphdriver's save wrote, with the same
-				// layers and config; the containerd store's earlier
-				// manifest stays, untagged.
-				s.Check(s.imageLayers() == layers, layers, s.imageLayers())
-			} else {
-				s.Check(s.imageIDs() == ids, ids, s.imageIDs())
-			}
+			// The images unchanged while remapped keep their ids, also in
+			// the containerd store (where a load of the graphdriver's save
+			// would re-point each tag to another manifest and leave the
+			// earlier one dangling), and no image is left dangling.
+			s.Check(s.imageIDs() == ids, ids, s.imageIDs())
+			got := s.Run("docker", "images", "-q", "--no-trunc", "--filter", "dangling=true")
+			s.Check(got == dangling, "the dangling images of before: "+dangling, got)
+			// The tag made while remapped is carried, onto busybox's layers.
+			bb := s.Run("docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", "busybox:latest")
+			s.Check(s.Run("docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", "fixture/new:1") == bb, "fixture/new:1 with busybox's layers "+bb, "")
+			high := s.Run("docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", "fixture/high:1")
+			s.Check(s.Run("docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", "fixture/moves:1") == high, "fixture/moves:1 moved onto fixture/high:1's layers "+high, "")
 			dir := s.Run("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "data")
 			s.Check(dir == oldVolume, "the volume in the old root, "+oldVolume, dir)
 			s.Check(s.Run("docker", "run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/new") == "new", "/data/new reads new", "")

@@ -363,6 +363,28 @@ func TestLeftBehindCountsTheRootsNotInUse(t *testing.T) {
 	if len(got) != 1 || got[0].String() != "/var/lib/docker/999.999: 1 image, 0 containers and 1 volume" {
 		t.Errorf("unremapped: %v", got)
 	}
+
+	// Docker 29's containerd store: its images are not directories; the
+	// root says it holds some, and is listed for them alone.
+	mk("var/lib/docker/999.999/containerd/daemon/io.containerd.metadata.v1.bolt")
+	got = LeftBehind(root, "/var/lib/docker", false)
+	if len(got) != 1 || got[0].ContainerdStore {
+		t.Errorf("a remapped root's containerd dir without blobs: %v", got)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "var/lib/docker/image")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "var/lib/docker/volumes")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "var/lib/docker/containers")); err != nil {
+		t.Fatal(err)
+	}
+	mk("var/lib/docker/containerd/daemon/io.containerd.content.v1.content/blobs/sha256/ccc")
+	got = LeftBehind(root, "/var/lib/docker/999.999", true)
+	if len(got) != 1 || got[0].String() != "/var/lib/docker: images in its containerd store (not counted), 0 containers and 0 volumes" {
+		t.Errorf("remapped on Docker 29: %v", got)
+	}
 }
 
 // TestDryRunExpectsTimeFromTheSizes: a dry run's expected time is the

@@ -33,6 +33,12 @@ type imageItem struct {
 	refs      []string
 	needed    uint64 // highest uid or gid + 1, once scanned
 	holder    string // the entry holding the highest id, for a refusal
+	// identity is the image's in the old daemon (identityOf); present
+	// are the refs the new daemon has already as the same image, moved
+	// those it has as another (findPresent).
+	identity string
+	present  []string
+	moved    []string
 }
 
 // untagged is the tag docker lists for an image without one.
@@ -149,7 +155,7 @@ func (p *Plan) saveImages(ctx context.Context, api API) (err error) {
 			img.holder += ": /" + s.Holders[0].Path
 		}
 	}
-	return nil
+	return p.inspectIdentities(ctx, api)
 }
 
 // savedAs is true for the scan of the image in the save stream. A
@@ -214,9 +220,16 @@ func (p *Plan) imageBytes() int64 {
 // carried when all its tags name it there.
 func (p *Plan) loadImages(ctx context.Context, api API) {
 	p.say("loading %d image(s) (%s) into the new data root", len(p.images), Size(p.imageBytes()))
-	start := time.Now()
-	loadErr := p.load(ctx, api)
-	p.say("loaded in %s", time.Since(start).Round(time.Millisecond))
+	p.findPresent(ctx, api)
+	present, all := p.presentNames()
+	var loadErr error
+	if all {
+		p.say("all already there as they were: nothing to load")
+	} else {
+		start := time.Now()
+		loadErr = p.load(ctx, api, present)
+		p.say("loaded in %s", time.Since(start).Round(time.Millisecond))
+	}
 	list, listErr := api.ImageList(ctx, client.ImageListOptions{})
 	have := map[string]string{}
 	for _, sum := range list.Items {
@@ -226,10 +239,13 @@ func (p *Plan) loadImages(ctx context.Context, api API) {
 	}
 	for i := range p.images {
 		img := &p.images[i]
-		img.Result, img.Note = Carried, ""
+		img.Result, img.Note = Carried, img.presentNote()
 		for _, ref := range img.refs {
+			if slices.Contains(img.present, ref) {
+				continue
+			}
 			if id, ok := img.listedAs(have, ref); ok {
-				img.Note = img.platformNote(id)
+				img.Note = joinNotes(img.Note, img.platformNote(id))
 				continue
 			}
 			img.Result = NotCarried
@@ -246,13 +262,26 @@ func (p *Plan) loadImages(ctx context.Context, api API) {
 	}
 }
 
-func (p *Plan) load(ctx context.Context, api API) error {
+// load loads the saved images but for the names of skip (full names).
+func (p *Plan) load(ctx context.Context, api API, skip []string) error {
 	f, err := os.Open(p.archive)
 	if err != nil {
 		return fmt.Errorf("load images: %w", err)
 	}
 	defer f.Close()
-	res, err := api.ImageLoad(ctx, bufio.NewReaderSize(f, 1<<20), client.ImageLoadWithQuiet(true))
+	var archive io.Reader = bufio.NewReaderSize(f, 1<<20)
+	if len(skip) > 0 {
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func(r io.Reader) {
+			defer close(done)
+			pw.CloseWithError(withoutNames(r, pw, skip))
+		}(archive)
+		// Closing the reader ends the copy when the load stops reading.
+		defer func() { pr.Close(); <-done }()
+		archive = pr
+	}
+	res, err := api.ImageLoad(ctx, archive, client.ImageLoadWithQuiet(true))
 	if err != nil {
 		return fmt.Errorf("load images: %w", err)
 	}
@@ -273,4 +302,25 @@ func normalTag(ref string) string {
 		return ref
 	}
 	return ref + ":latest"
+}
+
+// presentNote says which tags the new daemon had already as the same
+// image (left as they were, ids kept), and which named another image
+// there and now name this one.
+func (img *imageItem) presentNote() string {
+	var note string
+	if len(img.present) > 0 {
+		note = "already there, unchanged: " + strings.Join(img.present, ", ") + " kept as it was (same id)"
+	}
+	if len(img.moved) > 0 {
+		note = joinNotes(note, "changed while in the other data root: "+strings.Join(img.moved, ", ")+" now names the image carried, as docker load does")
+	}
+	return note
+}
+
+func joinNotes(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
 }

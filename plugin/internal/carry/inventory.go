@@ -136,7 +136,14 @@ func (inv *Inventory) namesAll(from *Inventory, id string) bool {
 
 // Counted words the counts of c: "2 images, 1 container and 0 volumes".
 func (c RootContent) Counted() string {
-	return fmt.Sprintf("%s, %s and %s", plural(c.Images, "image"), plural(c.Containers, "container"), plural(c.Volumes, "volume"))
+	images := plural(c.Images, "image")
+	switch {
+	case c.ContainerdStore && c.Images == 0:
+		images = "images in its containerd store (not counted)"
+	case c.ContainerdStore:
+		images += " (more in its containerd store, not counted)"
+	}
+	return fmt.Sprintf("%s, %s and %s", images, plural(c.Containers, "container"), plural(c.Volumes, "volume"))
 }
 
 func plural(n int, word string) string {

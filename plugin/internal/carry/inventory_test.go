@@ -126,6 +126,8 @@ func TestRootContentWords(t *testing.T) {
 	}{
 		{RootContent{Path: "/var/lib/docker", Images: 1, Containers: 1, Volumes: 1}, "/var/lib/docker: 1 image, 1 container and 1 volume"},
 		{RootContent{Path: "/d/1.1", Images: 12, Volumes: 2}, "/d/1.1: 12 images, 0 containers and 2 volumes"},
+		{RootContent{Path: "/var/lib/docker", Volumes: 1, ContainerdStore: true}, "/var/lib/docker: images in its containerd store (not counted), 0 containers and 1 volume"},
+		{RootContent{Path: "/var/lib/docker", Images: 2, ContainerdStore: true}, "/var/lib/docker: 2 images (more in its containerd store, not counted), 0 containers and 0 volumes"},
 	} {
 		if got := c.in.String(); got != c.want {
 			t.Errorf("%+v.String() = %q, want %q", c.in, got, c.want)

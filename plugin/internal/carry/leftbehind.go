@@ -15,10 +15,21 @@ type RootContent struct {
 	Images     int    `json:"images"`
 	Containers int    `json:"containers"`
 	Volumes    int    `json:"volumes"`
+	// ContainerdStore is true when the root's containerd image store (the
+	// default of Docker 29) holds content. Images counts only a
+	// graphdriver's: the containerd store's images are records in its
+	// metadata database, not directories, so they are said, not counted.
+	ContainerdStore bool `json:"containerdStore,omitempty"`
 }
 
 // Empty is true when the root holds no image, container or volume.
-func (c RootContent) Empty() bool { return c.Images+c.Containers+c.Volumes == 0 }
+func (c RootContent) Empty() bool { return c.Images+c.Containers+c.Volumes == 0 && !c.ContainerdStore }
+
+// containerdContent is where dockerd's own containerd keeps the blobs of
+// a data root's containerd image store (the daemon runs it with its root
+// in <data-root>/containerd/daemon; seen on 29.8.1: the unremapped root
+// holds the images' blobs there while a remapped daemon's is empty).
+const containerdContent = "containerd/daemon/io.containerd.content.v1.content/blobs/sha256/*"
 
 // String is the root and its counts: "/var/lib/docker: 1 image, 3
 // containers and 0 volumes".
@@ -49,6 +60,7 @@ func LeftBehind(root hostfs.Root, dataRoot string, remapped bool) []RootContent 
 		for _, store := range glob(root, path.Join(dir, "image/*")) {
 			c.Images += len(glob(root, path.Join(store, "imagedb/content/sha256/*")))
 		}
+		c.ContainerdStore = len(glob(root, path.Join(dir, containerdContent))) > 0
 		for _, v := range glob(root, path.Join(dir, "volumes/*")) {
 			if root.Exists(path.Join(v, "_data")) {
 				c.Volumes++

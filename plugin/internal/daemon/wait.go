@@ -3,8 +3,10 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/poll"
@@ -75,14 +77,24 @@ func waitOrFail(ctx context.Context, timeout time.Duration, failed func() error,
 
 // RestartWatch sees the daemon that answered when it was opened go away:
 // it holds an event stream open to that daemon, which ends when that
-// dockerd stops. This works where an outage cannot be seen: under systemd
-// socket activation the socket stays open across `systemctl restart
-// docker`, and requests made meanwhile wait and then reach the new daemon.
+// dockerd stops, until Release asks the daemon's event history instead.
+// This works where an outage cannot be seen: under systemd socket
+// activation the socket stays open across `systemctl restart docker`, and
+// requests made meanwhile wait and then reach the new daemon.
 type RestartWatch struct {
+	api    client.APIClient
 	gone   chan struct{}
 	cancel context.CancelFunc
 	// Err is why the stream ended, once Gone is closed.
 	Err error
+
+	mu sync.Mutex
+	// mark is the last event the stream brought: only the old daemon's
+	// history holds it (Release).
+	mark     events.Message
+	marked   chan struct{}
+	released bool
+	goneOnce sync.Once
 }
 
 // WatchRestart opens the stream and returns once the daemon accepted it.
@@ -90,30 +102,36 @@ type RestartWatch struct {
 func WatchRestart(ctx context.Context, api client.APIClient) *RestartWatch {
 	const openTimeout = 10 * time.Second
 	ctx, cancel := context.WithCancel(ctx)
-	w := &RestartWatch{gone: make(chan struct{}), cancel: cancel}
+	w := &RestartWatch{api: api, gone: make(chan struct{}), cancel: cancel, marked: make(chan struct{})}
 	opened := make(chan client.EventsResult, 1)
 	go func() {
-		// Daemon events (reloads) are rare: the stream stays quiet.
-		opened <- api.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("type", "daemon")})
+		// Container events: the client's own helper makes some, which
+		// Release takes as its mark.
+		opened <- api.Events(ctx, client.EventsListOptions{Filters: make(client.Filters).Add("type", "container")})
 	}()
 	var res client.EventsResult
 	select {
 	case res = <-opened:
 	case <-time.After(openTimeout):
 		w.Err = fmt.Errorf("the daemon did not accept an event stream within %s", openTimeout)
-		close(w.gone)
+		w.closeGone()
 		return w
 	}
 	go func() {
-		defer close(w.gone)
+		defer w.streamEnded()
 		for {
 			select {
-			case _, ok := <-res.Messages:
+			case msg, ok := <-res.Messages:
 				if !ok {
 					return
 				}
+				w.setMark(msg)
 			case err := <-res.Err:
-				w.Err = err
+				w.mu.Lock()
+				if !w.released {
+					w.Err = err
+				}
+				w.mu.Unlock()
 				return
 			}
 		}
@@ -126,4 +144,8 @@ func WatchRestart(ctx context.Context, api client.APIClient) *RestartWatch {
 func (w *RestartWatch) Gone() <-chan struct{} { return w.gone }
 
 // Close ends the watch.
-func (w *RestartWatch) Close() { w.cancel() }
+func (w *RestartWatch) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cancel()
+}

@@ -67,6 +67,9 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 		}
 	}
 	res, err := opts.Runner.ToTheEnd(endGrace, interrupted, beforeRemoval).Run(ctx, opts.Argv...)
+	// The helper's events are the mark: from here the old daemon is asked
+	// its history, and no open stream holds its exit (daemon.Release).
+	restarted.Release(ctx)
 	var removeErr *RemoveError
 	if err != nil && !errors.As(err, &removeErr) {
 		return remap.Outcome{}, err
@@ -82,7 +85,15 @@ func Change(ctx context.Context, opts ChangeOptions) (remap.Outcome, error) {
 	if out.Pending == nil {
 		return out, err
 	}
-	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: control, Restart: restarted}
+	// After the restart one control session serves the agent's phase and
+	// then the confirmation (or the revert): one helper start.
+	sessions := control.WithSessions(remap.SessionWait(opts.Timeout, out.Pending.ConfirmTimeout))
+	defer func() {
+		if err := sessions.Close(ctx); err != nil {
+			fmt.Fprintf(opts.Progress, "WARNING: %v\n", err)
+		}
+	}()
+	client := remap.ClientEnv{API: opts.Runner.API, Binary: opts.Runner.Binary, Timeout: opts.Timeout, Progress: opts.Progress, Control: sessions, Restart: restarted}
 	return remap.FinishOrRevert(ctx, client, &out)
 }
 

@@ -84,8 +84,17 @@ func (r Runner) Run(ctx context.Context, args ...string) (probe.Result, error) {
 }
 
 func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (probe.Result, error) {
+	opts := r.runOptions(img, args)
+	if r.toEnd != nil {
+		return r.toEnd.run(ctx, img, opts)
+	}
+	return img.Run(ctx, opts)
+}
+
+// runOptions is a helper container of img running the plugin with args.
+func (r Runner) runOptions(img probe.Image, args []string) probe.RunOptions {
 	name := "docker-userns-helper-" + randomSuffix()
-	opts := probe.RunOptions{
+	return probe.RunOptions{
 		Name:         name,
 		Entrypoint:   []string{probe.BinaryPath},
 		Args:         args,
@@ -97,10 +106,6 @@ func (r Runner) runIn(ctx context.Context, img probe.Image, args []string) (prob
 		CapAdd:       capabilities,
 		SecurityOpt:  []string{"seccomp=unconfined", "apparmor=unconfined", "label=disable"},
 	}
-	if r.toEnd != nil {
-		return r.toEnd.run(ctx, img, opts)
-	}
-	return img.Run(ctx, opts)
 }
 
 // RemoveError is a helper that ran, whose image could not be removed

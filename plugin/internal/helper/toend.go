@@ -34,18 +34,8 @@ func (e *toEnd) run(ctx context.Context, img probe.Image, opts probe.RunOptions)
 	if err := ctx.Err(); err != nil {
 		return probe.Result{}, err // not started: nothing to let end
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	runCtx, cancel := e.outlive(ctx)
 	defer cancel()
-	defer context.AfterFunc(ctx, func() {
-		if e.interrupted != nil {
-			e.interrupted()
-		}
-		select {
-		case <-time.After(e.grace):
-			cancel()
-		case <-runCtx.Done():
-		}
-	})()
 	res, remove, err := img.RunLeaving(runCtx, opts)
 	if probe.Started(err) && runCtx.Err() == nil {
 		// Its connection broke while it runs on.
@@ -57,4 +47,21 @@ func (e *toEnd) run(ctx context.Context, img probe.Image, opts probe.RunOptions)
 		e.beforeEnd(res)
 	}
 	return res, errors.Join(err, remove())
+}
+
+// outlive is a context that ends grace after ctx does (interrupted called
+// once then), or when cancel is called.
+func (e *toEnd) outlive(ctx context.Context) (context.Context, context.CancelFunc) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if e.interrupted != nil {
+			e.interrupted()
+		}
+		select {
+		case <-time.After(e.grace):
+			cancel()
+		case <-runCtx.Done():
+		}
+	})
+	return runCtx, func() { stop(); cancel() }
 }

@@ -34,6 +34,9 @@ type RunOptions struct {
 	CgroupnsMode string
 	CapAdd       []string
 	SecurityOpt  []string
+	// Stdin keeps the container's stdin open for Start's caller; it is
+	// closed when the caller's attach ends (StdinOnce).
+	Stdin bool
 }
 
 // role labels the container: a helper has a name, a probe none.
@@ -66,28 +69,11 @@ func (img Image) Run(ctx context.Context, opts RunOptions) (Result, error) {
 // meanwhile with what comes next.
 func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, remove func() error, err error) {
 	remove = func() error { return nil }
-	created, err := img.api.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:   opts.Name,
-		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: sweep.Labels(opts.role())},
-		HostConfig: &container.HostConfig{
-			PidMode:      container.PidMode(opts.PidMode),
-			CgroupnsMode: container.CgroupnsMode(opts.CgroupnsMode),
-			CapAdd:       opts.CapAdd,
-			SecurityOpt:  opts.SecurityOpt,
-			Binds:        opts.Binds,
-			UsernsMode:   container.UsernsMode(opts.UsernsMode),
-			NetworkMode:  "none",
-		},
-	})
+	created, err := img.api.ContainerCreate(ctx, img.createOptions(opts))
 	if err != nil {
 		return Result{}, remove, fmt.Errorf("create probe container: %w", err)
 	}
-	remove = func() error {
-		if _, err := img.api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
-			return fmt.Errorf("remove probe container: %w", err)
-		}
-		return nil
-	}
+	remove = img.remover(ctx, created.ID)
 	// Attached before start, the output is complete when the stream ends;
 	// logs read right after the exit can still miss it (seen on 26.1).
 	att, err := img.api.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
@@ -127,6 +113,34 @@ func (img Image) RunLeaving(ctx context.Context, opts RunOptions) (res Result, r
 		return res, remove, startedError{fmt.Errorf("read probe container output: %w", ctx.Err())}
 	}
 	return res, remove, nil
+}
+
+// createOptions is the container of opts, from this image.
+func (img Image) createOptions(opts RunOptions) client.ContainerCreateOptions {
+	return client.ContainerCreateOptions{
+		Name: opts.Name,
+		Config: &container.Config{Image: img.Ref, Cmd: opts.Args, User: opts.User, Entrypoint: opts.Entrypoint, Env: opts.Env, Labels: sweep.Labels(opts.role()),
+			OpenStdin: opts.Stdin, StdinOnce: opts.Stdin, AttachStdin: opts.Stdin},
+		HostConfig: &container.HostConfig{
+			PidMode:      container.PidMode(opts.PidMode),
+			CgroupnsMode: container.CgroupnsMode(opts.CgroupnsMode),
+			CapAdd:       opts.CapAdd,
+			SecurityOpt:  opts.SecurityOpt,
+			Binds:        opts.Binds,
+			UsernsMode:   container.UsernsMode(opts.UsernsMode),
+			NetworkMode:  "none",
+		},
+	}
+}
+
+// remover removes container id, also once ctx has ended.
+func (img Image) remover(ctx context.Context, id string) func() error {
+	return func() error {
+		if _, err := img.api.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true}); err != nil {
+			return fmt.Errorf("remove probe container: %w", err)
+		}
+		return nil
+	}
 }
 
 // startedError is a run that failed after its container started: the

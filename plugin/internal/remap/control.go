@@ -3,10 +3,10 @@ package remap
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/hostagent"
 	"github.com/docker-userns/docker-userns/plugin/internal/hostchange"
@@ -62,13 +62,14 @@ func commitOnHost(root hostfs.Root, commit *hostagent.Commit, oldState *hostchan
 }
 
 // ControlCommand is the hidden first argument of a helper container that
-// reaches the host agent: `__control ACTION --root DIR TOKEN [REASON]`.
+// reaches the host agent: `__control ACTION --root DIR TOKEN [REASON]`, or
+// a control session (session.go).
 const ControlCommand = "__control"
 
 // ControlMain runs one Control action on the host root and prints the
 // record as JSON; ErrNotWaiting and ErrNoRecord exit with statuses of
 // their own so the client can tell them apart.
-func ControlMain(args []string, left hostagent.HelperObjects, stdout, stderr io.Writer) int {
+func ControlMain(args []string, left hostagent.HelperObjects, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) < 4 || args[1] != "--root" {
 		fmt.Fprintln(stderr, "usage: "+ControlCommand+" status|confirm|revert|collect --root DIR TOKEN [REASON]")
 		return 2
@@ -81,6 +82,13 @@ func ControlMain(args []string, left hostagent.HelperObjects, stdout, stderr io.
 	ctx, control, token := context.Background(), LocalControl{Root: root, Helper: left}, args[3]
 	var rec *hostagent.Record
 	switch args[0] {
+	case "session":
+		wait, err := time.ParseDuration(strings.Join(args[4:], ""))
+		if err != nil {
+			fmt.Fprintf(stderr, "%s session: wait: %v\n", ControlCommand, err)
+			return 2
+		}
+		return runSession(control, token, wait, stdin, stdout)
 	case "status":
 		rec, err = control.Status(ctx, token)
 	case "confirm":
@@ -94,23 +102,12 @@ func ControlMain(args []string, left hostagent.HelperObjects, stdout, stderr io.
 		return 2
 	}
 	if rec != nil {
-		// The old file contents stay on the host.
-		shown := *rec
-		shown.Files, shown.OldState = nil, nil
-		_ = json.NewEncoder(stdout).Encode(&shown)
+		_ = json.NewEncoder(stdout).Encode(shown(rec))
 	}
-	switch {
-	case errors.Is(err, hostagent.ErrNotWaiting):
+	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return ExitNotWaiting
-	case errors.Is(err, hostagent.ErrNoRecord):
-		fmt.Fprintln(stderr, err)
-		return ExitNoRecord
-	case err != nil:
-		fmt.Fprintln(stderr, err)
-		return 1
 	}
-	return 0
+	return exitOf(err)
 }
 
 // ControlMain's exit statuses for the errors a client acts on.

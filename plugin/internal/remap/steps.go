@@ -14,6 +14,9 @@ type stepHooks struct {
 	// afterConfirm: the agent's record removed (the change kept), the
 	// confirming process not yet answered.
 	afterConfirm func(hostfs.Root)
+	// beforeSessionPhase: a control session about to say the agent's
+	// phase; its client waits for it and has sent no request.
+	beforeSessionPhase func(hostfs.Root)
 }
 
 // steps are env's hooks: a test's, else the build's.

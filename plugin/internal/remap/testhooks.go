@@ -25,6 +25,7 @@ const (
 	pauseWritten   = "written"   // the files written, no agent armed
 	pauseArmed     = "armed"     // the agent's record armed, the agent not started
 	pauseConfirmed = "confirmed" // the record removed by a confirmation, no answer yet
+	pauseSession   = "session"   // a control session about to say the agent's phase
 )
 
 // pauseLimit bounds a pause a test forgot to release.
@@ -33,9 +34,10 @@ const pauseLimit = 5 * time.Minute
 // buildSteps pause at each step whose gate a test made.
 func buildSteps() stepHooks {
 	return stepHooks{
-		afterWrite:   func(root hostfs.Root) { pauseAt(root, pauseWritten) },
-		afterArm:     func(root hostfs.Root) { pauseAt(root, pauseArmed) },
-		afterConfirm: func(root hostfs.Root) { pauseAt(root, pauseConfirmed) },
+		afterWrite:         func(root hostfs.Root) { pauseAt(root, pauseWritten) },
+		afterArm:           func(root hostfs.Root) { pauseAt(root, pauseArmed) },
+		afterConfirm:       func(root hostfs.Root) { pauseAt(root, pauseConfirmed) },
+		beforeSessionPhase: func(root hostfs.Root) { pauseAt(root, pauseSession) },
 	}
 }
 
