@@ -168,5 +168,3 @@ func writeTestReport(out io.Writer, rep livecheck.Report) error {
 	_, err := io.WriteString(out, b.String())
 	return err
 }
-
-//END
