@@ -79,19 +79,27 @@
 // (daemon.Installed, remap's treeVersion), nothing of it runs and the
 // Restarter restarts nothing.
 //
-// status and doctor (remap.ReadStatus, remap.Doctor) read the same
-// snapshot and the same idmap model; `docker userns test` is livecheck;
-// check-image is imagescan: each host's images read as its daemon would
-// get them (imagescan.ForDaemon) and judged (imagescan.Check) against the
-// mapping imagefit finds: from --size, --user or the host's files here
-// (MappingFor, ForUser, ForDaemon), from its status read by a helper elsewhere
-// (MappingFromStatus). test's verdict is livecheck.Report.Verdict.
-// status, doctor and test share runReport (report.go): one host, or every
-// host of a fleet at once (fleet.Options.NoCanary). Through the daemon a
-// helper runs the same command with --root /host --format json; test's
-// temporary directories are then made on the host it mounts
-// (livecheck.Env.HostRoot), and when no helper runs, test checks from here
-// without the host's files (livecheck.Env.NoHostFiles: SKIP, incomplete).
+// status, doctor and test hand one report.Options to report.Run
+// (internal/report), as enable hands its change to change.Run, and print
+// what comes back (commands' runReport: one host's report, or a fleet's
+// table, and the exit status). report.Run resolves the hosts
+// (target.ForReport) and reads the one host, or every host of a fleet at
+// once (no canary): here, on its files (status and doctor:
+// remap.ReadStatus, remap.Doctor, the same snapshot and idmap model; test:
+// livecheck), or through its daemon.
+// Through the daemon a helper runs the same command with --root /host
+// (report's reportArgv): for the one host of status or doctor its output
+// is printed as it printed it (report.Printed), else decoded from its
+// --format json; test's temporary directories are then made on the host it
+// mounts (livecheck.Env.HostRoot), and when no helper runs, test checks
+// from here without the host's files (livecheck.Env.NoHostFiles: SKIP,
+// incomplete). test's verdict is livecheck.Report.Verdict.
+// check-image hands report.ImagesOptions to report.Images: each host's
+// images read as its daemon would get them (imagescan.ForDaemon) and
+// judged (imagescan.Check) against the mapping report's mappingOn finds
+// with imagefit: from --size, --user or the host's files here
+// (MappingFor, ForUser, ForDaemon), from its status read by a helper
+// elsewhere (MappingFromStatus).
 //
 // Every command also starts sweep.Beside (commands' root.go): the
 // probe and helper containers and images a killed client left, found by

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,11 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/imagefit"
 	"github.com/docker-userns/docker-userns/plugin/internal/imagescan"
-	"github.com/docker-userns/docker-userns/plugin/internal/remap"
+	"github.com/docker-userns/docker-userns/plugin/internal/report"
 	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
@@ -77,113 +73,39 @@ a helper container, as status does), one line per host.`,
 }
 
 func runCheckImage(ctx context.Context, dockerCLI command.Cli, opts checkImageOptions) error {
-	// As enable's --size: 2^32-1 is no id, so a range holds one less.
-	if opts.sizeSet && (opts.size == 0 || opts.size >= imagescan.MaxSize) {
-		return fmt.Errorf("check --size %d: want 1 to %d", opts.size, uint64(imagescan.MaxSize-1))
-	}
-	if opts.sizeSet && opts.user != "" {
-		return errors.New("check --size and --user: give one of them")
-	}
-	if opts.user != "" && len(opts.contexts) > 0 {
-		return errors.New("check-image --user reads this machine's /etc/subuid: not with --context (give --size)")
-	}
-	src, err := imagescan.ParseSource(opts.source)
-	if err != nil {
-		return err
-	}
-	if _, err := imagescan.PlatformFor(ctx, nil, opts.platform); err != nil {
-		return err
-	}
-	ts, err := target.ForReport(ctx, dockerCLI, target.Options{Root: opts.root, Via: target.ViaAuto, Contexts: opts.contexts})
+	res, err := report.Images(ctx, dockerCLI, report.ImagesOptions{
+		Images:   opts.images,
+		Hosts:    target.Options{Root: opts.root, Via: target.ViaAuto, Contexts: opts.contexts},
+		Source:   opts.source,
+		Size:     opts.size,
+		SizeSet:  opts.sizeSet,
+		User:     opts.user,
+		Platform: opts.platform,
+		Progress: dockerCLI.Err(),
+	})
 	if err != nil {
 		return err
 	}
 	if len(opts.contexts) > 0 {
-		return rollout(ctx, dockerCLI, "check-image", ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
-			if t.Unreachable != nil {
-				return fleet.Outcome{}, t.Unreachable
-			}
-			checked, _ := checkImagesOn(ctx, t, src, opts)
-			return checkImageOutcome(checked)
-		})
+		return writeFleet(dockerCLI, "check-image", opts.format, res.Fleet)
 	}
-	res, mappingErr := checkImagesOn(ctx, ts[0], src, opts)
-	if opts.user != "" && mappingErr != nil {
-		return fmt.Errorf("check-image --user %s: %w", opts.user, mappingErr)
+	checked := res.Checked
+	if res.MappingErr != nil && len(checked.Rows) > 0 {
+		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", res.MappingErr)
 	}
-	if mappingErr != nil && len(res.Rows) > 0 {
-		fmt.Fprintf(dockerCLI.Err(), "WARNING: %v\n", mappingErr)
-	}
-	if err := writeCheckImage(dockerCLI.Out(), opts.format, res.Rows); err != nil {
+	if err := writeCheckImage(dockerCLI.Out(), opts.format, checked.Rows); err != nil {
 		return err
 	}
-	for _, err := range res.Failed {
+	for _, err := range checked.Failed {
 		fmt.Fprintln(dockerCLI.Err(), err)
 	}
-	switch n := res.Misfits(); {
+	switch n := checked.Misfits(); {
 	case n > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", n, len(res.Rows))}
-	case len(res.Failed) > 0:
-		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(res.Failed), len(opts.images))}
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images do not fit", n, len(checked.Rows))}
+	case len(checked.Failed) > 0:
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("check-image: %d of %d images could not be read", len(checked.Failed), len(opts.images))}
 	}
 	return nil
-}
-
-// checkImagesOn scans the images as the daemon of t would get them (its
-// images, its platform in a registry) and judges them against its mapping,
-// unknown for the reason given.
-func checkImagesOn(ctx context.Context, t target.Target, src imagescan.Source, opts checkImageOptions) (imagescan.Checked, error) {
-	mapping, mappingErr := mappingOn(ctx, t, opts)
-	keychain := imagescan.CLIKeychain(t.CLI.ConfigFile())
-	scanner := &imagescan.Scanner{Keychain: keychain}
-	if src != imagescan.SourceFile {
-		// A file of the wrong flag is refused before any host is asked.
-		scanner = imagescan.ForDaemon(ctx, t.CLI.Client(), keychain, opts.platform)
-	}
-	return imagescan.Check(ctx, scanner, opts.images, src, mapping), mappingErr
-}
-
-// mappingOn is what t's daemon maps: --size or --user when given; else,
-// on this machine (or under --root), the daemon's setting read with the
-// host's files; on another machine, its status read by a helper container
-// there, since this machine's files say nothing of that host's ranges.
-func mappingOn(ctx context.Context, t target.Target, opts checkImageOptions) (*imagescan.Mapping, error) {
-	if t.Local || opts.size > 0 || opts.user != "" {
-		return imagefit.MappingFor(ctx, t.CLI.Client(), opts.root, opts.size, opts.user)
-	}
-	var st remap.Status
-	status := reportOptions{call: helper.Call{Command: "status"}, host: hostOptions{daemonSocket: remap.DefaultSocket}}
-	err := decodeThroughDaemon(ctx, t, status, &st)
-	return imagefit.MappingFromStatus(st, err)
-}
-
-// checkImageOutcome is one host's line of a fleet: whether every image
-// fits there, and the verdict of each that does not.
-func checkImageOutcome(res imagescan.Checked) (fleet.Outcome, error) {
-	var bad []string
-	for _, row := range res.Rows {
-		if !row.Known || !row.Fits {
-			bad = append(bad, row.Name+" "+row.Message)
-		}
-	}
-	for _, err := range res.Failed {
-		bad = append(bad, err.Error())
-	}
-	out := fleet.Outcome{Result: "fits", Message: fmt.Sprintf("%d image(s) fit", len(res.Rows))}
-	if len(bad) > 0 {
-		out.Message = strings.Join(bad, "; ")
-	}
-	switch {
-	case res.Misfits() > 0:
-		out.Result = "does not fit"
-		return out, fmt.Errorf("%d of %d images do not fit", res.Misfits(), len(res.Rows))
-	case len(res.Failed) > 0:
-		out.Result = "unreadable"
-		return out, fmt.Errorf("%d of %d images could not be read", len(res.Failed), len(res.Failed)+len(res.Rows))
-	case len(bad) > 0:
-		out.Result = "unknown"
-	}
-	return out, nil
 }
 
 func writeCheckImage(out io.Writer, format string, rows []imagescan.Row) error {

@@ -4,18 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
-	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 type doctorOptions struct {
@@ -38,7 +33,7 @@ the daemon itself. Exits 1 when any check FAILs.`,
   sudo docker userns doctor --format json`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helper.Call{Command: "doctor", Flags: helperFlag("skip-images", onOrEmpty(opts.skipImages))}
+			opts.report.root = global.root
 			return runDoctor(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -49,34 +44,17 @@ the daemon itself. Exits 1 when any check FAILs.`,
 
 // runDoctor checks one host or a fleet; a FAIL exits 1.
 func runDoctor(ctx context.Context, dockerCLI command.Cli, opts doctorOptions) error {
-	return runReport(ctx, dockerCLI, opts.report, report[remap.Findings]{
-		read: func(ctx context.Context, root hostfs.Root, t target.Target) (remap.Findings, error) {
-			return remap.Doctor(ctx, root, helper.DaemonFor(root, t.CLI.Client()), remap.DoctorOptions{
-				Self:       helper.Self(os.Getenv),
-				SkipImages: opts.skipImages,
-			}), nil
-		},
-		write:   writeFindings,
-		outcome: doctorOutcome,
-		exit: func(findings remap.Findings) error {
-			if n := findings.Count(remap.Fail); n > 0 {
-				return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("doctor: %d check(s) FAILed", n)}
-			}
-			return nil
-		},
-	})
+	ropts := opts.report.reportOptions(dockerCLI.Err())
+	ropts.SkipImages = opts.skipImages
+	return runReport(ctx, dockerCLI, opts.report, ropts, printer[remap.Findings]{write: writeFindings, exit: doctorExit})
 }
 
-// doctorOutcome is a host's findings in a fleet's table.
-func doctorOutcome(findings remap.Findings) (fleet.Outcome, error) {
-	out := fleet.Outcome{Result: "PASS", Message: fmt.Sprintf("%d PASS, %d WARN, %d FAIL", findings.Count(remap.Pass), findings.Count(remap.Warn), findings.Count(remap.Fail))}
+// doctorExit is 1 when a check FAILed.
+func doctorExit(findings remap.Findings) error {
 	if n := findings.Count(remap.Fail); n > 0 {
-		return fleet.Outcome{Result: "FAIL", Message: out.Message}, fmt.Errorf("%d check(s) FAILed", n)
+		return cli.StatusError{StatusCode: 1, Status: fmt.Sprintf("doctor: %d check(s) FAILed", n)}
 	}
-	if findings.Count(remap.Warn) > 0 {
-		out.Result = "WARN"
-	}
-	return out, nil
+	return nil
 }
 
 func writeFindings(w io.Writer, findings remap.Findings) error {

@@ -4,8 +4,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
@@ -40,14 +38,4 @@ func addHostFlags(flags *pflag.FlagSet, opts *hostOptions, rolling bool) {
 // targets are the hosts the flags name, their files under root.
 func (o hostOptions) targets(root string) target.Options {
 	return target.Options{Root: root, Via: o.via, Contexts: o.contexts}
-}
-
-// helperOn starts helper containers on t's daemon, whose socket on its
-// host is daemonSocket.
-func helperOn(t target.Target, daemonSocket string) (helper.Runner, error) {
-	binary, err := probe.SelfBinary()
-	if err != nil {
-		return helper.Runner{}, err
-	}
-	return helper.Runner{API: t.CLI.Client(), Binary: binary, Socket: daemonSocket}, nil
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"testing"
@@ -21,8 +20,8 @@ import (
 	"github.com/docker-userns/docker-userns/plugin/internal/rangeplan"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
 	"github.com/docker-userns/docker-userns/plugin/internal/remapspec"
+	"github.com/docker-userns/docker-userns/plugin/internal/report"
 	"github.com/docker-userns/docker-userns/plugin/internal/subid"
-	"github.com/docker-userns/docker-userns/plugin/internal/target"
 	"github.com/docker-userns/docker-userns/plugin/internal/verify"
 )
 
@@ -225,24 +224,22 @@ func TestFleetTableGolden(t *testing.T) {
 			return change.HostRow(remap.Outcome{}, errors.New("on the daemon's host: read /etc/subuid: permission denied\nsecond line"), false)
 		},
 		"status": func() (fleet.Outcome, error) {
-			return statusOutcome(remap.Status{Daemon: &daemon.State{Version: "20.10.24", Remapped: true, DataRoot: "/var/lib/docker/999.999"}, Setting: "agent", Warnings: []string{"w"}}), nil
+			return report.StatusRow(remap.Status{Daemon: &daemon.State{Version: "20.10.24", Remapped: true, DataRoot: "/var/lib/docker/999.999"}, Setting: "agent", Warnings: []string{"w"}}), nil
 		},
 		"unreachable": func() (fleet.Outcome, error) {
-			return statusOutcome(remap.Status{DaemonError: "connection refused"}), nil
+			return report.StatusRow(remap.Status{DaemonError: "connection refused"}), nil
 		},
 		"doctor": func() (fleet.Outcome, error) {
-			return doctorOutcome(doctorFindings())
+			return report.DoctorRow(doctorFindings())
 		},
 	}
-	ts := []target.Target{{Name: "enabled"}, {Name: "reverted"}, {Name: "failed"}, {Name: "status"}, {Name: "unreachable"}, {Name: "doctor"}}
+	names := []string{"enabled", "reverted", "failed", "status", "unreachable", "doctor"}
 	var out, errOut bytes.Buffer
 	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errOut))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = rollout(context.Background(), dockerCLI, "enable", ts, fleet.Options{Canary: 0, Parallel: len(ts)}, "", func(_ context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
-		return rows[t.Name]()
-	})
+	err = writeRows(dockerCLI, "enable", fleet.Options{Canary: 0, Parallel: len(names)}, names, rows)
 	if want := "enable: 6 hosts: 1 enabled, 1 reverted (failed), 1 failed, 1 remapping on, 1 unreachable, 1 FAIL (failed)"; err == nil || err.Error() != want {
 		t.Errorf("rollout error %v", err)
 	}

@@ -11,136 +11,101 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
-	"github.com/docker-userns/docker-userns/plugin/internal/target"
+	"github.com/docker-userns/docker-userns/plugin/internal/report"
 )
 
-// reportOptions are what status and doctor share: which hosts, how to reach
-// their files, and how to print.
+// reportOptions are what status, doctor and test share: which hosts, how
+// to reach their files, and how to print.
 type reportOptions struct {
-	action string // "status" or "doctor"
+	action string // "status", "doctor" or "test"
 	root   string
-	call   helper.Call // the report with its own flags, for a helper container (helperFlag)
 	host   hostOptions
 	format string
 }
 
-// addReportFlags adds the flags status and doctor share: the hosts and
-// --format.
+// addReportFlags adds the flags status, doctor and test share: the hosts
+// and --format.
 func addReportFlags(flags *pflag.FlagSet, opts *reportOptions) {
 	addHostFlags(flags, &opts.host, false)
 	dockerformat.AddFlag(flags, &opts.format)
 }
 
-// report is one kind of report (status, doctor, test) of type T: how it is
-// read from a host's files here, printed for people, summed up in a fleet's
-// table, and the error it exits with on one host.
-type report[T any] struct {
-	read func(ctx context.Context, root hostfs.Root, t target.Target) (T, error)
-	// through reads a host that is not this machine; nil: the command
-	// again in a helper container, decoded from its JSON (one host prints
-	// what the helper printed, as it printed it).
-	through func(ctx context.Context, t target.Target) (T, error)
-	write   func(io.Writer, T) error
-	outcome func(T) (fleet.Outcome, error)
-	exit    func(T) error // nil: exit 0 once printed
-	// keep gets every host's report once all are read (test's --junit);
-	// nil: nothing keeps them.
-	keep func([]hostReport[T]) error
+// reportOptions maps the flags to the report's options, as given:
+// report.Run checks them before any work.
+func (o reportOptions) reportOptions(progress io.Writer) report.Options {
+	return report.Options{
+		Hosts:        o.host.targets(o.root),
+		DaemonSocket: o.host.daemonSocket,
+		Format:       o.format,
+		Progress:     progress,
+	}
 }
 
-// hostReport is one host's report, or why it has none. Host is "" for the
-// one host of a command without --context.
-type hostReport[T any] struct {
-	host  string
-	value *T
-	err   error
+// printer is how a report of type T is printed for people, the error it
+// exits with on one host, and what keeps every host's report once all are
+// read (test's --junit).
+type printer[T any] struct {
+	write func(io.Writer, T) error
+	exit  func(T) error // nil: exit 0 once printed
+	keep  func([]report.Host[T]) error
 }
 
-// runReport reads and prints a report of one host, or of every host of a
-// fleet (--context): reading changes nothing, so no failure stops the rest
-// and every host is read at once (readEveryHost).
-func runReport[T any](ctx context.Context, dockerCLI command.Cli, opts reportOptions, r report[T]) error {
-	ts, err := target.ForReport(ctx, dockerCLI, opts.host.targets(opts.root))
+// runReport hands one report to report.Run and prints what comes back:
+// one host's report (or what a helper container printed for it), or a
+// fleet's table.
+func runReport[T report.Report](ctx context.Context, dockerCLI command.Cli, opts reportOptions, ropts report.Options, p printer[T]) error {
+	res, err := report.Run[T](ctx, dockerCLI, ropts)
 	if err != nil {
 		return err
 	}
-	if len(opts.host.contexts) == 0 && !ts[0].Local && r.through == nil {
-		return printThroughDaemon(ctx, dockerCLI, ts[0], opts)
-	}
-	readOn := func(ctx context.Context, t target.Target) (T, error) {
-		var v T
-		if t.Unreachable != nil {
-			return v, t.Unreachable
-		}
-		if !t.Local {
-			if r.through != nil {
-				return r.through(ctx, t)
-			}
-			return v, decodeThroughDaemon(ctx, t, opts, &v)
-		}
-		root, err := helper.OpenRoot(opts.root)
-		if err != nil {
-			return v, err
-		}
-		return r.read(ctx, root, t)
+	if res.Printed != nil {
+		return printPrinted(dockerCLI, *res.Printed)
 	}
 	if len(opts.host.contexts) == 0 {
-		v, err := readOn(ctx, ts[0])
-		if err != nil {
-			return err
-		}
-		if r.keep != nil {
-			if err := r.keep([]hostReport[T]{{value: &v}}); err != nil {
+		v := *res.Hosts[0].Value
+		if p.keep != nil {
+			if err := p.keep(res.Hosts); err != nil {
 				return err
 			}
 		}
-		if err := dockerformat.Write(dockerCLI.Out(), opts.format, v, func(w io.Writer) error { return r.write(w, v) }); err != nil {
+		if err := dockerformat.Write(dockerCLI.Out(), opts.format, v, func(w io.Writer) error { return p.write(w, v) }); err != nil {
 			return err
 		}
-		if r.exit == nil {
+		if p.exit == nil {
 			return nil
 		}
-		return r.exit(v)
+		return p.exit(v)
 	}
-	// Each host fills its own element: no lock, and the rollout has ended
-	// before they are read.
-	reads := make([]hostReport[T], len(ts))
-	index := make(map[string]int, len(ts))
-	for i, t := range ts {
-		index[t.Name], reads[i].host = i, t.Name
-	}
-	err = rollout(ctx, dockerCLI, opts.action, ts, readEveryHost(len(ts)), opts.format, func(ctx context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
-		v, err := readOn(ctx, t)
-		if err != nil {
-			reads[index[t.Name]].err = err
-			return fleet.Outcome{}, err
-		}
-		reads[index[t.Name]].value = &v
-		out, err := r.outcome(v)
-		out.Detail = v
-		return out, err
-	})
-	if r.keep != nil {
-		if keepErr := r.keep(reads); keepErr != nil {
+	err = writeFleet(dockerCLI, opts.action, opts.format, res.Fleet)
+	if p.keep != nil {
+		if keepErr := p.keep(res.Hosts); keepErr != nil {
 			return keepErr
 		}
 	}
-	if err != nil || r.exit == nil {
+	if err != nil || p.exit == nil {
 		return err
 	}
 	// No host failed; one may still exit non-zero (an incomplete test).
-	for _, h := range reads {
-		if h.value == nil {
+	for _, h := range res.Hosts {
+		if h.Value == nil {
 			continue
 		}
-		if err := r.exit(*h.value); err != nil {
-			return fleetExit(h.host, err)
+		if err := p.exit(*h.Value); err != nil {
+			return fleetExit(h.Name, err)
 		}
 	}
 	return nil
+}
+
+// printPrinted prints what a helper container printed for the one host,
+// exiting as it exited.
+func printPrinted(dockerCLI command.Cli, p report.Printed) error {
+	_, _ = io.WriteString(dockerCLI.Out(), p.Stdout)
+	_, _ = io.WriteString(dockerCLI.Err(), p.Progress)
+	if p.ExitCode == 0 {
+		return nil
+	}
+	return cli.StatusError{StatusCode: p.ExitCode, Status: p.Failure.Error()}
 }
 
 // fleetExit is a host's exit error as the fleet's, naming the host.
@@ -151,10 +116,4 @@ func fleetExit(host string, err error) error {
 		return status
 	}
 	return fmt.Errorf("host %s: %w", host, err)
-}
-
-// readEveryHost reads n hosts at once: reading changes nothing, so no host
-// goes first as a canary.
-func readEveryHost(n int) fleet.Options {
-	return fleet.Options{NoCanary: true, Parallel: n}
 }

@@ -6,10 +6,11 @@
 // dockerCLI, opts). enable and disable map their flags to one
 // change.Options and hand it to change.Run (change.go), which resolves the
 // hosts (internal/target), carries, changes and confirms; status, doctor
-// and test meet in runReport (report.go): one host or a fleet either way.
-// hosts.go holds the host flags (--context, --via), forward.go a report's
-// command line for a helper container, rollout.go prints a fleet's table;
-// internal/dockerformat prints (--format).
+// and test map theirs to one report.Options and hand it to report.Run
+// (runReport, report.go), check-image to report.Images: each reads here,
+// through a helper container, or a fleet, and the command prints what comes
+// back. hosts.go holds the host flags (--context, --via), rollout.go prints
+// a fleet's table; internal/dockerformat prints (--format).
 package commands
 
 import (

@@ -11,11 +11,7 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/remap"
-	"github.com/docker-userns/docker-userns/plugin/internal/target"
 )
 
 type statusOptions struct {
@@ -38,7 +34,7 @@ that bypass remapping with --userns=host.`,
   docker userns status --format '{{.Daemon.Remapped}}'`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helper.Call{Command: "status"}
+			opts.report.root = global.root
 			return runStatus(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -48,29 +44,7 @@ that bypass remapping with --userns=host.`,
 
 // runStatus shows the status of one host or a fleet.
 func runStatus(ctx context.Context, dockerCLI command.Cli, opts statusOptions) error {
-	return runReport(ctx, dockerCLI, opts.report, report[remap.Status]{
-		read: func(ctx context.Context, root hostfs.Root, t target.Target) (remap.Status, error) {
-			st, _, err := remap.ReadStatus(ctx, root, helper.DaemonFor(root, t.CLI.Client()))
-			return st, err
-		},
-		write:   writeStatus,
-		outcome: func(st remap.Status) (fleet.Outcome, error) { return statusOutcome(st), nil },
-	})
-}
-
-// statusOutcome is a host's status in a fleet's table.
-func statusOutcome(st remap.Status) fleet.Outcome {
-	if st.Daemon == nil {
-		return fleet.Outcome{Result: "unreachable", Message: st.DaemonError}
-	}
-	out := fleet.Outcome{Result: "remapping " + onOff(st.Daemon.Remapped), Message: fmt.Sprintf("Docker %s, data root %s", st.Daemon.Version, st.Daemon.DataRoot)}
-	if st.Setting != "" {
-		out.Message += fmt.Sprintf(", userns-remap %q", st.Setting)
-	}
-	if len(st.Warnings) > 0 {
-		out.Message += fmt.Sprintf(", %d warning(s)", len(st.Warnings))
-	}
-	return out
+	return runReport(ctx, dockerCLI, opts.report, opts.report.reportOptions(dockerCLI.Err()), printer[remap.Status]{write: writeStatus})
 }
 
 func writeStatus(w io.Writer, st remap.Status) error {

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,12 +11,8 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
-	"github.com/docker-userns/docker-userns/plugin/internal/helper"
-	"github.com/docker-userns/docker-userns/plugin/internal/hostfs"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
-	"github.com/docker-userns/docker-userns/plugin/internal/probe"
-	"github.com/docker-userns/docker-userns/plugin/internal/target"
+	"github.com/docker-userns/docker-userns/plugin/internal/report"
 )
 
 // exitIncomplete is test's exit status when checks could not run for want
@@ -75,7 +70,7 @@ failed but some could not run (incomplete).
   docker userns test --context ci-1 --context ci-2 --context ci-3`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.report.root, opts.report.call = global.root, helper.Call{Command: "test", Flags: helperFlag("tmpdir", opts.tempDir)}
+			opts.report.root = global.root
 			return runTest(cmd.Context(), dockerCLI, opts)
 		},
 	}
@@ -89,58 +84,15 @@ failed but some could not run (incomplete).
 // runTest tests one host or a fleet: on this machine, or through the daemon
 // with the host part in a helper container.
 func runTest(ctx context.Context, dockerCLI command.Cli, opts testOptions) error {
-	return runReport(ctx, dockerCLI, opts.report, report[livecheck.Report]{
-		read: func(ctx context.Context, root hostfs.Root, t target.Target) (livecheck.Report, error) {
-			return liveCheck(ctx, t, root, opts.tempDir, "")
-		},
-		through: func(ctx context.Context, t target.Target) (livecheck.Report, error) {
-			return testThroughDaemon(ctx, t, opts)
-		},
-		write:   writeTestReport,
-		outcome: testOutcome,
-		exit:    testExit,
-		keep: func(reads []hostReport[livecheck.Report]) error {
-			return writeJUnitFile(opts.junit, reads)
+	ropts := opts.report.reportOptions(dockerCLI.Err())
+	ropts.TempDir = opts.tempDir
+	return runReport(ctx, dockerCLI, opts.report, ropts, printer[livecheck.Report]{
+		write: writeTestReport,
+		exit:  testExit,
+		keep: func(hosts []report.Host[livecheck.Report]) error {
+			return writeJUnitFile(opts.junit, hosts)
 		},
 	})
-}
-
-// liveCheck runs the checks against t's daemon, the host part here: on the
-// daemon's host, or in a helper container mounting it.
-func liveCheck(ctx context.Context, t target.Target, root hostfs.Root, tempDir, noHostFiles string) (livecheck.Report, error) {
-	binary, err := probe.SelfBinary()
-	if err != nil {
-		return livecheck.Report{}, err
-	}
-	env := livecheck.Env{API: t.CLI.Client(), Root: root, Binary: binary, TempDir: tempDir, NoHostFiles: noHostFiles}
-	if helper.Inside(os.Getenv) {
-		env.HostRoot = helper.HostMount
-	}
-	return livecheck.Run(ctx, env)
-}
-
-// testThroughDaemon runs the test in a helper container on the daemon's
-// host. When no helper answers, the checks run from here without the host's
-// files: those that need them are reported as such, and the run is
-// incomplete.
-func testThroughDaemon(ctx context.Context, t target.Target, opts testOptions) (livecheck.Report, error) {
-	var rep livecheck.Report
-	err := decodeThroughDaemon(ctx, t, opts.report, &rep)
-	if err == nil || ctx.Err() != nil {
-		return rep, err
-	}
-	why := fmt.Sprintf("the helper container that reads them through the daemon did not run (%v)", err)
-	return liveCheck(ctx, t, hostfs.Root{}, "", why)
-}
-
-// testOutcome is a host's test in a fleet's table: a FAIL is a failed host;
-// an incomplete one is not, but the fleet still exits non-zero (testExit).
-func testOutcome(r livecheck.Report) (fleet.Outcome, error) {
-	out := fleet.Outcome{Result: string(r.Verdict()), Message: r.Summary()}
-	if r.Verdict() == livecheck.Fail {
-		return out, errors.New(out.Message)
-	}
-	return out, nil
 }
 
 // testExit is 1 when a check failed or something was left behind, else
@@ -165,7 +117,7 @@ func testExit(r livecheck.Report) error {
 
 // writeJUnitFile writes the JUnit report of one host (one testsuite) or of
 // a fleet (one per host) to path; "" writes none.
-func writeJUnitFile(path string, reads []hostReport[livecheck.Report]) error {
+func writeJUnitFile(path string, reads []report.Host[livecheck.Report]) error {
 	if path == "" {
 		return nil
 	}
@@ -173,12 +125,12 @@ func writeJUnitFile(path string, reads []hostReport[livecheck.Report]) error {
 	if err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}
-	if len(reads) == 1 && reads[0].host == "" {
-		err = reads[0].value.WriteJUnit(f)
+	if len(reads) == 1 && reads[0].Name == "" {
+		err = reads[0].Value.WriteJUnit(f)
 	} else {
 		hosts := make([]livecheck.HostReport, len(reads))
 		for i, h := range reads {
-			hosts[i] = livecheck.HostReport{Host: h.host, Report: h.value, Err: h.err}
+			hosts[i] = livecheck.HostReport{Host: h.Name, Report: h.Value, Err: h.Err}
 		}
 		err = livecheck.WriteJUnitHosts(f, hosts)
 	}
@@ -194,27 +146,25 @@ func writeJUnitFile(path string, reads []hostReport[livecheck.Report]) error {
 
 // writeTestReport prints the report for people: each check with what was
 // expected and observed, then the verdict.
-func writeTestReport(out io.Writer, report livecheck.Report) error {
+func writeTestReport(out io.Writer, rep livecheck.Report) error {
 	var b strings.Builder
-	for _, c := range report.Checks {
+	for _, c := range rep.Checks {
 		fmt.Fprintf(&b, "%s  %s\n", c.Status, c.Name)
 		fmt.Fprintf(&b, "      expected  %s\n", c.Expected)
 		fmt.Fprintf(&b, "      observed  %s\n", c.Observed)
 	}
-	for _, l := range report.Leftovers {
+	for _, l := range rep.Leftovers {
 		fmt.Fprintf(&b, "LEFT  %s\n", l)
 	}
-	word := string(report.Verdict())
-	switch report.Verdict() {
+	word := string(rep.Verdict())
+	switch rep.Verdict() {
 	case livecheck.Fail:
-		word += " (" + strings.Join(report.Failures(), ", ") + ")"
+		word += " (" + strings.Join(rep.Failures(), ", ") + ")"
 	case livecheck.Incomplete:
-		word += fmt.Sprintf(" (%d need the host's files)", len(report.Incomplete))
+		word += fmt.Sprintf(" (%d need the host's files)", len(rep.Incomplete))
 	}
 	fmt.Fprintf(&b, "\n%s: %d of %d checks passed on Docker %s in %.1fs\n",
-		word, report.Passed(), len(report.Checks), report.Daemon, report.Seconds)
+		word, rep.Passed(), len(rep.Checks), rep.Daemon, rep.Seconds)
 	_, err := io.WriteString(out, b.String())
 	return err
 }
-
-//END

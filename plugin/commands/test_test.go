@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker-userns/docker-userns/plugin/internal/dockerformat"
 	"github.com/docker-userns/docker-userns/plugin/internal/livecheck"
+	"github.com/docker-userns/docker-userns/plugin/internal/report"
 )
 
 // testReport is a report with one passing and one failing check.
@@ -90,7 +91,7 @@ func TestWriteTestReportTemplate(t *testing.T) {
 func TestWriteJUnitFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.xml")
 	r := testReport()
-	if err := writeJUnitFile(path, []hostReport[livecheck.Report]{{value: &r}}); err != nil {
+	if err := writeJUnitFile(path, []report.Host[livecheck.Report]{{Value: &r}}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -102,7 +103,7 @@ func TestWriteJUnitFile(t *testing.T) {
 			t.Errorf("junit file lacks %s:\n%s", want, data)
 		}
 	}
-	if err := writeJUnitFile(filepath.Join(t.TempDir(), "no", "such", "dir.xml"), []hostReport[livecheck.Report]{{value: &r}}); err == nil {
+	if err := writeJUnitFile(filepath.Join(t.TempDir(), "no", "such", "dir.xml"), []report.Host[livecheck.Report]{{Value: &r}}); err == nil {
 		t.Error("want an error for a directory that does not exist")
 	}
 }
@@ -157,7 +158,7 @@ func TestIncompleteIsNeitherPassNorFail(t *testing.T) {
 	if err := testExit(inc); !errors.As(err, &status) || status.StatusCode != exitIncomplete || !strings.Contains(status.Status, "incomplete") || strings.Contains(status.Status, "failed") {
 		t.Errorf("incomplete run exits %v", err)
 	}
-	if out, err := testOutcome(inc); err != nil || out.Result != "INCOMPLETE" || !strings.Contains(out.Message, "need the host's files") {
+	if out, err := report.TestRow(inc); err != nil || out.Result != "INCOMPLETE" || !strings.Contains(out.Message, "need the host's files") {
 		t.Errorf("incomplete host in a fleet: %+v, %v", out, err)
 	}
 
@@ -166,7 +167,7 @@ func TestIncompleteIsNeitherPassNorFail(t *testing.T) {
 	if err := testExit(both); !errors.As(err, &status) || status.StatusCode != 1 {
 		t.Errorf("failed and incomplete run exits %v, want 1", err)
 	}
-	if out, err := testOutcome(both); err == nil || out.Result != "FAIL" {
+	if out, err := report.TestRow(both); err == nil || out.Result != "FAIL" {
 		t.Errorf("failed host in a fleet: %+v, %v", out, err)
 	}
 	pass := testReport()
@@ -182,7 +183,7 @@ func TestIncompleteIsNeitherPassNorFail(t *testing.T) {
 func TestJUnitOfAFleetHasASuitePerHost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fleet.xml")
 	pass, inc := testReport(), incompleteReport()
-	reads := []hostReport[livecheck.Report]{{host: "h1", value: &pass}, {host: "h2", value: &inc}, {host: "h3", err: errors.New("ask the daemon for its info: connection refused")}}
+	reads := []report.Host[livecheck.Report]{{Name: "h1", Value: &pass}, {Name: "h2", Value: &inc}, {Name: "h3", Err: errors.New("ask the daemon for its info: connection refused")}}
 	if err := writeJUnitFile(path, reads); err != nil {
 		t.Fatal(err)
 	}

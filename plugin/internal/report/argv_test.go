@@ -1,4 +1,4 @@
-package commands
+package report
 
 import (
 	"slices"

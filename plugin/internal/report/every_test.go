@@ -1,16 +1,13 @@
-package commands
+package report
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-userns/docker-userns/plugin/internal/fleet"
 	"github.com/docker-userns/docker-userns/plugin/internal/target"
@@ -27,12 +24,8 @@ func TestReportsAskEveryHostAtOnce(t *testing.T) {
 	all := make(chan struct{})
 	go func() { started.Wait(); close(all) }()
 
-	var out, errOut bytes.Buffer
-	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errOut))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = rollout(context.Background(), dockerCLI, "status", ts, readEveryHost(len(ts)), "", func(_ context.Context, t target.Target, _ io.Writer) (fleet.Outcome, error) {
+	var progress bytes.Buffer
+	rows := everyHost(context.Background(), ts, &progress, func(_ context.Context, _ int, t target.Target) (fleet.Outcome, error) {
 		started.Done()
 		select {
 		case <-all:
@@ -41,10 +34,14 @@ func TestReportsAskEveryHostAtOnce(t *testing.T) {
 			return fleet.Outcome{}, fmt.Errorf("%s ran alone: the other hosts did not start within 5s", t.Name)
 		}
 	})
-	if err != nil {
-		t.Errorf("fleet status: %v\n%s", err, out.String())
+	var table bytes.Buffer
+	if err := fleet.WriteTable(&table, rows); err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "canary") {
-		t.Errorf("a host of a report is shown as a canary:\n%s", out.String())
+	if fleet.Failed(rows) > 0 {
+		t.Errorf("fleet status: %s\n%s", fleet.Summary(rows), table.String())
+	}
+	if strings.Contains(table.String()+progress.String(), "canary") {
+		t.Errorf("a host of a report is shown as a canary:\n%s%s", progress.String(), table.String())
 	}
 }

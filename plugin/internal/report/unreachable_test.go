@@ -1,17 +1,14 @@
-package commands
+package report
 
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/context/docker"
@@ -23,26 +20,32 @@ import (
 
 // TestFleetReportGivesAnUnreachableHostItsRow: a fleet's status (doctor,
 // test, check-image) reads every host it can; a host whose ssh fails gets
-// a row with the cause and the run exits 1, while a rollout still refuses
+// a failed row with the cause (the command then exits 1: writeFleet),
+// while a rollout still refuses
 // before touching any host. Before, one unreachable host failed the whole
 // report with no row for the others.
 func TestFleetReportGivesAnUnreachableHostItsRow(t *testing.T) {
 	fakeSSHContexts(t, map[string]string{"gone": "ssh://deploy@gone", "here": "unix:///nonexistent.sock"})
-	var out, errOut bytes.Buffer
-	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errOut))
+	var errOut bytes.Buffer
+	dockerCLI, err := command.NewDockerCli(command.WithOutputStream(io.Discard), command.WithErrorStream(&errOut))
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := hostOptions{via: target.ViaDaemon, contexts: []string{"gone", "here"}}
-	read := report[string]{
+	hosts := target.Options{Root: "/", Via: target.ViaDaemon, Contexts: []string{"gone", "here"}}
+	read := kind[string]{
 		through: func(_ context.Context, t target.Target) (string, error) { return "read " + t.Name, nil },
-		write:   func(w io.Writer, v string) error { _, err := fmt.Fprintln(w, v); return err },
-		outcome: func(string) (fleet.Outcome, error) { return fleet.Outcome{Result: "remapping on"}, nil },
+		row:     func(string) (fleet.Outcome, error) { return fleet.Outcome{Result: "remapping on"}, nil },
 	}
-	err = runReport(context.Background(), dockerCLI, reportOptions{action: "status", root: "/", host: host}, read)
-	var status cli.StatusError
-	if !errors.As(err, &status) || status.StatusCode != 1 {
-		t.Errorf("fleet status with an unreachable host: got %v, want exit 1\n%s", err, out.String())
+	res, err := run(context.Background(), dockerCLI, Options{Hosts: hosts, Progress: &errOut}, read)
+	if err != nil {
+		t.Fatalf("fleet status with an unreachable host: %v", err)
+	}
+	var out bytes.Buffer
+	if err := fleet.WriteTable(&out, res.Fleet); err != nil {
+		t.Fatal(err)
+	}
+	if fleet.Failed(res.Fleet) != 1 {
+		t.Errorf("fleet status with an unreachable host: %s, want one failed host\n%s", fleet.Summary(res.Fleet), out.String())
 	}
 	table := out.String()
 	for _, want := range []string{"gone ", "Could not resolve hostname gone", "here ", "remapping on"} {
@@ -50,8 +53,11 @@ func TestFleetReportGivesAnUnreachableHostItsRow(t *testing.T) {
 			t.Errorf("fleet status: no %q in\n%s", want, table)
 		}
 	}
+	if res.Hosts[0].Err == nil || res.Hosts[1].Value == nil || *res.Hosts[1].Value != "read here" {
+		t.Errorf("fleet status: hosts %+v, want gone's error and here's report", res.Hosts)
+	}
 
-	_, err = target.ForChange(context.Background(), dockerCLI, host.targets("/"))
+	_, err = target.ForChange(context.Background(), dockerCLI, hosts)
 	if err == nil || !strings.Contains(err.Error(), "context gone: ssh deploy@gone failed (exit 255): ssh: Could not resolve hostname gone") {
 		t.Errorf("a rollout's targets with an unreachable host: got %v, want a refusal naming context gone", err)
 	}
