@@ -103,7 +103,7 @@ type Commit struct {
 }
 
 // HelperObjects are the helper container and image a client runs on the
-// daemon: not leftovers of a dead client (probe.Leftovers) but its own, which
+// daemon: not leftovers of a dead client (sweep.List) but its own, which
 // the agent waits to see gone.
 type HelperObjects struct {
 	Container string `json:"container,omitempty"`
