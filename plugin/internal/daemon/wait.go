@@ -34,8 +34,9 @@ func WaitReadyOrFail(ctx context.Context, api client.APIClient, timeout time.Dur
 // know that the daemon serves its API, not its state: it pings. Each Info
 // makes dockerd run `runc --version` and `docker-init --version` (see
 // OneInfo); a ping it answers without asking anything (moby
-// api/server/router/system/system_routes.go, pingHandler), and it holds
-// either request until it serves.
+// api/server/router/system/system_routes.go, pingHandler: headers and
+// "OK", read at v20.10.24 and v28.5.2), and it holds either request until
+// it serves.
 func WaitAnswersOrFail(ctx context.Context, api client.APIClient, timeout time.Duration, failed func() error) error {
 	_, err := waitOrFail(ctx, timeout, failed, func(ctx context.Context) (State, error) {
 		_, err := api.Ping(ctx, client.PingOptions{})
