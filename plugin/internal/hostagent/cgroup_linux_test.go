@@ -90,7 +90,7 @@ func TestCgroupProcsFiles(t *testing.T) {
 		{name: "malformed membership", membership: "garbage\n", mounts: v2,
 			err: `/proc/1/cgroup: malformed line "garbage"`},
 		{name: "malformed mountinfo", membership: "0::/\n", mounts: "1 2 3\n",
-			err: `/proc/1/mountinfo line 1: malformed: "1 2 3"`},
+			err: `/proc/1/mountinfo: parsing '1 2 3' failed: not enough fields (3)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := cgroupProcsFiles([]byte(tc.membership), []byte(tc.mounts))

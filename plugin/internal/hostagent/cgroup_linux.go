@@ -1,10 +1,12 @@
 package hostagent
 
 import (
+	"bytes"
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // cgroupProcsFiles returns the cgroup.procs file of PID 1's cgroup in every
@@ -101,58 +103,23 @@ func hierarchyName(controllers string) string {
 	return controllers
 }
 
-// parseCgroupMounts reads the cgroup mounts of a mountinfo file (proc(5)):
-// "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER".
-func parseCgroupMounts(mountinfo []byte) ([]cgroupMount, error) {
-	var mounts []cgroupMount
-	for n, line := range strings.Split(string(mountinfo), "\n") {
-		if line == "" {
-			continue
-		}
-		fields := strings.Fields(line)
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 6 || len(fields) < sep+4 {
-			return nil, fmt.Errorf("/proc/1/mountinfo line %d: malformed: %q", n+1, line)
-		}
-		m := cgroupMount{root: unescapeMountinfo(fields[3]), point: unescapeMountinfo(fields[4])}
-		switch fields[sep+1] {
-		case "cgroup2":
-			m.v2 = true
-		case "cgroup":
+// parseCgroupMounts reads the cgroup mounts of a mountinfo file with
+// moby/sys/mountinfo, which also undoes the kernel's octal escapes.
+func parseCgroupMounts(mounts []byte) ([]cgroupMount, error) {
+	infos, err := mountinfo.GetMountsFromReader(bytes.NewReader(mounts), mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, fmt.Errorf("/proc/1/mountinfo: %w", err)
+	}
+	var out []cgroupMount
+	for _, info := range infos {
+		m := cgroupMount{root: info.Root, point: info.Mountpoint, v2: info.FSType == "cgroup2"}
+		if !m.v2 {
 			m.controllers = map[string]bool{}
-			for _, o := range strings.Split(fields[sep+3], ",") {
+			for _, o := range strings.Split(info.VFSOptions, ",") {
 				m.controllers[o] = true
 			}
-		default:
-			continue
 		}
-		mounts = append(mounts, m)
+		out = append(out, m)
 	}
-	return mounts, nil
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space,
-// \011, \012, \134) in a mountinfo path.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return out, nil
 }
